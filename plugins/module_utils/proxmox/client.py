@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One HTTP client for the Proxmox VE API, used by every module and the inventory plugin.
+
+It knows nothing of Ansible: modules and plugins feed it their options and turn its
+exceptions into ``fail_json`` / ``AnsibleError``.
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+import time
+import traceback
+from urllib.parse import quote
+
+try:
+    import httpx
+except ImportError:
+    HAS_HTTPX = False
+    HTTPX_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_HTTPX = True
+    HTTPX_IMPORT_ERROR = None
+
+API_PREFIX = "/api2/json"
+WRITE_METHODS = ("POST", "PUT", "DELETE")
+IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
+# pveproxy answers these when it could not hand the request to a worker or another node:
+# the request was not carried out, so any method may be sent again.
+RETRY_STATUSES = (502, 503, 504, 595, 596)
+# 500s whose message says another task holds the guest or the cluster is busy, not that the call is wrong.
+TRANSIENT_MESSAGES = ("got timeout", "can't lock file", "VM is locked", "CT is locked", "no quorum",
+                      "unable to open file '/etc/pve", "cfs-lock")
+
+
+class ProxmoxError(Exception):
+    """Anything the client could not do; the text is meant for a user."""
+
+
+class ProxmoxApiError(ProxmoxError):
+    """The API answered with an error status."""
+
+    def __init__(self, method, path, status, message, errors=None):
+        self.method = method
+        self.path = path
+        self.status = status
+        self.message = (message or "").strip()
+        self.errors = errors or {}
+        details = "; ".join(f"{name}: {text.strip()}" for name, text in sorted(self.errors.items()))
+        text = f"{method} {path} failed: HTTP {status} {self.message}"
+        if details:
+            text += f" ({details})"
+        super().__init__(text)
+
+    @property
+    def missing(self):
+        """True when the error says the object does not exist."""
+        text = self.message.lower()
+        return self.status == 404 or "does not exist" in text or "no such" in text
+
+
+class ProxmoxConnectionError(ProxmoxError):
+    """The API could not be reached (after the retries)."""
+
+
+class ProxmoxAuthError(ProxmoxApiError):
+    """Login refused, or a ticket or token not accepted."""
+
+
+def api_base_url(url):
+    """The API root for a node address: https://pve:8006 -> https://pve:8006/api2/json."""
+    url = (url or "").strip().rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise ProxmoxError(f"api_url must be an http(s) URL such as https://pve.example.com:8006, got {url!r}")
+    if url.endswith(API_PREFIX):
+        return url
+    return url + API_PREFIX
+
+
+def form_encode(data):
+    """Parameters as PVE's form parser reads them: booleans as 1/0, lists as repeated keys, None left out."""
+    encoded = {}
+    for key, value in (data or {}).items():
+        if value is None:
+            continue
+        items = [int(item) if isinstance(item, bool) else item
+                 for item in (value if isinstance(value, (list, tuple)) else [value])]
+        encoded[key] = [str(item) for item in items] if isinstance(value, (list, tuple)) else str(items[0])
+    return encoded
+
+
+class ProxmoxClient:
+    """Talks to /api2/json with a login ticket (+ CSRF token) or an API token.
+
+    Retries connect errors, proxy errors (502/503/504/595/596) and lock or quorum contention,
+    with exponential backoff, at most ``retries`` times; re-logs in once when a ticket is refused.
+    """
+
+    def __init__(self, api_url, user=None, password=None, token_id=None, token_secret=None, otp=None,
+                 validate_certs=True, ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None):
+        if not HAS_HTTPX:
+            raise ProxmoxError("the httpx Python library is required")
+        self.base_url = api_base_url(api_url)
+        self.user = user
+        self.password = password
+        self.otp = otp
+        self.token = self._token_header(user, token_id, token_secret)
+        if self.token is None and not (user and password):
+            raise ProxmoxError("give api_user and api_password, or api_token_id and api_token_secret")
+        self.retries = max(0, int(retries))
+        self.backoff = float(backoff)
+        self.ticket = None
+        self.csrf = None
+        self.calls = 0
+        self.http = httpx.Client(verify=self._verify(validate_certs, ca_path), timeout=timeout,
+                                 transport=transport, headers={"Accept": "application/json"})
+
+    @staticmethod
+    def _token_header(user, token_id, token_secret):
+        if not (token_id or token_secret):
+            return None
+        if not (token_id and token_secret):
+            raise ProxmoxError("api_token_id and api_token_secret go together")
+        if "!" not in token_id:
+            if not user:
+                raise ProxmoxError("api_token_id without user (name only) needs api_user, "
+                                   "or give it whole as user@realm!tokenname")
+            token_id = f"{user}!{token_id}"
+        return f"PVEAPIToken={token_id}={token_secret}"
+
+    @staticmethod
+    def _verify(validate_certs, ca_path):
+        if not validate_certs:
+            return False
+        if ca_path:
+            try:
+                return ssl.create_default_context(cafile=ca_path)
+            except (OSError, ssl.SSLError) as exc:
+                raise ProxmoxError(f"ca_path {ca_path!r} could not be loaded as a CA bundle: {exc}") from exc
+        return True
+
+    @property
+    def auth_mode(self):
+        return "token" if self.token else "ticket"
+
+    def close(self):
+        self.http.close()
+
+    # ------------------------------------------------------------------ auth
+
+    def login(self):
+        """POST /access/ticket: keep the ticket and CSRF token for the calls that follow."""
+        if self.token:
+            return
+        form = {"username": self.user, "password": self.password, "otp": self.otp}
+        data = self._send("POST", "/access/ticket", data=form, authenticated=False)
+        if not isinstance(data, dict) or "ticket" not in data:
+            raise ProxmoxAuthError("POST", "/access/ticket", 200, "the reply has no ticket")
+        if data.get("NeedTFA"):
+            raise ProxmoxAuthError("POST", "/access/ticket", 401,
+                                   "the account needs a second factor; log in with an API token instead")
+        self.ticket = data["ticket"]
+        self.csrf = data.get("CSRFPreventionToken")
+
+    def _auth_headers(self, method):
+        if self.token:
+            return {"Authorization": self.token}
+        if self.ticket is None:
+            self.login()
+        headers = {"Cookie": f"PVEAuthCookie={self.ticket}"}
+        if method in WRITE_METHODS:
+            headers["CSRFPreventionToken"] = self.csrf or ""
+        return headers
+
+    # --------------------------------------------------------------- calls
+
+    def get(self, path, **params):
+        return self.request("GET", path, params=params)
+
+    def post(self, path, **data):
+        return self.request("POST", path, data=data)
+
+    def put(self, path, **data):
+        return self.request("PUT", path, data=data)
+
+    def delete(self, path, **params):
+        return self.request("DELETE", path, params=params)
+
+    def request(self, method, path, params=None, data=None):
+        """The `data` of the reply; raises ProxmoxApiError, ProxmoxConnectionError."""
+        try:
+            return self._send(method, path, params=params, data=data)
+        except ProxmoxAuthError as exc:
+            if self.token or exc.path == "/access/ticket" or exc.status != 401:
+                raise
+            # The ticket expired or was revoked: log in again, once.
+            self.ticket = None
+            return self._send(method, path, params=params, data=data)
+
+    def _send(self, method, path, params=None, data=None, authenticated=True):
+        path = "/" + path.lstrip("/")
+        url = self.base_url + path
+        attempt = 0
+        while True:
+            headers = self._auth_headers(method) if authenticated else {}
+            try:
+                self.calls += 1
+                response = self.http.request(method, url, params=form_encode(params) or None,
+                                             data=form_encode(data) or None, headers=headers)
+            except httpx.TransportError as exc:
+                if attempt < self.retries and self._may_resend(method, exc):
+                    attempt += 1
+                    self._sleep(attempt)
+                    continue
+                raise ProxmoxConnectionError(
+                    f"{method} {path} failed: cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
+                    + self._tls_hint(exc)) from exc
+            if response.status_code < 400:
+                return self._payload(method, path, response)
+            error = self._error(method, path, response)
+            if attempt < self.retries and self._transient(error):
+                attempt += 1
+                self._sleep(attempt)
+                continue
+            raise error
+
+    @staticmethod
+    def _may_resend(method, exc):
+        """Connect failures never reached the server; a lost reply is only resent for idempotent methods."""
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return not isinstance(exc.__cause__, ssl.SSLError) and "CERTIFICATE" not in str(exc).upper()
+        return method in IDEMPOTENT_METHODS
+
+    @staticmethod
+    def _transient(error):
+        if isinstance(error, ProxmoxAuthError):
+            return False
+        if error.status in RETRY_STATUSES:
+            return True
+        return error.status == 500 and any(text in error.message for text in TRANSIENT_MESSAGES)
+
+    def _sleep(self, attempt):
+        delay = self.backoff * (2 ** (attempt - 1))
+        time.sleep(delay + random.uniform(0, delay / 4))
+
+    @staticmethod
+    def _tls_hint(exc):
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(exc.__cause__, ssl.SSLCertVerificationError):
+            return (" (the TLS certificate is not trusted: give its CA in ca_path, or set validate_certs: false "
+                    "for a lab node you trust)")
+        return ""
+
+    @staticmethod
+    def _payload(method, path, response):
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ProxmoxApiError(method, path, response.status_code,
+                                  f"the reply is not JSON: {response.text[:200]!r}") from exc
+        return body.get("data") if isinstance(body, dict) else body
+
+    @staticmethod
+    def _error(method, path, response):
+        message, errors = response.reason_phrase, None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            message = body.get("message") or message
+            errors = body.get("errors") if isinstance(body.get("errors"), dict) else None
+        elif response.text and not message:
+            message = response.text[:200]
+        cls = ProxmoxAuthError if response.status_code == 401 else ProxmoxApiError
+        return cls(method, path, response.status_code, message, errors)
+
+
+def quote_segment(text):
+    """One path segment, safe for the URL (UPIDs, volume ids, snapshot names)."""
+    return quote(str(text), safe="")

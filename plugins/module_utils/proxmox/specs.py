@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PVE property strings: ``virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1``,
+``local-lvm:vm-100-disk-0,discard=on,size=32G``, ``ip=10.0.0.5/24,gw=10.0.0.1``.
+
+Parse them to dicts, format them back, and compare them the way PVE means them:
+order does not matter, booleans may be spelled 1/on/true, and a value the node
+generates (a MAC, a disk's volume name and size) does not count as a difference
+when the desired value leaves it out.
+"""
+
+from __future__ import annotations
+
+import re
+
+NET_MODELS = ("e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551", "i82557b",
+              "i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio", "vmxnet3")
+DRIVE_KEY = re.compile(r"^(ide\d+|sata\d+|scsi\d+|virtio\d+|efidisk0|tpmstate0|unused\d+)$")
+NET_KEY = re.compile(r"^net\d+$")
+# A new disk in a create or config call: [storage:]size in GiB.
+NEW_DISK = re.compile(r"^(?P<storage>[^/:\s]+):(?P<size>\d+(?:\.\d+)?)$")
+TRUE_WORDS = ("1", "on", "yes", "true")
+FALSE_WORDS = ("0", "off", "no", "false")
+SIZE_UNITS = {"": 1 << 30, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_props(text, default_key=None):
+    """A property string as an ordered dict. A first item without '=' goes under default_key
+    (or becomes a key with value None when there is none)."""
+    result = {}
+    if text is None:
+        return result
+    for index, item in enumerate(str(text).split(",")):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            if index == 0 and default_key:
+                result[default_key] = key
+            else:
+                result[key] = None
+        else:
+            result[key] = value
+    return result
+
+
+def format_props(values, default_key=None):
+    """The property string of a dict; default_key's value goes first, without its name."""
+    items = []
+    if default_key and values.get(default_key) is not None:
+        items.append(str(values[default_key]))
+    for key, value in values.items():
+        if key == default_key:
+            continue
+        items.append(key if value is None else f"{key}={canonical_scalar(value)}")
+    return ",".join(items)
+
+
+def canonical_scalar(value):
+    """Booleans as PVE writes them (1/0); everything else as text."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _comparable(value):
+    text = canonical_scalar(value).strip()
+    lowered = text.lower()
+    if lowered in TRUE_WORDS:
+        return "1"
+    if lowered in FALSE_WORDS:
+        return "0"
+    return text
+
+
+def props_equal(first, second, default_key=None, ignore=()):
+    """True when two property strings say the same, whatever the order and boolean spelling."""
+    def canon(text):
+        return {k: _comparable(v) if v is not None else None
+                for k, v in parse_props(text, default_key).items() if k not in ignore}
+    return canon(first) == canon(second)
+
+
+# ------------------------------------------------------------------ nets
+
+def parse_net(text):
+    """A NIC as {model, macaddr, bridge, ...}: accepts ``virtio=MAC``, ``virtio`` and ``model=virtio,macaddr=MAC``."""
+    raw = parse_props(text)
+    result = {}
+    for key, value in raw.items():
+        if key in NET_MODELS:
+            result["model"] = key
+            if value:
+                result["macaddr"] = value.upper()
+        elif key == "macaddr" and value:
+            result["macaddr"] = value.upper()
+        else:
+            result[key] = value
+    return result
+
+
+def net_equal(desired, current):
+    """A NIC matches when everything desired is there; a MAC the node picked counts only if one was asked for."""
+    want, have = parse_net(desired), parse_net(current)
+    if "macaddr" not in want:
+        have.pop("macaddr", None)
+    return _canon_dict(want) == _canon_dict(have)
+
+
+def _canon_dict(values):
+    return {k: _comparable(v) if v is not None else None for k, v in values.items()}
+
+
+# ------------------------------------------------------------------ drives
+
+def parse_drive(text):
+    """A drive as {volume, option: value...}; ``volume`` is ``local-lvm:vm-100-disk-0``, ``local-lvm:32``,
+    ``none`` or ``cdrom``."""
+    values = parse_props(text, default_key="volume")
+    if "volume" not in values and "file" in values:
+        values["volume"] = values.pop("file")
+    return values
+
+
+def volume_storage(volume):
+    """The storage id of a volume id (``local-lvm:vm-100-disk-0`` -> ``local-lvm``), None for a path or keyword."""
+    if not volume or volume.startswith("/") or ":" not in volume:
+        return None
+    return volume.split(":", 1)[0]
+
+
+def size_bytes(text):
+    """``32G``, ``512M``, ``1.5T`` or a bare number of GiB as bytes."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)\s*", str(text), re.I)
+    if not found:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(found.group(1)) * SIZE_UNITS[found.group(2).upper()])
+
+
+def drive_equal(desired, current):
+    """A drive matches when its options match. A desired new disk (``storage:size``) matches any volume
+    on that storage; the size is not compared here (growing a disk is a separate call) and an
+    ``import-from`` has done its work once a volume is attached."""
+    want, have = parse_drive(desired), parse_drive(current)
+    want_volume, have_volume = want.pop("volume", None), have.pop("volume", None)
+    for values in (want, have):
+        values.pop("size", None)
+        values.pop("import-from", None)
+    new_disk = NEW_DISK.match(want_volume or "")
+    if new_disk:
+        if volume_storage(have_volume) != new_disk.group("storage"):
+            return False
+    elif want_volume != have_volume:
+        return False
+    return _canon_dict(want) == _canon_dict(have)
+
+
+def drive_size_request(desired):
+    """The size in bytes a desired drive asks for (``local-lvm:32`` or ``size=32G``), or None."""
+    values = parse_drive(desired)
+    new_disk = NEW_DISK.match(values.get("volume") or "")
+    if new_disk:
+        return size_bytes(new_disk.group("size"))
+    if values.get("size"):
+        return size_bytes(values["size"])
+    return None
+
+
+def config_value_equal(key, desired, current):
+    """Compare one config key's desired and current values the way PVE means them."""
+    if current is None:
+        return desired is None
+    if desired is None:
+        return False
+    if NET_KEY.match(key):
+        return net_equal(desired, current)
+    if DRIVE_KEY.match(key):
+        return drive_equal(desired, current)
+    if key == "tags":
+        return split_tags(desired) == split_tags(current)
+    if key == "description":
+        return str(desired).rstrip("\n") == str(current).rstrip("\n")
+    desired_text, current_text = canonical_scalar(desired), canonical_scalar(current)
+    if "=" in desired_text or "=" in current_text:
+        first_key = "enabled" if key == "agent" else None
+        return props_equal(desired_text, current_text, default_key=first_key)
+    return _comparable(desired_text) == _comparable(current_text)
+
+
+def split_tags(value):
+    """PVE tags as a sorted list: the API takes ``a;b``, ``a,b`` or ``a b`` and stores them lower-cased."""
+    if value is None:
+        return []
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[;, ]+", str(value))
+    return sorted({str(tag).strip().lower() for tag in items if str(tag).strip()})
+
+
+def join_tags(tags):
+    return ";".join(split_tags(tags))

@@ -1,0 +1,81 @@
+"""Serve the Proxmox test server as a process (for `make demo` and the benchmarks).
+
+    python -m tests.emulators.pve --guests demo --cert-dir build/pve --port 0
+
+Prints one line, `fakepve listening on https://HOST:PORT`, once it answers; the certificate to
+trust is written to CERT_DIR/fakepve.crt. Stops on SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from pathlib import Path
+
+from fakepve.certs import make_cert
+
+from .guests import demo_guests, generate_guests
+from .server import ProxgatePve, load_guests
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tests.emulators.pve", description=__doc__.splitlines()[0])
+    parser.add_argument("--guests", default="demo",
+                        help="'demo', 'generate:N[:NODES]', or a JSON file {\"guests\": [...]} (default: demo)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--user", default="root@pam")
+    parser.add_argument("--password", default="secret")
+    parser.add_argument("--token", action="append", default=[], metavar="USER@REALM!NAME=SECRET",
+                        help="an API token the server accepts (repeatable)")
+    parser.add_argument("--cert-dir", required=True, help="where fakepve.crt and its key are written")
+    parser.add_argument("--time-scale", type=float, default=0.0,
+                        help="real seconds per PVE second; 0 finishes tasks at once (default)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    parser.add_argument("--agent-boot-secs", type=float, default=0.0,
+                        help="PVE seconds until a started guest's agent answers")
+    return parser.parse_args(argv)
+
+
+def guests_from(spec):
+    if spec == "demo":
+        return demo_guests()
+    if spec.startswith("generate:"):
+        count, _, nodes = spec[len("generate:"):].partition(":")
+        return generate_guests(int(count), nodes=int(nodes or 3))
+    return json.loads(Path(spec).read_text(encoding="utf-8"))["guests"]
+
+
+async def serve(args):
+    cert_dir = Path(args.cert_dir)
+    cert_dir.mkdir(parents=True, exist_ok=True)
+    certfile, keyfile, _der = make_cert(str(cert_dir), hosts=(args.host,))
+    pve = ProxgatePve(user=args.user, password=args.password, host=args.host, port=args.port,
+                      agent_boot_secs=args.agent_boot_secs)
+    pve.time_scale = args.time_scale
+    pve.add_node("pve2")
+    if args.latency:
+        pve.slow_network(args.latency)
+        pve.time_scale = pve.time_scale or 1.0
+    for token in args.token:
+        token_id, _, secret = token.partition("=")
+        pve.apitokens[token_id] = secret
+    load_guests(pve, guests_from(args.guests))
+    await pve.start(certfile, keyfile)
+    print(f"fakepve listening on {pve.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    await pve.stop()
+
+
+def main(argv=None):
+    asyncio.run(serve(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""fakepve, with what a real node does that fakepve 0.5.0 does not, added through its Python API.
+
+Each addition names the gap it closes; tests/emulators/test_pve_gaps.py shows every gap against
+plain fakepve and the fix against this class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import threading
+import time
+
+from aiohttp import web
+from fakepve import FakePve, PveError
+from fakepve.certs import make_cert
+
+WRITE_METHODS = ("POST", "PUT", "DELETE")
+LOGIN_PATH = "/api2/json/access/ticket"
+# Real qemu-server (PVE::Tools::assert_if_modified) wording for a stale digest.
+DIGEST_CHANGED = "detected modified configuration - file changed by other user? Try again."
+
+
+class ProxgatePve(FakePve):
+    """FakePve plus: pending values in GET config, the real stale-digest and not-running errors,
+    a guest OS whose agent comes up after boot, and deterministic dropped connections."""
+
+    def __init__(self, *args, agent_boot_secs=0.0, agent_network="10.20.0.0/16", **kwargs):
+        super().__init__(*args, **kwargs)
+        # PVE seconds from start until the guest's agent answers (a guest OS boots).
+        self.agent_boot_secs = agent_boot_secs
+        self.agent_network = ipaddress.ip_network(agent_network)
+        # (method, path suffix) -> connections still to drop without an answer.
+        self.drops = {}
+
+    # -------------------------------------------------------------- faults
+
+    def drop_next(self, method, suffix, times=1):
+        """Close the connection, without an answer, on the next `times` requests whose path ends with suffix."""
+        self.drops[(method, suffix)] = times
+
+    def _build_app(self):
+        app = super()._build_app()
+        app.middlewares.insert(0, self._drop_middleware)
+        return app
+
+    @web.middleware
+    async def _drop_middleware(self, request, handler):
+        for key, left in list(self.drops.items()):
+            if request.method == key[0] and request.path.endswith(key[1]) and left > 0:
+                self.drops[key] = left - 1
+                self._record(request, b"")
+                request.transport.close()
+                raise ConnectionResetError("proxgate test server: connection dropped")
+        return await handler(request)
+
+    # --------------------------------------------------------------- gaps
+
+    async def _config_get(self, request):
+        # Gap: a node's GET config shows pending values unless ?current=1 (fakepve always shows current).
+        response = await super()._config_get(request)
+        if str(request.query.get("current", "0")) in ("1", "true"):
+            return response
+        vm = self._vm(request)
+        if not vm.pending:
+            return response
+        config = dict(vm.config)
+        for key, value in vm.pending.items():
+            if value is None:
+                config.pop(key, None)
+            else:
+                config[key] = value
+        if "memory" in config:
+            config["memory"] = str(config["memory"])
+        config["digest"] = vm.digest()
+        return web.json_response({"data": config})
+
+    async def _apply_config(self, vm, user, p):
+        # Gap: a stale digest is 'detected modified configuration ...' on a node (fakepve words it otherwise).
+        try:
+            return await super()._apply_config(vm, user, p)
+        except PveError as exc:
+            if exc.message.startswith("checksum mismatch"):
+                raise PveError(500, DIGEST_CHANGED) from exc
+            raise
+
+    async def _agent_call(self, match, values):
+        vm = self.find(values["node"], values["vmid"])
+        # Gap: an agent call on a stopped guest is 'VM <id> is not running' on a node.
+        if vm.status != "running":
+            raise PveError(500, f"VM {vm.vmid} is not running")
+        self._boot_guest_agent(vm)
+        return await super()._agent_call(match, values)
+
+    def _boot_guest_agent(self, vm):
+        """Model of the guest OS: a guest created through the API with `agent: 1` has an agent that answers
+        once it has run agent_boot_secs, with an address derived from its vmid."""
+        if vm.agent is not None or not agent_enabled(vm.config.get("agent")) or not vm.started_at:
+            return
+        if (time.time() - vm.started_at) < self.agent_boot_secs * (self.time_scale or 0):
+            return
+        vm.agent = {"interfaces": agent_interfaces(self.agent_network, vm.vmid)}
+
+
+def agent_enabled(value):
+    """True for PVE's agent option when it switches the agent on (``1``, ``enabled=1,...``)."""
+    first = str(value or "0").split(",")[0]
+    return first.split("=")[-1] in ("1", "true", "yes", "on")
+
+
+def guest_address(network, vmid):
+    """A stable address for a guest inside network, derived from its vmid."""
+    return str(network.network_address + 10 + int(vmid) % (network.num_addresses - 20))
+
+
+def agent_interfaces(network, vmid, mac=None):
+    """What qemu-guest-agent's network-get-interfaces reports for a Linux guest: lo, then eth0 with
+    an IPv4 address, an IPv6 link-local and a global IPv6 address."""
+    mac = mac or "bc:24:11:{0:02x}:{1:02x}:{2:02x}".format((vmid >> 16) & 255, (vmid >> 8) & 255, vmid & 255)
+    return [
+        {"name": "lo", "hardware-address": "00:00:00:00:00:00", "ip-addresses": [
+            {"ip-address": "127.0.0.1", "ip-address-type": "ipv4", "prefix": 8},
+            {"ip-address": "::1", "ip-address-type": "ipv6", "prefix": 128}]},
+        {"name": "eth0", "hardware-address": mac, "ip-addresses": [
+            {"ip-address": guest_address(network, vmid), "ip-address-type": "ipv4", "prefix": network.prefixlen},
+            {"ip-address": "fe80::be24:11ff:fe00:{0:x}".format(vmid), "ip-address-type": "ipv6", "prefix": 64},
+            {"ip-address": "2001:db8::{0:x}".format(vmid), "ip-address-type": "ipv6", "prefix": 64}]},
+    ]
+
+
+def load_guests(pve, guests):
+    """Add guests described as in fakepve's guests.json ({vmid, name, node, status, type, config, agent, pool...})."""
+    for guest in guests:
+        common = dict(node=guest.get("node", "pve1"), status=guest.get("status", "stopped"),
+                      config=guest.get("config", {}), template=guest.get("template", False),
+                      pool=guest.get("pool"))
+        if guest.get("type", "qemu") == "lxc":
+            pve.add_ct(guest["vmid"], guest.get("name"), ostemplate=guest.get("ostemplate"), **common)
+        else:
+            vm = pve.add_vm(guest["vmid"], guest["name"], **common)
+            vm.agent = guest.get("agent")
+            vm.agent_hangs = guest.get("agent_hangs", False)
+        if guest.get("pool"):
+            pve.pools.setdefault(guest["pool"], set()).add(guest["vmid"])
+            pve.pool_info.setdefault(guest["pool"], {"comment": None, "storage": set()})
+
+
+def write_requests(pve):
+    """The requests that change something: POST, PUT and DELETE, less the logins."""
+    return [(method, path) for method, path, _body in pve.requests
+            if method in WRITE_METHODS and path != LOGIN_PATH]
+
+
+class ServedPve:
+    """A ProxgatePve served over HTTPS on 127.0.0.1 from an event loop in a daemon thread."""
+
+    def __init__(self, pki_dir, user="root@pam", password="secret", port=0, **kwargs):
+        self.certfile, keyfile, _der = make_cert(str(pki_dir), hosts=("127.0.0.1",))
+        self.pve = ProxgatePve(user=user, password=password, host="127.0.0.1", port=port, **kwargs)
+        self.pve.time_scale = 0
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="proxgate-pve", daemon=True)
+        self.thread.start()
+        self.call(self.pve.start(self.certfile, keyfile))
+
+    def call(self, coroutine, timeout=30):
+        """Run a coroutine (a fakepve scenario such as hold_config_lock) on the server's loop."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    @property
+    def url(self):
+        return self.pve.url
+
+    def stop(self):
+        try:
+            self.call(self.pve.stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
