@@ -93,7 +93,8 @@ class ProxmoxModule:
         except ProxmoxTaskError as exc:
             self.fail(str(exc), upid=exc.upid, exitstatus=exc.exitstatus, task_log=exc.log_tail)
         except ProxmoxApiError as exc:
-            self.fail(str(exc), status=exc.status, errors=exc.errors)
+            details = {"errors": exc.errors} if exc.errors else {}
+            self.fail(str(exc), status=exc.status, **details)
         except ProxmoxError as exc:
             self.fail(str(exc))
         finally:

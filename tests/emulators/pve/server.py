@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import threading
 import time
+from pathlib import Path
 
 from aiohttp import web
 from fakepve import FakePve, PveError
@@ -155,6 +156,7 @@ class ServedPve:
     """A ProxgatePve served over HTTPS on 127.0.0.1 from an event loop in a daemon thread."""
 
     def __init__(self, pki_dir, user="root@pam", password="secret", port=0, **kwargs):
+        Path(pki_dir).mkdir(parents=True, exist_ok=True)
         self.certfile, keyfile, _der = make_cert(str(pki_dir), hosts=("127.0.0.1",))
         self.pve = ProxgatePve(user=user, password=password, host="127.0.0.1", port=port, **kwargs)
         self.pve.time_scale = 0

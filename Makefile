@@ -1,0 +1,56 @@
+# The two commands of README.md: `make demo` and `make test`. Everything they need is installed
+# into .venv from PyPI; nothing else is assumed but Python 3.11+ with venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+COLLECTION_LINK := build/collections/ansible_collections/proxgate/core
+DEMO_COLLECTIONS := build/demo-collections
+
+.PHONY: help venv collection demo test unit integration lint build bench clean
+
+help:
+	@echo "make demo   - run playbooks/provision.yml against the Proxmox test server (or PROXMOX_URL)"
+	@echo "make test   - lint, build check, unit and integration tests"
+	@echo "make bench  - benchmarks (tests/bench)"
+
+$(BIN)/.installed: requirements.txt tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt -r tests/requirements.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn ../../../.. $(COLLECTION_LINK)
+
+collection: $(COLLECTION_LINK)
+
+build: venv
+	rm -rf build/dist && mkdir -p build/dist
+	$(BIN)/ansible-galaxy collection build --output-path build/dist --force .
+
+demo: venv build
+	rm -rf $(DEMO_COLLECTIONS)
+	$(BIN)/ansible-galaxy collection install --force -p $(DEMO_COLLECTIONS) build/dist/proxgate-core-*.tar.gz
+	DEMO_COLLECTIONS_PATH=$(CURDIR)/$(DEMO_COLLECTIONS) $(BIN)/python tools/demo.py
+
+lint: venv
+	$(BIN)/ruff check plugins tests tools
+	$(BIN)/ansible-lint --profile production --offline playbooks
+
+test: venv collection lint
+	$(BIN)/python -m pytest -n 2 -q tests/unit tests/emulators tests/integration
+
+unit: venv collection
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: venv collection
+	$(BIN)/python -m pytest -n 2 -q tests/integration
+
+bench: venv collection
+	@ls tests/bench/*.py >/dev/null 2>&1 && for b in tests/bench/*.py; do $(BIN)/python $$b || exit 1; done || echo "no benchmarks yet"
+
+clean:
+	rm -rf build $(VENV)

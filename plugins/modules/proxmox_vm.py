@@ -1,0 +1,717 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: proxmox_vm
+short_description: Create, clone, update, start, stop, template and remove QEMU VMs on Proxmox VE
+version_added: 0.1.0
+description:
+  - Manages one QEMU virtual machine, found by O(vmid) or by its unique O(name) anywhere in the cluster.
+  - Creates it from parameters or clones it from another VM or template, updates only the configuration
+    keys that differ (respecting pending changes and the configuration digest), and brings it to the
+    power state asked for.
+  - Every task it starts (create, clone, configuration, power, removal) is waited for; a task that fails
+    fails the module with its exit status and the end of its log.
+  - A configuration change that a running VM only takes at its next start is reported in
+    RV(pending) and RV(reboot_required); O(state=restarted) applies it.
+author:
+  - proxgate.core developers
+extends_documentation_fragment:
+  - proxgate.core.proxmox
+  - proxgate.core.attributes
+  - proxgate.core.attributes.ACTIONGROUP_PROXMOX
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  vmid:
+    description:
+      - The VM's id. When it is absent and no VM has O(name), the next free id is taken from
+        C(/cluster/nextid).
+    type: int
+  name:
+    description:
+      - The VM's name, a DNS name (letters, digits, C(-) and C(.)).
+      - Without O(vmid), the VM is found by this name, which must then be unique in the cluster.
+      - With O(vmid), a different name renames the VM.
+    type: str
+  node:
+    description:
+      - Node to create the VM on (for a clone, the node it is cloned to).
+      - Required to create a VM that is not a clone. An existing VM is found on whatever node it is.
+    type: str
+  state:
+    description:
+      - V(present) makes sure the VM exists with the configuration given; its power state is left alone.
+      - V(started), V(stopped) also bring it to that power state.
+      - V(restarted) reboots a running VM (applying pending changes) or starts a stopped one; it always reports a change.
+      - V(template) converts the VM to a template (it must be stopped, or O(force=true)).
+      - V(absent) removes the VM and its disks (a running VM needs O(force=true)).
+    type: str
+    choices: [present, absent, started, stopped, restarted, template]
+    default: present
+  clone:
+    description:
+      - Name or vmid of the VM or template to clone when the VM does not exist yet.
+      - The configuration options given are applied to the clone afterwards.
+    type: str
+  full:
+    description:
+      - Make a full copy of the disks when cloning. The default is PVE's own choice, a linked clone
+        from a template and a full clone from a VM.
+      - A linked clone needs a template source.
+    type: bool
+  storage:
+    description: Storage for the disks of a full clone (default, the source's storage).
+    type: str
+  format:
+    description: Disk format of a full clone on a file-based storage.
+    type: str
+    choices: [raw, qcow2, vmdk]
+  snapname:
+    description: Snapshot of the source to clone from.
+    type: str
+  cores:
+    description: CPU cores per socket.
+    type: int
+  sockets:
+    description: CPU sockets.
+    type: int
+  memory:
+    description: Memory in MiB.
+    type: int
+  cpu:
+    description: CPU type, as PVE's C(cpu) option (for example C(host) or C(x86-64-v2-AES)).
+    type: str
+  machine:
+    description: QEMU machine type (for example C(q35)).
+    type: str
+  bios:
+    description: Firmware.
+    type: str
+    choices: [seabios, ovmf]
+  ostype:
+    description: Guest OS type (V(l26) for Linux 2.6+, V(win11) for Windows 11/2022/2025...).
+    type: str
+    choices: [other, wxp, w2k, w2k3, w2k8, wvista, win7, win8, win10, win11, l24, l26, solaris]
+  scsihw:
+    description: SCSI controller model.
+    type: str
+    choices: [lsi, lsi53c810, virtio-scsi-pci, virtio-scsi-single, megasas, pvscsi]
+  nets:
+    description:
+      - Network devices by key (C(net0), C(net1)...), each a PVE property string such as
+        C(virtio,bridge=vmbr0,firewall=1).
+      - Without a MAC address, the node picks one when the device is created, and the existing MAC is
+        kept when the device is updated; the MAC is then not compared.
+      - A key set to V(null) removes that device.
+    type: dict
+  disks:
+    description:
+      - Disks by key (C(scsi0), C(virtio1), C(sata0), C(ide2), C(efidisk0)...), each a PVE property string.
+      - A new disk is C(STORAGE:SIZE_IN_GiB) with options, such as C(local-lvm:32,discard=on,iothread=1).
+      - For an existing disk, only the options are compared and updated; its volume and size are
+        kept. Growing, moving and importing disks is the job of M(proxgate.core.proxmox_disk).
+    type: dict
+  tags:
+    description: Tags of the VM (stored lower-cased and sorted by PVE); the list given replaces the VM's tags.
+    type: list
+    elements: str
+  pool:
+    description:
+      - Resource pool the VM belongs to. An existing VM is moved into it.
+      - An empty string takes the VM out of its pool.
+    type: str
+  description:
+    description: Notes shown in the VM's summary.
+    type: str
+  onboot:
+    description: Start the VM when its node boots.
+    type: bool
+  agent:
+    description: Enable the QEMU guest agent device (the agent itself must run in the guest).
+    type: bool
+  config:
+    description:
+      - Any other configuration keys, as the API names them (for example C(balloon), C(numa),
+        C(serial0), C(vga), C(boot), C(hotplug)).
+      - A key set to V(null) is removed from the configuration.
+      - A key that also has its own option here (such as C(memory)) is refused; use the option.
+    type: dict
+  update:
+    description: Change the configuration of an existing VM to match the options; V(false) only creates.
+    type: bool
+    default: true
+  force:
+    description:
+      - With O(state=stopped), stop the VM at once (like pulling the plug) instead of an ACPI shutdown.
+      - With O(state=absent) or O(state=template), stop a running VM first instead of failing.
+    type: bool
+    default: false
+  shutdown_timeout:
+    description: Seconds an ACPI shutdown may take before the task gives up.
+    type: int
+    default: 180
+  purge:
+    description: With O(state=absent), also remove the VM from backup jobs, replication and HA, and its unreferenced disks.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for each task the module starts.
+    type: int
+    default: 600
+notes:
+  - Needs C(VM.Allocate) on the VM (or its pool) to create it, C(VM.Clone) on a clone source,
+    C(VM.Config.*) to change it, C(VM.PowerMgmt) to start or stop it, and C(Datastore.AllocateSpace)
+    on the storage of new disks.
+seealso:
+  - module: proxgate.core.proxmox_vm_info
+  - module: proxgate.core.proxmox_guest_agent
+  - module: proxgate.core.proxmox_snapshot
+"""
+
+EXAMPLES = r"""
+- name: A Debian VM with a 32 GiB disk on pve1, running
+  proxgate.core.proxmox_vm:
+    api_url: https://pve1.example.com:8006
+    api_token_id: automation@pve!ansible
+    api_token_secret: "{{ vault_pve_token_secret }}"
+    node: pve1
+    name: web01
+    cores: 2
+    memory: 2048
+    ostype: l26
+    scsihw: virtio-scsi-single
+    agent: true
+    disks:
+      scsi0: local-lvm:32,discard=on,iothread=1
+    nets:
+      net0: virtio,bridge=vmbr0,firewall=1
+    tags: [web, production]
+    state: started
+
+- name: Clone a cloud-image template (auth from PROXMOX_* environment variables)
+  proxgate.core.proxmox_vm:
+    name: app02
+    clone: debian-13-cloud
+    full: true
+    storage: local-lvm
+    node: pve2
+    cores: 4
+    memory: 4096
+    state: started
+
+- name: More memory; applied at the next reboot if the VM runs without memory hotplug
+  proxgate.core.proxmox_vm:
+    name: web01
+    memory: 4096
+  register: web01
+
+- name: Reboot to apply it
+  proxgate.core.proxmox_vm:
+    name: web01
+    state: restarted
+  when: web01.reboot_required
+
+- name: Remove a VM, stopping it first
+  proxgate.core.proxmox_vm:
+    name: app02
+    state: absent
+    force: true
+"""
+
+RETURN = r"""
+vmid:
+  description: The VM's id.
+  returned: always
+  type: int
+  sample: 101
+name:
+  description: The VM's name.
+  returned: always
+  type: str
+  sample: web01
+node:
+  description: The node the VM is on.
+  returned: always
+  type: str
+  sample: pve1
+status:
+  description: The VM's power state at the end (V(absent) once removed; in check mode, the state it would have).
+  returned: always
+  type: str
+  sample: running
+created:
+  description: Whether the VM was created (or cloned) by this run.
+  returned: always
+  type: bool
+  sample: true
+changed_keys:
+  description: Configuration keys that were (or in check mode would be) written.
+  returned: always
+  type: list
+  elements: str
+  sample: [memory, tags]
+pending:
+  description: Configuration keys whose new value waits for the VM's next start.
+  returned: always
+  type: list
+  elements: str
+  sample: [memory]
+reboot_required:
+  description: Whether there are pending changes that only a restart applies.
+  returned: always
+  type: bool
+  sample: false
+config:
+  description: The VM's configuration at the end, pending values included (not read in check mode for a new VM).
+  returned: when the VM exists
+  type: dict
+  sample: {cores: 2, memory: "2048", name: web01}
+tasks:
+  description: The UPIDs of the tasks the module started and waited for.
+  returned: always
+  type: list
+  elements: str
+  sample: ["UPID:pve1:0001A2B3:00C4D5E6:6740F0A1:qmcreate:101:root@pam:"]
+"""
+
+import re
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
+    DRIVE_KEY,
+    NET_KEY,
+    NEW_DISK,
+    canonical_scalar,
+    config_value_equal,
+    drive_size_request,
+    format_props,
+    join_tags,
+    parse_drive,
+    parse_net,
+    size_bytes,
+    volume_storage,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
+
+DNS_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+CONFIG_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+# Options that are config keys under the same name.
+PLAIN_KEYS = ("cores", "sockets", "memory", "cpu", "machine", "bios", "ostype", "scsihw", "description",
+              "onboot", "agent")
+# Keys a node changes or sets by itself; they are never compared.
+NODE_KEYS = ("digest", "lock", "meta", "vmgenid", "smbios1", "parent", "template", "snaptime", "vmstate")
+SECRET_KEYS = ("cipassword",)
+
+
+def desired_config(params):
+    """The configuration keys the options ask for: {key: value}, None meaning 'remove the key'."""
+    wanted = {}
+    for key in PLAIN_KEYS:
+        if params.get(key) is not None:
+            wanted[key] = params[key]
+    if params.get("name") is not None:
+        wanted["name"] = params["name"]
+    if params.get("tags") is not None:
+        wanted["tags"] = join_tags(params["tags"])
+    for group in ("nets", "disks", "config"):
+        wanted.update(params.get(group) or {})
+    return wanted
+
+
+def effective_config(pending_items):
+    """The configuration the VM has once its pending changes apply, from GET .../pending."""
+    config = {}
+    for item in pending_items or []:
+        if item.get("delete"):
+            continue
+        value = item.get("pending", item.get("value"))
+        if value is not None:
+            config[item["key"]] = value
+    return config
+
+
+def pending_keys(pending_items):
+    """Keys with a change that waits for the next start."""
+    return sorted(item["key"] for item in pending_items or [] if "pending" in item or item.get("delete"))
+
+
+def config_changes(wanted, current):
+    """Changes between the wanted keys and the VM's current (effective) configuration."""
+    changes = Changes(secret_keys=SECRET_KEYS)
+    for key, value in wanted.items():
+        have = current.get(key)
+        if value is None:
+            if have is not None:
+                changes.add(key, have, None)
+        elif not config_value_equal(key, value, have):
+            changes.add(key, have, value)
+    return changes
+
+
+def value_to_write(key, wanted, current):
+    """What to send for a changed key: an existing NIC keeps its MAC unless one is asked for, an
+    existing disk keeps its volume and size and takes the new options."""
+    if current is None or wanted is None:
+        return wanted
+    if NET_KEY.match(key):
+        want = parse_net(wanted)
+        have = parse_net(current)
+        if "macaddr" not in want and have.get("macaddr"):
+            model = want.pop("model", have.get("model", "virtio"))
+            want.pop("macaddr", None)
+            return format_props({model: have["macaddr"], **want})
+        return wanted
+    if DRIVE_KEY.match(key):
+        want = parse_drive(wanted)
+        have = parse_drive(current)
+        options = {k: v for k, v in want.items() if k not in ("volume", "size", "import-from")}
+        kept = {"volume": have["volume"], **options}
+        if have.get("size"):
+            kept["size"] = have["size"]
+        return format_props(kept, default_key="volume")
+    return wanted
+
+
+def disk_conflicts(wanted, current):
+    """Messages for disks the options would move or shrink: this module does not do that."""
+    problems, notes = [], []
+    for key, value in wanted.items():
+        if value is None or not DRIVE_KEY.match(key) or current.get(key) is None:
+            continue
+        want, have = parse_drive(value), parse_drive(current[key])
+        new_disk = NEW_DISK.match(want.get("volume") or "")
+        have_storage = volume_storage(have.get("volume"))
+        if new_disk and new_disk.group("storage") != have_storage:
+            problems.append(f"disks.{key}: the VM's disk is on {have_storage!r}, not {new_disk.group('storage')!r}; "
+                            "moving a disk is done by proxgate.core.proxmox_disk")
+        elif not new_disk and want.get("volume") not in (have.get("volume"), None):
+            problems.append(f"disks.{key}: the VM's disk is {have.get('volume')!r}, not {want.get('volume')!r}; "
+                            "replacing a disk is done by proxgate.core.proxmox_disk")
+        requested = drive_size_request(value)
+        if requested and have.get("size") and requested != size_bytes(have["size"]):
+            notes.append(f"disks.{key}: the disk is {have['size']}, the size asked for is not applied here; "
+                         "grow it with proxgate.core.proxmox_disk")
+    return problems, notes
+
+
+class ProxmoxVm(ProxmoxModule):
+    argument_spec = dict(
+        vmid=dict(type="int"),
+        name=dict(type="str"),
+        node=dict(type="str"),
+        state=dict(type="str", default="present",
+                   choices=["present", "absent", "started", "stopped", "restarted", "template"]),
+        clone=dict(type="str"),
+        full=dict(type="bool"),
+        storage=dict(type="str"),
+        format=dict(type="str", choices=["raw", "qcow2", "vmdk"]),
+        snapname=dict(type="str"),
+        cores=dict(type="int"),
+        sockets=dict(type="int"),
+        memory=dict(type="int"),
+        cpu=dict(type="str"),
+        machine=dict(type="str"),
+        bios=dict(type="str", choices=["seabios", "ovmf"]),
+        ostype=dict(type="str", choices=["other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8",
+                                         "win10", "win11", "l24", "l26", "solaris"]),
+        scsihw=dict(type="str", choices=["lsi", "lsi53c810", "virtio-scsi-pci", "virtio-scsi-single", "megasas",
+                                         "pvscsi"]),
+        nets=dict(type="dict"),
+        disks=dict(type="dict"),
+        tags=dict(type="list", elements="str"),
+        pool=dict(type="str"),
+        description=dict(type="str"),
+        onboot=dict(type="bool"),
+        agent=dict(type="bool"),
+        config=dict(type="dict"),
+        update=dict(type="bool", default=True),
+        force=dict(type="bool", default=False),
+        shutdown_timeout=dict(type="int", default=180),
+        purge=dict(type="bool", default=True),
+        timeout=dict(type="int", default=600),
+    )
+    module_kwargs = dict(required_one_of=[("vmid", "name")])
+
+    def __init__(self):
+        super().__init__()
+        self.tasks = []
+        self.result = dict(changed=False, created=False, changed_keys=[], pending=[], reboot_required=False,
+                           tasks=self.tasks)
+        self.diff = {"before": {}, "after": {}}
+
+    # ---------------------------------------------------------- validation
+
+    def validate(self):
+        p = self.params
+        problems = []
+        if p["vmid"] is not None and not 100 <= p["vmid"] <= 999999999:
+            problems.append(f"vmid must be between 100 and 999999999, got {p['vmid']}")
+        if p["name"] is not None and not DNS_NAME.match(p["name"]):
+            problems.append(f"name must be a DNS name (letters, digits, '-' and '.'), got {p['name']!r}")
+        for option in ("cores", "sockets", "memory", "shutdown_timeout", "timeout"):
+            if p[option] is not None and p[option] <= 0:
+                problems.append(f"{option} must be a positive number, got {p[option]}")
+        for key in (p["nets"] or {}):
+            if not NET_KEY.match(key):
+                problems.append(f"nets keys must be net0, net1, ...; got {key!r}")
+        for key in (p["disks"] or {}):
+            if not DRIVE_KEY.match(key) or key.startswith("unused"):
+                problems.append(f"disks keys must be scsiN, virtioN, sataN, ideN, efidisk0 or tpmstate0; got {key!r}")
+        problems.extend(self._config_problems(p["config"] or {}))
+        clone_only = [option for option in ("full", "storage", "format", "snapname") if p[option] is not None]
+        if clone_only and not p["clone"]:
+            problems.append(f"{', '.join(clone_only)} only apply with clone")
+        if problems:
+            self.fail("; ".join(problems))
+
+    def _config_problems(self, config):
+        problems = []
+        own_options = set(PLAIN_KEYS) | {"name", "tags", "pool", "vmid", "node"}
+        for key, value in config.items():
+            if not CONFIG_KEY.match(str(key)):
+                problems.append(f"config key {key!r} is not a PVE configuration key name")
+            elif key in own_options:
+                problems.append(f"config.{key}: use the {key} option instead")
+            elif NET_KEY.match(key) or DRIVE_KEY.match(key):
+                group = "nets" if NET_KEY.match(key) else "disks"
+                problems.append(f"config.{key}: use the {group} option instead")
+            elif isinstance(value, (dict, list)):
+                problems.append(f"config.{key} must be a single value (a string, number or boolean), "
+                                f"got a {type(value).__name__}")
+            elif key in NODE_KEYS:
+                problems.append(f"config.{key} is set by the node, not by a caller")
+        return problems
+
+    # ---------------------------------------------------------------- run
+
+    def run(self):
+        p = self.params
+        vm = find_guest(self.client, vmid=p["vmid"]) if p["vmid"] is not None else \
+            find_guest(self.client, name=p["name"])
+        if p["state"] == "absent":
+            self.remove(vm)
+            return self.finish()
+        if vm is None:
+            vm = self.create()
+            if vm is None:  # check mode: nothing to read back
+                return self.finish()
+        elif p["update"]:
+            self.update(vm)
+        self.set_pool(vm)
+        self.set_power(vm)
+        self.read_back(vm)
+        return self.finish()
+
+    def finish(self):
+        if self.diff_mode:
+            self.result["diff"] = self.diff
+        return self.result
+
+    def describe(self, vm, status=None):
+        self.result.update(vmid=int(vm["vmid"]), name=vm.get("name"), node=vm["node"],
+                           status=status or vm.get("status"))
+
+    def wait(self, reply):
+        """Wait for the task a write started (writes that finish at once return no UPID)."""
+        if is_upid(reply):
+            self.tasks.append(reply)
+            wait_for_task(self.client, reply, timeout=self.params["timeout"])
+
+    def changed(self):
+        self.result["changed"] = True
+
+    # ------------------------------------------------------------- create
+
+    def create(self):
+        p = self.params
+        wanted = desired_config(p)
+        vmid = p["vmid"] if p["vmid"] is not None else int(self.client.get("/cluster/nextid"))
+        source = None
+        if p["clone"]:
+            source = self.clone_source()
+        elif not p["node"]:
+            self.fail("node is required to create a VM (or give clone to copy one)")
+        node = p["node"] or source["node"]
+        self.changed()
+        self.result["created"] = True
+        self.result["changed_keys"] = sorted(wanted)
+        self.diff["before"] = {"state": "absent"}
+        self.diff["after"] = {"state": "present", "vmid": vmid, "node": node, **wanted}
+        if p["clone"]:
+            self.diff["after"]["clone"] = p["clone"]
+        if self.check_mode:
+            self.result.update(vmid=vmid, name=p["name"], node=node,
+                               status="running" if p["state"] in ("started", "restarted") else "stopped")
+            return None
+        if source:
+            self.clone_from(source, vmid, node)
+            vm = self.find_created(vmid)
+            self.update(vm, record=False)
+        else:
+            payload = {key: value for key, value in wanted.items() if value is not None}
+            self.wait(self.client.post(f"/nodes/{node}/qemu", vmid=vmid, pool=p["pool"] or None, **payload))
+            vm = self.find_created(vmid)
+        return vm
+
+    def find_created(self, vmid):
+        vm = find_guest(self.client, vmid=vmid)
+        if vm is None:
+            raise ProxmoxError(f"VM {vmid} is not in /cluster/resources after its create task finished")
+        return vm
+
+    def clone_source(self):
+        ref = self.params["clone"]
+        source = find_guest(self.client, vmid=int(ref)) if ref.isdigit() else find_guest(self.client, name=ref)
+        if source is None:
+            self.fail(f"clone: no VM or template {ref!r} in the cluster")
+        return source
+
+    def clone_from(self, source, vmid, node):
+        p = self.params
+        data = dict(newid=vmid, name=p["name"], full=p["full"], storage=p["storage"], format=p["format"],
+                    snapname=p["snapname"], pool=p["pool"] or None)
+        if node != source["node"]:
+            data["target"] = node
+        self.wait(self.client.post(guest_path(source) + "/clone", **data))
+
+    # ------------------------------------------------------------- update
+
+    def read_pending(self, vm):
+        return self.client.get(guest_path(vm) + "/pending") or []
+
+    def update(self, vm, record=True):
+        wanted = desired_config(self.params)
+        items = self.read_pending(vm)
+        current = effective_config(items)
+        problems, notes = disk_conflicts(wanted, current)
+        if problems:
+            self.fail("; ".join(problems))
+        for note in notes:
+            self.warn(note)
+        changes = config_changes(wanted, current)
+        if not changes:
+            return
+        self.changed()
+        self.result["changed_keys"] = sorted(changes.keys())
+        if record:
+            self.diff = changes.diff()
+        if self.check_mode:
+            return
+        payload = {key: value_to_write(key, after, current.get(key))
+                   for key, after in changes.after.items() if after is not None}
+        deletes = [key for key, after in changes.after.items() if after is None]
+        digest = (self.client.get(guest_path(vm) + "/config") or {}).get("digest")
+        self.wait(self.client.post(guest_path(vm) + "/config", digest=digest,
+                                   delete=",".join(deletes) or None, **payload))
+
+    def set_pool(self, vm):
+        wanted = self.params["pool"]
+        if wanted is None or self.result["created"]:
+            return
+        current = vm.get("pool") or ""
+        if wanted == current:
+            return
+        self.changed()
+        self.diff["before"]["pool"] = current
+        self.diff["after"]["pool"] = wanted
+        if self.check_mode:
+            return
+        vmid = str(vm["vmid"])
+        if wanted:
+            self.client.put(f"/pools/{wanted}", vms=vmid, **({"allow-move": True} if current else {}))
+        else:
+            self.client.put(f"/pools/{current}", vms=vmid, delete=True)
+
+    # -------------------------------------------------------------- power
+
+    def set_power(self, vm):
+        state = self.params["state"]
+        status = vm.get("status")
+        if self.check_mode and self.result["created"]:
+            return
+        if state == "started" and status != "running":
+            if vm.get("template"):
+                self.fail(f"VM {vm['vmid']} is a template; a template cannot be started (clone it instead)")
+            self.power(vm, "start", status, "running")
+        elif state == "stopped" and status == "running":
+            if self.params["force"]:
+                self.power(vm, "stop", status, "stopped")
+            else:
+                self.power(vm, "shutdown", status, "stopped", timeout=self.params["shutdown_timeout"])
+        elif state == "restarted":
+            if vm.get("template"):
+                self.fail(f"VM {vm['vmid']} is a template; a template cannot be restarted")
+            self.power(vm, "reboot" if status == "running" else "start", status, "running")
+        elif state == "template" and not vm.get("template"):
+            if status == "running":
+                if not self.params["force"]:
+                    self.fail(f"VM {vm['vmid']} is running; stop it or set force: true to convert it to a template")
+                self.power(vm, "stop", status, "stopped")
+            self.changed()
+            self.diff["before"]["template"] = False
+            self.diff["after"]["template"] = True
+            if not self.check_mode:
+                self.wait(self.client.post(guest_path(vm) + "/template"))
+
+    def power(self, vm, action, before, after, **data):
+        self.changed()
+        self.diff["before"]["status"] = before
+        self.diff["after"]["status"] = after
+        vm["status"] = after
+        if not self.check_mode:
+            self.wait(self.client.post(guest_path(vm) + f"/status/{action}", **data))
+
+    # ------------------------------------------------------------- remove
+
+    def remove(self, vm):
+        if vm is None:
+            self.result.update(vmid=self.params["vmid"], name=self.params["name"], node=self.params["node"],
+                               status="absent")
+            return
+        self.describe(vm)
+        if vm.get("status") == "running":
+            if not self.params["force"]:
+                self.fail(f"VM {vm['vmid']} ({vm.get('name')}) is running; stop it first or set force: true")
+            self.power(vm, "stop", "running", "stopped")
+        self.changed()
+        self.diff["before"].update(state="present", vmid=int(vm["vmid"]), name=vm.get("name"), node=vm["node"])
+        self.diff["after"] = {"state": "absent"}
+        self.result["status"] = "absent"
+        if self.check_mode:
+            return
+        purge = {"purge": 1, "destroy-unreferenced-disks": 1} if self.params["purge"] else {}
+        self.wait(self.client.delete(guest_path(vm), **purge))
+
+    # ----------------------------------------------------------- read back
+
+    def read_back(self, vm):
+        status = vm.get("status")
+        if not (self.check_mode and self.result["changed"]):
+            status = (self.client.get(guest_path(vm) + "/status/current") or {}).get("status", status)
+            items = self.read_pending(vm)
+            self.result["config"] = {key: canonical_scalar(value) if isinstance(value, bool) else value
+                                     for key, value in effective_config(items).items()}
+            self.result["pending"] = pending_keys(items)
+            self.result["reboot_required"] = bool(self.result["pending"]) and status == "running"
+        self.describe(vm, status=status)
+        if self.result.get("config", {}).get("name"):
+            self.result["name"] = self.result["config"]["name"]
+
+
+def main():
+    ProxmoxVm().execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""proxmox_vm against the test server: create, update, clone, power, template, remove; in both auth modes."""
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CREATE = """
+- name: Create web02
+  proxgate.core.proxmox_vm:
+    node: pve1
+    name: web02
+    cores: 2
+    memory: 2048
+    ostype: l26
+    scsihw: virtio-scsi-single
+    agent: true
+    onboot: true
+    disks:
+      scsi0: local-lvm:8,discard=on,iothread=1
+    nets:
+      net0: virtio,bridge=vmbr0,firewall=1
+    tags: [Web, demo]
+    pool: production
+    description: made by a test
+    state: started
+"""
+
+
+def vm_named(pve, name):
+    return next((vm for vm in pve.pve.vms if vm.name == name), None)
+
+
+def test_create_check_mode_then_apply_then_idempotent(run_playbook, pve, pve_env, writes):
+    check = run_playbook(CREATE, env=pve_env, check=True, diff=True)
+    assert check.rc == 0, check.stdout + check.stderr
+    planned = check.result("Create web02")
+    assert planned["changed"] and planned["created"]
+    assert planned["diff"]["after"]["memory"] == 2048
+    assert writes() == [], "check mode must not write"
+    assert vm_named(pve, "web02") is None
+
+    first = run_playbook(CREATE, env=pve_env)
+    assert first.rc == 0, first.stdout + first.stderr
+    created = first.result("Create web02")
+    assert created["changed"] and created["created"] and created["status"] == "running"
+    vm = vm_named(pve, "web02")
+    assert vm is not None and vm.status == "running" and vm.vmid == created["vmid"]
+    assert vm.config["memory"] in (2048, "2048")
+    assert vm.config["tags"] == "demo;web"
+    assert vm.config["scsi0"].startswith("local-lvm:vm-") and "discard=on" in vm.config["scsi0"]
+    assert "firewall=1" in vm.config["net0"]
+    assert vm.vmid in pve.pve.pools["production"]
+    assert len(created["tasks"]) == 2  # qmcreate, qmstart
+
+    before = len(writes())
+    second = run_playbook(CREATE, env=pve_env, diff=True)
+    assert second.rc == 0, second.stdout + second.stderr
+    assert second.changed == [], second.result("Create web02")
+    assert len(writes()) == before, f"second run wrote: {writes()[before:]}"
+
+
+def test_update_only_what_differs_keeps_mac_and_reports_pending(run_playbook, pve, pve_env, writes):
+    mac = pve.pve.vm(101).config["net0"].split(",")[0]
+    update = """
+    - name: Grow web01
+      proxgate.core.proxmox_vm:
+        name: web01
+        memory: 4096
+        nets:
+          net0: virtio,bridge=vmbr1
+        tags: [linux, web, grown]
+    """
+    check = run_playbook(update, env=pve_env, check=True, diff=True)
+    assert check.rc == 0, check.stdout + check.stderr
+    planned = check.result("Grow web01")
+    assert planned["changed_keys"] == ["memory", "net0", "tags"]
+    assert str(planned["diff"]["before"]["memory"]) == "2048" and planned["diff"]["after"]["memory"] == 4096
+    assert writes() == []
+
+    applied = run_playbook(update, env=pve_env)
+    result = applied.result("Grow web01")
+    assert applied.rc == 0 and result["changed"]
+    vm = pve.pve.vm(101)
+    # web01 runs: memory and the NIC wait for the next start, tags apply at once.
+    assert result["reboot_required"] is True
+    assert set(result["pending"]) >= {"memory", "net0"}
+    assert vm.pending["net0"].split(",")[0] == mac, "an updated NIC keeps its MAC"
+    assert "bridge=vmbr1" in vm.pending["net0"]
+    assert vm.config["tags"] in ("grown;linux;web", "linux;web;grown")
+    writes_after_update = len(writes())
+
+    again = run_playbook(update, env=pve_env)
+    assert again.rc == 0 and again.changed == []
+    assert len(writes()) == writes_after_update
+
+    restart = run_playbook("""
+    - name: Restart web01
+      proxgate.core.proxmox_vm:
+        name: web01
+        state: restarted
+    """, env=pve_env)
+    assert restart.rc == 0
+    assert restart.result("Restart web01")["reboot_required"] is False
+    assert str(vm.config["memory"]) == "4096" and not vm.pending
+
+
+def test_clone_template_then_stop_and_remove(run_playbook, pve, pve_env, writes):
+    run = run_playbook("""
+    - name: Clone the template
+      proxgate.core.proxmox_vm:
+        name: app01
+        clone: debian-13-cloud
+        full: true
+        storage: local-lvm
+        node: pve1
+        cores: 4
+        state: started
+    - name: Stop it
+      proxgate.core.proxmox_vm:
+        name: app01
+        state: stopped
+        force: true
+    - name: Remove it
+      proxgate.core.proxmox_vm:
+        name: app01
+        state: absent
+    - name: Remove it again
+      proxgate.core.proxmox_vm:
+        name: app01
+        state: absent
+    """, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    clone = run.result("Clone the template")
+    assert clone["created"] and clone["node"] == "pve1" and clone["status"] == "running"
+    assert clone["config"]["cores"] in (4, "4")
+    assert run.result("Stop it")["status"] == "stopped"
+    assert run.result("Remove it")["changed"] and run.result("Remove it")["status"] == "absent"
+    assert not run.result("Remove it again")["changed"]
+    assert vm_named(pve, "app01") is None
+    destroy = [path for method, path in writes() if method == "DELETE"]
+    assert len(destroy) == 1
+
+
+def test_running_vm_is_not_removed_without_force(run_playbook, pve, pve_env, writes):
+    run = run_playbook("""
+    - name: Remove web01
+      proxgate.core.proxmox_vm:
+        name: web01
+        state: absent
+    """, env=pve_env)
+    assert run.rc != 0
+    assert "is running" in run.result("Remove web01")["msg"] and "force" in run.result("Remove web01")["msg"]
+    assert pve.pve.vm(101) is not None
+    assert writes() == []
+
+
+def test_template_conversion_is_idempotent(run_playbook, pve, pve_env, writes):
+    tasks = """
+    - name: Make db01 a template
+      proxgate.core.proxmox_vm:
+        vmid: 103
+        state: template
+    """
+    first = run_playbook(tasks, env=pve_env)
+    assert first.rc == 0 and first.result("Make db01 a template")["changed"]
+    assert pve.pve.vm(103).template
+    count = len(writes())
+    second = run_playbook(tasks, env=pve_env)
+    assert second.rc == 0 and second.changed == [] and len(writes()) == count
+
+
+def test_failed_start_task_reports_exit_status_and_log(run_playbook, pve, pve_env):
+    pve.pve.vm(103).start_error = "TASK test: no bootable device found on scsi0"
+    run = run_playbook("""
+    - name: Start db01
+      proxgate.core.proxmox_vm:
+        vmid: 103
+        state: started
+    """, env=pve_env)
+    assert run.rc != 0
+    result = run.result("Start db01")
+    assert "qmstart" in result["msg"] and "no bootable device found" in result["msg"]
+    assert result["exitstatus"] == "TASK test: no bootable device found on scsi0"
+    assert any("TASK ERROR" in line for line in result["task_log"])
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({"name": "bad name!", "node": "pve1"}, "name must be a DNS name"),
+    ({"vmid": 5, "node": "pve1"}, "vmid must be between 100"),
+    ({"name": "x1", "node": "pve1", "memory": 0}, "memory must be a positive number"),
+    ({"name": "x1", "node": "pve1", "nets": {"eth0": "virtio"}}, "nets keys must be net0"),
+    ({"name": "x1", "node": "pve1", "disks": {"hda": "local-lvm:1"}}, "disks keys must be"),
+    ({"name": "x1", "node": "pve1", "config": {"memory": 512}}, "config.memory: use the memory option"),
+    ({"name": "x1", "node": "pve1", "config": {"numa": [1]}}, "config.numa must be a single value"),
+    ({"name": "x1", "node": "pve1", "storage": "local-lvm"}, "storage only apply with clone"),
+    ({"name": "x1"}, "node is required to create a VM"),
+    ({"name": "x1", "clone": "no-such-template"}, "clone: no VM or template 'no-such-template'"),
+    ({"name": "x1", "node": "pve1", "state": "bogus"}, "value of state must be one of"),
+    ({"node": "pve1"}, "one of the following is required: vmid, name"),
+    ({"name": "x1", "node": "pve1", "config": {"frobnicate": 1}}, "frobnicate: property is not defined in schema"),
+    ({"name": "x1", "node": "pve1", "api_user": "root"}, "api_user must be user@realm"),
+])
+def test_bad_input_gets_a_clear_message_and_writes_nothing(run_playbook, pve, pve_env, writes, options, expected):
+    import json
+    run = run_playbook(f"""
+    - name: Bad input
+      proxgate.core.proxmox_vm: {json.dumps(options)}
+    """, env=pve_env)
+    assert run.rc != 0
+    msg = run.result("Bad input")["msg"]
+    assert expected in msg, msg
+    assert "Traceback" not in run.stdout + run.stderr
+    assert vm_named(pve, "x1") is None
+    if "schema" in expected:
+        # Only the node knows its schema: it refuses the create call before any task starts.
+        assert [method for method, _path in writes()] == ["POST"]
+    else:
+        assert writes() == []
+
+
+def test_moving_a_disk_is_refused_before_any_write(run_playbook, pve, pve_env, writes):
+    run = run_playbook("""
+    - name: Move the disk
+      proxgate.core.proxmox_vm:
+        vmid: 9000
+        memory: 1024
+        disks:
+          scsi0: local:3
+    """, env=pve_env)
+    assert run.rc != 0
+    assert "disks.scsi0" in run.result("Move the disk")["msg"]
+    assert writes() == []
+
+
+def test_stale_digest_is_reported_not_overwritten(run_playbook, pve, pve_env):
+    """Another writer changes the config between our read and our write: PVE refuses the stale digest."""
+    pve.pve.fail("POST", "/nodes/pve1/qemu/101/config", 500,
+                 "detected modified configuration - file changed by other user? Try again.")
+    run = run_playbook("""
+    - name: Change web01
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        cores: 3
+    """, env=pve_env)
+    assert run.rc != 0
+    assert "detected modified configuration" in run.result("Change web01")["msg"]
+    assert str(pve.pve.vm(101).config["cores"]) == "2"
+
+
+def test_transient_faults_are_retried(run_playbook, pve, pve_env):
+    pve.pve.fail("GET", "/cluster/resources", 503, "Service Unavailable", times=1)
+    pve.pve.drop_next("GET", "/nodes/pve1/qemu/101/pending", 1)
+    run = run_playbook("""
+    - name: Change web01
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        description: retried
+    """, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert pve.pve.vm(101).config["description"] == "retried"
+
+
+def test_secrets_never_reach_verbose_output(run_playbook, pve, pve_env, auth_mode):
+    run = run_playbook("""
+    - name: Read web01
+      proxgate.core.proxmox_vm:
+        vmid: 101
+    """, env=pve_env, verbosity=4, diff=True)
+    assert run.rc == 0
+    output = run.stdout + run.stderr
+    secret = pve_env.get("PROXMOX_PASSWORD") or pve_env["PROXMOX_TOKEN_SECRET"]
+    assert secret not in output
+    assert "PVEAuthCookie=PVE:" not in output
