@@ -36,9 +36,9 @@ demo: venv build
 	$(BIN)/ansible-galaxy collection install --force -p $(DEMO_COLLECTIONS) build/dist/proxgate-core-*.tar.gz
 	DEMO_COLLECTIONS_PATH=$(CURDIR)/$(DEMO_COLLECTIONS) $(BIN)/python tools/demo.py
 
-lint: venv
+lint: venv collection
 	$(BIN)/ruff check plugins tests tools
-	$(BIN)/ansible-lint --profile production --offline playbooks
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections $(BIN)/ansible-lint
 
 test: venv collection lint
 	$(BIN)/python -m pytest -n 2 -q tests/unit tests/emulators tests/integration

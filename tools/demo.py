@@ -9,7 +9,6 @@ against that cluster instead; pass playbook variables through DEMO_EXTRA_VARS (J
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess

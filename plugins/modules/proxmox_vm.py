@@ -50,7 +50,8 @@ options:
     description:
       - V(present) makes sure the VM exists with the configuration given; its power state is left alone.
       - V(started), V(stopped) also bring it to that power state.
-      - V(restarted) reboots a running VM (applying pending changes) or starts a stopped one; it always reports a change.
+      - V(restarted) reboots a running VM (applying pending changes) or starts a stopped one;
+        it always reports a change.
       - V(template) converts the VM to a template (it must be stopped, or O(force=true)).
       - V(absent) removes the VM and its disks (a running VM needs O(force=true)).
     type: str
@@ -159,7 +160,9 @@ options:
     type: int
     default: 180
   purge:
-    description: With O(state=absent), also remove the VM from backup jobs, replication and HA, and its unreferenced disks.
+    description:
+      - With O(state=absent), also remove the VM from backup jobs, replication and HA, and its
+        unreferenced disks.
     type: bool
     default: true
   timeout:
@@ -304,7 +307,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
 
-DNS_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(\.{DNS_LABEL})*$")
 CONFIG_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
 # Options that are config keys under the same name.
 PLAIN_KEYS = ("cores", "sockets", "memory", "cpu", "machine", "bios", "ostype", "scsihw", "description",

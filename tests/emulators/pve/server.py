@@ -117,15 +117,15 @@ def guest_address(network, vmid):
 def agent_interfaces(network, vmid, mac=None):
     """What qemu-guest-agent's network-get-interfaces reports for a Linux guest: lo, then eth0 with
     an IPv4 address, an IPv6 link-local and a global IPv6 address."""
-    mac = mac or "bc:24:11:{0:02x}:{1:02x}:{2:02x}".format((vmid >> 16) & 255, (vmid >> 8) & 255, vmid & 255)
+    mac = mac or f"bc:24:11:{(vmid >> 16) & 255:02x}:{(vmid >> 8) & 255:02x}:{vmid & 255:02x}"
     return [
         {"name": "lo", "hardware-address": "00:00:00:00:00:00", "ip-addresses": [
             {"ip-address": "127.0.0.1", "ip-address-type": "ipv4", "prefix": 8},
             {"ip-address": "::1", "ip-address-type": "ipv6", "prefix": 128}]},
         {"name": "eth0", "hardware-address": mac, "ip-addresses": [
             {"ip-address": guest_address(network, vmid), "ip-address-type": "ipv4", "prefix": network.prefixlen},
-            {"ip-address": "fe80::be24:11ff:fe00:{0:x}".format(vmid), "ip-address-type": "ipv6", "prefix": 64},
-            {"ip-address": "2001:db8::{0:x}".format(vmid), "ip-address-type": "ipv6", "prefix": 64}]},
+            {"ip-address": f"fe80::be24:11ff:fe00:{vmid:x}", "ip-address-type": "ipv6", "prefix": 64},
+            {"ip-address": f"2001:db8::{vmid:x}", "ip-address-type": "ipv6", "prefix": 64}]},
     ]
 
 
