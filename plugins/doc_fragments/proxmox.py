@@ -75,7 +75,8 @@ options:
 requirements:
   - httpx >= 0.27
 notes:
-  - The modules talk to the API from where they run; that is normally the controller
+  - >-
+    The modules talk to the API from where they run; that is normally the controller
     (C(delegate_to: localhost) or a play on C(localhost)) or an AWX execution environment.
   - Defaults for these options can be set once for all Proxmox modules with
     C(module_defaults) and the C(group/proxgate.core.proxmox) action group.
