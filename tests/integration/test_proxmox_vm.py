@@ -234,8 +234,7 @@ def test_moving_a_disk_is_refused_before_any_write(run_playbook, pve, pve_env, w
 
 def test_stale_digest_is_reported_not_overwritten(run_playbook, pve, pve_env):
     """Another writer changes the config between our read and our write: PVE refuses the stale digest."""
-    pve.pve.fail("POST", "/nodes/pve1/qemu/101/config", 500,
-                 "detected modified configuration - file changed by other user? Try again.")
+    pve.pve.fail("POST", "/nodes/pve1/qemu/101/config", 500, "checksum mismatch (file change by other user?)")
     run = run_playbook("""
     - name: Change web01
       proxgate.core.proxmox_vm:
@@ -243,7 +242,7 @@ def test_stale_digest_is_reported_not_overwritten(run_playbook, pve, pve_env):
         cores: 3
     """, env=pve_env)
     assert run.rc != 0
-    assert "detected modified configuration" in run.result("Change web01")["msg"]
+    assert "checksum mismatch" in run.result("Change web01")["msg"]
     assert str(pve.pve.vm(101).config["cores"]) == "2"
 
 

@@ -13,7 +13,7 @@ import random
 import ssl
 import time
 import traceback
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 try:
     import httpx
@@ -71,12 +71,23 @@ class ProxmoxAuthError(ProxmoxApiError):
 
 def api_base_url(url):
     """The API root for a node address: https://pve:8006 -> https://pve:8006/api2/json."""
+    given = url
     url = (url or "").strip().rstrip("/")
-    if not url.startswith(("https://", "http://")):
-        raise ProxmoxError(f"api_url must be an http(s) URL such as https://pve.example.com:8006, got {url!r}")
+    if not _is_http_url(url):
+        raise ProxmoxError(f"api_url must be an http(s) URL such as https://pve.example.com:8006, got {given!r}")
     if url.endswith(API_PREFIX):
         return url
     return url + API_PREFIX
+
+
+def _is_http_url(url):
+    """True for http(s)://host[:port][/path]: a scheme, a host name and, if any, a numeric port."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # reading it raises ValueError for a port that is not a number
+    except ValueError:  # that, or a bad IPv6 literal
+        return False
+    return parts.scheme.lower() in ("https", "http") and bool(parts.hostname) and port != 0
 
 
 def form_encode(data):
@@ -228,9 +239,14 @@ class ProxmoxClient:
 
     @staticmethod
     def _may_resend(method, exc):
-        """Connect failures never reached the server; a lost reply is only resent for idempotent methods."""
+        """Connect failures never reached the server; a lost reply is only resent for idempotent methods.
+        A TLS handshake the server refused (untrusted certificate, not TLS at all) fails the same way every
+        time; one cut short by a closed connection is worth another try."""
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-            return not isinstance(exc.__cause__, ssl.SSLError) and "CERTIFICATE" not in str(exc).upper()
+            tls_error = _ssl_cause(exc)
+            if tls_error is not None and not isinstance(tls_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+                return False
+            return "CERTIFICATE" not in str(exc).upper()
         return method in IDEMPOTENT_METHODS
 
     @staticmethod
@@ -247,7 +263,7 @@ class ProxmoxClient:
 
     @staticmethod
     def _tls_hint(exc):
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(exc.__cause__, ssl.SSLCertVerificationError):
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(_ssl_cause(exc), ssl.SSLCertVerificationError):
             return (" (the TLS certificate is not trusted: give its CA in ca_path, or set validate_certs: false "
                     "for a lab node you trust)")
         return ""
@@ -275,6 +291,17 @@ class ProxmoxClient:
             message = response.text[:200]
         cls = ProxmoxAuthError if response.status_code == 401 else ProxmoxApiError
         return cls(method, path, response.status_code, message, errors)
+
+
+def _ssl_cause(exc):
+    """The ssl.SSLError behind an httpx error, if any: httpx raises from httpcore's error, which wraps it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ssl.SSLError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def quote_segment(text):

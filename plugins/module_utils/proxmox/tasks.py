@@ -55,8 +55,16 @@ def task_succeeded(exitstatus):
 def task_log_tail(client, upid, lines=LOG_TAIL_LINES):
     """The last lines of the task's log, oldest first."""
     node = parse_upid(upid)["node"]
-    entries = client.get(f"/nodes/{node}/tasks/{quote_segment(upid)}/log", start=0, limit=LOG_FETCH_LIMIT) or []
-    return [entry.get("t", "") for entry in entries[-lines:]]
+    path = f"/nodes/{node}/tasks/{quote_segment(upid)}/log"
+    tail, start = [], 0
+    # The log API pages from the start (and the client keeps only `data`, not the `total` beside it):
+    # read on while pages come back full, so the error at the end of a long log is not cut off.
+    while True:
+        entries = client.get(path, start=start, limit=LOG_FETCH_LIMIT) or []
+        tail = (tail + [entry.get("t", "") for entry in entries])[-lines:]
+        if len(entries) < LOG_FETCH_LIMIT:
+            return tail
+        start += len(entries)
 
 
 def wait_for_task(client, upid, timeout=600, poll=0.2, max_poll=2.0):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import threading
 import time
 from pathlib import Path
@@ -18,13 +19,12 @@ from fakepve.certs import make_cert
 
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 LOGIN_PATH = "/api2/json/access/ticket"
-# Real qemu-server (PVE::Tools::assert_if_modified) wording for a stale digest.
-DIGEST_CHANGED = "detected modified configuration - file changed by other user? Try again."
+MAC = re.compile(r"=((?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2})(?:,|$)")
 
 
 class ProxgatePve(FakePve):
-    """FakePve plus: pending values in GET config, the real stale-digest and not-running errors,
-    a guest OS whose agent comes up after boot, and deterministic dropped connections."""
+    """FakePve plus: pending values in GET config, the real agent errors (no agent configured, VM not
+    running), a guest OS whose agent comes up after boot, and deterministic dropped connections."""
 
     def __init__(self, *args, agent_boot_secs=0.0, agent_network="10.20.0.0/16", **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,18 +76,12 @@ class ProxgatePve(FakePve):
         config["digest"] = vm.digest()
         return web.json_response({"data": config})
 
-    async def _apply_config(self, vm, user, p):
-        # Gap: a stale digest is 'detected modified configuration ...' on a node (fakepve words it otherwise).
-        try:
-            return await super()._apply_config(vm, user, p)
-        except PveError as exc:
-            if exc.message.startswith("checksum mismatch"):
-                raise PveError(500, DIGEST_CHANGED) from exc
-            raise
-
     async def _agent_call(self, match, values):
         vm = self.find(values["node"], values["vmid"])
-        # Gap: an agent call on a stopped guest is 'VM <id> is not running' on a node.
+        # Gap: a node checks, in this order, that the config has an agent and that the VM runs
+        # (PVE::QemuServer::Agent::assert_agent_available); fakepve says 'agent is not running' for both.
+        if vm.config.get("agent") is None:
+            raise PveError(500, "No QEMU guest agent configured")
         if vm.status != "running":
             raise PveError(500, f"VM {vm.vmid} is not running")
         self._boot_guest_agent(vm)
@@ -100,13 +94,19 @@ class ProxgatePve(FakePve):
             return
         if (time.time() - vm.started_at) < self.agent_boot_secs * (self.time_scale or 0):
             return
-        vm.agent = {"interfaces": agent_interfaces(self.agent_network, vm.vmid)}
+        vm.agent = {"interfaces": agent_interfaces(self.agent_network, vm.vmid, mac=nic_mac(vm.config.get("net0")))}
 
 
 def agent_enabled(value):
     """True for PVE's agent option when it switches the agent on (``1``, ``enabled=1,...``)."""
     first = str(value or "0").split(",")[0]
     return first.split("=")[-1] in ("1", "true", "yes", "on")
+
+
+def nic_mac(net):
+    """The MAC of a NIC config value (``virtio=BC:24:11:00:01:01,bridge=vmbr0``), lower-cased as agents report it."""
+    found = MAC.search(str(net or ""))
+    return found.group(1).lower() if found else None
 
 
 def guest_address(network, vmid):

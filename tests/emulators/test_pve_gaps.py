@@ -1,0 +1,345 @@
+"""Every addition ProxgatePve makes to fakepve: the gap on plain fakepve, and the fixed behaviour.
+
+Both servers are served for real over HTTPS on 127.0.0.1 (plain FakePve by fakepve's own `fakepve`
+fixture, ProxgatePve by ServedPve) and spoken to with httpx, as the collection speaks to a node.
+Also: the guest generator for benchmarks, and the command line that serves the test server.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import selectors
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fakepve import FakePve
+
+from tests.emulators.pve import ProxgatePve, ServedPve, generate_guests, load_guests
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN_ID = "root@pam!gaps"
+TOKEN_SECRET = "0b7e6c1a-5d1f-4c3e-9a77-3f2d1e0c9b8a"
+VM = "/nodes/pve1/qemu/100"
+
+
+def api_client(url, cafile):
+    """httpx speaking to a test server with an API token, verifying its certificate."""
+    return httpx.Client(base_url=url + "/api2/json", verify=ssl.create_default_context(cafile=cafile),
+                        headers={"Authorization": f"PVEAPIToken={TOKEN_ID}={TOKEN_SECRET}"}, timeout=10)
+
+
+@pytest.fixture
+def plain(fakepve, fakepve_cafile):
+    """(FakePve, httpx client): fakepve 0.5.0 as published."""
+    fakepve.apitokens[TOKEN_ID] = TOKEN_SECRET
+    with api_client(fakepve.url, fakepve_cafile) as client:
+        yield fakepve, client
+
+
+@pytest.fixture
+def served(tmp_path):
+    server = ServedPve(tmp_path / "pki")
+    server.pve.apitokens[TOKEN_ID] = TOKEN_SECRET
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fixed(served):
+    """(ProxgatePve, httpx client): fakepve with the project's additions."""
+    with api_client(served.url, served.certfile) as client:
+        yield served.pve, client
+
+
+def data(response):
+    assert response.status_code == 200, (response.status_code, response.text)
+    return response.json()["data"]
+
+
+def error_of(response):
+    """(status, message) of an error reply, the message from the body as a node sends it."""
+    return response.status_code, response.json()["message"].strip()
+
+
+def wait_task(client, upid, timeout=10):
+    node = upid.split(":")[1]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = data(client.get(f"/nodes/{node}/tasks/{upid}/status"))
+        if status["status"] == "stopped":
+            return status["exitstatus"]
+        time.sleep(0.02)
+    raise AssertionError(f"task {upid} still running")
+
+
+# ------------------------------------------------------------------ (a) pending values
+
+def running_vm_with_pending_changes(pve, client):
+    """A running VM whose cores change and cpulimit removal wait for the next start (pending)."""
+    pve.add_vm(100, "web", status="running", config={"cores": 1, "cpulimit": "2", "memory": 1024})
+    data(client.put(f"{VM}/config", data={"cores": 4, "delete": "cpulimit"}))
+    pending = {item["key"]: item for item in data(client.get(f"{VM}/pending"))}
+    assert pending["cores"]["pending"] in (4, "4") and pending["cpulimit"]["delete"] == 1
+
+
+def test_config_get_shows_pending_values_unless_current(plain, fixed):
+    pve, client = plain
+    running_vm_with_pending_changes(pve, client)
+    config = data(client.get(f"{VM}/config"))
+    # Gap: plain fakepve answers the current values only.
+    assert str(config["cores"]) == "1" and config["cpulimit"] == "2"
+
+    pve, client = fixed
+    running_vm_with_pending_changes(pve, client)
+    config = data(client.get(f"{VM}/config"))
+    assert str(config["cores"]) == "4"
+    assert "cpulimit" not in config, "a pending delete is gone from the config the node shows"
+    assert config["memory"] == "1024" and re.fullmatch(r"[0-9a-f]{40}", config["digest"])
+    current = data(client.get(f"{VM}/config", params={"current": 1}))
+    assert str(current["cores"]) == "1" and current["cpulimit"] == "2"
+
+
+def test_config_get_without_pending_values_is_unchanged(fixed):
+    pve, client = fixed
+    pve.add_vm(100, "web", status="stopped", config={"cores": 1})
+    data(client.put(f"{VM}/config", data={"cores": 2}))
+    assert str(data(client.get(f"{VM}/config"))["cores"]) == "2"
+    assert str(data(client.get(f"{VM}/config", params={"current": 1}))["cores"]) == "2"
+
+
+# ------------------------------------------------------------------ (b) stale digest
+
+def write_with_stale_digest(pve, client):
+    pve.add_vm(100, "web", status="stopped", config={"cores": 1})
+    digest = data(client.get(f"{VM}/config"))["digest"]
+    data(client.put(f"{VM}/config", data={"description": "changed by someone else"}))
+    return client.put(f"{VM}/config", data={"cores": 2, "digest": digest})
+
+
+def test_stale_digest_wording_is_qemu_servers_on_both(plain, fixed):
+    """Not a gap: qemu-server's update_vm_api says 'checksum mismatch' for a stale QEMU config digest
+    ('detected modified configuration' is PVE::Tools::assert_if_modified, used for LXC and node config),
+    and fakepve already says so. This keeps the project's server from drifting from it."""
+    for pve, client in (plain, fixed):
+        assert error_of(write_with_stale_digest(pve, client)) == (500, "checksum mismatch (file change by other user?)")
+        assert pve.vm(100).config["cores"] == 1, "nothing was written"
+
+
+# ------------------------------------------------------------------ (c) agent on a stopped VM
+
+AGENT_CALL = f"{VM}/agent/network-get-interfaces"
+
+
+def stopped_vm_with_agent(pve):
+    vm = pve.add_vm(100, "web", status="stopped", config={"agent": "1"})
+    vm.agent = {"interfaces": []}
+
+
+def test_agent_call_on_a_stopped_vm_says_the_vm_is_not_running(plain, fixed):
+    pve, client = plain
+    stopped_vm_with_agent(pve)
+    assert error_of(client.get(AGENT_CALL)) == (500, "QEMU guest agent is not running")
+
+    pve, client = fixed
+    stopped_vm_with_agent(pve)
+    response = client.get(AGENT_CALL)
+    assert error_of(response) == (500, "VM 100 is not running")
+    assert response.reason_phrase == "VM 100 is not running"
+
+
+# ------------------------------------------------------------------ (d) the guest OS brings up its agent
+
+def create_and_start(client, vmid, **options):
+    upid = data(client.post("/nodes/pve1/qemu", data=dict(
+        vmid=vmid, name=f"vm{vmid}", memory=1024, net0="virtio,bridge=vmbr0", scsi0="local-lvm:4", **options)))
+    assert wait_task(client, upid) == "OK"
+    assert wait_task(client, data(client.post(f"/nodes/pve1/qemu/{vmid}/status/start"))) == "OK"
+
+
+def test_vm_created_with_agent_answers_once_started(plain, fixed):
+    pve, client = plain
+    create_and_start(client, 120, agent=1)
+    # Gap: plain fakepve gives an agent only to VMs a test set vm.agent on.
+    assert error_of(client.get("/nodes/pve1/qemu/120/agent/network-get-interfaces")) == (
+        500, "QEMU guest agent is not running")
+
+    pve, client = fixed
+    create_and_start(client, 120, agent=1)
+    interfaces = data(client.get("/nodes/pve1/qemu/120/agent/network-get-interfaces"))["result"]
+    by_name = {nic["name"]: nic for nic in interfaces}
+    assert set(by_name) == {"lo", "eth0"}
+    loopback = {a["ip-address"] for a in by_name["lo"]["ip-addresses"]}
+    assert "127.0.0.1" in loopback
+    addresses = [(ipaddress.ip_address(a["ip-address"]), a["ip-address-type"], a["prefix"])
+                 for a in by_name["eth0"]["ip-addresses"]]
+    ipv4 = [addr for addr, kind, _ in addresses if kind == "ipv4"]
+    ipv6 = [addr for addr, kind, _ in addresses if kind == "ipv6"]
+    assert len(ipv4) == 1 and ipv4[0] in pve.agent_network
+    assert all(addr.version == 6 for addr in ipv6)
+    assert [addr for addr in ipv6 if addr.is_link_local], "an IPv6 link-local address"
+    global_unicast = ipaddress.ip_network("2000::/3")
+    assert [addr for addr in ipv6 if addr in global_unicast], "a global IPv6 address"
+    assert re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", by_name["eth0"]["hardware-address"])
+    # The guest sees the MAC the node gave its NIC, as a real guest does.
+    net0_mac = pve.vm(120).config["net0"].split(",")[0].split("=")[1].lower()
+    assert by_name["eth0"]["hardware-address"] == net0_mac
+
+
+def test_vm_without_agent_or_not_started_has_no_agent(plain, fixed):
+    pve, client = plain
+    create_and_start(client, 121)
+    # Gap: a node refuses an agent call on a VM with no `agent` in its config with its own words.
+    assert error_of(client.get("/nodes/pve1/qemu/121/agent/network-get-interfaces")) == (
+        500, "QEMU guest agent is not running")
+
+    pve, client = fixed
+    create_and_start(client, 121)
+    assert error_of(client.get("/nodes/pve1/qemu/121/agent/network-get-interfaces")) == (
+        500, "No QEMU guest agent configured")
+    upid = data(client.post("/nodes/pve1/qemu", data=dict(vmid=122, name="vm122", agent=1)))
+    assert wait_task(client, upid) == "OK"
+    assert error_of(client.get("/nodes/pve1/qemu/122/agent/network-get-interfaces")) == (
+        500, "VM 122 is not running")
+
+
+def test_agent_answers_only_after_the_guest_has_booted(tmp_path):
+    server = ServedPve(tmp_path / "pki", agent_boot_secs=30)
+    server.pve.time_scale = 0.02  # 30 PVE seconds of boot = 0.6 s
+    server.pve.apitokens[TOKEN_ID] = TOKEN_SECRET
+    try:
+        with api_client(server.url, server.certfile) as client:
+            create_and_start(client, 130, agent=1)
+            call = "/nodes/pve1/qemu/130/agent/network-get-interfaces"
+            assert error_of(client.get(call)) == (500, "QEMU guest agent is not running")
+            time.sleep(0.7)
+            assert data(client.get(call))["result"]
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------ (e) dropped connections
+
+def test_drop_next_closes_the_connection_exactly_n_times(fixed, plain):
+    pve, client = plain
+    # Gap: plain fakepve only drops at random (flaky_network), never a chosen request.
+    assert not hasattr(pve, "drop_next") and not hasattr(FakePve, "drop_next")
+
+    pve, client = fixed
+    pve.drop_next("GET", "/version", times=2)
+    for _ in range(2):
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            client.get("/version")
+    assert data(client.get("/version"))["version"]
+    assert data(client.get("/version"))["version"], "no more drops after N"
+    seen = [path for method, path, _body in pve.requests if path == "/api2/json/version"]
+    assert len(seen) == 4, "dropped requests still reach the request log"
+
+
+def test_drop_next_hits_only_its_method_and_path(fixed):
+    pve, client = fixed
+    pve.add_vm(100, "web", status="stopped", config={"cores": 1})
+    pve.drop_next("PUT", "/qemu/100/config", times=1)
+    assert data(client.get(f"{VM}/config"))["cores"] == 1
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        client.put(f"{VM}/config", data={"cores": 2})
+    assert pve.vm(100).config["cores"] == 1, "a dropped write is not carried out"
+    data(client.put(f"{VM}/config", data={"cores": 2}))
+    assert pve.vm(100).config["cores"] == "2"
+
+
+# ------------------------------------------------------------------ the guest generator
+
+def test_generate_guests_counts_and_shares():
+    guests = generate_guests(1000, nodes=4, running=0.7, with_agent=0.8, lxc_share=0.1, seed=7)
+    assert len(guests) == 1000
+    assert len({g["vmid"] for g in guests}) == 1000 and len({g["name"] for g in guests}) == 1000
+    per_node = {}
+    for guest in guests:
+        per_node[guest["node"]] = per_node.get(guest["node"], 0) + 1
+    assert per_node == {"pve1": 250, "pve2": 250, "pve3": 250, "pve4": 250}
+    containers = [g for g in guests if g.get("type") == "lxc"]
+    vms = [g for g in guests if g.get("type", "qemu") == "qemu"]
+    assert 0.07 <= len(containers) / 1000 <= 0.13
+    assert 0.65 <= sum(g["status"] == "running" for g in guests) / 1000 <= 0.75
+    running_vms = [g for g in vms if g["status"] == "running"]
+    with_agent = [g for g in running_vms if g.get("agent")]
+    assert 0.75 <= len(with_agent) / len(running_vms) <= 0.85
+    assert not [g for g in vms if g["status"] == "stopped" and g.get("agent")], "a stopped VM has no agent answer"
+    for guest in with_agent:
+        eth0 = [nic for nic in guest["agent"]["interfaces"] if nic["name"] == "eth0"][0]
+        assert eth0["ip-addresses"][0]["ip-address-type"] == "ipv4"
+
+
+def test_generate_guests_follows_the_shares_asked_for():
+    guests = generate_guests(400, nodes=1, running=0.0, lxc_share=0.0)
+    assert {g["node"] for g in guests} == {"pve1"}
+    assert {g["status"] for g in guests} == {"stopped"}
+    assert not [g for g in guests if g.get("type") == "lxc" or g.get("agent")]
+    everything = generate_guests(200, running=1.0, with_agent=1.0, lxc_share=0.0)
+    assert all(g["status"] == "running" and g["agent"] for g in everything)
+
+
+def test_generate_guests_is_repeatable_for_a_seed():
+    assert generate_guests(300, seed=3) == generate_guests(300, seed=3)
+    assert generate_guests(300, seed=3) != generate_guests(300, seed=4)
+
+
+def test_generated_guests_load_into_the_server():
+    pve = ProxgatePve(host="127.0.0.1", port=0)
+    guests = generate_guests(50, nodes=3, seed=5)
+    load_guests(pve, guests)
+    vms = [g for g in guests if g.get("type", "qemu") == "qemu"]
+    assert sorted(vm.vmid for vm in pve.vms) == sorted(g["vmid"] for g in vms)
+    assert set(pve.nodes) == {"pve1", "pve2", "pve3"}
+
+
+# ------------------------------------------------------------------ the command line
+
+def read_line(stream, timeout):
+    selector = selectors.DefaultSelector()
+    selector.register(stream, selectors.EVENT_READ)
+    try:
+        if not selector.select(timeout):
+            return ""
+        return stream.readline()
+    finally:
+        selector.close()
+
+
+def test_cli_serves_the_test_server_with_its_certificate(tmp_path):
+    cert_dir = tmp_path / "certs"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    process = subprocess.Popen([sys.executable, "-m", "tests.emulators.pve", "--cert-dir", str(cert_dir),
+                                "--port", "0"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        line = read_line(process.stdout, timeout=20)
+        found = re.fullmatch(r"fakepve listening on (https://127\.0\.0\.1:(\d+))\n", line)
+        assert found, (line, process.poll())
+        url = found.group(1)
+        assert int(found.group(2)) > 0
+        verify = ssl.create_default_context(cafile=str(cert_dir / "fakepve.crt"))
+        with httpx.Client(base_url=url + "/api2/json", verify=verify, timeout=10) as client:
+            login = data(client.post("/access/ticket", data={"username": "root@pam", "password": "secret"}))
+            version = data(client.get("/version", headers={"Cookie": f"PVEAuthCookie={login['ticket']}"}))
+            assert version["version"]
+            names = [vm["name"] for vm in data(client.get(
+                "/cluster/resources", params={"type": "vm"}, headers={"Cookie": f"PVEAuthCookie={login['ticket']}"}))]
+            assert "web01" in names, "the demo guests by default"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
+    assert process.returncode == 0, "SIGTERM stops it cleanly"

@@ -1,0 +1,208 @@
+"""PVE property strings: parse, format, and compare them the way a node means them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
+    config_value_equal,
+    drive_equal,
+    drive_size_request,
+    format_props,
+    join_tags,
+    net_equal,
+    parse_drive,
+    parse_net,
+    parse_props,
+    props_equal,
+    size_bytes,
+    split_tags,
+    volume_storage,
+)
+
+NET = "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1"
+DISK = "local-lvm:vm-100-disk-0,size=32G"
+
+
+# ------------------------------------------------------------------ parse / format
+
+def test_net_string_round_trip():
+    parsed = parse_props(NET)
+    assert parsed == {"virtio": "BC:24:11:00:00:01", "bridge": "vmbr0", "firewall": "1"}
+    assert list(parsed) == ["virtio", "bridge", "firewall"], "order is kept"
+    assert format_props(parsed) == NET
+
+
+def test_drive_string_round_trip():
+    parsed = parse_drive(DISK)
+    assert parsed == {"volume": "local-lvm:vm-100-disk-0", "size": "32G"}
+    assert format_props(parsed, default_key="volume") == DISK
+
+
+def test_drive_given_with_file_key():
+    assert parse_drive("file=local-lvm:vm-100-disk-0,discard=on") == {
+        "discard": "on", "volume": "local-lvm:vm-100-disk-0"}
+
+
+def test_parse_skips_empty_items_and_keeps_flags():
+    assert parse_props("virtio,,bridge=vmbr0,") == {"virtio": None, "bridge": "vmbr0"}
+    assert parse_props(None) == {}
+    assert parse_props("order=scsi0;net0") == {"order": "scsi0;net0"}
+
+
+def test_format_writes_booleans_as_pve_does():
+    assert format_props({"volume": "local-lvm:32", "discard": "on", "ssd": True, "backup": False},
+                        default_key="volume") == "local-lvm:32,discard=on,ssd=1,backup=0"
+    assert format_props({"virtio": None, "bridge": "vmbr0"}) == "virtio,bridge=vmbr0"
+
+
+def test_parse_net_spellings():
+    expected = {"model": "virtio", "macaddr": "BC:24:11:00:00:01", "bridge": "vmbr0", "firewall": "1"}
+    assert parse_net(NET) == expected
+    assert parse_net("model=virtio,macaddr=bc:24:11:00:00:01,bridge=vmbr0,firewall=1") == expected
+    assert parse_net("virtio,bridge=vmbr0") == {"model": "virtio", "bridge": "vmbr0"}
+
+
+# ------------------------------------------------------------------ comparisons
+
+@pytest.mark.parametrize("first, second", [
+    ("bridge=vmbr0,firewall=1", "firewall=1,bridge=vmbr0"),
+    ("discard=on,ssd=1", "ssd=true,discard=1"),
+    ("firewall=0", "firewall=off"),
+    ("enabled=yes,fstrim_cloned_disks=1", "fstrim_cloned_disks=on,enabled=1"),
+])
+def test_props_equal_ignores_order_and_boolean_spelling(first, second):
+    assert props_equal(first, second)
+
+
+@pytest.mark.parametrize("first, second", [
+    ("bridge=vmbr0,firewall=1", "bridge=vmbr1,firewall=1"),
+    ("bridge=vmbr0", "bridge=vmbr0,firewall=1"),
+    ("cache=none", "cache=writeback"),
+])
+def test_props_equal_sees_real_differences(first, second):
+    assert not props_equal(first, second)
+
+
+def test_props_equal_with_a_default_key():
+    assert props_equal("1,fstrim_cloned_disks=1", "enabled=1,fstrim_cloned_disks=1", default_key="enabled")
+    assert props_equal("bridge=vmbr0,tag=5", "bridge=vmbr0,tag=7", ignore=("tag",))
+
+
+def test_net_ignores_the_mac_the_node_picked():
+    assert net_equal("virtio,bridge=vmbr0,firewall=1", NET)
+
+
+def test_net_compares_a_mac_that_was_asked_for():
+    assert net_equal("virtio=bc:24:11:00:00:01,bridge=vmbr0,firewall=1", NET), "MAC case does not matter"
+    assert not net_equal("virtio=BC:24:11:00:00:02,bridge=vmbr0,firewall=1", NET)
+
+
+@pytest.mark.parametrize("desired", [
+    "e1000,bridge=vmbr0,firewall=1",
+    "virtio,bridge=vmbr1,firewall=1",
+    "virtio,bridge=vmbr0",
+    "virtio,bridge=vmbr0,firewall=1,tag=10",
+])
+def test_net_sees_model_bridge_and_option_changes(desired):
+    assert not net_equal(desired, NET)
+
+
+def test_new_disk_matches_the_volume_the_node_allocated_on_that_storage():
+    assert drive_equal("local-lvm:32,discard=on", "local-lvm:vm-100-disk-0,discard=on,size=32G")
+
+
+def test_new_disk_on_other_storage_is_not_equal():
+    assert not drive_equal("ceph:32,discard=on", "local-lvm:vm-100-disk-0,discard=on,size=32G")
+
+
+def test_disk_option_differs_is_not_equal():
+    assert not drive_equal("local-lvm:32,discard=on", "local-lvm:vm-100-disk-0,discard=ignore,size=32G")
+    assert not drive_equal("local-lvm:32,discard=on,iothread=1", "local-lvm:vm-100-disk-0,discard=on,size=32G")
+
+
+def test_named_volume_must_be_the_same_volume():
+    current = "local-lvm:vm-100-disk-0,discard=on,size=32G"
+    assert drive_equal("local-lvm:vm-100-disk-0,discard=on", current)
+    assert not drive_equal("local-lvm:vm-100-disk-1,discard=on", current)
+
+
+def test_import_has_done_its_work_once_a_volume_is_attached():
+    assert drive_equal("local-lvm:0,import-from=local:import/noble.qcow2,discard=on",
+                       "local-lvm:vm-100-disk-0,discard=on,size=3584M")
+
+
+def test_drive_sizes():
+    assert drive_size_request("local-lvm:32,discard=on") == 32 * 1024 ** 3
+    assert drive_size_request("local-lvm:vm-100-disk-0,size=512M") == 512 * 1024 ** 2
+    assert drive_size_request("local-lvm:vm-100-disk-0") is None
+    assert size_bytes("1.5T") == int(1.5 * 1024 ** 4)
+    with pytest.raises(ValueError, match="not a size"):
+        size_bytes("lots")
+
+
+@pytest.mark.parametrize("volume, storage", [
+    ("local-lvm:vm-100-disk-0", "local-lvm"), ("local:iso/debian.iso", "local"),
+    ("/dev/sdb", None), ("none", None), ("cdrom", None), (None, None),
+])
+def test_volume_storage(volume, storage):
+    assert volume_storage(volume) == storage
+
+
+# ------------------------------------------------------------------ config values
+
+@pytest.mark.parametrize("key, desired, current", [
+    ("tags", "web;prod", "prod;web"),
+    ("tags", ["Web", "prod"], "prod,web"),
+    ("tags", "web prod", "prod;web"),
+    ("description", "hello", "hello\n"),
+    ("agent", "1", "enabled=1"),
+    ("agent", True, "1"),
+    ("agent", "enabled=1,fstrim_cloned_disks=1", "1,fstrim_cloned_disks=1"),
+    ("memory", 2048, "2048"),
+    ("onboot", True, 1),
+    ("net0", "virtio,bridge=vmbr0,firewall=1", NET),
+    ("scsi0", "local-lvm:32,discard=on", "local-lvm:vm-100-disk-0,discard=on,size=32G"),
+    ("boot", "order=scsi0;net0", "order=scsi0;net0"),
+])
+def test_config_values_that_mean_the_same(key, desired, current):
+    assert config_value_equal(key, desired, current)
+
+
+@pytest.mark.parametrize("key, desired, current", [
+    ("tags", "web", "prod;web"),
+    ("description", "hello", "hello world"),
+    ("agent", "1", "enabled=0"),
+    ("agent", "1", "enabled=1,fstrim_cloned_disks=1"),
+    ("memory", 4096, "2048"),
+    ("net0", "virtio,bridge=vmbr1", NET),
+    ("scsi0", "ceph:32", "local-lvm:vm-100-disk-0,size=32G"),
+    ("boot", "order=net0;scsi0", "order=scsi0;net0"),
+    ("cores", 2, None),
+    ("cores", None, 2),
+])
+def test_config_values_that_differ(key, desired, current):
+    assert not config_value_equal(key, desired, current)
+
+
+def test_absent_on_both_sides_is_equal():
+    assert config_value_equal("tags", None, None)
+
+
+# ------------------------------------------------------------------ tags
+
+@pytest.mark.parametrize("value, tags", [
+    ("web;prod", ["prod", "web"]),
+    ("Web,PROD", ["prod", "web"]),
+    ("web prod  db", ["db", "prod", "web"]),
+    ("web;;web; ", ["web"]),
+    (["Linux", " web ", ""], ["linux", "web"]),
+    ("", []),
+    (None, []),
+])
+def test_split_tags(value, tags):
+    assert split_tags(value) == tags
+
+
+def test_join_tags_is_what_pve_stores():
+    assert join_tags(["web", "Prod", "web"]) == "prod;web"
