@@ -343,3 +343,15 @@ def test_cli_serves_the_test_server_with_its_certificate(tmp_path):
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == 0, "SIGTERM stops it cleanly"
+
+
+# ------------------------------------------------------------------ (f) the cloud-init password is hidden
+
+def test_config_get_hides_the_cloud_init_password(plain, fixed):
+    for pve in (plain[0], fixed[0]):
+        pve.add_vm(100, "web", status="stopped", config={"ciuser": "admin", "cipassword": "s3cret-pass"})
+    # Gap: plain fakepve hands the password back; a node only shows that one is set.
+    assert data(plain[1].get(f"{VM}/config"))["cipassword"] == "s3cret-pass"
+    for params in ({}, {"current": 1}):
+        config = data(fixed[1].get(f"{VM}/config", params=params))
+        assert config["cipassword"] == "**********" and config["ciuser"] == "admin"

@@ -22,14 +22,6 @@ TOKEN_SECRET = "5f0c2b4e-8a51-4d3c-9f0e-1c2d3e4f5a6b"
 PASSWORD = "correct-horse-battery-staple"
 
 
-def ensure_collection_link():
-    """ansible-playbook finds the collection at build/collections/ansible_collections/proxgate/core."""
-    link = COLLECTIONS / "ansible_collections" / "proxgate" / "core"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(Path("../../../.."))
-
-
 @dataclass
 class PlaybookRun:
     rc: int
@@ -51,11 +43,6 @@ class PlaybookRun:
     @property
     def failed(self):
         return [r for r in self.results if r["status"] == "failed"]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def collection_link():
-    ensure_collection_link()
 
 
 @pytest.fixture

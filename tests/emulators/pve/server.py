@@ -19,6 +19,7 @@ from fakepve.certs import make_cert
 
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 LOGIN_PATH = "/api2/json/access/ticket"
+HIDDEN_PASSWORD = "**********"
 MAC = re.compile(r"=((?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2})(?:,|$)")
 
 
@@ -59,18 +60,20 @@ class ProxgatePve(FakePve):
 
     async def _config_get(self, request):
         # Gap: a node's GET config shows pending values unless ?current=1 (fakepve always shows current).
+        # Gap: a node never shows the cloud-init password, only that one is set (qemu-server hides it).
         response = await super()._config_get(request)
-        if str(request.query.get("current", "0")) in ("1", "true"):
-            return response
         vm = self._vm(request)
-        if not vm.pending:
+        current_only = str(request.query.get("current", "0")) in ("1", "true")
+        if (current_only or not vm.pending) and "cipassword" not in vm.config:
             return response
         config = dict(vm.config)
-        for key, value in vm.pending.items():
+        for key, value in ({} if current_only else vm.pending).items():
             if value is None:
                 config.pop(key, None)
             else:
                 config[key] = value
+        if "cipassword" in config:
+            config["cipassword"] = HIDDEN_PASSWORD
         if "memory" in config:
             config["memory"] = str(config["memory"])
         config["digest"] = vm.digest()
