@@ -1,0 +1,68 @@
+"""Run the emulator as a process.
+
+    python -m tests.emulators.guacamole --host 127.0.0.1 --port 0 \
+        [--tls-cert CERT --tls-key KEY] [--version 1.6.0] [--admin-password P] \
+        [--state seed.json]
+
+Prints ``guacamole-emulator listening on <base url>`` once ready, then serves
+until SIGTERM or SIGINT.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from .server import GuacamoleEmulator
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.emulators.guacamole",
+                                     description="Emulated Apache Guacamole REST API")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    parser.add_argument("--version", default="1.6.0", help="emulated Guacamole version")
+    parser.add_argument("--admin-username", default="guacadmin")
+    parser.add_argument("--admin-password", default="guacadmin")
+    parser.add_argument("--data-sources", default="postgresql,postgresql-shared",
+                        help="comma-separated data source names")
+    parser.add_argument("--context-path", default="/guacamole")
+    parser.add_argument("--state", help="JSON seed file (see README)")
+    parser.add_argument("--totp", action="store_true", help="require a guac-totp code at login")
+    args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    emulator = GuacamoleEmulator(
+        host=args.host, port=args.port, version=args.version,
+        data_sources=[name for name in args.data_sources.split(",") if name],
+        admin_username=args.admin_username, admin_password=args.admin_password,
+        certfile=args.tls_cert, keyfile=args.tls_key, context_path=args.context_path,
+    )
+    if args.state:
+        with open(args.state, encoding="utf-8") as seed:
+            emulator.load_state(json.load(seed))
+    emulator.totp_required = args.totp
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    emulator.start()
+    print(f"guacamole-emulator listening on {emulator.url}", flush=True)
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Coercion of JSON request bodies into the shapes the real API accepts.
+
+The real server deserialises bodies with Jackson, which turns numbers and
+booleans into strings for ``String`` fields, ignores unknown properties and
+rejects structurally wrong input (an object where a string belongs) with 400.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import GuacError, bad_request
+
+JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
+
+
+def parse_json(body: bytes, content_type: str | None) -> Any:
+    """The decoded body, or None when it is empty (Jackson yields null then)."""
+    if not body.strip():
+        return None
+    if not (content_type or "").lower().startswith("application/json"):
+        raise GuacError(415, "BAD_REQUEST", "Unsupported Media Type")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise bad_request(f"Malformed JSON in request body: {error}") from None
+
+
+def as_string(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise bad_request(f'Cannot deserialize "{name}": expected a string')
+
+
+def as_bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise bad_request(f'Cannot deserialize "{name}": expected a boolean')
+
+
+def as_string_map(value: Any, name: str) -> dict[str, str | None]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise bad_request(f'Cannot deserialize "{name}": expected an object')
+    return {str(key): as_string(item, f"{name}.{key}") for key, item in value.items()}
+
+
+def require_object(data: Any, *, creating: bool) -> dict[str, Any]:
+    if data is None:
+        verb = "creating" if creating else "updating"
+        raise bad_request(f"Data must be submitted when {verb} objects.")
+    if not isinstance(data, dict):
+        raise bad_request("Cannot deserialize request body: expected a JSON object")
+    return data
+
+
+def require_patches(data: Any) -> list[dict[str, Any]]:
+    """A structurally valid JSON Patch list (every element checked up front)."""
+    if data is None:
+        data = []
+    if not isinstance(data, list):
+        raise bad_request("Cannot deserialize request body: expected a JSON array of patches")
+    for patch in data:
+        if not isinstance(patch, dict):
+            raise bad_request("Cannot deserialize patch: expected a JSON object")
+        op = patch.get("op")
+        if op not in JSON_PATCH_OPS:
+            raise bad_request(f'Unsupported patch operation: "{op}"')
+        as_string(patch.get("path"), "path")
+    return data
+
+
+def string_patch_value(patch: dict[str, Any]) -> str | None:
+    value = patch.get("value")
+    if value is None or isinstance(value, str):
+        return value
+    raise bad_request('Cannot deserialize patch "value": expected a single string')
+
+
+def filter_attributes(raw: Any, fields: dict[str, dict]) -> tuple[dict[str, str | None], dict[str, Any]]:
+    """(stored form, echoed form) of the attributes, restricted to the schema.
+
+    Attributes not declared by the schema are dropped, like the real
+    ``DirectoryObjectTranslator.filterAttributes``.
+    """
+    attributes = as_string_map(raw, "attributes")
+    stored: dict[str, str | None] = {}
+    echoed: dict[str, Any] = {}
+    for name, value in attributes.items():
+        spec = fields.get(name)
+        if spec is None:
+            continue
+        echoed[name] = value
+        if spec["type"] == "BOOLEAN":
+            stored[name] = "true" if value == "true" else ""
+        else:
+            stored[name] = value if value not in ("", None) else None
+    return stored, echoed
+
+
+def clean_parameters(raw: Any) -> dict[str, str]:
+    # The JDBC extension does not store empty parameters.
+    return {name: value for name, value in as_string_map(raw, "parameters").items() if value}

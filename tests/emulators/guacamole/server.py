@@ -1,0 +1,455 @@
+"""HTTP(S) server, fault injection, request log and the Python-facing API."""
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+from .api import Api, Request, Response
+from .errors import error_for_status, internal_error, not_found
+from .model import ROOT, DataSource, User, UserGroup
+from .objects import Objects, SystemCaller
+from .parsing import filter_attributes
+from .redact import redact_body, redact_path
+from .schema import OBJECT_PERMISSIONS, SYSTEM_PERMISSIONS_15, SYSTEM_PERMISSIONS_16
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail" or "drop"
+    remaining: int
+    path_contains: str | None
+    status: int = 500
+
+    def matches(self, path: str) -> bool:
+        return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], emulator: GuacamoleEmulator) -> None:
+        super().__init__(address, _Handler)
+        self.emulator = emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # client hang-ups and failed TLS handshakes are not worth a traceback
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "GuacamoleEmulator"
+    sys_version = ""
+    timeout = 60  # idle keep-alive connections are closed eventually
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        self._started = False
+        try:
+            response = self.server.emulator._serve(self, self._read_body())
+            if response is None:
+                self.close_connection = True  # injected drop: no response at all
+                return
+            self._send(response)
+        except Exception:  # noqa: BLE001 -- the one top-level guard: no traceback may escape
+            if not self._started:
+                with contextlib.suppress(OSError):
+                    self._send(Response(500, internal_error().body()))
+            self.close_connection = True
+
+    def _send(self, response: Response) -> None:
+        payload = b"" if response.body is None else json.dumps(response.body).encode("utf-8")
+        self._started = True
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if response.body is not None:
+            self.send_header("Content-Type", "application/json")
+        if response.status != 204:
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and payload:
+            self.wfile.write(payload)
+
+
+class GuacamoleEmulator:
+    """An emulated Apache Guacamole web app (REST API of 1.5 / 1.6) on loopback."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        version: str = "1.6.0",
+        data_sources: Iterable[str] = ("postgresql", "postgresql-shared"),
+        admin_username: str = "guacadmin",
+        admin_password: str = "guacadmin",
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        context_path: str = "/guacamole",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.version = version
+        self.certfile = certfile
+        self.keyfile = keyfile
+        self.context_path = "/" + context_path.strip("/") if context_path.strip("/") else ""
+        self.admin_username = admin_username
+        self.admin_password = admin_password
+        self._data_source_names = tuple(data_sources)
+        self._lock = threading.RLock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.latency = 0.0
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self.api = Api(self.version, self._data_source_names)
+        self._faults: list[_Fault] = []
+        self._requests: list[tuple[str, str, str]] = []
+        system = SYSTEM_PERMISSIONS_16 if self.api.is_16 else SYSTEM_PERMISSIONS_15
+        for name in self._data_source_names:
+            admin = self.add_user(self.admin_username, self.admin_password,
+                                  system_permissions=system, data_source=name)
+            for permission in ("UPDATE", "ADMINISTER"):
+                admin.permissions.grant("user", self.admin_username, permission)
+
+    def reset(self) -> None:
+        """Forget every object, session, fault and logged request."""
+        with self._lock:
+            self._reset_state()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> GuacamoleEmulator:
+        server = _Server((self.host, self.port), self)
+        if self.certfile:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.certfile, self.keyfile)
+            # The handshake then happens in the request thread, not in accept().
+            server.socket = context.wrap_socket(server.socket, server_side=True,
+                                                do_handshake_on_connect=False)
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, name="guacamole-emulator",
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> GuacamoleEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.certfile else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}{self.context_path}"
+
+    # --- request handling ----------------------------------------------------------
+
+    def _serve(self, handler: _Handler, body: bytes) -> Response | None:
+        raw_path = handler.path
+        path, _, query = raw_path.partition("?")
+        with self._lock:
+            self._requests.append((handler.command, redact_path(raw_path),
+                                   redact_body(body, handler.headers.get("Content-Type"))))
+            fault = self._take_fault(path)
+        if fault is not None and fault.kind == "drop":
+            return None
+        if self.latency:
+            time.sleep(self.latency)
+        if fault is not None:
+            error = error_for_status(fault.status)
+            return Response(error.status, error.body())
+        if not (path == self.context_path or path.startswith(self.context_path + "/")):
+            return Response(404, not_found(f'No resource at "{path}"').body())
+        request = Request(method=handler.command, path=path[len(self.context_path):] or "/",
+                          query=parse_qs(query, keep_blank_values=True), headers=handler.headers,
+                          body=body, remote_host=handler.client_address[0])
+        with self._lock:
+            return self.api.handle(request)
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.matches(path):
+                fault.remaining -= 1
+                return fault
+        return None
+
+    # --- faults --------------------------------------------------------------------
+
+    def fail_next(self, status: int = 500, count: int = 1, path_contains: str | None = None) -> None:
+        """The next ``count`` matching requests get ``status`` with a Guacamole error body."""
+        with self._lock:
+            self._faults.append(_Fault("fail", count, path_contains, status))
+
+    def drop_next(self, count: int = 1, path_contains: str | None = None) -> None:
+        """The next ``count`` matching requests are answered by closing the connection."""
+        with self._lock:
+            self._faults.append(_Fault("drop", count, path_contains))
+
+    def expire_tokens(self) -> None:
+        """Invalidate every issued token, as a session timeout would."""
+        with self._lock:
+            self.api.expire_all()
+
+    @property
+    def totp_required(self) -> bool:
+        return self.api.totp_required
+
+    @totp_required.setter
+    def totp_required(self, value: bool) -> None:
+        self.api.totp_required = value
+
+    @property
+    def totp_code(self) -> str:
+        """The code accepted in ``guac-totp`` when ``totp_required`` is on."""
+        return self.api.totp_code
+
+    @totp_code.setter
+    def totp_code(self, value: str) -> None:
+        self.api.totp_code = value
+
+    # --- request log ------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[tuple[str, str, str]]:
+        """(method, path_with_query, body_text) of every request, secrets redacted."""
+        with self._lock:
+            return list(self._requests)
+
+    def write_requests(self) -> list[tuple[str, str, str]]:
+        """The logged requests that could change state (logins and logouts excluded)."""
+        tokens = f"{self.context_path}/api/tokens"
+        return [
+            entry for entry in self.requests
+            if entry[0] in WRITE_METHODS
+            and not (entry[0] == "POST" and entry[1].split("?")[0] == tokens)
+            and not (entry[0] == "DELETE" and entry[1].startswith(tokens + "/"))
+        ]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    # --- seeding helpers ------------------------------------------------------------
+
+    def _ds(self, data_source: str | None) -> DataSource:
+        if data_source is None:
+            return next(iter(self.api.data_sources.values()))
+        return self.api.data_sources[data_source]
+
+    @property
+    def _objects(self) -> Objects:
+        return self.api.objects
+
+    def add_user(self, username: str, password: str | None, attributes: dict | None = None,
+                 system_permissions: Iterable[str] = (), data_source: str | None = None,
+                 disabled: bool = False) -> User:
+        with self._lock:
+            ds = self._ds(data_source)
+            stored, _ = filter_attributes(attributes, self.api.views.user_fields)
+            disabled = disabled or stored.pop("disabled", "") == "true"
+            user = User(username=username, password=password, attributes=stored,
+                        disabled=disabled)
+            user.permissions.system.update(system_permissions)
+            user.permissions.grant("user", username, "READ")
+            ds.users[username] = user
+            return user
+
+    def add_user_group(self, identifier: str, attributes: dict | None = None,
+                       disabled: bool = False, members: Iterable[str] = (),
+                       member_groups: Iterable[str] = (),
+                       system_permissions: Iterable[str] = (),
+                       data_source: str | None = None) -> UserGroup:
+        with self._lock:
+            stored, _ = filter_attributes(attributes, self.api.views.user_group_fields)
+            disabled = disabled or stored.pop("disabled", "") == "true"
+            group = UserGroup(identifier=identifier, attributes=stored, disabled=disabled,
+                              member_users=set(members), member_groups=set(member_groups))
+            group.permissions.system.update(system_permissions)
+            self._ds(data_source).user_groups[identifier] = group
+            return group
+
+    def add_connection(self, name: str, protocol: str = "ssh", parameters: dict | None = None,
+                       attributes: dict | None = None, parent: str = ROOT,
+                       data_source: str | None = None) -> str:
+        body = {"name": name, "protocol": protocol, "parentIdentifier": parent,
+                "parameters": parameters or {}, "attributes": attributes or {}}
+        with self._lock:
+            caller = SystemCaller(self._ds(data_source))
+            return self._objects.create_connection(caller, body)[0]
+
+    def add_connection_group(self, name: str, type: str = "ORGANIZATIONAL",
+                             parent: str = ROOT, attributes: dict | None = None,
+                             data_source: str | None = None) -> str:
+        body = {"name": name, "type": type, "parentIdentifier": parent,
+                "attributes": attributes or {}}
+        with self._lock:
+            caller = SystemCaller(self._ds(data_source))
+            return self._objects.create_connection_group(caller, body)[0]
+
+    def add_sharing_profile(self, name: str, primary_connection: str,
+                            parameters: dict | None = None, data_source: str | None = None) -> str:
+        body = {"name": name, "primaryConnectionIdentifier": primary_connection,
+                "parameters": parameters or {}}
+        with self._lock:
+            caller = SystemCaller(self._ds(data_source))
+            return self._objects.create_sharing_profile(caller, body)[0]
+
+    def grant(self, subject: str, permission: str, kind: str = "system",
+              identifier: str | None = None, *, data_source: str | None = None,
+              group: bool = False) -> None:
+        """Grant a permission to a user (or, with ``group=True``, a user group).
+
+        ``kind`` is "system" or one of connection, connectionGroup,
+        sharingProfile, activeConnection, user, userGroup.
+        """
+        with self._lock:
+            ds = self._ds(data_source)
+            holder = (ds.user_groups if group else ds.users)[subject]
+            if kind == "system":
+                holder.permissions.system.add(permission)
+            else:
+                if permission not in OBJECT_PERMISSIONS or identifier is None:
+                    raise ValueError(f"bad object permission {permission!r} on {identifier!r}")
+                holder.permissions.grant(kind, identifier, permission)
+
+    def add_member(self, group: str, username: str | None = None,
+                   member_group: str | None = None, data_source: str | None = None) -> None:
+        with self._lock:
+            target = self._ds(data_source).user_groups[group]
+            if username is not None:
+                target.member_users.add(username)
+            if member_group is not None:
+                target.member_groups.add(member_group)
+
+    def simulate_session(self, username: str, connection_identifier: str,
+                         remote_host: str = "192.0.2.50", data_source: str | None = None,
+                         sharing_profile: str | None = None) -> str:
+        """Pretend ``username`` is connected; returns the active connection id."""
+        with self._lock:
+            ds = self._ds(data_source)
+            if connection_identifier not in ds.connections:
+                raise KeyError(f"no connection {connection_identifier!r} in {ds.name}")
+            return ds.start_connection(username, connection_identifier, remote_host,
+                                       sharing_profile).identifier
+
+    def end_simulated_session(self, identifier: str, data_source: str | None = None) -> bool:
+        with self._lock:
+            return self._ds(data_source).end_connection(identifier)
+
+    def load_state(self, seed: dict[str, Any]) -> None:
+        """Seed from a JSON-like document (see README: "State seed file")."""
+        per_source = seed.get("data_sources") or {None: seed}
+        for name, content in per_source.items():
+            for user in content.get("users", []):
+                self.add_user(user["username"], user.get("password"), user.get("attributes"),
+                              user.get("system_permissions", ()), name,
+                              user.get("disabled", False))
+            for group in content.get("user_groups", []):
+                self.add_user_group(group["identifier"], group.get("attributes"),
+                                    group.get("disabled", False), group.get("members", ()),
+                                    group.get("member_groups", ()),
+                                    group.get("system_permissions", ()), name)
+            for group in content.get("connection_groups", []):
+                self.add_connection_group(group["name"], group.get("type", "ORGANIZATIONAL"),
+                                          group.get("parent", ROOT), group.get("attributes"), name)
+            for connection in content.get("connections", []):
+                self.add_connection(connection["name"], connection.get("protocol", "ssh"),
+                                    connection.get("parameters"), connection.get("attributes"),
+                                    connection.get("parent", ROOT), name)
+            for grant in content.get("grants", []):
+                self.grant(grant["subject"], grant["permission"], grant.get("kind", "system"),
+                           grant.get("identifier"), data_source=name,
+                           group=grant.get("group", False))
+
+    # --- inspection -------------------------------------------------------------------
+
+    def state(self, data_source: str | None = None) -> dict[str, Any]:
+        """A deep snapshot of one data source, for assertions in tests."""
+        with self._lock:
+            ds = self._ds(data_source)
+            return {
+                "users": {name: {
+                    "username": u.username, "password": u.password,
+                    "attributes": dict(u.attributes), "disabled": u.disabled,
+                    "lastActive": u.last_active, "permissions": u.permissions.to_json(),
+                    "userGroups": sorted(ds.groups_of_user(name)),
+                } for name, u in ds.users.items()},
+                "user_groups": {name: {
+                    "identifier": g.identifier, "attributes": dict(g.attributes),
+                    "disabled": g.disabled, "permissions": g.permissions.to_json(),
+                    "memberUsers": sorted(g.member_users),
+                    "memberUserGroups": sorted(g.member_groups),
+                } for name, g in ds.user_groups.items()},
+                "connections": {i: {
+                    "identifier": c.identifier, "name": c.name, "parentIdentifier": c.parent,
+                    "protocol": c.protocol, "parameters": dict(c.parameters),
+                    "attributes": dict(c.attributes),
+                } for i, c in ds.connections.items()},
+                "connection_groups": {i: {
+                    "identifier": g.identifier, "name": g.name, "parentIdentifier": g.parent,
+                    "type": g.type, "attributes": dict(g.attributes),
+                } for i, g in ds.connection_groups.items()},
+                "sharing_profiles": {i: {
+                    "identifier": p.identifier, "name": p.name,
+                    "primaryConnectionIdentifier": p.primary_connection,
+                    "parameters": dict(p.parameters),
+                } for i, p in ds.sharing_profiles.items()},
+                "active_connections": {i: self.api.views.active_connection(a)
+                                       for i, a in ds.active_connections.items()},
+                "connection_history": [self.api.views.connection_record(r)
+                                       for r in ds.connection_history],
+                "login_history": [self.api.views.login_record(r) for r in ds.login_history],
+            }
+
+    def sessions(self) -> dict[str, str]:
+        """token -> username of every live session."""
+        with self._lock:
+            return {token: s.username for token, s in self.api.sessions.items()}
+
+
+__all__ = ["GuacamoleEmulator"]
