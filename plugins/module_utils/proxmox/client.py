@@ -30,9 +30,11 @@ IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
 # pveproxy answers these when it could not hand the request to a worker or another node:
 # the request was not carried out, so any method may be sent again.
 RETRY_STATUSES = (502, 503, 504, 595, 596)
-# 500s whose message says another task holds the guest or the cluster is busy, not that the call is wrong.
-TRANSIENT_MESSAGES = ("got timeout", "can't lock file", "VM is locked", "CT is locked", "no quorum",
+# 500s whose message says another task holds the guest or the cluster is busy: nothing was done yet.
+TRANSIENT_MESSAGES = ("can't lock file", "VM is locked", "CT is locked", "no quorum",
                       "unable to open file '/etc/pve", "cfs-lock")
+# A timeout inside the node (a QMP or agent command): the call may have run, so only idempotent ones go again.
+TIMEOUT_MESSAGE = "got timeout"
 
 
 class ProxmoxError(Exception):
@@ -231,7 +233,7 @@ class ProxmoxClient:
             if response.status_code < 400:
                 return self._payload(method, path, response)
             error = self._error(method, path, response)
-            if attempt < self.retries and self._transient(error):
+            if attempt < self.retries and self._transient(method, error):
                 attempt += 1
                 self._sleep(attempt)
                 continue
@@ -250,12 +252,16 @@ class ProxmoxClient:
         return method in IDEMPOTENT_METHODS
 
     @staticmethod
-    def _transient(error):
+    def _transient(method, error):
         if isinstance(error, ProxmoxAuthError):
             return False
         if error.status in RETRY_STATUSES:
             return True
-        return error.status == 500 and any(text in error.message for text in TRANSIENT_MESSAGES)
+        if error.status != 500:
+            return False
+        if TIMEOUT_MESSAGE in error.message:
+            return method in IDEMPOTENT_METHODS
+        return any(text in error.message for text in TRANSIENT_MESSAGES)
 
     def _sleep(self, attempt):
         delay = self.backoff * (2 ** (attempt - 1))

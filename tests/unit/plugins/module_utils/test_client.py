@@ -317,6 +317,18 @@ def test_errors_that_would_fail_again_are_not_retried(method, status, message):
     assert caught.value.status == status and caught.value.message == message
 
 
+def test_a_node_side_timeout_is_retried_for_reads_but_not_for_a_post():
+    """'got timeout' may come after the command ran (a QMP or agent call): sending a POST again could run it twice."""
+    timeout = "VM 101 qmp command 'guest-exec' failed - got timeout"
+    node = ScriptedNode(answer(500, message=timeout), answer(data={"result": []}))
+    assert token_client(node).get("/nodes/pve1/qemu/101/agent/network-get-interfaces") == {"result": []}
+    assert len(node.calls) == 2
+    node = ScriptedNode(answer(500, message=timeout))
+    with pytest.raises(ProxmoxApiError):
+        token_client(node).post("/nodes/pve1/qemu/101/agent/exec", command=["true"])
+    assert len(node.calls) == 1
+
+
 def test_connect_error_is_retried_even_for_post():
     node = ScriptedNode(transport_error(httpx.ConnectError, "[Errno 111] Connection refused"),
                         answer(data="UPID:pve1:00000001:00000002:00000003:qmstart:100:root@pam:"))
