@@ -1,0 +1,377 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: proxmox_snapshot
+short_description: Create, update, remove and roll back snapshots of a Proxmox VE QEMU VM
+version_added: 0.1.0
+description:
+  - Makes sure a snapshot of a QEMU VM exists (O(state=present)) or does not (O(state=absent)),
+    by name, or rolls the VM back to it (O(state=rollback)).
+  - An existing snapshot is never re-taken; only its description is updated when O(description)
+    differs.
+  - Creating, removing and rolling back are PVE tasks; the module waits for them (O(timeout)) and
+    fails with the task's exit status and the tail of its log when one fails.
+author:
+  - proxgate.core developers
+extends_documentation_fragment:
+  - proxgate.core.proxmox
+  - proxgate.core.attributes
+  - proxgate.core.attributes.ACTIONGROUP_PROXMOX
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows whether the snapshot exists and its description, before and after.
+options:
+  vmid:
+    description:
+      - Id of the VM. Exactly one of O(vmid) and O(name) is required.
+    type: int
+  name:
+    description:
+      - Name of the VM; it must be unique in the cluster. Exactly one of O(vmid) and O(name) is required.
+    type: str
+  snapname:
+    description:
+      - Name of the snapshot.
+      - PVE's rule applies, checked before any call is made - a letter, then at least one more
+        letter, digit, V(_) or V(-), at most 40 characters in all.
+      - V(current) and V(pending) (in any case) are reserved by PVE.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the snapshot when it is missing, or updates its description.
+      - V(absent) removes the snapshot when it exists.
+      - V(rollback) rolls the VM back to the snapshot. It always reports a change, like a service
+        restart, and fails when the snapshot does not exist. The VM is stopped by the rollback unless
+        the snapshot holds RAM (O(vmstate=true) at creation) or O(start=true).
+    type: str
+    choices: [present, absent, rollback]
+    default: present
+  vmstate:
+    description:
+      - Also save the VM's RAM in the snapshot, so a rollback resumes the running VM.
+      - Only used when the snapshot is created, and only meaningful for a running VM; PVE ignores it
+        for a stopped one (the module warns).
+    type: bool
+    default: false
+  description:
+    description:
+      - Description of the snapshot. With O(state=present), an existing snapshot's description is
+        updated when it differs. Not set means left as it is.
+      - Ignored by V(absent) and V(rollback).
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for the create, remove or rollback task to finish.
+    type: int
+    default: 600
+  start:
+    description:
+      - With O(state=rollback), start the VM after the rollback.
+      - Only valid with O(state=rollback).
+    type: bool
+    default: false
+notes:
+  - "Privileges: C(VM.Audit) to read snapshots, C(VM.Snapshot) to create, update and remove them,
+    C(VM.Snapshot.Rollback) (or C(VM.Snapshot)) to roll back, and C(VM.PowerMgmt) for O(start=true)."
+  - Snapshots need every disk of the VM on a storage that supports them (LVM-thin, ZFS, Ceph RBD,
+    or qcow2 files); the create task fails with PVE's message otherwise.
+"""
+
+EXAMPLES = r"""
+- name: Snapshot web01 before an upgrade, with its RAM
+  proxgate.core.proxmox_snapshot:
+    name: web01
+    snapname: before-upgrade
+    vmstate: true
+    description: Before the nginx upgrade
+  delegate_to: localhost
+
+- name: Roll back to it and start the VM again
+  proxgate.core.proxmox_snapshot:
+    vmid: 101
+    snapname: before-upgrade
+    state: rollback
+    start: true
+  delegate_to: localhost
+
+- name: Remove the snapshot
+  proxgate.core.proxmox_snapshot:
+    vmid: 101
+    snapname: before-upgrade
+    state: absent
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+vmid:
+  description: Id of the VM.
+  returned: always
+  type: int
+  sample: 101
+node:
+  description: Node the VM is on.
+  returned: always
+  type: str
+  sample: pve1
+snapname:
+  description: Name of the snapshot.
+  returned: always
+  type: str
+  sample: before-upgrade
+snapshots:
+  description:
+    - Names of the VM's snapshots after the task, oldest first (without PVE's C(current) entry).
+    - In check mode, what they would be.
+  returned: always
+  type: list
+  elements: str
+  sample: [installed, before-upgrade]
+snapshot:
+  description: The snapshot after the task; null when it does not exist (any more).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the snapshot.
+      type: str
+      sample: before-upgrade
+    description:
+      description: Its description.
+      type: str
+      sample: Before the nginx upgrade
+    snaptime:
+      description: When it was taken (Unix time); null in check mode for a snapshot still to take.
+      type: int
+      sample: 1767225600
+    vmstate:
+      description: Whether it holds the VM's RAM.
+      type: bool
+      sample: true
+    parent:
+      description: The snapshot it was taken on top of, if any.
+      type: str
+      sample: installed
+"""
+
+import re
+
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import quote_segment
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import wait_for_task
+
+# PVE's pve-configid format, which snapshot names have: a letter, then one or more of [A-Za-z0-9_-].
+SNAPNAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]+")
+SNAPNAME_MAX = 40
+# The entry PVE's snapshot list ends with: the VM's present state, not a snapshot.
+CURRENT = "current"
+
+
+def snapname_error(snapname):
+    """Why PVE would refuse this snapshot name, or None when it is fine."""
+    if len(snapname) > SNAPNAME_MAX:
+        return f"snapname {snapname!r} is {len(snapname)} characters long; PVE allows at most {SNAPNAME_MAX}"
+    if not SNAPNAME_RE.fullmatch(snapname):
+        return (f"snapname {snapname!r} is not a valid snapshot name: it must start with a letter, followed by "
+                "at least one letter, digit, '_' or '-' (such as before-upgrade)")
+    # PVE refuses 'current' as given and 'pending' in any case; 'Current' would be allowed but only confuse.
+    if snapname.lower() in (CURRENT, "pending"):
+        return f"snapname {snapname!r} is reserved by PVE; choose another name"
+    return None
+
+
+def same_description(current, wanted):
+    """PVE keeps descriptions as comment lines and gives them back with a trailing newline."""
+    return (current or "").rstrip("\n") == (wanted or "").rstrip("\n")
+
+
+def snapshot_fields(entry):
+    """The fields the module returns about one entry of GET .../snapshot."""
+    if entry is None:
+        return None
+    return {
+        "name": entry["name"],
+        "description": (entry.get("description") or "").rstrip("\n"),
+        "snaptime": entry.get("snaptime"),
+        "vmstate": bool(entry.get("vmstate")),
+        "parent": entry.get("parent"),
+    }
+
+
+def diff_state(entry):
+    """What --diff shows of a snapshot."""
+    if entry is None:
+        return {"exists": False}
+    return {"exists": True, "description": (entry.get("description") or "").rstrip("\n")}
+
+
+class ProxmoxSnapshot(ProxmoxModule):
+    argument_spec = dict(
+        vmid=dict(type="int"),
+        name=dict(type="str"),
+        snapname=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent", "rollback"], default="present"),
+        vmstate=dict(type="bool", default=False),
+        description=dict(type="str"),
+        timeout=dict(type="int", default=600),
+        start=dict(type="bool", default=False),
+    )
+    module_kwargs = dict(
+        mutually_exclusive=[("vmid", "name")],
+        required_one_of=[("vmid", "name")],
+    )
+
+    def validate(self):
+        error = snapname_error(self.params["snapname"])
+        if error:
+            self.fail(error)
+        if self.params["timeout"] <= 0:
+            self.fail(f"timeout must be a positive number of seconds, got {self.params['timeout']}")
+        if self.params["start"] and self.params["state"] != "rollback":
+            self.fail(f"start applies only to state=rollback, not state={self.params['state']}")
+
+    # ------------------------------------------------------------- reading
+
+    def find_vm(self):
+        vmid, name = self.params["vmid"], self.params["name"]
+        guest = find_guest(self.client, vmid=vmid, name=name)
+        if guest is None:
+            self.fail(f"no QEMU VM with vmid {vmid} in the cluster" if vmid is not None
+                      else f"no QEMU VM with name {name!r} in the cluster")
+        return guest
+
+    def read_snapshots(self, path):
+        """The VM's snapshots, oldest first as PVE lists them, without the 'current' entry."""
+        entries = self.client.get(f"{path}/snapshot") or []
+        return [entry for entry in entries if entry.get("name") != CURRENT]
+
+    # ------------------------------------------------------------- writing
+
+    def wait(self, upid):
+        wait_for_task(self.client, upid, timeout=self.params["timeout"])
+
+    def create(self, path, guest):
+        if self.params["vmstate"] and guest.get("status") != "running":
+            self.warn(f"vmstate=true is ignored: VM {guest['vmid']} is {guest.get('status')}, so there is no RAM "
+                      "to save")
+        data = {"snapname": self.params["snapname"], "description": self.params["description"]}
+        if self.params["vmstate"]:
+            data["vmstate"] = True
+        self.wait(self.client.post(f"{path}/snapshot", **data))
+
+    def update_description(self, path):
+        snap = quote_segment(self.params["snapname"])
+        self.client.put(f"{path}/snapshot/{snap}/config", description=self.params["description"])
+
+    def remove(self, path):
+        self.wait(self.client.delete(f"{path}/snapshot/{quote_segment(self.params['snapname'])}"))
+
+    def rollback(self, path):
+        snap = quote_segment(self.params["snapname"])
+        data = {"start": True} if self.params["start"] else {}
+        self.wait(self.client.post(f"{path}/snapshot/{snap}/rollback", **data))
+
+    def apply(self, action, path, guest):
+        if action == "create":
+            self.create(path, guest)
+        elif action == "update_description":
+            self.update_description(path)
+        elif action == "remove":
+            self.remove(path)
+        else:
+            self.rollback(path)
+
+    # --------------------------------------------------------------- logic
+
+    def planned_entry(self, existing, guest):
+        """The snapshot as it would be after state=present, for check mode."""
+        if existing is not None:
+            entry = dict(existing)
+            if self.params["description"] is not None:
+                entry["description"] = self.params["description"]
+            return entry
+        return {"name": self.params["snapname"], "description": self.params["description"] or "",
+                "snaptime": None, "parent": None,
+                "vmstate": self.params["vmstate"] and guest.get("status") == "running"}
+
+    def run(self):
+        params = self.params
+        snapname, state = params["snapname"], params["state"]
+        guest = self.find_vm()
+        path = guest_path(guest)
+        snapshots = self.read_snapshots(path)
+        existing = next((entry for entry in snapshots if entry["name"] == snapname), None)
+
+        if state == "rollback" and existing is None:
+            names = ", ".join(entry["name"] for entry in snapshots) or "none"
+            self.fail(f"snapname {snapname!r} does not exist on VM {guest['vmid']} ({guest.get('name')}), so there "
+                      f"is nothing to roll back to; its snapshots: {names}")
+
+        action = self.plan(existing)
+        if action and not self.check_mode:
+            self.apply(action, path, guest)
+            snapshots = self.read_snapshots(path)
+            after = next((entry for entry in snapshots if entry["name"] == snapname), None)
+        else:
+            after = self.predicted_after(existing, guest, action)
+            snapshots = self.predicted_list(snapshots, after)
+
+        result = dict(changed=bool(action), vmid=int(guest["vmid"]), node=guest["node"], snapname=snapname,
+                      snapshots=[entry["name"] for entry in snapshots], snapshot=snapshot_fields(after))
+        if self.diff_mode:
+            result["diff"] = self.diff(existing, after)
+        return result
+
+    def plan(self, existing):
+        """The write to make: create, update_description, remove, rollback, or None."""
+        state = self.params["state"]
+        if state == "rollback":
+            return "rollback"
+        if state == "absent":
+            return "remove" if existing is not None else None
+        if existing is None:
+            return "create"
+        wanted = self.params["description"]
+        if wanted is not None and not same_description(existing.get("description"), wanted):
+            return "update_description"
+        return None
+
+    def predicted_after(self, existing, guest, action):
+        if action == "remove":
+            return None
+        if action in ("create", "update_description"):
+            return self.planned_entry(existing, guest)
+        return existing
+
+    def predicted_list(self, snapshots, after):
+        names = [entry for entry in snapshots if entry["name"] != self.params["snapname"]]
+        if after is None:
+            return names
+        position = next((i for i, entry in enumerate(snapshots) if entry["name"] == self.params["snapname"]),
+                        len(names))
+        return names[:position] + [after] + names[position:]
+
+    def diff(self, before, after):
+        result = {"before": diff_state(before), "after": diff_state(after)}
+        if self.params["state"] == "rollback":
+            result["before"]["rolled_back"] = False
+            result["after"]["rolled_back"] = True
+        return result
+
+
+def main():
+    ProxmoxSnapshot().execute()
+
+
+if __name__ == "__main__":
+    main()
