@@ -145,6 +145,58 @@ options:
       - A key set to V(null) is removed from the configuration.
       - A key that also has its own option here (such as C(memory)) is refused; use the option.
     type: dict
+  ciuser:
+    description: Cloud-init user name to create in the guest (the image's default user if not set).
+    type: str
+  cipassword:
+    description:
+      - Cloud-init password of O(ciuser). A node never shows it back (only that one is set), so it is
+        written as O(update_password) says.
+    type: str
+  update_password:
+    description:
+      - V(on_create) sets O(cipassword) only when the VM has none yet, so runs stay idempotent.
+      - V(always) writes it on every run and reports a change each time.
+    type: str
+    choices: [always, on_create]
+    default: on_create
+  sshkeys:
+    description:
+      - Public SSH keys cloud-init installs for O(ciuser), one key per item.
+      - They are URL-encoded as PVE expects (C(%20) for spaces, C(%0A) between keys); compared as a set.
+    type: list
+    elements: str
+  ipconfig:
+    description:
+      - Cloud-init network settings by key (C(ipconfig0) for C(net0), ...), each like
+        C(ip=10.0.0.5/24,gw=10.0.0.1), C(ip=dhcp) or C(ip6=auto).
+    type: dict
+  nameserver:
+    description: DNS servers cloud-init configures, separated by spaces.
+    type: str
+  searchdomain:
+    description: DNS search domain cloud-init configures.
+    type: str
+  citype:
+    description: Cloud-init configuration format (PVE picks V(nocloud) for Linux, V(configdrive2) for Windows).
+    type: str
+    choices: [configdrive2, nocloud, opennebula]
+  cicustom:
+    description:
+      - Custom cloud-init files from a snippets storage, such as C(user=local:snippets/user.yaml).
+    type: str
+  ciupgrade:
+    description: Whether cloud-init upgrades the guest's packages on first boot.
+    type: bool
+  cloudinit_storage:
+    description:
+      - Storage to create the cloud-init drive on, when the VM has none.
+      - Without it, cloud-init options on a VM without a cloud-init drive only give a warning.
+    type: str
+  cloudinit_drive:
+    description: Drive key of the cloud-init drive created with O(cloudinit_storage).
+    type: str
+    default: ide2
   update:
     description: Change the configuration of an existing VM to match the options; V(false) only creates.
     type: bool
@@ -171,8 +223,10 @@ options:
     default: 600
 notes:
   - Needs C(VM.Allocate) on the VM (or its pool) to create it, C(VM.Clone) on a clone source,
-    C(VM.Config.*) to change it, C(VM.PowerMgmt) to start or stop it, and C(Datastore.AllocateSpace)
-    on the storage of new disks.
+    C(VM.Config.*) to change it (C(VM.Config.Cloudinit) for the cloud-init options), C(VM.PowerMgmt) to
+    start or stop it, and C(Datastore.AllocateSpace) on the storage of new disks.
+  - A change to the cloud-init options regenerates the cloud-init drive (C(PUT .../cloudinit)); a
+    running VM applies it at its next boot.
 seealso:
   - module: proxgate.core.proxmox_vm_info
   - module: proxgate.core.proxmox_guest_agent
@@ -221,6 +275,23 @@ EXAMPLES = r"""
     name: web01
     state: restarted
   when: web01.reboot_required
+
+- name: A cloud-init VM from a template, with a static address and two keys
+  proxgate.core.proxmox_vm:
+    name: app03
+    clone: debian-13-cloud
+    node: pve1
+    ciuser: debian
+    cipassword: "{{ vault_app03_password }}"
+    sshkeys:
+      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBx7ynNbfhkpLd/EPjDcpG3P/0t7ha2TXm6aJg1eTbZ2 ops@example.com
+      - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
+    ipconfig:
+      ipconfig0: ip=10.0.0.30/24,gw=10.0.0.1
+    nameserver: 10.0.0.2 10.0.0.3
+    searchdomain: example.com
+    cloudinit_storage: local-lvm
+    state: started
 
 - name: Remove a VM, stopping it first
   proxgate.core.proxmox_vm:
@@ -287,7 +358,7 @@ tasks:
 
 import re
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes, mask_secrets
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
@@ -298,7 +369,9 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     canonical_scalar,
     config_value_equal,
     drive_size_request,
+    encode_sshkeys,
     format_props,
+    is_cloudinit_volume,
     join_tags,
     parse_drive,
     parse_net,
@@ -316,6 +389,10 @@ PLAIN_KEYS = ("cores", "sockets", "memory", "cpu", "machine", "bios", "ostype", 
 # Keys a node changes or sets by itself; they are never compared.
 NODE_KEYS = ("digest", "lock", "meta", "vmgenid", "smbios1", "parent", "template", "snaptime", "vmstate")
 SECRET_KEYS = ("cipassword",)
+# Cloud-init options that are config keys under the same name.
+CLOUDINIT_KEYS = ("ciuser", "citype", "cicustom", "ciupgrade", "nameserver", "searchdomain")
+IPCONFIG_KEY = re.compile(r"^ipconfig\d+$")
+CLOUDINIT_DRIVE_KEY = re.compile(r"^(ide[0-3]|sata[0-5]|scsi([0-9]|[12][0-9]|30))$")
 
 
 def desired_config(params):
@@ -328,9 +405,26 @@ def desired_config(params):
         wanted["name"] = params["name"]
     if params.get("tags") is not None:
         wanted["tags"] = join_tags(params["tags"])
-    for group in ("nets", "disks", "config"):
+    for key in CLOUDINIT_KEYS:
+        if params.get(key) is not None:
+            wanted[key] = params[key]
+    if params.get("sshkeys") is not None:
+        wanted["sshkeys"] = encode_sshkeys(params["sshkeys"])
+    for group in ("nets", "disks", "ipconfig", "config"):
         wanted.update(params.get(group) or {})
     return wanted
+
+
+def is_cloudinit_key(key):
+    return key in CLOUDINIT_KEYS or key in ("sshkeys", "cipassword") or bool(IPCONFIG_KEY.match(key))
+
+
+def cloudinit_drive(config):
+    """The key of the VM's cloud-init drive, or None."""
+    for key, value in config.items():
+        if DRIVE_KEY.match(key) and is_cloudinit_volume(parse_drive(value).get("volume")):
+            return key
+    return None
 
 
 def effective_config(pending_items):
@@ -396,6 +490,10 @@ def disk_conflicts(wanted, current):
         want, have = parse_drive(value), parse_drive(current[key])
         new_disk = NEW_DISK.match(want.get("volume") or "")
         have_storage = volume_storage(have.get("volume"))
+        if is_cloudinit_volume(want.get("volume")):
+            if not is_cloudinit_volume(have.get("volume")):
+                problems.append(f"disks.{key}: the VM already has a disk there, not a cloud-init drive")
+            continue
         if new_disk and new_disk.group("storage") != have_storage:
             problems.append(f"disks.{key}: the VM's disk is on {have_storage!r}, not {new_disk.group('storage')!r}; "
                             "moving a disk is done by proxgate.core.proxmox_disk")
@@ -439,6 +537,18 @@ class ProxmoxVm(ProxmoxModule):
         onboot=dict(type="bool"),
         agent=dict(type="bool"),
         config=dict(type="dict"),
+        ciuser=dict(type="str"),
+        cipassword=dict(type="str", no_log=True),
+        update_password=dict(type="str", default="on_create", choices=["always", "on_create"], no_log=False),
+        sshkeys=dict(type="list", elements="str", no_log=False),
+        ipconfig=dict(type="dict"),
+        nameserver=dict(type="str"),
+        searchdomain=dict(type="str"),
+        citype=dict(type="str", choices=["configdrive2", "nocloud", "opennebula"]),
+        cicustom=dict(type="str"),
+        ciupgrade=dict(type="bool"),
+        cloudinit_storage=dict(type="str"),
+        cloudinit_drive=dict(type="str", default="ide2"),
         update=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
         shutdown_timeout=dict(type="int", default=180),
@@ -472,6 +582,14 @@ class ProxmoxVm(ProxmoxModule):
         for key in (p["disks"] or {}):
             if not DRIVE_KEY.match(key) or key.startswith("unused"):
                 problems.append(f"disks keys must be scsiN, virtioN, sataN, ideN, efidisk0 or tpmstate0; got {key!r}")
+        for key in (p["ipconfig"] or {}):
+            if not IPCONFIG_KEY.match(key):
+                problems.append(f"ipconfig keys must be ipconfig0, ipconfig1, ...; got {key!r}")
+        for index, key in enumerate(p["sshkeys"] or []):
+            if len(key.split()) < 2:
+                problems.append(f"sshkeys[{index}] is not an SSH public key (type and key data), got {key[:40]!r}")
+        if not CLOUDINIT_DRIVE_KEY.match(p["cloudinit_drive"]):
+            problems.append(f"cloudinit_drive must be ideN, sataN or scsiN, got {p['cloudinit_drive']!r}")
         problems.extend(self._config_problems(p["config"] or {}))
         clone_only = [option for option in ("full", "storage", "format", "snapname") if p[option] is not None]
         if clone_only and not p["clone"]:
@@ -487,6 +605,9 @@ class ProxmoxVm(ProxmoxModule):
                 problems.append(f"config key {key!r} is not a PVE configuration key name")
             elif key in own_options:
                 problems.append(f"config.{key}: use the {key} option instead")
+            elif is_cloudinit_key(key):
+                option = "ipconfig" if IPCONFIG_KEY.match(key) else key
+                problems.append(f"config.{key}: use the {option} option instead")
             elif NET_KEY.match(key) or DRIVE_KEY.match(key):
                 group = "nets" if NET_KEY.match(key) else "disks"
                 problems.append(f"config.{key}: use the {group} option instead")
@@ -537,9 +658,25 @@ class ProxmoxVm(ProxmoxModule):
 
     # ------------------------------------------------------------- create
 
-    def create(self):
+    def wanted_config(self, current):
+        """The keys to have, given what the VM has: a cloud-init drive when cloud-init options need one,
+        and the cloud-init password only as update_password says (a node never shows it back)."""
         p = self.params
         wanted = desired_config(p)
+        if p["cipassword"] is not None and (p["update_password"] == "always" or "cipassword" not in current):
+            wanted["cipassword"] = p["cipassword"]
+        uses_cloudinit = any(is_cloudinit_key(key) for key in wanted)
+        if uses_cloudinit and not cloudinit_drive({**current, **wanted}):
+            if p["cloudinit_storage"]:
+                wanted[p["cloudinit_drive"]] = f"{p['cloudinit_storage']}:cloudinit"
+            else:
+                self.warn("cloud-init options are set but the VM has no cloud-init drive: "
+                          "give cloudinit_storage to create one")
+        return wanted
+
+    def create(self):
+        p = self.params
+        wanted = self.wanted_config({})
         vmid = p["vmid"] if p["vmid"] is not None else int(self.client.get("/cluster/nextid"))
         source = None
         if p["clone"]:
@@ -551,7 +688,7 @@ class ProxmoxVm(ProxmoxModule):
         self.result["created"] = True
         self.result["changed_keys"] = sorted(wanted)
         self.diff["before"] = {"state": "absent"}
-        self.diff["after"] = {"state": "present", "vmid": vmid, "node": node, **wanted}
+        self.diff["after"] = mask_secrets({"state": "present", "vmid": vmid, "node": node, **wanted}, SECRET_KEYS)
         if p["clone"]:
             self.diff["after"]["clone"] = p["clone"]
         if self.check_mode:
@@ -595,15 +732,18 @@ class ProxmoxVm(ProxmoxModule):
         return self.client.get(guest_path(vm) + "/pending") or []
 
     def update(self, vm, record=True):
-        wanted = desired_config(self.params)
         items = self.read_pending(vm)
         current = effective_config(items)
+        wanted = self.wanted_config(current)
         problems, notes = disk_conflicts(wanted, current)
         if problems:
             self.fail("; ".join(problems))
         for note in notes:
             self.warn(note)
         changes = config_changes(wanted, current)
+        if "cipassword" in wanted and "cipassword" not in changes:
+            # It cannot be read back to compare: update_password: always writes it every time.
+            changes.add("cipassword", current.get("cipassword"), wanted["cipassword"])
         if not changes:
             return
         self.changed()
@@ -618,6 +758,9 @@ class ProxmoxVm(ProxmoxModule):
         digest = (self.client.get(guest_path(vm) + "/config") or {}).get("digest")
         self.wait(self.client.post(guest_path(vm) + "/config", digest=digest,
                                    delete=",".join(deletes) or None, **payload))
+        if any(is_cloudinit_key(key) for key in changes) and cloudinit_drive({**current, **payload}):
+            # Write the new settings into the cloud-init drive now, not only at the next start.
+            self.client.put(guest_path(vm) + "/cloudinit")
 
     def set_pool(self, vm):
         wanted = self.params["pool"]

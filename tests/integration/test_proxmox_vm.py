@@ -270,3 +270,87 @@ def test_secrets_never_reach_verbose_output(run_playbook, pve, pve_env, auth_mod
     secret = pve_env.get("PROXMOX_PASSWORD") or pve_env["PROXMOX_TOKEN_SECRET"]
     assert secret not in output
     assert "PVEAuthCookie=PVE:" not in output
+
+
+CLOUDINIT = """
+- name: Cloud-init VM
+  proxgate.core.proxmox_vm:
+    name: ci01
+    clone: debian-13-cloud
+    node: pve1
+    ciuser: debian
+    cipassword: "{{ ci_password }}"
+    sshkeys:
+      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBx7ynNbfhkpLd/EPjDcpG3P+0t7ha2TXm6aJg1eTbZ2 ops@example.com
+      - ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY= backup key
+    ipconfig:
+      ipconfig0: ip=10.0.0.30/24,gw=10.0.0.1
+    nameserver: 10.0.0.2 10.0.0.3
+    searchdomain: example.com
+    cloudinit_storage: local-lvm
+"""
+
+
+def test_cloud_init_settings_drive_and_idempotence(run_playbook, pve, pve_env, writes):
+    secret = {"ci_password": "Cl0ud-Init-Secret"}
+    first = run_playbook(CLOUDINIT, env=pve_env, extra_vars=secret, diff=True, verbosity=3)
+    assert first.rc == 0, first.stdout + first.stderr
+    assert secret["ci_password"] not in first.stdout + first.stderr
+    vm = vm_named(pve, "ci01")
+    config = vm.config
+    assert config["ciuser"] == "debian" and config["cipassword"] == secret["ci_password"]
+    # URL-encoded exactly as PVE expects: %20 for spaces, %0A between keys, '+' and '/' escaped.
+    assert config["sshkeys"] == (
+        "ssh-ed25519%20AAAAC3NzaC1lZDI1NTE5AAAAIBx7ynNbfhkpLd%2FEPjDcpG3P%2B0t7ha2TXm6aJg1eTbZ2%20ops%40example.com"
+        "%0Aecdsa-sha2-nistp256%20AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY%3D%20backup%20key%0A")
+    assert config["ipconfig0"] == "ip=10.0.0.30/24,gw=10.0.0.1"
+    assert config["ide2"].startswith("local-lvm:") and "cloudinit" in config["ide2"]
+    regenerations = [path for method, path in writes() if method == "PUT" and path.endswith("/cloudinit")]
+    assert len(regenerations) == 1
+
+    count = len(writes())
+    # The node hides the password; with update_password: on_create nothing is rewritten.
+    again = run_playbook(CLOUDINIT, env=pve_env, extra_vars=secret)
+    assert again.rc == 0 and again.changed == [], again.stdout
+    assert len(writes()) == count
+
+    changed = run_playbook(CLOUDINIT.replace("ip=10.0.0.30/24", "ip=10.0.0.31/24"), env=pve_env,
+                           extra_vars=secret, diff=True)
+    result = changed.result("Cloud-init VM")
+    assert changed.rc == 0 and result["changed_keys"] == ["ipconfig0"]
+    assert vm.config["ipconfig0"] == "ip=10.0.0.31/24,gw=10.0.0.1"
+    assert len([p for m, p in writes() if m == "PUT" and p.endswith("/cloudinit")]) == 2
+
+
+def test_cloud_init_password_always_is_rewritten_and_masked(run_playbook, pve, pve_env):
+    tasks = CLOUDINIT + "    update_password: always\n"
+    first = run_playbook(tasks, env=pve_env, extra_vars={"ci_password": "first-Secret-1"})
+    assert first.rc == 0
+    second = run_playbook(tasks, env=pve_env, extra_vars={"ci_password": "second-Secret-2"}, diff=True)
+    result = second.result("Cloud-init VM")
+    assert second.rc == 0 and result["changed_keys"] == ["cipassword"]
+    assert vm_named(pve, "ci01").config["cipassword"] == "second-Secret-2"
+    assert "second-Secret-2" not in second.stdout + second.stderr
+    assert result["diff"]["after"]["cipassword"] != "second-Secret-2"
+
+
+def test_bad_ssh_key_and_ipconfig_key_are_refused(run_playbook, pve, pve_env, writes):
+    run = run_playbook("""
+    - name: Bad cloud-init
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        sshkeys: [not-a-key]
+        ipconfig:
+          eth0: ip=dhcp
+    """, env=pve_env)
+    msg = run.result("Bad cloud-init")["msg"]
+    assert run.rc != 0 and "sshkeys[0] is not an SSH public key" in msg and "ipconfig keys must be" in msg
+    assert writes() == []
+
+
+def test_cloud_init_password_always_is_rewritten_even_when_unchanged(run_playbook, pve, pve_env):
+    tasks = CLOUDINIT + "    update_password: always\n"
+    secret = {"ci_password": "same-Secret-3"}
+    assert run_playbook(tasks, env=pve_env, extra_vars=secret).rc == 0
+    second = run_playbook(tasks, env=pve_env, extra_vars=secret)
+    assert second.rc == 0 and second.result("Cloud-init VM")["changed_keys"] == ["cipassword"]

@@ -40,6 +40,9 @@ class Changes:
     def __contains__(self, key):
         return key in self.after
 
+    def __iter__(self):
+        return iter(self.after)
+
     def keys(self):
         return list(self.after)
 

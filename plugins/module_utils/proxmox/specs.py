@@ -13,6 +13,7 @@ when the desired value leaves it out.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, unquote
 
 NET_MODELS = ("e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551", "i82557b",
               "i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio", "vmxnet3")
@@ -139,15 +140,23 @@ def size_bytes(text):
     return int(float(found.group(1)) * SIZE_UNITS[found.group(2).upper()])
 
 
+def is_cloudinit_volume(volume):
+    """True for a cloud-init drive's volume: ``local-lvm:cloudinit`` asked for, ``local-lvm:vm-100-cloudinit`` made."""
+    return bool(volume) and ":" in volume and "cloudinit" in volume.split(":", 1)[1]
+
+
 def drive_equal(desired, current):
     """A drive matches when its options match. A desired new disk (``storage:size``) matches any volume
     on that storage; the size is not compared here (growing a disk is a separate call) and an
-    ``import-from`` has done its work once a volume is attached."""
+    ``import-from`` has done its work once a volume is attached. A desired cloud-init drive
+    (``storage:cloudinit``) matches the cloud-init volume the node made on that storage."""
     want, have = parse_drive(desired), parse_drive(current)
     want_volume, have_volume = want.pop("volume", None), have.pop("volume", None)
     for values in (want, have):
         values.pop("size", None)
         values.pop("import-from", None)
+    if is_cloudinit_volume(want_volume):
+        return is_cloudinit_volume(have_volume) and volume_storage(want_volume) == volume_storage(have_volume)
     new_disk = NEW_DISK.match(want_volume or "")
     if new_disk:
         if volume_storage(have_volume) != new_disk.group("storage"):
@@ -182,6 +191,8 @@ def config_value_equal(key, desired, current):
         return split_tags(desired) == split_tags(current)
     if key == "description":
         return str(desired).rstrip("\n") == str(current).rstrip("\n")
+    if key == "sshkeys":
+        return decode_sshkeys(desired) == decode_sshkeys(current)
     desired_text, current_text = canonical_scalar(desired), canonical_scalar(current)
     if "=" in desired_text or "=" in current_text:
         first_key = "enabled" if key == "agent" else None
@@ -199,3 +210,18 @@ def split_tags(value):
 
 def join_tags(tags):
     return ";".join(split_tags(tags))
+
+
+# ------------------------------------------------------------------ cloud-init
+
+def encode_sshkeys(keys):
+    """SSH public keys as PVE's ``sshkeys`` takes them: one per line, URL-encoded with %20 for spaces
+    and %0A for newlines (every byte but letters, digits and ``-._~`` escaped, as Perl's uri_escape)."""
+    lines = keys.splitlines() if isinstance(keys, str) else list(keys)
+    text = "\n".join(line.strip() for line in lines if line and line.strip())
+    return quote(text + "\n", safe="")
+
+
+def decode_sshkeys(value):
+    """The set of keys in an ``sshkeys`` value, encoded or not, whitespace normalised."""
+    return {" ".join(line.split()) for line in unquote(str(value or "")).splitlines() if line.strip()}
