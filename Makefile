@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 COLLECTION_LINK := build/collections/ansible_collections/proxgate/core
 DEMO_COLLECTIONS := build/demo-collections
 
-.PHONY: help venv collection demo test unit integration lint build bench clean
+.PHONY: help venv collection demo test unit integration lint build bench docs clean
 
 help:
 	@echo "make demo   - run playbooks/provision.yml against the Proxmox test server (or PROXMOX_URL)"
 	@echo "make test   - lint, build check, unit and integration tests"
 	@echo "make bench  - benchmarks (tests/bench)"
+	@echo "make docs   - docs/modules/*.md from the modules' DOCUMENTATION"
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,9 @@ unit: venv collection
 
 integration: venv collection
 	$(BIN)/python -m pytest -n 2 -q tests/integration
+
+docs: venv collection
+	$(BIN)/python tools/docs.py
 
 bench: venv collection
 	@ls tests/bench/*.py >/dev/null 2>&1 && for b in tests/bench/*.py; do $(BIN)/python $$b || exit 1; done || echo "no benchmarks yet"
