@@ -281,8 +281,8 @@ def test_connection_names_unique_within_parent(admin):
 
 def test_group_tree_and_cascading_delete(emu, admin):
     prod = admin("POST", "/connectionGroups", {"name": "prod", "type": "ORGANIZATIONAL"}).json
-    web = admin("POST", "/connectionGroups", {"name": "web", "type": "BALANCING",
-                                               "parentIdentifier": prod["identifier"]}).json
+    web_group = {"name": "web", "type": "BALANCING", "parentIdentifier": prod["identifier"]}
+    web = admin("POST", "/connectionGroups", web_group).json
     leaf = admin("POST", "/connections", ssh_connection("leaf", parent=web["identifier"])).json
     top = admin("POST", "/connections", ssh_connection("top")).json
 

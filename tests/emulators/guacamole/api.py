@@ -641,4 +641,3 @@ class Api:
         if len(rest) != 1 or rest[0] not in documents:
             raise not_found(f'No resource at "{request.path}"')
         return route(request, {"GET": lambda: ok(documents[rest[0]]())})
-

@@ -74,8 +74,8 @@ def test_families_and_link_local():
 
 def test_cidr_keeps_addresses_inside_one_of_the_networks():
     assert addresses(networks=parse_networks(["10.20.0.0/16"])) == ["10.20.0.111"]
-    assert addresses(networks=parse_networks(["192.168.0.0/16", "172.16.0.0/12"])) == ["172.17.0.1",
-                                                                                      "192.168.7.10"]
+    private = parse_networks(["192.168.0.0/16", "172.16.0.0/12"])
+    assert addresses(networks=private) == ["172.17.0.1", "192.168.7.10"]
     assert addresses(networks=parse_networks(["10.99.0.0/16"])) == []
     # A network of the other family never matches, and does not stop the others from matching.
     assert addresses(family="any", networks=parse_networks(["2001:db8::/32", "10.0.0.0/8"])) == [
