@@ -1,0 +1,810 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: proxmox_lxc
+short_description: Create, clone, update, start, stop, template and remove LXC containers on Proxmox VE
+version_added: 0.1.0
+description:
+  - Manages one LXC container, found by O(vmid) or by its unique O(hostname) anywhere in the cluster.
+  - Creates it from an OS template (O(ostemplate)) or clones it from another container or container
+    template, updates only the configuration keys that differ (with the configuration digest, so a
+    concurrent change is refused rather than overwritten), and brings it to the power state asked for.
+  - Every task it starts (create, clone, power, template, removal) is waited for; a task that fails
+    fails the module with its exit status and the end of its log.
+  - A change that a running container only takes at its next start (for example O(features), O(nameserver),
+    or the options of a mount point) is reported in RV(pending) and RV(reboot_required);
+    O(state=restarted) applies it.
+author:
+  - proxgate.core developers
+extends_documentation_fragment:
+  - proxgate.core.proxmox
+  - proxgate.core.attributes
+  - proxgate.core.attributes.ACTIONGROUP_PROXMOX
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  vmid:
+    description:
+      - The container's id. When it is absent and no container has O(hostname), the next free id is
+        taken from C(/cluster/nextid).
+      - An id that belongs to a QEMU VM is refused (manage it with M(proxgate.core.proxmox_vm)).
+    type: int
+  hostname:
+    description:
+      - The container's host name, a DNS name (letters, digits, C(-) and C(.)); PVE lists it as the guest's name.
+      - Without O(vmid), the container is found by this name, which must then be unique among the
+        cluster's containers.
+      - With O(vmid), a different host name renames the container.
+    type: str
+    aliases: [name]
+  node:
+    description:
+      - Node to create the container on (for a clone, the node it is cloned to).
+      - Required to create a container that is not a clone. An existing container is found on whatever
+        node it is.
+    type: str
+  state:
+    description:
+      - V(present) makes sure the container exists with the configuration given; its power state is left alone.
+      - V(started), V(stopped) also bring it to that power state.
+      - V(restarted) reboots a running container (applying pending changes) or starts a stopped one;
+        it always reports a change.
+      - V(template) converts the container to a template (it must be stopped, or O(force=true), and
+        have no snapshots).
+      - V(absent) removes the container and its volumes (a running container needs O(force=true)).
+    type: str
+    choices: [present, absent, started, stopped, restarted, template]
+    default: present
+  ostemplate:
+    description:
+      - The OS template to create the container from, a volume id such as
+        C(local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst) (see C(pveam available) and C(pveam download)).
+      - Required to create a container that is not a clone; not used for an existing container.
+    type: str
+  clone:
+    description:
+      - Host name or vmid of the container or container template to clone when the container does not exist yet.
+      - The configuration options given are applied to the clone afterwards.
+    type: str
+  full:
+    description:
+      - Make a full copy of the volumes when cloning. The default is PVE's own choice, a linked clone
+        from a template and a full clone from a container.
+      - A linked clone needs a template source; a full clone of a running container needs O(snapname).
+    type: bool
+  storage:
+    description: Storage for the volumes of a full clone (default, the source's storage).
+    type: str
+  snapname:
+    description: Snapshot of the source to clone from.
+    type: str
+  cores:
+    description: CPU cores the container may use (default, all of the node's).
+    type: int
+  memory:
+    description: Memory in MiB (at least 16).
+    type: int
+  swap:
+    description: Swap in MiB.
+    type: int
+  rootfs:
+    description:
+      - The root file system, a PVE mount point string. A new volume is C(STORAGE:SIZE_IN_GiB) with
+        options, such as C(local-lvm:8) or C(local-lvm:8,mountoptions=noatime).
+      - Without it, PVE creates a 4 GiB volume on the storage C(local).
+      - For an existing container, only the options are compared and updated; its volume and size are kept
+        (a different size is only warned about; grow a volume with C(PUT /nodes/{node}/lxc/{vmid}/resize),
+        for example through M(proxgate.core.proxmox_api)).
+    type: str
+  mounts:
+    description:
+      - Mount points by key (C(mp0), C(mp1)...), each a PVE mount point string with the path inside the
+        container, such as C(local-lvm:16,mp=/srv/data,backup=1).
+      - As for O(rootfs), a new volume is C(STORAGE:SIZE_IN_GiB); an existing one keeps its volume and size.
+      - Bind mounts of host paths (C(/mnt/share,mp=/share)) are allowed to C(root@pam) only.
+      - A key set to V(null) detaches that mount point; PVE keeps its volume as an C(unusedN) entry.
+    type: dict
+  nets:
+    description:
+      - Network devices by key (C(net0), C(net1)...), each a PVE property string with the interface's name
+        inside the container, such as C(name=eth0,bridge=vmbr0,ip=dhcp) or
+        C(name=eth0,bridge=vmbr0,ip=10.0.0.5/24,gw=10.0.0.1,firewall=1).
+      - Without C(hwaddr), the node picks a MAC address when the device is created, and the existing one
+        is kept when the device is updated; the MAC is then not compared.
+      - A key set to V(null) removes that device.
+    type: dict
+  features:
+    description:
+      - Feature flags by name (see the examples), written as PVE's C(features) option (C(keyctl=1,nesting=1)).
+        Known flags are C(nesting), C(keyctl), C(fuse), C(mknod), C(force_rw_sys) (booleans) and C(mount)
+        (a list of file system types, such as V([nfs, cifs])).
+      - The dict given replaces the container's flags; a flag left out is off. V({}) switches them all off.
+      - PVE lets only C(root@pam) (logged in with its password; an API token of root is not enough) change
+        the flags of a privileged container, and any flag but C(nesting) of an unprivileged one.
+        Other users may change C(nesting) of an unprivileged container with C(VM.Allocate).
+    type: dict
+  unprivileged:
+    description:
+      - Run the container unprivileged (its root user mapped to an unprivileged user on the host).
+      - Only set when the container is created; a new container is unprivileged unless this is V(false).
+        PVE cannot change it on an existing container, so a different value for one is refused
+        (back it up and restore it with the other setting instead).
+      - A privileged container needs C(Sys.Modify) on C(/) to create.
+    type: bool
+  onboot:
+    description: Start the container when its node boots.
+    type: bool
+  tags:
+    description: Tags of the container (stored lower-cased and sorted by PVE); the list given replaces its tags.
+    type: list
+    elements: str
+  pool:
+    description:
+      - Resource pool the container belongs to. An existing container is moved into it.
+      - An empty string takes the container out of its pool.
+    type: str
+  description:
+    description: Notes shown in the container's summary.
+    type: str
+  nameserver:
+    description: DNS servers of the container, separated by spaces (default, the host's).
+    type: str
+  searchdomain:
+    description: DNS search domains of the container, separated by spaces (default, the host's).
+    type: str
+  ostype:
+    description:
+      - The OS type, which selects PVE's setup scripts. PVE detects it from the template; set it only to
+        override that.
+    type: str
+    choices: [debian, devuan, ubuntu, centos, fedora, opensuse, archlinux, alpine, gentoo, nixos, unmanaged]
+  password:
+    description:
+      - Password of the container's root user, at least 5 characters.
+      - Only set when the container is created from O(ostemplate). PVE does not keep it in the
+        configuration, so it cannot be read back; it is never compared and a different value for an
+        existing container changes nothing (change it inside the container instead).
+    type: str
+  ssh_public_keys:
+    description:
+      - SSH public keys for the container's root user, one per line (OpenSSH format).
+      - Only set when the container is created from O(ostemplate); like O(password), they are not part
+        of the configuration and are not compared afterwards.
+    type: str
+  config:
+    description:
+      - Any other configuration keys, as the API names them (for example C(startup), C(protection),
+        C(timezone), C(cpulimit), C(tty)).
+      - A key set to V(null) is removed from the configuration.
+      - A key that also has its own option here (such as C(memory), C(net0) or C(mp0)) is refused; use the option.
+    type: dict
+  update:
+    description: Change the configuration of an existing container to match the options; V(false) only creates.
+    type: bool
+    default: true
+  force:
+    description:
+      - With O(state=stopped), stop the container at once instead of a clean shutdown.
+      - With O(state=absent) or O(state=template), stop a running container first instead of failing.
+    type: bool
+    default: false
+  shutdown_timeout:
+    description: Seconds a clean shutdown (and the shutdown part of a reboot) may take before PVE gives up.
+    type: int
+    default: 180
+  purge:
+    description:
+      - With O(state=absent), also remove the container from backup jobs, replication and HA, and its
+        unreferenced volumes.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for each task the module starts.
+    type: int
+    default: 600
+notes:
+  - Needs C(VM.Allocate) on the container (or its pool) to create or remove it, C(Datastore.AllocateSpace)
+    on the storages of new volumes, C(Datastore.Audit) (or C(Datastore.AllocateSpace)) on the storage of
+    the OS template, C(VM.Clone) on a clone source, C(VM.Config.*) (C(Disk), C(CPU), C(Memory),
+    C(Network), C(Options)) to change it, C(VM.PowerMgmt) to start or stop it, and, on PVE 8 and later,
+    C(SDN.Use) on C(/sdn/zones/localnetwork/BRIDGE) for each bridge its NICs use.
+  - PVE changes a running container's memory, swap, cores, NICs, host name, tags and description at once;
+    other keys wait in the pending configuration until it restarts (see RV(pending)).
+seealso:
+  - module: proxgate.core.proxmox_vm
+  - module: proxgate.core.proxmox_snapshot
+  - module: proxgate.core.proxmox_api
+"""
+
+EXAMPLES = r"""
+- name: A Debian container with a data volume, running
+  proxgate.core.proxmox_lxc:
+    api_url: https://pve1.example.com:8006
+    api_token_id: automation@pve!ansible
+    api_token_secret: "{{ vault_pve_token_secret }}"
+    node: pve1
+    hostname: dns02
+    ostemplate: local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst
+    password: "{{ vault_ct_root_password }}"
+    ssh_public_keys: "{{ lookup('ansible.builtin.file', 'files/admin.pub') }}"
+    cores: 2
+    memory: 1024
+    swap: 512
+    rootfs: local-lvm:8
+    mounts:
+      mp0: local-lvm:16,mp=/srv/data,backup=1
+    nets:
+      net0: name=eth0,bridge=vmbr0,ip=10.0.0.53/24,gw=10.0.0.1,firewall=1
+    features:
+      nesting: true
+    nameserver: 10.0.0.1
+    tags: [dns, production]
+    onboot: true
+    state: started
+
+- name: Clone a container template (auth from PROXMOX_* environment variables)
+  proxgate.core.proxmox_lxc:
+    hostname: app03
+    clone: debian-13-ct-template
+    full: true
+    storage: local-lvm
+    node: pve2
+    memory: 2048
+    state: started
+
+- name: Switch on keyctl; a running container takes it at its next start
+  proxgate.core.proxmox_lxc:
+    hostname: dns02
+    features:
+      nesting: true
+      keyctl: true
+  register: dns02
+
+- name: Restart to apply it
+  proxgate.core.proxmox_lxc:
+    hostname: dns02
+    state: restarted
+  when: dns02.reboot_required
+
+- name: Remove a container, stopping it first
+  proxgate.core.proxmox_lxc:
+    hostname: app03
+    state: absent
+    force: true
+"""
+
+RETURN = r"""
+vmid:
+  description: The container's id.
+  returned: always
+  type: int
+  sample: 201
+hostname:
+  description: The container's host name.
+  returned: always
+  type: str
+  sample: dns02
+node:
+  description: The node the container is on.
+  returned: always
+  type: str
+  sample: pve1
+status:
+  description: The container's power state at the end (V(absent) once removed; in check mode, the state it would have).
+  returned: always
+  type: str
+  sample: running
+created:
+  description: Whether the container was created (or cloned) by this run.
+  returned: always
+  type: bool
+  sample: true
+changed_keys:
+  description: Configuration keys that were (or in check mode would be) written.
+  returned: always
+  type: list
+  elements: str
+  sample: [features, memory]
+pending:
+  description: Configuration keys whose new value waits for the container's next start.
+  returned: always
+  type: list
+  elements: str
+  sample: [features]
+reboot_required:
+  description: Whether there are pending changes that only a restart applies.
+  returned: always
+  type: bool
+  sample: false
+config:
+  description: The container's configuration at the end, pending values included (not read in check mode
+    when something would change).
+  returned: when the container exists
+  type: dict
+  sample: {hostname: dns02, memory: 1024, features: "keyctl=1,nesting=1", rootfs: "local-lvm:vm-201-disk-0,size=8G"}
+tasks:
+  description: The UPIDs of the tasks the module started and waited for.
+  returned: always
+  type: list
+  elements: str
+  sample: ["UPID:pve1:0001A2B3:00C4D5E6:6740F0A1:vzcreate:201:root@pam:"]
+"""
+
+import re
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
+    LXC_MOUNT_KEY,
+    LXC_NET_KEY,
+    config_changes,
+    effective_config,
+    lxc_feature_problems,
+    lxc_features_value,
+    lxc_mount_conflicts,
+    lxc_value_equal,
+    lxc_value_to_write,
+    pending_keys,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
+    canonical_scalar,
+    join_tags,
+    parse_props,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
+
+DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(\.{DNS_LABEL})*$")
+CONFIG_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+OSTEMPLATE = re.compile(r"^([^:\s/]+:vztmpl/\S+|/\S+)$")
+MP_KEY = re.compile(r"^mp\d+$")
+# Options that are config keys under the same name.
+PLAIN_KEYS = ("cores", "memory", "swap", "hostname", "ostype", "nameserver", "searchdomain", "description",
+              "onboot", "rootfs")
+# Parameters of the create call that are not configuration keys.
+CREATE_KEYS = ("ostemplate", "password", "ssh-public-keys", "unprivileged", "pool", "storage", "vmid", "node")
+# Keys a node changes or sets by itself; they are never compared.
+NODE_KEYS = ("digest", "lock", "parent", "template", "snaptime", "arch")
+SECRET_KEYS = ("password",)
+MIN_MEMORY = 16
+MIN_PASSWORD = 5
+
+
+def desired_config(params):
+    """The configuration keys the options ask for: {key: value}, None meaning 'remove the key'."""
+    wanted = {}
+    for key in PLAIN_KEYS:
+        if params.get(key) is not None:
+            wanted[key] = params[key]
+    if params.get("tags") is not None:
+        wanted["tags"] = join_tags(params["tags"])
+    if params.get("features") is not None:
+        wanted["features"] = lxc_features_value(params["features"])
+    for group in ("nets", "mounts", "config"):
+        wanted.update(params.get(group) or {})
+    return wanted
+
+
+def option_problems(p):
+    """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
+    problems = []
+    if p.get("vmid") is not None and not 100 <= p["vmid"] <= 999999999:
+        problems.append(f"vmid must be between 100 and 999999999, got {p['vmid']}")
+    if p.get("hostname") is not None and not DNS_NAME.match(p["hostname"]):
+        problems.append(f"hostname must be a DNS name (letters, digits, '-' and '.'), got {p['hostname']!r}")
+    for option in ("cores", "shutdown_timeout", "timeout"):
+        if p.get(option) is not None and p[option] <= 0:
+            problems.append(f"{option} must be a positive number, got {p[option]}")
+    if p.get("memory") is not None and p["memory"] < MIN_MEMORY:
+        problems.append(f"memory must be at least {MIN_MEMORY} (MiB), got {p['memory']}")
+    if p.get("swap") is not None and p["swap"] < 0:
+        problems.append(f"swap must be 0 or more (MiB), got {p['swap']}")
+    if p.get("rootfs") is not None and not p["rootfs"].strip():
+        problems.append("rootfs must be a mount point string such as local-lvm:8")
+    if p.get("ostemplate") is not None and not OSTEMPLATE.match(p["ostemplate"]):
+        problems.append("ostemplate must be a template volume such as "
+                        f"local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst, got {p['ostemplate']!r}")
+    if p.get("password") is not None and len(p["password"]) < MIN_PASSWORD:
+        problems.append(f"password must be at least {MIN_PASSWORD} characters long")
+    problems.extend(group_problems("nets", p.get("nets"), LXC_NET_KEY, "net0, net1, ...", "name",
+                                   "the interface name inside the container, such as name=eth0"))
+    problems.extend(group_problems("mounts", p.get("mounts"), MP_KEY, "mp0, mp1, ...", "mp",
+                                   "the path inside the container, such as mp=/srv/data"))
+    problems.extend(lxc_feature_problems(p.get("features")))
+    problems.extend(config_problems(p.get("config") or {}))
+    clone_only = [option for option in ("full", "storage", "snapname") if p.get(option) is not None]
+    if clone_only and not p.get("clone"):
+        problems.append(f"{', '.join(clone_only)} only apply with clone")
+    create_only = [option for option in ("password", "ssh_public_keys") if p.get(option) is not None]
+    if create_only and p.get("clone"):
+        problems.append(f"{', '.join(create_only)} only apply when creating from ostemplate; a clone keeps "
+                        "its source's")
+    return problems
+
+
+def group_problems(option, values, key_pattern, keys, required, what):
+    """Messages for a nets or mounts dict: its keys, and the property each value must set."""
+    problems = []
+    for key, value in (values or {}).items():
+        if not key_pattern.match(str(key)):
+            problems.append(f"{option} keys must be {keys}; got {key!r}")
+        elif value is None:
+            continue
+        elif not isinstance(value, str):
+            problems.append(f"{option}.{key} must be a property string, got a {type(value).__name__}")
+        elif required not in parse_props(value):
+            problems.append(f"{option}.{key} must set {required}=, {what}")
+    return problems
+
+
+def config_problems(config):
+    """Messages for keys of the config option that are not plain configuration keys of a container."""
+    problems = []
+    own_options = set(PLAIN_KEYS) | {"tags", "features"} | set(CREATE_KEYS)
+    for key, value in config.items():
+        if not CONFIG_KEY.match(str(key)):
+            problems.append(f"config key {key!r} is not a PVE configuration key name")
+        elif key in own_options:
+            problems.append(f"config.{key}: use the {key.replace('-', '_')} option instead")
+        elif LXC_NET_KEY.match(key) or MP_KEY.match(key):
+            group = "nets" if LXC_NET_KEY.match(key) else "mounts"
+            problems.append(f"config.{key}: use the {group} option instead")
+        elif isinstance(value, (dict, list)):
+            problems.append(f"config.{key} must be a single value (a string, number or boolean), "
+                            f"got a {type(value).__name__}")
+        elif key in NODE_KEYS:
+            problems.append(f"config.{key} is set by the node, not by a caller")
+    return problems
+
+
+def is_unprivileged(config):
+    """Whether a container configuration is unprivileged (the key is absent on a privileged one)."""
+    return canonical_scalar(config.get("unprivileged", 0)).lower() in ("1", "true", "on", "yes")
+
+
+def unprivileged_problem(wanted, config, what):
+    """The message for an unprivileged value that differs from a container's (or clone source's), or None."""
+    if wanted is None or wanted == is_unprivileged(config):
+        return None
+    have = "unprivileged" if is_unprivileged(config) else "privileged"
+    return (f"unprivileged: {what} is {have}; PVE cannot change this on an existing container "
+            "(back it up and restore it with the other setting, or create a new one)")
+
+
+def projected_clone_config(source_config, storage):
+    """The source's configuration as a full clone to `storage` would have it: its volumes on that storage."""
+    projected = dict(source_config)
+    if storage:
+        for key, value in source_config.items():
+            if LXC_MOUNT_KEY.match(key) and ":" in str(value).split(",")[0]:
+                projected[key] = f"{storage}:{str(value).split(':', 1)[1]}"
+    return projected
+
+
+class ProxmoxLxc(ProxmoxModule):
+    argument_spec = dict(
+        vmid=dict(type="int"),
+        hostname=dict(type="str", aliases=["name"]),
+        node=dict(type="str"),
+        state=dict(type="str", default="present",
+                   choices=["present", "absent", "started", "stopped", "restarted", "template"]),
+        ostemplate=dict(type="str"),
+        clone=dict(type="str"),
+        full=dict(type="bool"),
+        storage=dict(type="str"),
+        snapname=dict(type="str"),
+        cores=dict(type="int"),
+        memory=dict(type="int"),
+        swap=dict(type="int"),
+        rootfs=dict(type="str"),
+        mounts=dict(type="dict"),
+        nets=dict(type="dict"),
+        features=dict(type="dict"),
+        unprivileged=dict(type="bool"),
+        onboot=dict(type="bool"),
+        tags=dict(type="list", elements="str"),
+        pool=dict(type="str"),
+        description=dict(type="str"),
+        nameserver=dict(type="str"),
+        searchdomain=dict(type="str"),
+        ostype=dict(type="str", choices=["debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux",
+                                         "alpine", "gentoo", "nixos", "unmanaged"]),
+        password=dict(type="str", no_log=True),
+        ssh_public_keys=dict(type="str", no_log=False),
+        config=dict(type="dict"),
+        update=dict(type="bool", default=True),
+        force=dict(type="bool", default=False),
+        shutdown_timeout=dict(type="int", default=180),
+        purge=dict(type="bool", default=True),
+        timeout=dict(type="int", default=600),
+    )
+    module_kwargs = dict(required_one_of=[("vmid", "hostname")], mutually_exclusive=[("clone", "ostemplate")])
+
+    def __init__(self):
+        super().__init__()
+        self.tasks = []
+        self.result = dict(changed=False, created=False, changed_keys=[], pending=[], reboot_required=False,
+                           tasks=self.tasks)
+        self.diff = {"before": {}, "after": {}}
+
+    def validate(self):
+        problems = option_problems(self.params)
+        if problems:
+            self.fail("; ".join(problems))
+
+    # ---------------------------------------------------------------- run
+
+    def run(self):
+        p = self.params
+        ct = self.find()
+        if p["state"] == "absent":
+            self.remove(ct)
+            return self.finish()
+        if ct is None:
+            ct = self.create()
+            if ct is None:  # check mode: nothing to read back
+                return self.finish()
+        elif p["update"]:
+            self.update(ct)
+        self.set_pool(ct)
+        self.set_power(ct)
+        self.read_back(ct)
+        return self.finish()
+
+    def find(self):
+        p = self.params
+        if p["vmid"] is None:
+            return find_guest(self.client, name=p["hostname"], kind="lxc")
+        guest = find_guest(self.client, vmid=p["vmid"], kind=None)
+        if guest is not None and guest.get("type") != "lxc":
+            self.fail(f"vmid {p['vmid']} is a QEMU VM ({guest.get('name')}), not a container; "
+                      "manage it with proxgate.core.proxmox_vm")
+        return guest
+
+    def finish(self):
+        if self.diff_mode:
+            self.result["diff"] = self.diff
+        return self.result
+
+    def describe(self, ct, status=None):
+        self.result.update(vmid=int(ct["vmid"]), hostname=ct.get("name"), node=ct["node"],
+                           status=status or ct.get("status"))
+
+    def wait(self, reply):
+        """Wait for the task a write started (writes that finish at once return no UPID)."""
+        if is_upid(reply):
+            self.tasks.append(reply)
+            wait_for_task(self.client, reply, timeout=self.params["timeout"])
+
+    def changed(self):
+        self.result["changed"] = True
+
+    # ------------------------------------------------------------- create
+
+    def create(self):
+        p = self.params
+        wanted = desired_config(p)
+        source = None
+        if p["clone"]:
+            source = self.clone_source()
+            self.check_clone(source, wanted)
+        else:
+            if not p["node"]:
+                self.fail("node is required to create a container (or give clone to copy one)")
+            if not p["ostemplate"]:
+                self.fail("ostemplate is required to create a container, such as "
+                          "local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst (or give clone to copy one)")
+            if p["mounts"] and not p["rootfs"]:
+                self.fail("rootfs is required when mounts are given to a new container (for example local-lvm:8)")
+        vmid = p["vmid"] if p["vmid"] is not None else int(self.client.get("/cluster/nextid"))
+        node = p["node"] or source["node"]
+        create_params = {} if source else self.create_params()
+        self.changed()
+        self.result["created"] = True
+        self.result["changed_keys"] = sorted(key for key, value in wanted.items() if value is not None)
+        self.diff["before"] = {"state": "absent"}
+        self.diff["after"] = mask_secrets({"state": "present", "vmid": vmid, "node": node, **create_params,
+                                           **wanted}, SECRET_KEYS)
+        if source:
+            self.diff["after"]["clone"] = p["clone"]
+        if self.check_mode:
+            self.result.update(vmid=vmid, hostname=p["hostname"], node=node,
+                               status="running" if p["state"] in ("started", "restarted") else "stopped")
+            return None
+        if source:
+            self.clone_from(source, vmid, node)
+            ct = self.find_created(vmid)
+            self.update(ct, record=False)
+            return ct
+        payload = {key: value for key, value in wanted.items() if value is not None}
+        self.wait(self.client.post(f"/nodes/{node}/lxc", vmid=vmid, pool=p["pool"] or None, **create_params,
+                                   **payload))
+        return self.find_created(vmid)
+
+    def create_params(self):
+        """The create call's own parameters; a new container is unprivileged unless asked otherwise."""
+        p = self.params
+        unprivileged = True if p["unprivileged"] is None else p["unprivileged"]
+        data = {"ostemplate": p["ostemplate"], "unprivileged": unprivileged}
+        if p["password"] is not None:
+            data["password"] = p["password"]
+        if p["ssh_public_keys"]:
+            data["ssh-public-keys"] = p["ssh_public_keys"]
+        return data
+
+    def find_created(self, vmid):
+        ct = find_guest(self.client, vmid=vmid, kind="lxc")
+        if ct is None:
+            raise ProxmoxError(f"container {vmid} is not in /cluster/resources after its task finished")
+        return ct
+
+    def clone_source(self):
+        ref = self.params["clone"]
+        source = find_guest(self.client, vmid=int(ref), kind="lxc") if ref.isdigit() else \
+            find_guest(self.client, name=ref, kind="lxc")
+        if source is None:
+            self.fail(f"clone: no container or container template {ref!r} in the cluster")
+        return source
+
+    def check_clone(self, source, wanted):
+        """What the clone would refuse afterwards, checked on its source before anything is written."""
+        config = self.client.get(guest_path(source) + "/config") or {}
+        problem = unprivileged_problem(self.params["unprivileged"], config, f"the clone source {self.params['clone']}")
+        problems = [problem] if problem else []
+        problems.extend(lxc_mount_conflicts(wanted, projected_clone_config(config, self.params["storage"]))[0])
+        if problems:
+            self.fail("; ".join(problems))
+
+    def clone_from(self, source, vmid, node):
+        p = self.params
+        data = dict(newid=vmid, hostname=p["hostname"], full=p["full"], storage=p["storage"],
+                    snapname=p["snapname"], pool=p["pool"] or None)
+        if node != source["node"]:
+            data["target"] = node
+        self.wait(self.client.post(guest_path(source) + "/clone", **data))
+
+    # ------------------------------------------------------------- update
+
+    def update(self, ct, record=True):
+        p = self.params
+        # GET config shows pending values (what the container will have) and carries the digest.
+        config = self.client.get(guest_path(ct) + "/config") or {}
+        wanted = desired_config(p)
+        problems, notes = lxc_mount_conflicts(wanted, config)
+        problem = unprivileged_problem(p["unprivileged"], config, f"container {ct['vmid']}")
+        if problem:
+            problems.insert(0, problem)
+        if problems:
+            self.fail("; ".join(problems))
+        for note in notes:
+            self.warn(note)
+        changes = config_changes(wanted, config, equal=lxc_value_equal, secret_keys=SECRET_KEYS)
+        if not changes:
+            return
+        self.changed()
+        self.result["changed_keys"] = sorted(changes.keys())
+        if record:
+            self.diff = changes.diff()
+        if self.check_mode:
+            return
+        payload = {key: lxc_value_to_write(key, after, config.get(key))
+                   for key, after in changes.after.items() if after is not None}
+        deletes = [key for key, after in changes.after.items() if after is None]
+        self.wait(self.client.put(guest_path(ct) + "/config", digest=config.get("digest"),
+                                  delete=",".join(deletes) or None, **payload))
+
+    def set_pool(self, ct):
+        wanted = self.params["pool"]
+        if wanted is None or self.result["created"]:
+            return
+        current = ct.get("pool") or ""
+        if wanted == current:
+            return
+        self.changed()
+        self.diff["before"]["pool"] = current
+        self.diff["after"]["pool"] = wanted
+        if self.check_mode:
+            return
+        vmid = str(ct["vmid"])
+        if wanted:
+            self.client.put(f"/pools/{wanted}", vms=vmid, **({"allow-move": True} if current else {}))
+        else:
+            self.client.put(f"/pools/{current}", vms=vmid, delete=True)
+
+    # -------------------------------------------------------------- power
+
+    def set_power(self, ct):
+        p = self.params
+        state = p["state"]
+        status = ct.get("status")
+        if self.check_mode and self.result["created"]:
+            return
+        if state == "started" and status != "running":
+            if ct.get("template"):
+                self.fail(f"container {ct['vmid']} is a template; a template cannot be started (clone it instead)")
+            self.power(ct, "start", status, "running")
+        elif state == "stopped" and status == "running":
+            if p["force"]:
+                self.power(ct, "stop", status, "stopped")
+            else:
+                self.power(ct, "shutdown", status, "stopped", timeout=p["shutdown_timeout"])
+        elif state == "restarted":
+            if ct.get("template"):
+                self.fail(f"container {ct['vmid']} is a template; a template cannot be restarted")
+            if status == "running":
+                self.power(ct, "reboot", status, "running", timeout=p["shutdown_timeout"])
+            else:
+                self.power(ct, "start", status, "running")
+        elif state == "template" and not ct.get("template"):
+            if status == "running":
+                if not p["force"]:
+                    self.fail(f"container {ct['vmid']} is running; stop it or set force: true to convert it "
+                              "to a template")
+                self.power(ct, "stop", status, "stopped")
+            self.changed()
+            self.diff["before"]["template"] = False
+            self.diff["after"]["template"] = True
+            if not self.check_mode:
+                self.wait(self.client.post(guest_path(ct) + "/template"))
+
+    def power(self, ct, action, before, after, **data):
+        self.changed()
+        self.diff["before"]["status"] = before
+        self.diff["after"]["status"] = after
+        ct["status"] = after
+        if not self.check_mode:
+            self.wait(self.client.post(guest_path(ct) + f"/status/{action}", **data))
+
+    # ------------------------------------------------------------- remove
+
+    def remove(self, ct):
+        p = self.params
+        if ct is None:
+            self.result.update(vmid=p["vmid"], hostname=p["hostname"], node=p["node"], status="absent")
+            return
+        self.describe(ct)
+        if ct.get("status") == "running":
+            if not p["force"]:
+                self.fail(f"container {ct['vmid']} ({ct.get('name')}) is running; stop it first or set force: true")
+            self.power(ct, "stop", "running", "stopped")
+        self.changed()
+        self.diff["before"].update(state="present", vmid=int(ct["vmid"]), hostname=ct.get("name"), node=ct["node"])
+        self.diff["after"] = {"state": "absent"}
+        self.result["status"] = "absent"
+        if self.check_mode:
+            return
+        purge = {"purge": 1, "destroy-unreferenced-disks": 1} if p["purge"] else {}
+        self.wait(self.client.delete(guest_path(ct), **purge))
+
+    # ----------------------------------------------------------- read back
+
+    def read_back(self, ct):
+        status = ct.get("status")
+        if not (self.check_mode and self.result["changed"]):
+            status = (self.client.get(guest_path(ct) + "/status/current") or {}).get("status", status)
+            items = self.client.get(guest_path(ct) + "/pending") or []
+            self.result["config"] = {key: canonical_scalar(value) if isinstance(value, bool) else value
+                                     for key, value in effective_config(items).items()}
+            self.result["pending"] = pending_keys(items)
+            self.result["reboot_required"] = bool(self.result["pending"]) and status == "running"
+        self.describe(ct, status=status)
+        if self.result.get("config", {}).get("hostname"):
+            self.result["hostname"] = self.result["config"]["hostname"]
+
+
+def main():
+    ProxmoxLxc().execute()
+
+
+if __name__ == "__main__":
+    main()
