@@ -358,25 +358,27 @@ tasks:
 
 import re
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes, mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
+    config_changes,
+    effective_config,
+    keep_volume,
+    pending_keys,
+    volume_conflicts,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     DRIVE_KEY,
     NET_KEY,
-    NEW_DISK,
     canonical_scalar,
-    config_value_equal,
-    drive_size_request,
     encode_sshkeys,
     format_props,
     is_cloudinit_volume,
     join_tags,
     parse_drive,
     parse_net,
-    size_bytes,
-    volume_storage,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
 
@@ -427,36 +429,6 @@ def cloudinit_drive(config):
     return None
 
 
-def effective_config(pending_items):
-    """The configuration the VM has once its pending changes apply, from GET .../pending."""
-    config = {}
-    for item in pending_items or []:
-        if item.get("delete"):
-            continue
-        value = item.get("pending", item.get("value"))
-        if value is not None:
-            config[item["key"]] = value
-    return config
-
-
-def pending_keys(pending_items):
-    """Keys with a change that waits for the next start."""
-    return sorted(item["key"] for item in pending_items or [] if "pending" in item or item.get("delete"))
-
-
-def config_changes(wanted, current):
-    """Changes between the wanted keys and the VM's current (effective) configuration."""
-    changes = Changes(secret_keys=SECRET_KEYS)
-    for key, value in wanted.items():
-        have = current.get(key)
-        if value is None:
-            if have is not None:
-                changes.add(key, have, None)
-        elif not config_value_equal(key, value, have):
-            changes.add(key, have, value)
-    return changes
-
-
 def value_to_write(key, wanted, current):
     """What to send for a changed key: an existing NIC keeps its MAC unless one is asked for, an
     existing disk keeps its volume and size and takes the new options."""
@@ -471,40 +443,23 @@ def value_to_write(key, wanted, current):
             return format_props({model: have["macaddr"], **want})
         return wanted
     if DRIVE_KEY.match(key):
-        want = parse_drive(wanted)
-        have = parse_drive(current)
-        options = {k: v for k, v in want.items() if k not in ("volume", "size", "import-from")}
-        kept = {"volume": have["volume"], **options}
-        if have.get("size"):
-            kept["size"] = have["size"]
-        return format_props(kept, default_key="volume")
+        return keep_volume(wanted, current)
     return wanted
 
 
 def disk_conflicts(wanted, current):
-    """Messages for disks the options would move or shrink: this module does not do that."""
-    problems, notes = [], []
+    """Messages for disks the options would move, replace or resize: this module does not do that.
+    A cloud-init drive can only go where there is no other disk."""
+    problems, plain = [], {}
     for key, value in wanted.items():
-        if value is None or not DRIVE_KEY.match(key) or current.get(key) is None:
-            continue
-        want, have = parse_drive(value), parse_drive(current[key])
-        new_disk = NEW_DISK.match(want.get("volume") or "")
-        have_storage = volume_storage(have.get("volume"))
-        if is_cloudinit_volume(want.get("volume")):
-            if not is_cloudinit_volume(have.get("volume")):
+        if value is not None and DRIVE_KEY.match(key) and is_cloudinit_volume(parse_drive(value).get("volume")):
+            have = current.get(key)
+            if have is not None and not is_cloudinit_volume(parse_drive(have).get("volume")):
                 problems.append(f"disks.{key}: the VM already has a disk there, not a cloud-init drive")
-            continue
-        if new_disk and new_disk.group("storage") != have_storage:
-            problems.append(f"disks.{key}: the VM's disk is on {have_storage!r}, not {new_disk.group('storage')!r}; "
-                            "moving a disk is done by proxgate.core.proxmox_disk")
-        elif not new_disk and want.get("volume") not in (have.get("volume"), None):
-            problems.append(f"disks.{key}: the VM's disk is {have.get('volume')!r}, not {want.get('volume')!r}; "
-                            "replacing a disk is done by proxgate.core.proxmox_disk")
-        requested = drive_size_request(value)
-        if requested and have.get("size") and requested != size_bytes(have["size"]):
-            notes.append(f"disks.{key}: the disk is {have['size']}, the size asked for is not applied here; "
-                         "grow it with proxgate.core.proxmox_disk")
-    return problems, notes
+        else:
+            plain[key] = value
+    more, notes = volume_conflicts(plain, current, DRIVE_KEY.match, lambda key: f"disks.{key}")
+    return problems + more, notes
 
 
 class ProxmoxVm(ProxmoxModule):
@@ -732,15 +687,16 @@ class ProxmoxVm(ProxmoxModule):
         return self.client.get(guest_path(vm) + "/pending") or []
 
     def update(self, vm, record=True):
-        items = self.read_pending(vm)
-        current = effective_config(items)
+        # One read gives the values with pending changes applied and the digest they go with.
+        current = dict(self.client.get(guest_path(vm) + "/config") or {})
+        digest = current.pop("digest", None)
         wanted = self.wanted_config(current)
         problems, notes = disk_conflicts(wanted, current)
         if problems:
             self.fail("; ".join(problems))
         for note in notes:
             self.warn(note)
-        changes = config_changes(wanted, current)
+        changes = config_changes(wanted, current, secret_keys=SECRET_KEYS)
         if "cipassword" in wanted and "cipassword" not in changes:
             # It cannot be read back to compare: update_password: always writes it every time.
             changes.add("cipassword", current.get("cipassword"), wanted["cipassword"])
@@ -755,7 +711,6 @@ class ProxmoxVm(ProxmoxModule):
         payload = {key: value_to_write(key, after, current.get(key))
                    for key, after in changes.after.items() if after is not None}
         deletes = [key for key, after in changes.after.items() if after is None]
-        digest = (self.client.get(guest_path(vm) + "/config") or {}).get("digest")
         self.wait(self.client.post(guest_path(vm) + "/config", digest=digest,
                                    delete=",".join(deletes) or None, **payload))
         if any(is_cloudinit_key(key) for key in changes) and cloudinit_drive({**current, **payload}):

@@ -2,13 +2,16 @@
 
 import pytest
 
-from ansible_collections.proxgate.core.plugins.modules.proxmox_vm import (
-    DNS_NAME,
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
     config_changes,
-    desired_config,
-    disk_conflicts,
     effective_config,
     pending_keys,
+)
+from ansible_collections.proxgate.core.plugins.modules.proxmox_vm import (
+    DNS_NAME,
+    SECRET_KEYS,
+    desired_config,
+    disk_conflicts,
     value_to_write,
 )
 
@@ -57,7 +60,7 @@ def test_removing_a_present_key_is_a_change():
 
 
 def test_cipassword_is_masked_in_the_diff():
-    changes = config_changes({"cipassword": "hunter2"}, {})
+    changes = config_changes({"cipassword": "hunter2"}, {}, secret_keys=SECRET_KEYS)
     assert "hunter2" not in str(changes.diff())
 
 
