@@ -20,7 +20,7 @@ description:
   - When the reply of a write is a task id (UPID), the module waits for the task (O(wait)) and fails
     with the task's exit status and the end of its log when the task fails.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.proxmox
   - proxgate.core.attributes

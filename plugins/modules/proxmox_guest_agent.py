@@ -18,7 +18,7 @@ description:
   - V(info) returns the guest's OS and the agent's version and supported commands.
   - A VM that is not running fails at once, whatever the action.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.proxmox
   - proxgate.core.attributes

@@ -20,7 +20,7 @@ description:
     or the options of a mount point) is reported in RV(pending) and RV(reboot_required);
     O(state=restarted) applies it.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.proxmox
   - proxgate.core.attributes

@@ -17,7 +17,7 @@ description:
   - Creating, removing and rolling back are PVE tasks; the module waits for them (O(timeout)) and
     fails with the task's exit status and the tail of its log when one fails.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.proxmox
   - proxgate.core.attributes

@@ -19,7 +19,7 @@ description:
   - A configuration change that a running VM only takes at its next start is reported in
     RV(pending) and RV(reboot_required); O(state=restarted) applies it.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.proxmox
   - proxgate.core.attributes

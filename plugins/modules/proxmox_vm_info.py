@@ -14,7 +14,7 @@ description:
     filtered by node, name, vmid, tags, pool and status.
   - With O(config=true), also reads each listed VM's configuration.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.proxmox
   - proxgate.core.attributes

@@ -686,7 +686,7 @@ def test_request_log_redacts_secrets(emu, admin):
     assert any(entry[1].endswith("?token=********") for entry in emu.requests)
 
     writes = emu.write_requests()
-    assert [(m, p.split("/api/")[1]) for m, p, _ in writes] == [
+    assert [(m, p.split("/api/")[1]) for m, p, _unused in writes] == [
         ("POST", f"session/data/{DS}/connections"),
         ("POST", f"session/data/{DS}/users"),
         ("PUT", f"session/data/{DS}/users/bob/password"),

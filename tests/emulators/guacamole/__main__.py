@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator.totp_required = args.totp
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+        signal.signal(signum, lambda *_unused: stopping.set())
     emulator.start()
     print(f"guacamole-emulator listening on {emulator.url}", flush=True)
     try:

@@ -283,7 +283,7 @@ class Api:
 
     def _directory(self, request: Request, caller: Caller, directory: str,
                    kind: str, store: dict, render: Callable[[Any], dict]) -> Response:
-        _, create, _, _ = self.objects.directory_operations(directory)
+        _unused0, create, _unused1, _unused2 = self.objects.directory_operations(directory)
         return route(request, {
             "GET": lambda: self._listing(request, caller, kind, store, render),
             "POST": lambda: ok(create(caller, request.json())[1]),
@@ -298,7 +298,7 @@ class Api:
 
     def _object(self, request: Request, caller: Caller, directory: str, identifier: str,
                 get: Callable[[], dict]) -> Response:
-        _, _, update, delete = self.objects.directory_operations(directory)
+        _unused0, _unused1, update, delete = self.objects.directory_operations(directory)
 
         def put() -> Response:
             update(caller, identifier, request.json())

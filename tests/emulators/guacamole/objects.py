@@ -225,7 +225,7 @@ class Objects:
     def update_connection(self, caller: Caller, identifier: str, data: Any) -> None:
         connection = self.connection(caller, identifier)
         body = require_object(data, creating=False)
-        name, parent, protocol, parameters, attributes, _ = self._connection_input(body)
+        name, parent, protocol, parameters, attributes, _unused = self._connection_input(body)
         self._require(caller.has("connection", identifier, "UPDATE"))
         self._check_parents(caller, "connectionGroup", connection.parent, parent)
         self._validate_connection(caller.ds, name, parent, protocol, identifier)
@@ -287,7 +287,7 @@ class Objects:
         if group is None:
             raise permission_denied()
         body = require_object(data, creating=False)
-        name, parent, group_type, attributes, _ = self._group_input(body)
+        name, parent, group_type, attributes, _unused = self._group_input(body)
         self._require(caller.has("connectionGroup", identifier, "UPDATE"))
         self._check_parents(caller, "connectionGroup", group.parent, parent)
         self._validate_group(caller.ds, name, parent, group_type, identifier)
@@ -337,7 +337,7 @@ class Objects:
     def update_sharing_profile(self, caller: Caller, identifier: str, data: Any) -> None:
         profile = self.sharing_profile(caller, identifier)
         body = require_object(data, creating=False)
-        name, primary, parameters, attributes, _ = self._profile_input(body)
+        name, primary, parameters, attributes, _unused = self._profile_input(body)
         self._require(caller.has("sharingProfile", identifier, "UPDATE"))
         self._check_parents(caller, "connection", profile.primary_connection, primary)
         self._validate_profile(caller.ds, name, primary, identifier)
@@ -366,7 +366,7 @@ class Objects:
         return attributes.pop("disabled", "") == "true"
 
     def _apply_user_input(self, user: User, body: dict[str, Any], *, restricted_ok: bool) -> None:
-        attributes, _ = filter_attributes(body.get("attributes"), self.views.user_fields)
+        attributes, _unused = filter_attributes(body.get("attributes"), self.views.user_fields)
         disabled = self._disabled_input(body, attributes)
         restricted = self.views.restricted_user_fields
         if not restricted_ok:
@@ -382,7 +382,7 @@ class Objects:
     def create_user(self, caller: Caller, data: Any) -> tuple[str, dict[str, Any]]:
         body = require_object(data, creating=True)
         username = as_string(body.get("username"), "username")
-        _, echoed = filter_attributes(body.get("attributes"), self.views.user_fields)
+        _unused, echoed = filter_attributes(body.get("attributes"), self.views.user_fields)
         self._require(caller.has_system("CREATE_USER"))
         if username is None or not username.strip():
             raise bad_request("The username must not be blank.")
@@ -429,14 +429,14 @@ class Objects:
     # --- user groups ----------------------------------------------------------------------
 
     def _apply_group_input(self, group: UserGroup, body: dict[str, Any]) -> None:
-        attributes, _ = filter_attributes(body.get("attributes"), self.views.user_group_fields)
+        attributes, _unused = filter_attributes(body.get("attributes"), self.views.user_group_fields)
         group.disabled = self._disabled_input(body, attributes)
         group.attributes = attributes
 
     def create_user_group(self, caller: Caller, data: Any) -> tuple[str, dict[str, Any]]:
         body = require_object(data, creating=True)
         identifier = as_string(body.get("identifier"), "identifier")
-        _, echoed = filter_attributes(body.get("attributes"), self.views.user_group_fields)
+        _unused, echoed = filter_attributes(body.get("attributes"), self.views.user_group_fields)
         self._require(caller.has_system("CREATE_USER_GROUP"))
         if identifier is None or not identifier.strip():
             raise bad_request("The group name must not be blank.")
@@ -490,7 +490,7 @@ class Objects:
                           permissions: PermissionSet, data: Any) -> None:
         """Validate and authorise every operation first, then apply them all."""
         parsed = [self._parse_permission_patch(p) for p in require_patches(data)]
-        for _, kind, identifier, _ in parsed:
+        for _unused0, kind, identifier, _unused1 in parsed:
             if kind == "system":
                 self._require(caller.is_admin)
             elif not caller.is_admin:
@@ -523,7 +523,7 @@ class Objects:
             changes.append((value, patch["op"] == "add"))
         if not caller.is_admin:
             self._require(caller.permissions.has(owner_kind, owner, "UPDATE"))
-            for name, _ in changes:
+            for name, _unused in changes:
                 self._require(caller.permissions.has(related_kind, name, "UPDATE"))
         for name, add in changes:
             if name is not None and object_exists(caller.ds, related_kind, name):
@@ -556,7 +556,7 @@ class Objects:
 
     def remove_only_patch(self, caller: Caller, directory: str, data: Any) -> None:
         """The 1.5 directory PATCH: only "remove", applied one by one."""
-        kind, _, _, delete = self.directory_operations(directory)
+        kind, _unused0, _unused1, delete = self.directory_operations(directory)
         for patch in require_patches(data):
             if patch["op"] != "remove":
                 raise unsupported('Only the "remove" operation is supported.')
@@ -604,7 +604,7 @@ class Objects:
             identifier = None if op == "add" else path[1:]
             try:
                 if op == "add":
-                    identifier, _ = create(caller, patch.get("value"))
+                    identifier, _unused = create(caller, patch.get("value"))
                 elif op == "replace":
                     update(caller, identifier, patch.get("value"))
                 else:

@@ -191,7 +191,7 @@ class GuacamoleEmulator:
 
     def _serve(self, handler: _Handler, body: bytes) -> Response | None:
         raw_path = handler.path
-        path, _, query = raw_path.partition("?")
+        path, _unused, query = raw_path.partition("?")
         with self._lock:
             self._requests.append((handler.command, redact_path(raw_path),
                                    redact_body(body, handler.headers.get("Content-Type"))))
@@ -290,7 +290,7 @@ class GuacamoleEmulator:
                  disabled: bool = False) -> User:
         with self._lock:
             ds = self._ds(data_source)
-            stored, _ = filter_attributes(attributes, self.api.views.user_fields)
+            stored, _unused = filter_attributes(attributes, self.api.views.user_fields)
             disabled = disabled or stored.pop("disabled", "") == "true"
             user = User(username=username, password=password, attributes=stored,
                         disabled=disabled)
@@ -305,7 +305,7 @@ class GuacamoleEmulator:
                        system_permissions: Iterable[str] = (),
                        data_source: str | None = None) -> UserGroup:
         with self._lock:
-            stored, _ = filter_attributes(attributes, self.api.views.user_group_fields)
+            stored, _unused = filter_attributes(attributes, self.api.views.user_group_fields)
             disabled = disabled or stored.pop("disabled", "") == "true"
             group = UserGroup(identifier=identifier, attributes=stored, disabled=disabled,
                               member_users=set(members), member_groups=set(member_groups))

@@ -3,7 +3,8 @@
     python -m tests.emulators.pve --guests demo --cert-dir build/pve --port 0
 
 Prints one line, `fakepve listening on https://HOST:PORT`, once it answers; the certificate to
-trust is written to CERT_DIR/fakepve.crt. Stops on SIGTERM or Ctrl-C.
+trust is written to CERT_DIR/fakepve.crt. Stops on SIGTERM or Ctrl-C. With --request-log FILE, every
+request is appended to FILE as `METHOD PATH` when it arrives (the benchmarks count them there).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import asyncio
 import json
 import signal
+from contextlib import nullcontext
 from pathlib import Path
 
 from fakepve.certs import make_cert
@@ -36,6 +38,7 @@ def parse_args(argv=None):
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
     parser.add_argument("--agent-boot-secs", type=float, default=0.0,
                         help="PVE seconds until a started guest's agent answers")
+    parser.add_argument("--request-log", metavar="FILE", help="append `METHOD PATH` for every request to FILE")
     return parser.parse_args(argv)
 
 
@@ -43,7 +46,7 @@ def guests_from(spec):
     if spec == "demo":
         return demo_guests()
     if spec.startswith("generate:"):
-        count, _, nodes = spec[len("generate:"):].partition(":")
+        count, _unused, nodes = spec[len("generate:"):].partition(":")
         return generate_guests(int(count), nodes=int(nodes or 3))
     return json.loads(Path(spec).read_text(encoding="utf-8"))["guests"]
 
@@ -52,15 +55,20 @@ async def serve(args):
     cert_dir = Path(args.cert_dir)
     cert_dir.mkdir(parents=True, exist_ok=True)
     certfile, keyfile, _der = make_cert(str(cert_dir), hosts=(args.host,))
+    with open(args.request_log, "a", encoding="utf-8") if args.request_log else nullcontext() as request_log:
+        await serve_until_stopped(args, certfile, keyfile, request_log)
+
+
+async def serve_until_stopped(args, certfile, keyfile, request_log):
     pve = ProxgatePve(user=args.user, password=args.password, host=args.host, port=args.port,
-                      agent_boot_secs=args.agent_boot_secs)
+                      agent_boot_secs=args.agent_boot_secs, request_log=request_log)
     pve.time_scale = args.time_scale
     pve.add_node("pve2")
     if args.latency:
         pve.slow_network(args.latency)
         pve.time_scale = pve.time_scale or 1.0
     for token in args.token:
-        token_id, _, secret = token.partition("=")
+        token_id, _unused, secret = token.partition("=")
         pve.apitokens[token_id] = secret
     load_guests(pve, guests_from(args.guests))
     await pve.start(certfile, keyfile)

@@ -39,8 +39,8 @@ LINUX = [
 ]
 
 
-def addresses(interfaces=LINUX, **filters):
-    return [found["address"] for found in agent_addresses(interfaces, **filters)]
+def addresses(interfaces=None, **filters):
+    return [found["address"] for found in agent_addresses(LINUX if interfaces is None else interfaces, **filters)]
 
 
 def test_default_is_ipv4_without_loopback_or_link_local_in_interface_order():

@@ -84,7 +84,7 @@ def test_disk_moves_and_replacements_are_refused_and_sizes_only_noted():
     assert problems == ["disks.scsi0: the VM's disk is on 'local-lvm', not 'ceph'; moving a disk is done by "
                         "proxgate.core.proxmox_disk"]
     assert len(notes) == 1 and notes[0].startswith("disks.scsi1: the disk is 8G")
-    problems, _ = disk_conflicts({"scsi0": "local-lvm:vm-999-disk-0"}, current)
+    problems, _unused = disk_conflicts({"scsi0": "local-lvm:vm-999-disk-0"}, current)
     assert "replacing a disk" in problems[0]
     assert disk_conflicts({"scsi2": "local-lvm:8"}, current) == ([], [])
 
