@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 COLLECTION_LINK := build/collections/ansible_collections/proxgate/core
 DEMO_COLLECTIONS := build/demo-collections
 
-.PHONY: help venv collection demo test unit integration lint build bench docs clean
+.PHONY: help venv collection demo test unit integration lint sanity build bench docs clean
 
 help:
 	@echo "make demo   - run playbooks/provision.yml against the Proxmox test server (or PROXMOX_URL)"
 	@echo "make test   - lint, build check, unit and integration tests"
 	@echo "make bench  - benchmarks (tests/bench)"
 	@echo "make docs   - docs/modules/*.md from the modules' DOCUMENTATION"
+	@echo "make sanity - ansible-test sanity (per-test venvs from PyPI)"
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,9 @@ demo: venv build
 lint: venv collection
 	$(BIN)/ruff check plugins tests tools
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections $(BIN)/ansible-lint
+
+sanity: venv
+	tools/sanity.sh
 
 test: venv collection lint
 	$(BIN)/python -m pytest -n 2 -q tests/unit tests/emulators tests/integration

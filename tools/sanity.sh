@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make sanity`: ansible-test sanity on the collection as git sees it (tracked and new files), from a
+# copy at build/sanity/ansible_collections/proxgate/core, in per-test venvs that ansible-test makes.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+bin="$repo/.venv/bin"
+dest="$repo/build/sanity/ansible_collections/proxgate/core"
+python_version=$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+# ansible-test fetches its pip bootstrap script from a host outside the package registries; where it
+# cannot, the shim (tools/get_pip_shim.py) stands in for it. A real cached script is left alone.
+pip_version=$("$bin/python" - <<'PY'
+from ansible_test._internal.python_requirements import get_venv_packages
+from ansible_test._internal.host_configs import NativePythonConfig
+print(get_venv_packages(NativePythonConfig(version="3", path="/usr/bin/python3"))["pip"])
+PY
+)
+cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+if [ ! -f "$cache" ]; then
+  mkdir -p "$(dirname "$cache")"
+  cp "$repo/tools/get_pip_shim.py" "$cache"
+fi
+
+rm -rf "$repo/build/sanity"
+mkdir -p "$dest"
+cd "$repo"
+git ls-files -co --exclude-standard -z | xargs -0 tar -cf - | tar -xf - -C "$dest"
+cd "$dest"
+exec "$bin/ansible-test" sanity --local --python "$python_version" --requirements "$@"
