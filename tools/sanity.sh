@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make sanity`: ansible-test sanity on the collection as git sees it (tracked and new files), from a
-# copy at build/sanity/ansible_collections/proxgate/core, in per-test venvs that ansible-test makes.
+# copy at $TMPDIR/proxgate-sanity/ansible_collections/proxgate/core (outside the repository: inside it,
+# ansible-test would ask this repository's git, which ignores build/), in per-test venvs it makes.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin="$repo/.venv/bin"
-dest="$repo/build/sanity/ansible_collections/proxgate/core"
+work="${TMPDIR:-/tmp}/proxgate-sanity"
+dest="$work/ansible_collections/proxgate/core"
 python_version=$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 # ansible-test fetches its pip bootstrap script from a host outside the package registries; where it
@@ -21,7 +23,7 @@ if [ ! -f "$cache" ]; then
   cp "$repo/tools/get_pip_shim.py" "$cache"
 fi
 
-rm -rf "$repo/build/sanity"
+rm -rf "$work"
 mkdir -p "$dest"
 cd "$repo"
 git ls-files -co --exclude-standard -z | xargs -0 tar -cf - | tar -xf - -C "$dest"
