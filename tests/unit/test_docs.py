@@ -31,7 +31,9 @@ def test_module_documentation_is_complete(docs, name):
     assert doc["doc"]["version_added"] == "0.1.0"
     assert doc["doc"]["short_description"]
     options = doc["doc"]["options"]
-    for option in ("api_url", "api_token_secret", "validate_certs"):
+    auth = (("api_url", "api_token_secret", "validate_certs") if name.startswith("proxmox_")
+            else ("api_url", "api_username", "api_password", "validate_certs"))
+    for option in auth:
         assert option in options, f"{name} lacks the auth doc fragment"
     for option, spec in options.items():
         assert spec.get("description"), f"{name}: option {option} has no description"

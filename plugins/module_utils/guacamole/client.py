@@ -1,0 +1,416 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One HTTP client for the Apache Guacamole REST API (1.5 and 1.6), used by every Guacamole module.
+
+It knows nothing of Ansible: modules feed it their options and turn its exceptions into ``fail_json``.
+
+Paths: a path that starts with ``/`` is relative to the API root (``https://host/guacamole/api``), such as
+``/tokens``; any other path is relative to the data source's root (``/session/data/<dataSource>/``), such as
+``connections/5/parameters``. Build paths from names with ``path_of()``, which quotes each segment.
+
+The auth token travels only in the ``Guacamole-Token`` header, never in a URL, and never appears in an
+error message. ``close()`` (or leaving the ``with`` block) deletes it on the server.
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+import time
+import traceback
+from urllib.parse import quote, urlsplit
+
+try:
+    import httpx
+except ImportError:
+    HAS_HTTPX = False
+    HTTPX_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_HTTPX = True
+    HTTPX_IMPORT_ERROR = None
+
+TOKEN_HEADER = "Guacamole-Token"
+TOKENS_PATH = "/tokens"
+# 501 says the call is not supported (a data source without atomic PATCH): sending it again cannot help.
+RETRY_STATUSES = (500, 502, 503, 504)
+VERSIONS = ("1.5", "1.6")
+OBJECT_PERMISSIONS = ("READ", "UPDATE", "DELETE", "ADMINISTER")
+SYSTEM_PERMISSIONS_15 = ("ADMINISTER", "CREATE_CONNECTION", "CREATE_CONNECTION_GROUP", "CREATE_SHARING_PROFILE",
+                         "CREATE_USER", "CREATE_USER_GROUP")
+SYSTEM_PERMISSIONS_16 = SYSTEM_PERMISSIONS_15 + ("AUDIT",)
+TOTP_FIELD = "guac-totp"
+
+
+class GuacamoleError(Exception):
+    """Anything the client could not do; the text is meant for a user."""
+
+
+class GuacamoleApiError(GuacamoleError):
+    """The API answered with an error status; ``type`` is Guacamole's error type (``PERMISSION_DENIED``...)."""
+
+    def __init__(self, method, path, status, type=None, message=None, expected=None, patches=None):
+        self.method = method
+        self.path = path
+        self.status = status
+        self.type = type or ""
+        self.message = (message or "").strip()
+        self.expected = expected
+        self.patches = patches
+        kind = f" {self.type}" if self.type else ""
+        text = f"{method} {path} failed: HTTP {status}{kind}"
+        if self.message:
+            text += f": {self.message}"
+        failed = failed_patch_texts(patches)
+        if failed:
+            text += f" ({'; '.join(failed)})"
+        super().__init__(text)
+
+    @property
+    def missing(self):
+        """True when the object does not exist (or the caller may not see it, which Guacamole says the same way)."""
+        return self.status == 404 or self.type == "NOT_FOUND"
+
+    @property
+    def permission_denied(self):
+        return self.type == "PERMISSION_DENIED"
+
+
+class GuacamoleAuthError(GuacamoleApiError):
+    """The login was refused (bad credentials, a second factor missing or wrong, an unknown data source)."""
+
+
+class GuacamoleConnectionError(GuacamoleError):
+    """The API could not be reached (after the retries)."""
+
+
+def failed_patch_texts(patches):
+    """The failing operations of a 1.6 directory PATCH error, as 'op path: message' texts."""
+    texts = []
+    for patch in patches or []:
+        if isinstance(patch, dict) and patch.get("error"):
+            error = patch["error"]
+            if isinstance(error, dict):
+                error = (error.get("variables") or {}).get("MESSAGE") or error.get("key")
+            texts.append(f"{patch.get('op')} {patch.get('path')}: {error}")
+    return texts
+
+
+def api_base_url(url):
+    """The API root for the web app's address: https://h/guacamole -> https://h/guacamole/api."""
+    given = url
+    url = (url or "").strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # reading it raises ValueError for a port that is not a number
+    except ValueError:
+        port = 0
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == 0:
+        raise GuacamoleError("api_url must be the http(s) URL of the Guacamole web app, such as "
+                             f"https://gateway.example.com/guacamole, got {given!r}")
+    if parts.query or parts.fragment:
+        raise GuacamoleError(f"api_url must not have a query string or fragment, got {given!r}")
+    return url if url.endswith("/api") else url + "/api"
+
+
+def quote_segment(text):
+    """One path segment, safe for the URL (usernames and group names may hold '/', '@', spaces)."""
+    return quote(str(text), safe="")
+
+
+def path_of(*segments):
+    """A data-source-relative path from unquoted segments: path_of('users', 'a b') -> 'users/a%20b'."""
+    return "/".join(quote_segment(segment) for segment in segments)
+
+
+class GuacamoleClient:
+    """Talks to the Guacamole REST API with a token from POST /api/tokens.
+
+    Connect errors are retried for every method; a connection lost after the request was sent, and the
+    5xx answers 500, 502, 503 and 504, are retried for GET, HEAD, PUT, DELETE, PATCH and the login, never
+    for a POST that creates an object (it may have been created). With exponential backoff, at most
+    ``retries`` times.
+    """
+
+    def __init__(self, url, username, password, data_source=None, totp=None, version=None, validate_certs=True,
+                 ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None):
+        if not HAS_HTTPX:
+            raise GuacamoleError("the httpx Python library is required")
+        if not username or password is None:
+            raise GuacamoleError("api_username and api_password are required")
+        if version not in (None, "auto") + VERSIONS:
+            raise GuacamoleError(f"api_version must be one of auto, {', '.join(VERSIONS)}, got {version!r}")
+        self.base_url = api_base_url(url)
+        self.username = username
+        self._password = password
+        self._totp = totp
+        self.wanted_data_source = data_source or None
+        self.retries = max(0, int(retries))
+        self.backoff = float(backoff)
+        self._token = None
+        self.data_source = None
+        self.available_data_sources = []
+        self._version = None if version in (None, "auto") else version
+        self.calls = 0
+        self.http = httpx.Client(verify=self._verify(validate_certs, ca_path), timeout=timeout,
+                                 transport=transport, headers={"Accept": "application/json"})
+
+    @staticmethod
+    def _verify(validate_certs, ca_path):
+        if not validate_certs:
+            return False
+        if ca_path:
+            try:
+                return ssl.create_default_context(cafile=ca_path)
+            except (OSError, ssl.SSLError) as exc:
+                raise GuacamoleError(f"ca_path {ca_path!r} could not be loaded as a CA bundle: {exc}") from exc
+        return True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # ------------------------------------------------------------------ auth
+
+    @property
+    def logged_in(self):
+        return self._token is not None
+
+    def login(self):
+        """POST /api/tokens: keep the token and pick the data source (the option, else the one the reply names)."""
+        form = {"username": self.username, "password": self._password}
+        if self._totp:
+            form[TOTP_FIELD] = self._totp
+        try:
+            reply = self._send("POST", TOKENS_PATH, form=form, authenticated=False)
+        except GuacamoleApiError as exc:
+            raise self._login_error(exc) from exc
+        if not isinstance(reply, dict) or not reply.get("authToken"):
+            raise GuacamoleAuthError("POST", TOKENS_PATH, 200, "", "the reply has no authToken")
+        self._token = reply["authToken"]
+        self.available_data_sources = list(reply.get("availableDataSources") or [])
+        wanted = self.wanted_data_source
+        if wanted is not None and self.available_data_sources and wanted not in self.available_data_sources:
+            self.logout()
+            raise GuacamoleAuthError(
+                "POST", TOKENS_PATH, 200, "",
+                f"data_source {wanted!r} is not one of the data sources of user {self.username!r}: "
+                f"{', '.join(self.available_data_sources)}")
+        self.data_source = wanted or reply.get("dataSource")
+        if not self.data_source:
+            self.logout()
+            raise GuacamoleAuthError("POST", TOKENS_PATH, 200, "", "the reply names no data source; set data_source")
+
+    def _login_error(self, exc):
+        if exc.type == "INVALID_CREDENTIALS":
+            message = f"invalid login: the server refused username {self.username!r} with this password"
+        elif exc.type == "INSUFFICIENT_CREDENTIALS" and any(
+                isinstance(field, dict) and field.get("name") == TOTP_FIELD for field in exc.expected or []):
+            message = ("the account needs a TOTP code: give the current one in api_totp"
+                       if not self._totp else f"the TOTP code was not accepted: {exc.message}")
+        elif exc.type == "INSUFFICIENT_CREDENTIALS":
+            fields = ", ".join(str(field.get("name")) for field in exc.expected or [] if isinstance(field, dict))
+            message = f"{exc.message} (the server asks for: {fields})" if fields else exc.message
+        elif exc.status == 400 and self._totp and "TOTP" in exc.message.upper():
+            message = f"the TOTP code was not accepted: {exc.message}"
+        else:
+            return exc
+        return GuacamoleAuthError(exc.method, exc.path, exc.status, exc.type, message, exc.expected)
+
+    def logout(self):
+        """DELETE /api/tokens/<token>. Returns None, or the text of the error when the token could not be
+        deleted (the caller decides whether that is worth a warning); never raises for an API error."""
+        token, self._token = self._token, None
+        if token is None:
+            return None
+        try:
+            self._send("DELETE", f"{TOKENS_PATH}/{quote_segment(token)}", authenticated=False,
+                       shown_path=f"{TOKENS_PATH}/<token>")
+        except GuacamoleError as exc:
+            return str(exc)
+        return None
+
+    def close(self):
+        """Log out (when logged in) and close the connections. Returns logout()'s result."""
+        try:
+            return self.logout()
+        finally:
+            self.http.close()
+
+    # --------------------------------------------------------------- version
+
+    @property
+    def version(self):
+        """'1.5' or '1.6': given, or detected from GET self (1.6 returns a top-level `disabled` on users)."""
+        if self._version is None:
+            me = self.get("self")
+            self._version = "1.6" if isinstance(me, dict) and "disabled" in me else "1.5"
+        return self._version
+
+    @property
+    def is_16(self):
+        return self.version == "1.6"
+
+    @property
+    def system_permissions(self):
+        return SYSTEM_PERMISSIONS_16 if self.is_16 else SYSTEM_PERMISSIONS_15
+
+    def is_disabled(self, obj):
+        """Whether a user or user group object (as GET returns it) is disabled, in either version's form."""
+        if self.is_16:
+            return bool(obj.get("disabled"))
+        return (obj.get("attributes") or {}).get("disabled") == "true"
+
+    def set_disabled(self, body, disabled):
+        """body (a user or user group to PUT/POST) with `disabled` in the form the server reads.
+
+        1.6 reads a top-level boolean and re-enables an account when it is left out of a PUT; 1.5 reads the
+        `disabled` attribute ("true" or "")."""
+        body = dict(body)
+        attributes = dict(body.get("attributes") or {})
+        if self.is_16:
+            attributes.pop("disabled", None)
+            body["disabled"] = bool(disabled)
+        else:
+            body.pop("disabled", None)
+            attributes["disabled"] = "true" if disabled else ""
+        body["attributes"] = attributes
+        return body
+
+    # --------------------------------------------------------------- calls
+
+    def get(self, path, **params):
+        return self.request("GET", path, params=params)
+
+    def post(self, path, json=None):
+        return self.request("POST", path, json=json)
+
+    def put(self, path, json=None):
+        return self.request("PUT", path, json=json)
+
+    def patch(self, path, json=None):
+        return self.request("PATCH", path, json=json)
+
+    def delete(self, path, **params):
+        return self.request("DELETE", path, params=params)
+
+    def request(self, method, path, params=None, json=None):
+        """The parsed JSON reply (None for 204); raises GuacamoleApiError, GuacamoleConnectionError."""
+        if self._token is None:
+            self.login()
+        return self._send(method.upper(), self.full_path(path), params=params, json=json)
+
+    def full_path(self, path):
+        """The path relative to the API root: '/x' stays, 'x' goes under /session/data/<dataSource>/."""
+        path = str(path or "")
+        if path.startswith("/"):
+            return path
+        if self.data_source is None:
+            raise GuacamoleError(f"{path!r} is relative to the data source, which is known only after login()")
+        return f"/session/data/{quote_segment(self.data_source)}/{path}".rstrip("/")
+
+    def _headers(self, authenticated):
+        return {TOKEN_HEADER: self._token} if authenticated else {}
+
+    def _send(self, method, path, params=None, json=None, form=None, authenticated=True, shown_path=None):
+        shown_path = shown_path or path
+        url = self.base_url + path
+        query = encode_query(params)
+        attempt = 0
+        while True:
+            try:
+                self.calls += 1
+                response = self.http.request(method, url, params=query, json=json, data=form,
+                                             headers=self._headers(authenticated))
+            except httpx.TransportError as exc:
+                if attempt < self.retries and self._may_resend(method, path, exc):
+                    attempt += 1
+                    self._sleep(attempt)
+                    continue
+                raise GuacamoleConnectionError(
+                    f"{method} {shown_path} failed: cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
+                    + self._tls_hint(exc)) from exc
+            if response.status_code < 400:
+                return self._payload(method, shown_path, response)
+            error = self._error(method, shown_path, response)
+            if attempt < self.retries and self._may_repeat(method, path) and error.status in RETRY_STATUSES:
+                attempt += 1
+                self._sleep(attempt)
+                continue
+            raise error
+
+    @staticmethod
+    def _may_repeat(method, path):
+        """Whether a request the server may have carried out can be sent again: not a POST that creates."""
+        return method != "POST" or path == TOKENS_PATH
+
+    def _may_resend(self, method, path, exc):
+        """Connect failures never reached the server. A TLS handshake the server refused (untrusted
+        certificate) fails the same way every time; one cut short by a closed connection is worth another try."""
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            tls_error = _ssl_cause(exc)
+            if tls_error is not None and not isinstance(tls_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+                return False
+            return "CERTIFICATE" not in str(exc).upper()
+        return self._may_repeat(method, path)
+
+    def _sleep(self, attempt):
+        delay = self.backoff * (2 ** (attempt - 1))
+        time.sleep(delay + random.uniform(0, delay / 4))
+
+    @staticmethod
+    def _tls_hint(exc):
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(_ssl_cause(exc), ssl.SSLCertVerificationError):
+            return (" (the TLS certificate is not trusted: give its CA in ca_path, or set validate_certs: false "
+                    "for a lab server you trust)")
+        return ""
+
+    @staticmethod
+    def _payload(method, path, response):
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise GuacamoleApiError(method, path, response.status_code, "",
+                                    f"the reply is not JSON: {response.text[:200]!r}") from exc
+
+    @staticmethod
+    def _error(method, path, response):
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and ("message" in body or "type" in body):
+            return GuacamoleApiError(method, path, response.status_code, body.get("type"),
+                                     body.get("message") or response.reason_phrase, body.get("expected"),
+                                     body.get("patches"))
+        text = response.reason_phrase
+        if response.text and "json" not in response.headers.get("Content-Type", ""):
+            text = f"{text}: {' '.join(response.text.split())[:200]}"
+        return GuacamoleApiError(method, path, response.status_code, "", text)
+
+
+def encode_query(params):
+    """Query parameters as strings, lists as repeated keys, None left out; None when there are none."""
+    encoded = []
+    for key, value in (params or {}).items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item is None:
+                continue
+            encoded.append((key, str(item).lower() if isinstance(item, bool) else str(item)))
+    return encoded or None
+
+
+def _ssl_cause(exc):
+    """The ssl.SSLError behind an httpx error, if any: httpx raises from httpcore's error, which wraps it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ssl.SSLError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Membership lists (a user's groups, a group's member users and groups) and their JSON Patch."""
+
+from __future__ import annotations
+
+
+def membership_changes(current, names, mode):
+    """(to add, to remove), sorted, that take the current memberships to what ``names`` + ``mode`` want:
+    ``replace`` makes them exactly ``names``, ``add`` and ``remove`` only add or only take away."""
+    current, names = set(current), set(names or [])
+    if mode == "replace":
+        return sorted(names - current), sorted(current - names)
+    if mode == "add":
+        return sorted(names - current), []
+    return [], sorted(names & current)
+
+
+def membership_patch(add, remove):
+    """The JSON Patch of a membership list: one operation per name, path '/', the name as value."""
+    return ([{"op": "remove", "path": "/", "value": name} for name in remove]
+            + [{"op": "add", "path": "/", "value": name} for name in add])

@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every Guacamole module shares: the auth options, the client built from them, error reporting,
+and the token deleted at the end of every run, failed or not."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import (
+    HAS_HTTPX,
+    HTTPX_IMPORT_ERROR,
+    VERSIONS,
+    GuacamoleApiError,
+    GuacamoleClient,
+    GuacamoleError,
+)
+
+
+def guacamole_auth_argument_spec():
+    """The options of the proxgate.core.guacamole doc fragment, each with its environment fallback."""
+    return dict(
+        api_url=dict(type="str", required=True, fallback=(env_fallback, ["GUACAMOLE_URL"])),
+        api_username=dict(type="str", required=True, fallback=(env_fallback, ["GUACAMOLE_USERNAME"])),
+        api_password=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["GUACAMOLE_PASSWORD"])),
+        api_totp=dict(type="str", no_log=True),
+        data_source=dict(type="str", fallback=(env_fallback, ["GUACAMOLE_DATA_SOURCE"])),
+        api_version=dict(type="str", default="auto", choices=["auto", *VERSIONS]),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["GUACAMOLE_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["GUACAMOLE_CA_PATH"])),
+        api_timeout=dict(type="int", default=30),
+        api_retries=dict(type="int", default=3),
+    )
+
+
+def client_from_params(params):
+    """A GuacamoleClient (not yet logged in) for a module's auth options."""
+    if params.get("api_timeout") is not None and params["api_timeout"] <= 0:
+        raise GuacamoleError("api_timeout must be a positive number of seconds")
+    if params.get("api_retries") is not None and params["api_retries"] < 0:
+        raise GuacamoleError("api_retries must be 0 or more")
+    if params.get("data_source") is not None and not params["data_source"].strip():
+        raise GuacamoleError("data_source must not be empty; leave it out to use the one the login names")
+    return GuacamoleClient(
+        params["api_url"], params.get("api_username"), params.get("api_password"),
+        data_source=params.get("data_source"), totp=params.get("api_totp"), version=params.get("api_version"),
+        validate_certs=params.get("validate_certs", True), ca_path=params.get("ca_path"),
+        timeout=params.get("api_timeout") or 30,
+        retries=3 if params.get("api_retries") is None else params["api_retries"])
+
+
+def api_error_details(exc):
+    """The fail_json extras of an API error: status, Guacamole's error type, and what it expected."""
+    details = {"status": exc.status}
+    if exc.type:
+        details["error_type"] = exc.type
+    if exc.patches:
+        details["patches"] = exc.patches
+    return details
+
+
+class GuacamoleModule:
+    """An AnsibleModule with the auth options merged in and a logged-in client.
+
+    Subclasses set ``argument_spec`` (and ``module_kwargs``), may override ``validate()`` for the checks the
+    argument spec cannot express (call ``self.fail``), and implement ``run()`` returning the result dict.
+    ``execute()`` logs in, runs, logs out (also when the run fails) and turns client errors into fail_json
+    with the method, path, HTTP status, Guacamole's error type and its message.
+    """
+
+    argument_spec: dict = {}
+    module_kwargs: dict = {}
+
+    def __init__(self):
+        spec = guacamole_auth_argument_spec()
+        spec.update(self.argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **self.module_kwargs)
+        if not HAS_HTTPX:
+            self.module.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.diff_mode = self.module._diff
+        self.client = None
+
+    def fail(self, msg, **kwargs):
+        self.module.fail_json(msg=msg, **kwargs)
+
+    def warn(self, text):
+        self.module.warn(text)
+
+    def validate(self):
+        """Checks of the options that the argument spec cannot express; call self.fail."""
+
+    def run(self):
+        raise NotImplementedError
+
+    def permission_hint(self, exc):
+        """A sentence added to a PERMISSION_DENIED error; modules override it to name what the call needs."""
+        return (f"user {self.params['api_username']!r} lacks a permission this needs "
+                "(the module's notes list them)")
+
+    def execute(self):
+        self.validate()
+        result = None
+        try:
+            self.client = client_from_params(self.params)
+            self.client.login()
+            result = self.run()
+            trouble = self.client.logout()
+            if trouble:
+                self.warn(f"the session token could not be deleted: {trouble}")
+        except GuacamoleApiError as exc:
+            msg = str(exc)
+            if exc.permission_denied:
+                msg = f"{msg} ({self.permission_hint(exc)})"
+            self.fail(msg, **api_error_details(exc))
+        except GuacamoleError as exc:
+            self.fail(str(exc))
+        finally:
+            # Also after fail_json (SystemExit) and any other exception: the token never outlives the run.
+            if self.client is not None:
+                self.client.close()
+        self.module.exit_json(**result)

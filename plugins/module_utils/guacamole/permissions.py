@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Guacamole permission sets and the JSON Patch that turns one into another.
+
+A permission document is what ``GET users/{u}/permissions`` (or ``userGroups/{g}/permissions``) returns::
+
+    {"connectionPermissions": {"1": ["READ"]}, "connectionGroupPermissions": {}, ...,
+     "systemPermissions": ["CREATE_CONNECTION"]}
+
+``PATCH .../permissions`` takes a list of operations, ONE permission each, whose ``value`` is ONE string::
+
+    [{"op": "add", "path": "/connectionPermissions/1", "value": "READ"},
+     {"op": "remove", "path": "/systemPermissions", "value": "CREATE_USER"}]
+
+An unknown value makes the server fail with a 500 (it fails in an enum lookup), so every operation is
+checked here before it is sent. Identifiers go into the path as they are (the server takes the rest of the
+path after the prefix, without JSON Pointer unescaping).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import (
+    OBJECT_PERMISSIONS,
+    SYSTEM_PERMISSIONS_16,
+    GuacamoleError,
+)
+
+# Key in the permission document -> the path prefix of its patch operations.
+OBJECT_KINDS = {
+    "connectionPermissions": "/connectionPermissions/",
+    "connectionGroupPermissions": "/connectionGroupPermissions/",
+    "sharingProfilePermissions": "/sharingProfilePermissions/",
+    "activeConnectionPermissions": "/activeConnectionPermissions/",
+    "userPermissions": "/userPermissions/",
+    "userGroupPermissions": "/userGroupPermissions/",
+}
+SYSTEM_KIND = "systemPermissions"
+SYSTEM_PATH = "/systemPermissions"
+KINDS = tuple(OBJECT_KINDS) + (SYSTEM_KIND,)
+OPS = ("add", "remove")
+STATES = ("present", "absent", "exact")
+
+
+class PermissionPatchError(GuacamoleError):
+    """A permission or patch operation the server would refuse (or fail on); the text names it."""
+
+
+def _as_list(value, where):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    raise PermissionPatchError(f"{where} must be a permission name or a list of them, got {type(value).__name__}")
+
+
+def _permission_name(value, allowed, where):
+    if not isinstance(value, str):
+        raise PermissionPatchError(f"{where}: a permission is one string, got {value!r}")
+    name = value.strip().upper()
+    if name not in allowed:
+        raise PermissionPatchError(f"{where}: unknown permission {value!r}; expected one of {', '.join(allowed)}")
+    return name
+
+
+def normalize_document(document, system_permissions=SYSTEM_PERMISSIONS_16, where="permissions"):
+    """A permission document with identifiers as strings, names upper-cased and checked, values as sorted lists.
+
+    Keys it does not have stay absent (so that a partial document manages only the kinds it names); an
+    unknown key is an error naming it.
+    """
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise PermissionPatchError(f"{where} must be a dict keyed by {', '.join(KINDS)}")
+    normalized = {}
+    for kind, value in document.items():
+        if kind == SYSTEM_KIND:
+            names = {_permission_name(item, system_permissions, f"{where}.{kind}")
+                     for item in _as_list(value, f"{where}.{kind}")}
+            normalized[kind] = sorted(names)
+        elif kind in OBJECT_KINDS:
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                raise PermissionPatchError(f"{where}.{kind} must be a dict of identifier -> permissions")
+            objects = {}
+            for identifier, names in value.items():
+                if str(identifier) == "":
+                    raise PermissionPatchError(f"{where}.{kind} has an empty identifier")
+                where_item = f"{where}.{kind}.{identifier}"
+                objects[str(identifier)] = sorted({_permission_name(item, OBJECT_PERMISSIONS, where_item)
+                                                   for item in _as_list(names, where_item)})
+            normalized[kind] = {identifier: names for identifier, names in sorted(objects.items()) if names}
+        else:
+            raise PermissionPatchError(f"{where}: unknown permission kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return normalized
+
+
+def flatten(document, kinds=None):
+    """The (path, value) pairs of a permission document, one per permission, for the kinds asked (default all)."""
+    pairs = set()
+    for kind, value in (document or {}).items():
+        if kinds is not None and kind not in kinds:
+            continue
+        if kind == SYSTEM_KIND:
+            pairs.update((SYSTEM_PATH, name) for name in value or [])
+        elif kind in OBJECT_KINDS:
+            for identifier, names in (value or {}).items():
+                pairs.update((OBJECT_KINDS[kind] + str(identifier), name) for name in names or [])
+    return pairs
+
+
+def unflatten(pairs):
+    """A permission document (every kind present) from (path, value) pairs."""
+    document = {kind: {} for kind in OBJECT_KINDS}
+    document[SYSTEM_KIND] = []
+    for path, value in sorted(pairs):
+        if path == SYSTEM_PATH:
+            document[SYSTEM_KIND].append(value)
+            continue
+        for kind, prefix in OBJECT_KINDS.items():
+            if path.startswith(prefix):
+                document[kind].setdefault(path[len(prefix):], []).append(value)
+                break
+    return document
+
+
+def validate_operation(operation, system_permissions=SYSTEM_PERMISSIONS_16):
+    """Raise PermissionPatchError unless operation is one add/remove of one valid permission."""
+    if not isinstance(operation, dict):
+        raise PermissionPatchError(f"a patch operation is a dict, got {operation!r}")
+    op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
+    if op not in OPS:
+        raise PermissionPatchError(f"patch operation {operation!r}: op must be add or remove")
+    if not isinstance(path, str):
+        raise PermissionPatchError(f"patch operation {operation!r}: path must be a string")
+    if not isinstance(value, str):
+        raise PermissionPatchError(f"patch operation {operation!r}: value must be ONE permission name (a string)")
+    if path == SYSTEM_PATH:
+        allowed = system_permissions
+    else:
+        prefix = next((prefix for prefix in OBJECT_KINDS.values() if path.startswith(prefix)), None)
+        if prefix is None or path == prefix:
+            raise PermissionPatchError(f"patch operation {operation!r}: path must be {SYSTEM_PATH} or one of "
+                                       f"{', '.join(prefix + '<identifier>' for prefix in OBJECT_KINDS.values())}")
+        allowed = OBJECT_PERMISSIONS
+    if value not in allowed:
+        raise PermissionPatchError(f"patch operation {operation!r}: unknown permission {value!r} for {path}; "
+                                   f"expected one of {', '.join(allowed)}")
+
+
+def patch_operations(add=(), remove=(), system_permissions=SYSTEM_PERMISSIONS_16):
+    """The operations (validated, in a stable order: removals first) for sets of (path, value) pairs."""
+    operations = [{"op": "remove", "path": path, "value": value} for path, value in sorted(remove)]
+    operations += [{"op": "add", "path": path, "value": value} for path, value in sorted(add)]
+    for operation in operations:
+        validate_operation(operation, system_permissions)
+    return operations
+
+
+def plan_permissions(current, wanted, state="present", system_permissions=SYSTEM_PERMISSIONS_16, kinds=None):
+    """(add, remove) sets of (path, value) pairs that take current to wanted.
+
+    present: add what wanted has and current lacks. absent: remove what both have. exact: also remove what
+    current has and wanted lacks, within ``kinds`` (default: the kinds wanted names; a kind it does not name
+    is left alone). Both documents are normalized first, so names are checked before anything is sent.
+    """
+    if state not in STATES:
+        raise PermissionPatchError(f"state must be one of {', '.join(STATES)}, got {state!r}")
+    wanted = normalize_document(wanted, system_permissions)
+    # The server's own document is not checked against this client's list of names (a newer server may
+    # know more); only what this module would send is.
+    have = flatten(current)
+    want = flatten(wanted)
+    if state == "present":
+        return want - have, set()
+    if state == "absent":
+        return set(), want & have
+    scope = set(kinds) if kinds is not None else set(wanted)
+    return want - have, flatten(current, scope) - want
+
+
+def permission_patch(current, wanted, state="present", system_permissions=SYSTEM_PERMISSIONS_16, kinds=None):
+    """The minimal JSON Patch (list of operations) between current and wanted; [] when nothing differs."""
+    add, remove = plan_permissions(current, wanted, state, system_permissions, kinds)
+    return patch_operations(add, remove, system_permissions)
+
+
+def describe_operations(operations):
+    """Human-readable texts of patch operations: 'add READ on /connectionPermissions/1'."""
+    return [f"{operation['op']} {operation['value']} on {operation['path']}" for operation in operations]

@@ -1,0 +1,351 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: guacamole_connection_group
+short_description: Create, update or delete an Apache Guacamole connection group
+version_added: 0.1.0
+description:
+  - Manages one connection group, given by its O(path) (such as V(Production/Web)) or by O(name) in a
+    O(parent) group.
+  - An organizational group only groups connections; a balancing group is itself connectable and hands
+    each user one of its child connections.
+  - Reads the group, compares its type and attributes with the options, and writes only when something
+    differs. With O(create_parents=true), missing groups on the way are created (organizational, no
+    attributes).
+author:
+  - proxgate.core developers
+extends_documentation_fragment:
+  - proxgate.core.guacamole
+  - proxgate.core.attributes
+  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  path:
+    description:
+      - Path of the group from the root, such as V(Production/Web); the last name is the group's.
+      - Group names are separated by C(/); write a C(/) inside a name as C(\/) and a backslash as C(\\).
+        A leading C(ROOT/) is allowed.
+      - Give either O(path), or O(name) with O(parent) or O(parent_identifier).
+    type: str
+  name:
+    description:
+      - Name of the group, in the group O(parent) (or O(parent_identifier)). Names are unique within a group.
+    type: str
+  parent:
+    description:
+      - Path of the group that contains this one; V(ROOT) (the default) is the top level.
+    type: str
+    default: ROOT
+  parent_identifier:
+    description:
+      - Identifier of the group that contains this one (V(ROOT) or a number), instead of O(parent).
+    type: str
+  type:
+    description:
+      - V(ORGANIZATIONAL) or V(BALANCING). A new group is V(ORGANIZATIONAL) when not given; an existing
+        group keeps its type when not given.
+    type: str
+    choices: [ORGANIZATIONAL, BALANCING]
+  attributes:
+    description:
+      - Group attributes, such as C(max-connections), C(max-connections-per-user) and
+        C(enable-session-affinity) (V(true) or V(false), for balancing groups).
+      - Only the attributes named are changed; an empty value unsets one. Names are checked against
+        C(GET schema/connectionGroupAttributes), because the server silently drops attributes it does not know.
+    type: dict
+    default: {}
+  create_parents:
+    description:
+      - Create the missing groups of the parent path (as organizational groups without attributes).
+      - Without it, a missing parent fails the task, naming the first missing group.
+    type: bool
+    default: false
+  force:
+    description:
+      - With O(state=absent), delete a group that still contains connections or groups; Guacamole deletes
+        everything below it too. Without it, such a group is not deleted and the task fails, saying what it
+        contains.
+    type: bool
+    default: false
+  state:
+    description:
+      - V(present) creates or updates the group, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - "Privileges: creating needs the system permission C(CREATE_CONNECTION_GROUP) and, in a group other than
+    the root, C(UPDATE) on that group; updating needs C(UPDATE) on the group; deleting needs C(DELETE).
+    C(ADMINISTER) (system) allows all."
+  - The root group (C(ROOT)) cannot be changed or deleted.
+seealso:
+  - module: proxgate.core.guacamole_connection
+"""
+
+EXAMPLES = r"""
+- name: A group for the web servers, with its parents (auth from GUACAMOLE_* environment variables)
+  proxgate.core.guacamole_connection_group:
+    path: Production/Web
+    create_parents: true
+
+- name: A balancing group with sticky sessions
+  proxgate.core.guacamole_connection_group:
+    name: Web pool
+    parent: Production
+    type: BALANCING
+    attributes:
+      enable-session-affinity: true
+      max-connections-per-user: 1
+
+- name: Remove a group and everything in it
+  proxgate.core.guacamole_connection_group:
+    path: Staging/Old
+    state: absent
+    force: true
+"""
+
+RETURN = r"""
+group:
+  description: The group after the task (what it would be, in check mode); empty after O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    identifier:
+      description: The group's identifier; V(null) for one that check mode would create.
+      type: str
+      sample: "4"
+    name:
+      description: The group's name.
+      type: str
+      sample: Web
+    parentIdentifier:
+      description: Identifier of the group that contains it; V(null) when check mode would create that too.
+      type: str
+      sample: "1"
+    path:
+      description: The group's path.
+      type: str
+      sample: Production/Web
+    type:
+      description: V(ORGANIZATIONAL) or V(BALANCING).
+      type: str
+      sample: ORGANIZATIONAL
+    attributes:
+      description: Its attributes.
+      type: dict
+      sample: {max-connections: null, max-connections-per-user: null, enable-session-affinity: ""}
+created_parents:
+  description: Paths of the parent groups that were (or, in check mode, would be) created, top first.
+  returned: always
+  type: list
+  elements: str
+  sample: [Production]
+"""
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import path_of
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
+    ROOT,
+    GroupIndex,
+    GroupPathError,
+    find_child,
+    find_parent,
+    join_group_path,
+    split_group_path,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
+    ParameterError,
+    form_fields,
+    normalize_values,
+    plan_attributes,
+)
+
+GROUP_TYPES = ("ORGANIZATIONAL", "BALANCING")
+
+
+class GuacamoleConnectionGroup(GuacamoleModule):
+    argument_spec = dict(
+        path=dict(type="str"),
+        name=dict(type="str"),
+        parent=dict(type="str", default=ROOT),
+        parent_identifier=dict(type="str"),
+        type=dict(type="str", choices=list(GROUP_TYPES)),
+        attributes=dict(type="dict", default={}),
+        create_parents=dict(type="bool", default=False),
+        force=dict(type="bool", default=False),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module_kwargs = dict(required_one_of=[("path", "name")], mutually_exclusive=[("path", "name"),
+                                                                                  ("path", "parent_identifier")])
+
+    def __init__(self):
+        super().__init__()
+        self.parent_names = []  # the parent path's names, when the parent is given by path
+        self.name = None
+
+    def validate(self):
+        params = self.params
+        if params["path"] is not None and params["parent"] != ROOT:
+            self.fail("path and parent are mutually exclusive: path already names the parent groups")
+        if params["name"] is not None and params["parent_identifier"] is not None and params["parent"] != ROOT:
+            self.fail("parent and parent_identifier are mutually exclusive: give the group by path or by identifier")
+        if params["parent_identifier"] is not None and params["create_parents"]:
+            self.fail("create_parents needs the parent by path (parent or path), not parent_identifier")
+        try:
+            if params["path"] is not None:
+                names = split_group_path(params["path"])
+                if not names:
+                    self.fail(f"path {params['path']!r} is the root group, which cannot be managed; "
+                              "give the path of a group below it")
+                self.parent_names, self.name = names[:-1], names[-1]
+            else:
+                self.parent_names = split_group_path(params["parent"])
+                self.name = params["name"]
+        except GroupPathError as exc:
+            self.fail(f"{'path' if params['path'] is not None else 'parent'}: {exc}")
+        if not self.name.strip():
+            self.fail("name must not be empty")
+
+    def permission_hint(self, exc):
+        return (f"user {self.params['api_username']!r} lacks a permission: creating a group needs the "
+                "CREATE_CONNECTION_GROUP system permission and UPDATE on its parent (unless it is ROOT), updating "
+                "needs UPDATE on the group, deleting needs DELETE")
+
+    def desired_attributes(self):
+        try:
+            fields = form_fields(self.client.get("schema/connectionGroupAttributes"))
+            return normalize_values(self.params["attributes"], fields, where="attributes", what="attribute")
+        except ParameterError as exc:
+            self.fail(str(exc))
+
+    def run(self):
+        groups = GroupIndex.load(self.client)
+        if self.params["parent_identifier"] is not None:
+            parent, problem = find_parent(groups, identifier=self.params["parent_identifier"])
+            missing = []
+        else:
+            parent, missing = groups.walk(self.parent_names)
+            problem = None
+            if missing:
+                _, problem = find_parent(groups, join_group_path(self.parent_names),
+                                         path_option="path" if self.params["path"] is not None else "parent")
+        if self.params["state"] == "absent":
+            existing = None if (parent is None or missing) else find_child(groups.groups, parent, self.name)
+            return self.ensure_absent(existing, groups)
+        if parent is None or (missing and not self.params["create_parents"]):
+            self.fail(problem + " (set create_parents: true to create it)" if missing else problem)
+        attributes = self.desired_attributes()
+        if missing:
+            return self.create_with_parents(groups, parent, missing, attributes)
+        existing = find_child(groups.groups, parent, self.name)
+        if existing is None:
+            return self.create(groups, parent, attributes, [])
+        return self.update(groups, existing, attributes)
+
+    # ------------------------------------------------------------------ helpers
+
+    def describe(self, groups, identifier, parent, group_type, attributes, path=None):
+        if path is None:
+            path = groups.path_of(identifier)
+        return dict(identifier=identifier, name=self.name, parentIdentifier=parent, path=path, type=group_type,
+                    attributes=attributes)
+
+    def result(self, changed, group, diff, created_parents=()):
+        result = dict(changed=changed, group=group, created_parents=list(created_parents))
+        if self.diff_mode:
+            result["diff"] = diff
+        return result
+
+    def post_group(self, groups, name, parent, group_type, attributes):
+        """Create one group (unless check mode) and record it in groups; its identifier (None in check mode)."""
+        if self.check_mode:
+            return None
+        body = dict(name=name, parentIdentifier=parent, type=group_type, attributes=attributes)
+        identifier = str(self.client.post("connectionGroups", body).get("identifier"))
+        groups.add(identifier, dict(body, identifier=identifier))
+        return identifier
+
+    # ------------------------------------------------------------------ writes
+
+    def create_with_parents(self, groups, parent, missing, attributes):
+        created = []
+        names = list(groups.names_of(parent))
+        for name in missing:
+            names.append(name)
+            parent = self.post_group(groups, name, parent, "ORGANIZATIONAL", {})
+            created.append(join_group_path(names))
+        return self.create(groups, parent, attributes, created, path=join_group_path(names + [self.name]))
+
+    def create(self, groups, parent, attributes, created_parents, path=None):
+        group_type = self.params["type"] or "ORGANIZATIONAL"
+        final_attributes = {name: value or None for name, value in attributes.items()}
+        identifier = self.post_group(groups, self.name, parent, group_type, final_attributes)
+        if path is None:
+            path = join_group_path(list(groups.names_of(parent)) + [self.name]) if parent else None
+        group = self.describe(groups, identifier, parent, group_type, final_attributes, path=path)
+        after = {"path": path, "type": group_type, "attributes": final_attributes}
+        if created_parents:
+            after["created_parents"] = list(created_parents)
+        return self.result(True, group, {"before": {}, "after": after}, created_parents)
+
+    def update(self, groups, existing, attributes):
+        identifier = existing["identifier"]
+        group_type = self.params["type"] or existing.get("type")
+        final_attributes, attribute_changes = plan_attributes(existing.get("attributes"), attributes)
+        changes = Changes()
+        if group_type != existing.get("type"):
+            changes.add("type", existing.get("type"), group_type)
+        if attribute_changes:
+            changes.add("attributes", {name: before for name, (before, _) in attribute_changes.items()},
+                        {name: after for name, (_, after) in attribute_changes.items()})
+        parent = str(existing.get("parentIdentifier") or ROOT)
+        group = self.describe(groups, identifier, parent, group_type, final_attributes)
+        if changes and not self.check_mode:
+            body = dict(name=existing["name"], identifier=identifier, parentIdentifier=parent, type=group_type,
+                        attributes=final_attributes)
+            self.client.put(path_of("connectionGroups", identifier), body)
+        return self.result(bool(changes), group, changes.diff())
+
+    def ensure_absent(self, existing, groups):
+        if existing is None:
+            return self.result(False, {}, {"before": {}, "after": {}})
+        identifier = existing["identifier"]
+        path = groups.path_of(identifier)
+        if not self.params["force"]:
+            self.refuse_if_not_empty(groups, identifier, path)
+        if not self.check_mode:
+            self.client.delete(path_of("connectionGroups", identifier))
+        before = {"path": path, "type": existing.get("type")}
+        return self.result(True, {}, {"before": before, "after": {}})
+
+    def refuse_if_not_empty(self, groups, identifier, path):
+        child_groups = [groups.path_of(child) for child in groups.descendants(identifier)
+                        if groups.get(child).get("parentIdentifier") == identifier]
+        connections = sorted(item.get("name") for item in (self.client.get("connections") or {}).values()
+                             if str(item.get("parentIdentifier")) == identifier)
+        if child_groups or connections:
+            parts = []
+            if connections:
+                parts.append(f"connections {', '.join(connections)}")
+            if child_groups:
+                parts.append(f"groups {', '.join(child_groups)}")
+            self.fail(f"connection group {path!r} is not empty (it holds {' and '.join(parts)}); deleting it "
+                      "would delete them too: set force: true to do so")
+
+
+def main():
+    GuacamoleConnectionGroup().execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,397 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: guacamole_user_group
+short_description: Create, update and remove Apache Guacamole user groups, with their members
+version_added: 0.1.0
+description:
+  - Makes sure a user group of a Guacamole data source exists (O(state=present)) with the given disabled
+    state, attributes, member users and member groups, or does not (O(state=absent)).
+  - Only what differs is written; options that are not set are left as they are on the server.
+  - Works with Guacamole 1.5 and 1.6. In 1.5 the disabled state of a group is the C(disabled) attribute; in
+    1.6 it is a separate field, and an update that leaves it out re-enables the group. The module always
+    sends it in the form the server reads, so updating a disabled group keeps it disabled.
+  - The permissions a group gives its members are managed with M(proxgate.core.guacamole_permissions).
+author:
+  - proxgate.core developers
+extends_documentation_fragment:
+  - proxgate.core.guacamole
+  - proxgate.core.attributes
+  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows what changes; for a new or removed group, the whole group.
+options:
+  name:
+    description:
+      - Name (identifier) of the user group. Guacamole compares it exactly (case matters).
+    type: str
+    required: true
+    aliases: [identifier]
+  state:
+    description:
+      - V(present) creates the group when it is missing and updates what differs.
+      - V(absent) removes the group when it exists; its memberships and permissions go with it.
+    type: str
+    choices: [present, absent]
+    default: present
+  disabled:
+    description:
+      - Whether the group is disabled. The members of a disabled group do not get the group's permissions
+        (nor those of the groups it belongs to).
+      - Not set means the current state is kept, also on Guacamole 1.6 where an update must carry it.
+    type: bool
+  attributes:
+    description:
+      - Attributes of the group, by their Guacamole name (extensions may declare some; a stock 1.6 server
+        declares none).
+      - Each name must be one the server declares (C(GET schema/userGroupAttributes)), checked before anything
+        is written. C(disabled) must be set through O(disabled).
+      - Attributes not named here are kept. A value of V(null) or an empty string clears one.
+    type: dict
+  member_users:
+    description:
+      - Users that are members of the group, by username; see O(member_users_mode).
+      - Not set means the member users are left alone.
+      - Every user named must exist (unless O(member_users_mode=remove)); Guacamole would silently ignore an
+        unknown one.
+    type: list
+    elements: str
+  member_users_mode:
+    description:
+      - V(replace) makes O(member_users) the exact list of member users.
+      - V(add) adds the users of O(member_users) and keeps the other members.
+      - V(remove) removes the users of O(member_users) from the group.
+    type: str
+    choices: [replace, add, remove]
+    default: replace
+  member_groups:
+    description:
+      - User groups that are members of this group (and so get its permissions), by name; see
+        O(member_groups_mode).
+      - Not set means the member groups are left alone.
+      - Every group named must exist (unless O(member_groups_mode=remove)), and a group cannot be a member of
+        itself.
+    type: list
+    elements: str
+  member_groups_mode:
+    description:
+      - V(replace) makes O(member_groups) the exact list of member groups.
+      - V(add) adds the groups of O(member_groups) and keeps the other member groups.
+      - V(remove) removes the groups of O(member_groups) from this group.
+    type: str
+    choices: [replace, add, remove]
+    default: replace
+notes:
+  - "Permissions: system permission C(CREATE_USER_GROUP) (or C(ADMINISTER)) to create a group; C(UPDATE) on the
+    group to update it; C(DELETE) on it to remove it; C(UPDATE) on the group and on each user or group added
+    or removed to change its members. A user that creates a group is granted all of these on it."
+"""
+
+EXAMPLES = r"""
+- name: The operators group, with exactly these members
+  proxgate.core.guacamole_user_group:
+    api_url: https://gateway.example.com/guacamole
+    api_username: guacadmin
+    api_password: "{{ vault_guacamole_admin_password }}"
+    name: operators
+    member_users: [alice, bob]
+    member_groups: [on-call]
+  delegate_to: localhost
+
+- name: Add one member, keeping the others
+  proxgate.core.guacamole_user_group:
+    name: operators
+    member_users: [carol]
+    member_users_mode: add
+  delegate_to: localhost
+
+- name: Disable the contractors group for now
+  proxgate.core.guacamole_user_group:
+    name: contractors
+    disabled: true
+  delegate_to: localhost
+
+- name: Remove a group
+  proxgate.core.guacamole_user_group:
+    name: old-team
+    state: absent
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+user_group:
+  description:
+    - The group after the task (in check mode, as it would be); null when it does not exist (any more).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the group.
+      type: str
+      sample: operators
+    disabled:
+      description: Whether the group is disabled.
+      type: bool
+      sample: false
+    attributes:
+      description: Attributes of the group (without C(disabled)), by Guacamole name.
+      type: dict
+      sample: {}
+    member_users:
+      description: Usernames of the member users (as far as the API user can see them).
+      type: list
+      elements: str
+      sample: [alice, bob]
+    member_groups:
+      description: Names of the member groups (as far as the API user can see them).
+      type: list
+      elements: str
+      sample: [on-call]
+api_version:
+  description: The Guacamole API version the module talked to (C(1.5) or C(1.6)).
+  returned: always
+  type: str
+  sample: "1.6"
+"""
+
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError, path_of
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
+    membership_changes,
+    membership_patch,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+
+DISABLED_ATTRIBUTE = "disabled"
+MODES = ("replace", "add", "remove")
+# Option -> (the sub-resource of the group, the directory its names live in, what a name is called).
+MEMBERS = {
+    "member_users": ("memberUsers", "users", "user"),
+    "member_groups": ("memberUserGroups", "userGroups", "user group"),
+}
+
+
+# ----------------------------------------------------------------------------- option checks
+
+def option_errors(params):
+    """Messages for the options the server would refuse or misread, each naming the option."""
+    errors = []
+    name = params.get("name") or ""
+    if not name.strip():
+        errors.append("name must not be empty")
+    for attribute, value in (params.get("attributes") or {}).items():
+        if attribute == DISABLED_ATTRIBUTE:
+            errors.append("attributes must not set 'disabled': use the disabled option, which works on "
+                          "Guacamole 1.5 and 1.6 alike")
+        elif isinstance(value, (dict, list)):
+            errors.append(f"attributes[{attribute!r}] must be a string, got {type(value).__name__}")
+    for option in MEMBERS:
+        names = params.get(option)
+        if names is not None and any(not (member or "").strip() for member in names):
+            errors.append(f"{option} must not contain an empty name")
+    if name and name in (params.get("member_groups") or []) and params.get("member_groups_mode") != "remove":
+        errors.append(f"member_groups must not contain the group itself ({name!r})")
+    return errors
+
+
+def unknown_attributes(attributes, schema_forms):
+    """The names in attributes the server does not declare (schema: a list of forms with fields)."""
+    declared = {field.get("name") for form in schema_forms or [] for field in form.get("fields") or []}
+    return sorted(set(attributes or {}) - declared - {DISABLED_ATTRIBUTE})
+
+
+# ----------------------------------------------------------------------------- values
+
+def encode_attribute(value):
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def attribute_changes(current, wanted):
+    """{name: (before, after)} for the wanted attributes (already encoded) whose current value differs."""
+    changes = {}
+    for name, value in wanted.items():
+        before = current.get(name)
+        before = None if before == "" else before
+        if before != value:
+            changes[name] = (before, value)
+    return changes
+
+
+def group_view(name, attributes, disabled, members):
+    view = {"name": name, "disabled": disabled,
+            "attributes": {key: value for key, value in attributes.items() if key != DISABLED_ATTRIBUTE}}
+    for option in MEMBERS:
+        view[option] = members.get(option)
+    return view
+
+
+class GuacamoleUserGroup(GuacamoleModule):
+    argument_spec = dict(
+        name=dict(type="str", required=True, aliases=["identifier"]),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        disabled=dict(type="bool"),
+        attributes=dict(type="dict"),
+        member_users=dict(type="list", elements="str"),
+        member_users_mode=dict(type="str", choices=list(MODES), default="replace"),
+        member_groups=dict(type="list", elements="str"),
+        member_groups_mode=dict(type="str", choices=list(MODES), default="replace"),
+    )
+
+    def validate(self):
+        errors = option_errors(self.params)
+        if errors:
+            self.fail("; ".join(errors))
+
+    def permission_hint(self, exc):
+        return (f"user {self.params['api_username']!r} lacks a permission this needs: CREATE_USER_GROUP to create "
+                "a group, UPDATE on it to change it, DELETE on it to remove it, UPDATE on the group and on each "
+                "user or group added or removed to change its members")
+
+    @property
+    def group_path(self):
+        return path_of("userGroups", self.params["name"])
+
+    # ------------------------------------------------------------------ reading
+
+    def read_group(self):
+        try:
+            return self.client.get(self.group_path)
+        except GuacamoleApiError as exc:
+            if exc.missing:
+                return None
+            raise
+
+    def read_members(self, option):
+        return self.client.get(f"{self.group_path}/{MEMBERS[option][0]}") or []
+
+    def check_members_exist(self):
+        """Fail when a member to add does not exist: the server would ignore it and report success."""
+        for option, (_resource, directory, noun) in MEMBERS.items():
+            names = self.params[option]
+            if names is None or self.params[f"{option}_mode"] == "remove":
+                continue
+            existing = self.client.get(directory) or {}
+            missing = sorted(set(names) - set(existing))
+            if missing:
+                self.fail(f"{option}: no {noun} named {', '.join(repr(n) for n in missing)} in data source "
+                          f"{self.client.data_source!r} (or the API user {self.client.username!r} cannot see it)")
+
+    def check_attribute_names(self):
+        attributes = self.params["attributes"]
+        if not attributes:
+            return
+        unknown = unknown_attributes(attributes, self.client.get("schema/userGroupAttributes"))
+        if unknown:
+            self.fail(f"attributes: the server declares no user group attribute "
+                      f"{', '.join(repr(n) for n in unknown)} (see GET schema/userGroupAttributes); Guacamole would "
+                      "drop it silently")
+
+    # ------------------------------------------------------------------ run
+
+    def run(self):
+        result = self.converge()
+        if not self.diff_mode:
+            result.pop("diff", None)
+        return result
+
+    def converge(self):
+        current = self.read_group()
+        result = dict(changed=False, api_version=self.client.version)
+        if self.params["state"] == "absent":
+            if current is None:
+                return dict(result, user_group=None, diff=dict(before={}, after={}))
+            before = group_view(self.params["name"], current.get("attributes") or {},
+                                self.client.is_disabled(current),
+                                {option: sorted(self.read_members(option)) for option in MEMBERS})
+            if not self.check_mode:
+                self.client.delete(self.group_path)
+            return dict(result, changed=True, user_group=None,
+                        diff=dict(before=dict(before, state="present"), after=dict(state="absent")))
+
+        self.check_attribute_names()
+        self.check_members_exist()
+        if current is None:
+            return dict(result, **self.create())
+        return dict(result, **self.update(current))
+
+    def wanted_attributes(self):
+        return {name: encode_attribute(value) for name, value in (self.params["attributes"] or {}).items()}
+
+    def create(self):
+        params = self.params
+        attributes = self.wanted_attributes()
+        disabled = bool(params["disabled"])
+        body = self.client.set_disabled({"identifier": params["name"], "attributes": attributes}, disabled)
+        patches = {}
+        for option in MEMBERS:
+            add, _ = membership_changes([], params[option], params[f"{option}_mode"])
+            patches[option] = add
+        if not self.check_mode:
+            self.client.post("userGroups", json=body)
+            for option, add in patches.items():
+                if add:
+                    self.client.patch(f"{self.group_path}/{MEMBERS[option][0]}", json=membership_patch(add, []))
+        group = group_view(params["name"], attributes, disabled, patches)
+        return dict(changed=True, user_group=group,
+                    diff=dict(before=dict(state="absent"), after=dict(group, state="present")))
+
+    def update(self, current):
+        params = self.params
+        attributes = dict(current.get("attributes") or {})
+        wanted = self.wanted_attributes()
+        changes = attribute_changes(attributes, wanted)
+        disabled_before = self.client.is_disabled(current)
+        disabled_after = disabled_before if params["disabled"] is None else params["disabled"]
+
+        before, after = {}, {}
+        for name, (old, new) in changes.items():
+            before[f"attributes.{name}"], after[f"attributes.{name}"] = old, new
+        if disabled_after != disabled_before:
+            before["disabled"], after["disabled"] = disabled_before, disabled_after
+
+        members, patches = {}, {}
+        for option in MEMBERS:
+            if params[option] is None:
+                members[option] = None
+                continue
+            current_members = self.read_members(option)
+            add, remove = membership_changes(current_members, params[option], params[f"{option}_mode"])
+            members[option] = sorted((set(current_members) - set(remove)) | set(add))
+            if add or remove:
+                patches[option] = membership_patch(add, remove)
+                before[option], after[option] = sorted(current_members), members[option]
+
+        if not self.check_mode:
+            if changes or disabled_after != disabled_before:
+                merged = dict(attributes)
+                merged.update(wanted)
+                body = {"identifier": current.get("identifier", params["name"]), "attributes": merged}
+                # The whole group, with `disabled` in the server's form: a 1.6 PUT without it enables the group.
+                self.client.put(self.group_path, json=self.client.set_disabled(body, disabled_after))
+            for option, patch in patches.items():
+                self.client.patch(f"{self.group_path}/{MEMBERS[option][0]}", json=patch)
+
+        attributes.update({name: new for name, (_old, new) in changes.items()})
+        group = group_view(params["name"], attributes, disabled_after, members)
+        return dict(changed=bool(after), user_group=group, diff=dict(before=before, after=after))
+
+
+def main():
+    GuacamoleUserGroup().execute()
+
+
+if __name__ == "__main__":
+    main()
