@@ -486,7 +486,7 @@ def projected_clone_config(source_config, storage):
     projected = dict(source_config)
     if storage:
         for key, value in source_config.items():
-            if LXC_MOUNT_KEY.match(key) and ":" in str(value).split(",")[0]:
+            if LXC_MOUNT_KEY.match(key) and ":" in str(value).split(",", maxsplit=1)[0]:
                 projected[key] = f"{storage}:{str(value).split(':', 1)[1]}"
     return projected
 

@@ -110,7 +110,7 @@ def test_moving_or_replacing_a_volume_is_refused_and_a_size_only_noted():
     assert problems == ["rootfs: the container's volume is on 'local-lvm', not 'ceph'; moving a volume is done by "
                         "POST /nodes/{node}/lxc/{vmid}/move_volume (proxgate.core.proxmox_api)"]
     assert len(notes) == 1 and notes[0].startswith("mounts.mp0: the volume is 4G")
-    problems, _ = lxc_mount_conflicts({"mp0": "local-lvm:vm-999-disk-0,mp=/srv/data"}, CONFIG)
+    problems, _unused = lxc_mount_conflicts({"mp0": "local-lvm:vm-999-disk-0,mp=/srv/data"}, CONFIG)
     assert problems and problems[0].startswith("mounts.mp0:") and "replacing a volume" in problems[0]
     assert lxc_mount_conflicts({"mp1": "local-lvm:8,mp=/new", "net0": "name=eth0"}, CONFIG) == ([], [])
 
