@@ -1,10 +1,14 @@
-"""`make demo`: run playbooks/provision.yml against the Proxmox test server (or a real cluster).
+"""`make demo`: provision a VM and publish it to a team through Guacamole.
 
-Without PROXMOX_URL in the environment, starts the test server (fakepve with the project's
-additions) on loopback with a few demo guests, runs the playbook twice (the second run must change
-nothing), prints the API writes each run made, and stops the server. With PROXMOX_URL (and
-PROXMOX_USER/PROXMOX_PASSWORD or PROXMOX_TOKEN_ID/PROXMOX_TOKEN_SECRET) set, runs the playbook once
-against that cluster instead; pass playbook variables through DEMO_EXTRA_VARS (JSON).
+Runs playbooks/provision.yml (create a VM, start it, wait for its guest-agent address) and then
+playbooks/grant_access.yml (a connection group, a user group with a user, and a connection to the
+VM with READ for that group), each twice: the second run must change nothing.
+
+By default both run against the project's test servers on loopback: the Proxmox test server
+(fakepve with the project's additions) and the Guacamole emulator, each over HTTPS with its own
+certificate. With PROXMOX_URL (and PROXMOX_USER/PROXMOX_PASSWORD or PROXMOX_TOKEN_ID/
+PROXMOX_TOKEN_SECRET) set, the real cluster is used instead; with GUACAMOLE_URL (and
+GUACAMOLE_USERNAME/GUACAMOLE_PASSWORD), the real gateway. Playbook variables go in DEMO_EXTRA_VARS (JSON).
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ import re
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RECAP_CHANGED = re.compile(r"^localhost\s+:.*\bchanged=(\d+)", re.M)
+PVE_PASSWORD = "demo-password"
+GUACAMOLE_PASSWORD = "demo-guacadmin-password"
 
 
 def ansible_env(collections_path):
@@ -28,10 +35,10 @@ def ansible_env(collections_path):
     return env
 
 
-def run_playbook(env, extra_vars):
-    """Run provision.yml, showing its output; returns (exit code, the recap's changed count)."""
+def run_playbook(name, env, extra_vars):
+    """Run a playbook, showing its output; returns (exit code, the recap's changed count)."""
     command = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-e",
-               f"ansible_python_interpreter={sys.executable}", str(REPO / "playbooks" / "provision.yml")]
+               f"ansible_python_interpreter={sys.executable}", str(REPO / "playbooks" / name)]
     if extra_vars:
         command += ["-e", extra_vars]
     proc = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
@@ -41,44 +48,71 @@ def run_playbook(env, extra_vars):
     return proc.returncode, int(changed.group(1)) if changed else None
 
 
-def start_test_server(workdir):
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulators.pve", "--cert-dir", str(workdir / "pki"), "--port", "0",
-         "--agent-boot-secs", "0", "--password", "demo-password"],
-        cwd=REPO, stdout=subprocess.PIPE, text=True)
+def start_server(stack, command, ready_prefix):
+    """Start a test server that prints '<ready_prefix> <url>' once it answers; stopped when the stack closes."""
+    server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    stack.callback(lambda: (server.terminate(), server.wait(10)))
     line = server.stdout.readline().strip()
-    if not line.startswith("fakepve listening on "):
-        server.kill()
+    if not line.startswith(ready_prefix):
         raise SystemExit(f"the test server did not start: {line!r}")
-    return server, line.rsplit(" ", 1)[1], workdir / "pki" / "fakepve.crt"
+    return line.rsplit(" ", 1)[1]
+
+
+def start_pve(stack, workdir):
+    url = start_server(stack, [sys.executable, "-m", "tests.emulators.pve", "--cert-dir", str(workdir / "pve"),
+                               "--port", "0", "--password", PVE_PASSWORD], "fakepve listening on ")
+    cafile = workdir / "pve" / "fakepve.crt"
+    print(f"== Proxmox test server (fakepve + proxgate additions) at {url}", flush=True)
+    return {"PROXMOX_URL": url, "PROXMOX_USER": "root@pam", "PROXMOX_PASSWORD": PVE_PASSWORD,
+            "PROXMOX_CA_PATH": str(cafile)}
+
+
+def start_guacamole(stack, workdir):
+    from fakepve.certs import make_cert  # a test dependency, like the emulators themselves
+    (workdir / "guacamole").mkdir()
+    certfile, keyfile, _der = make_cert(str(workdir / "guacamole"), name="guacamole", hosts=("127.0.0.1",))
+    url = start_server(stack, [sys.executable, "-m", "tests.emulators.guacamole", "--host", "127.0.0.1",
+                               "--port", "0", "--tls-cert", certfile, "--tls-key", keyfile,
+                               "--admin-password", GUACAMOLE_PASSWORD], "guacamole-emulator listening on ")
+    print(f"== Guacamole emulator at {url}", flush=True)
+    return {"GUACAMOLE_URL": url, "GUACAMOLE_USERNAME": "guacadmin", "GUACAMOLE_PASSWORD": GUACAMOLE_PASSWORD,
+            "GUACAMOLE_CA_PATH": certfile}
+
+
+def run_twice(name, env, extra_vars, what):
+    print(f"== {name}: {what}", flush=True)
+    if run_playbook(name, env, extra_vars)[0]:
+        return False
+    print(f"== {name} again: must report changed=0", flush=True)
+    code, changed = run_playbook(name, env, extra_vars)
+    if code or changed != 0:
+        print(f"== {name} was not idempotent (exit {code}, changed={changed})", flush=True)
+        return False
+    return True
 
 
 def main():
     collections = Path(os.environ.get("DEMO_COLLECTIONS_PATH", REPO / "build" / "demo-collections"))
     extra_vars = os.environ.get("DEMO_EXTRA_VARS", "")
     env = ansible_env(collections)
-    if os.environ.get("PROXMOX_URL"):
-        print(f"== provision.yml against {os.environ['PROXMOX_URL']}", flush=True)
-        return run_playbook(env, extra_vars)[0]
-    with tempfile.TemporaryDirectory(prefix="proxgate-demo-") as tmp:
-        server, url, cafile = start_test_server(Path(tmp))
-        try:
-            env.update(PROXMOX_URL=url, PROXMOX_USER="root@pam", PROXMOX_PASSWORD="demo-password",
-                       PROXMOX_CA_PATH=str(cafile))
-            print(f"== test server (fakepve + proxgate additions) at {url}, CA {cafile}", flush=True)
-            print("== first run: creates and starts the VM, waits for its address", flush=True)
-            if run_playbook(env, extra_vars)[0]:
-                return 1
-            print("== second run: must report changed=0", flush=True)
-            code, changed = run_playbook(env, extra_vars)
-            if code or changed != 0:
-                print(f"== the second run was not idempotent (exit {code}, changed={changed})", flush=True)
-                return 1
-            print("== done: the VM was created, started and reported its address; the rerun changed nothing")
-            return 0
-        finally:
-            server.terminate()
-            server.wait(10)
+    with tempfile.TemporaryDirectory(prefix="proxgate-demo-") as tmp, ExitStack() as stack:
+        workdir = Path(tmp)
+        if os.environ.get("PROXMOX_URL"):
+            print(f"== Proxmox VE at {os.environ['PROXMOX_URL']}", flush=True)
+        else:
+            env.update(start_pve(stack, workdir))
+        if os.environ.get("GUACAMOLE_URL"):
+            print(f"== Guacamole at {os.environ['GUACAMOLE_URL']}", flush=True)
+        else:
+            env.update(start_guacamole(stack, workdir))
+        if not run_twice("provision.yml", env, extra_vars, "create and start a VM, wait for its address"):
+            return 1
+        if not run_twice("grant_access.yml", env, extra_vars,
+                         "a connection group, a user group with a user, a connection with READ for the group"):
+            return 1
+    print("== done: the VM runs, reported its address, and is a Guacamole connection the operators group may "
+          "open; every rerun changed nothing")
+    return 0
 
 
 if __name__ == "__main__":
