@@ -179,8 +179,8 @@ def test_vm_created_with_agent_answers_once_started(plain, fixed):
     assert "127.0.0.1" in loopback
     addresses = [(ipaddress.ip_address(a["ip-address"]), a["ip-address-type"], a["prefix"])
                  for a in by_name["eth0"]["ip-addresses"]]
-    ipv4 = [addr for addr, kind, _ in addresses if kind == "ipv4"]
-    ipv6 = [addr for addr, kind, _ in addresses if kind == "ipv6"]
+    ipv4 = [addr for addr, kind, _prefix in addresses if kind == "ipv4"]
+    ipv6 = [addr for addr, kind, _prefix in addresses if kind == "ipv6"]
     assert len(ipv4) == 1 and ipv4[0] in pve.agent_network
     assert all(addr.version == 6 for addr in ipv6)
     assert [addr for addr in ipv6 if addr.is_link_local], "an IPv6 link-local address"
@@ -233,7 +233,7 @@ def test_drop_next_closes_the_connection_exactly_n_times(fixed, plain):
 
     pve, client = fixed
     pve.drop_next("GET", "/version", times=2)
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             client.get("/version")
     assert data(client.get("/version"))["version"]
@@ -355,3 +355,128 @@ def test_config_get_hides_the_cloud_init_password(plain, fixed):
     for params in ({}, {"current": 1}):
         config = data(fixed[1].get(f"{VM}/config", params=params))
         assert config["cipassword"] == "**********" and config["ciuser"] == "admin"
+
+
+# ------------------------------------------------------------------ (g) what the inventory plugin reads
+
+def test_guest_without_a_name_has_no_name_field(plain, fixed):
+    for pve, _client in (plain, fixed):
+        load_guests(pve, [{"vmid": 150, "node": "pve1", "status": "stopped", "config": {"memory": 512}},
+                          {"vmid": 151, "name": "named", "node": "pve1", "config": {"tags": "web"}}])
+    # Gap: plain fakepve sends "name": null for a guest without a name; a node leaves the field out.
+    plain_resources = {g["vmid"]: g for g in data(plain[1].get("/cluster/resources", params={"type": "vm"}))}
+    assert "name" in plain_resources[150] and plain_resources[150]["name"] is None
+    resources = {g["vmid"]: g for g in data(fixed[1].get("/cluster/resources", params={"type": "vm"}))}
+    assert "name" not in resources[150]
+    assert "name" not in data(fixed[1].get("/nodes/pve1/qemu/150/config"))
+    # Guests without tags have no tags field on both, as on a node; the named guest is untouched.
+    assert "tags" not in resources[150] and "tags" not in plain_resources[150]
+    assert resources[151]["name"] == "named" and resources[151]["tags"] == "web"
+
+
+def running_container(pve):
+    pve.add_ct(300, "ct300", node="pve1", status="running",
+               config={"net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:03:00,ip=10.20.3.0/16,ip6=fd00::300/64"})
+    pve.add_ct(301, "ct301", node="pve1", status="stopped", config={"net0": "name=eth0,bridge=vmbr0,ip=dhcp"})
+
+
+def test_lxc_interfaces_are_listed_as_a_node_lists_them(plain, fixed):
+    running_container(plain[0])
+    running_container(fixed[0])
+    # Gap: fakepve adds agent-style keys a node does not send.
+    assert "ip-addresses" in data(plain[1].get("/nodes/pve1/lxc/300/interfaces"))[1]
+    interfaces = data(fixed[1].get("/nodes/pve1/lxc/300/interfaces"))
+    assert interfaces == [
+        {"name": "lo", "hwaddr": "00:00:00:00:00:00", "inet": "127.0.0.1/8", "inet6": "::1/128"},
+        {"name": "eth0", "hwaddr": "BC:24:11:00:03:00", "inet": "10.20.3.0/16", "inet6": "fd00::300/64"},
+    ]
+    # A stopped container has no interfaces to list: data is null, on both.
+    for _pve, client in (plain, fixed):
+        assert data(client.get("/nodes/pve1/lxc/301/interfaces")) is None
+
+
+def test_windows_agent_reply_keeps_adapters_without_addresses(fixed):
+    from tests.emulators.pve.server import windows_agent_interfaces
+
+    pve, client = fixed
+    network = ipaddress.ip_network("10.20.0.0/16")
+    vm = pve.add_vm(100, "win", status="running", config={"agent": "1"})
+    vm.agent = {"interfaces": windows_agent_interfaces(network, 100, with_addresses=False)}
+    reply = data(client.get(AGENT_CALL))["result"]
+    assert [nic["name"] for nic in reply][0] == "Ethernet"
+    assert all("ip-addresses" not in nic for nic in reply), "no ip-addresses key at all, as such agents answer"
+    vm.agent = {"interfaces": windows_agent_interfaces(network, 100)}
+    by_name = {nic["name"]: nic for nic in data(client.get(AGENT_CALL))["result"]}
+    assert [a["ip-address"] for a in by_name["Ethernet"]["ip-addresses"] if a["ip-address-type"] == "ipv4"] == [
+        "10.20.0.110"]
+    assert not any("ip-addresses" in nic for name, nic in by_name.items() if name.startswith("isatap"))
+
+
+def test_hung_agent_holds_the_request_for_agent_hang_secs(plain, fixed):
+    for pve, _client in (plain, fixed):
+        vm = pve.add_vm(100, "web", status="running", config={"agent": "1"})
+        vm.agent, vm.agent_hangs = {"interfaces": []}, True
+    started = time.monotonic()
+    # Plain fakepve at time_scale 0 answers a hung agent at once: no client timeout can be tested with it.
+    assert error_of(plain[1].get(AGENT_CALL)) == (500, "VM 100 qmp command 'guest-ping' failed - got timeout")
+    assert time.monotonic() - started < 0.5
+    fixed[0].agent_hang_secs = 0.6
+    started = time.monotonic()
+    assert error_of(fixed[1].get(AGENT_CALL)) == (500, "VM 100 qmp command 'guest-ping' failed - got timeout")
+    assert 0.6 <= time.monotonic() - started < 3
+    with pytest.raises(httpx.ReadTimeout):
+        fixed[1].get(AGENT_CALL, timeout=0.2)
+
+
+def test_latency_is_added_to_every_response_and_concurrent_requests_overlap(fixed):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pve, client = fixed
+    pve.time_scale = 1.0
+    pve.slow_network(0.3)
+    started = time.monotonic()
+    data(client.get("/version"))
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _n: client.get("/version").status_code, range(8)))
+    elapsed = time.monotonic() - started
+    assert answers == [200] * 8
+    # Eight requests one after the other would take 2.4 s; overlapping, about one latency.
+    assert 0.3 <= elapsed < 1.2, elapsed
+
+
+def test_cli_request_log_counts_every_request(tmp_path):
+    cert_dir, log = tmp_path / "certs", tmp_path / "requests.log"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    process = subprocess.Popen([sys.executable, "-m", "tests.emulators.pve", "--cert-dir", str(cert_dir),
+                                "--guests", "generate:20", "--token", f"{TOKEN_ID}={TOKEN_SECRET}",
+                                "--request-log", str(log)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        line = read_line(process.stdout, timeout=20)
+        assert line.startswith("fakepve listening on "), (line, process.poll())
+        with api_client(line.split()[-1], str(cert_dir / "fakepve.crt")) as client:
+            guests = data(client.get("/cluster/resources", params={"type": "vm"}))
+            assert len(guests) == 20
+            client.get("/nodes/pve1/qemu/1000/config")
+        assert log.read_text().splitlines() == ["GET /api2/json/cluster/resources",
+                                                "GET /api2/json/nodes/pve1/qemu/1000/config"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
+
+
+def test_generated_running_vms_without_an_agent_have_none_on_the_server(served):
+    guests = generate_guests(40, nodes=1, running=1.0, with_agent=0.5, lxc_share=0.0, seed=11)
+    load_guests(served.pve, guests)
+    with api_client(served.url, served.certfile) as client:
+        for guest in guests:
+            reply = client.get(f"/nodes/pve1/qemu/{guest['vmid']}/agent/network-get-interfaces")
+            if guest.get("agent"):
+                assert data(reply)["result"] == guest["agent"]["interfaces"]
+            else:
+                # agent: 1 in the config, no agent in the guest OS: the boot model must not invent one.
+                assert error_of(reply) == (500, "QEMU guest agent is not running")

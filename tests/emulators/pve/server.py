@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import re
 import threading
 import time
@@ -25,15 +26,22 @@ MAC = re.compile(r"=((?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2})(?:,|$)")
 
 class ProxgatePve(FakePve):
     """FakePve plus: pending values in GET config, the real agent errors (no agent configured, VM not
-    running), a guest OS whose agent comes up after boot, and deterministic dropped connections."""
+    running), a guest OS whose agent comes up after boot, deterministic dropped connections, guests
+    without a name and LXC interfaces as a node lists them, a hung agent that holds the request for
+    real seconds, and a request log file for the benchmarks."""
 
-    def __init__(self, *args, agent_boot_secs=0.0, agent_network="10.20.0.0/16", **kwargs):
+    def __init__(self, *args, agent_boot_secs=0.0, agent_network="10.20.0.0/16", request_log=None, **kwargs):
         super().__init__(*args, **kwargs)
         # PVE seconds from start until the guest's agent answers (a guest OS boots).
         self.agent_boot_secs = agent_boot_secs
         self.agent_network = ipaddress.ip_network(agent_network)
         # (method, path suffix) -> connections still to drop without an answer.
         self.drops = {}
+        # Real seconds an agent with vm.agent_hangs holds the request before it answers 'got timeout';
+        # None: fakepve's own 10 PVE seconds (nothing at time_scale 0).
+        self.agent_hang_secs = None
+        # A text file that gets "METHOD PATH" for every request, as it arrives (another process counts them).
+        self.request_log = request_log
 
     # -------------------------------------------------------------- faults
 
@@ -56,7 +64,33 @@ class ProxgatePve(FakePve):
                 raise ConnectionResetError("proxgate test server: connection dropped")
         return await handler(request)
 
+    def _record(self, request, body):
+        super()._record(request, body)
+        if self.request_log is not None:
+            self.request_log.write(f"{request.method} {request.path}\n")
+            self.request_log.flush()
+
     # --------------------------------------------------------------- gaps
+
+    async def _resources(self, request):
+        # Gap: a guest without a name (half-created) has no `name` field in /cluster/resources;
+        # fakepve sends "name": null.
+        response = await super()._resources(request)
+        body = json.loads(response.text)
+        if not any(isinstance(item, dict) and "name" in item and item["name"] is None for item in body["data"]):
+            return response
+        body["data"] = [{key: value for key, value in item.items() if not (key == "name" and value is None)}
+                        for item in body["data"]]
+        return web.json_response(body)
+
+    async def _lxc_interfaces(self, user, v):
+        # Gap: a node lists each interface of a running container as {name, hwaddr, inet, inet6}
+        # (PVE::LXC::get_interfaces, from `ip addr` in the container); fakepve adds the agent-style
+        # `hardware-address` and `ip-addresses`, which a client must not count on.
+        data = await super()._lxc_interfaces(user, v)
+        if data is None:
+            return None
+        return [{key: iface[key] for key in ("name", "hwaddr", "inet", "inet6") if key in iface} for iface in data]
 
     async def _config_get(self, request):
         # Gap: a node's GET config shows pending values unless ?current=1 (fakepve always shows current).
@@ -88,12 +122,19 @@ class ProxgatePve(FakePve):
         if vm.status != "running":
             raise PveError(500, f"VM {vm.vmid} is not running")
         self._boot_guest_agent(vm)
+        if vm.agent is not None and vm.agent_hangs and self.agent_hang_secs is not None:
+            # A test facility, not a gap: a hung agent that keeps the request for real seconds whatever
+            # time_scale is, so a client's own timeout can be tested with tasks still finishing at once.
+            await asyncio.sleep(self.agent_hang_secs)
+            raise PveError(500, f"VM {vm.vmid} qmp command 'guest-ping' failed - got timeout")
         return await super()._agent_call(match, values)
 
     def _boot_guest_agent(self, vm):
         """Model of the guest OS: a guest created through the API with `agent: 1` has an agent that answers
         once it has run agent_boot_secs, with an address derived from its vmid."""
         if vm.agent is not None or not agent_enabled(vm.config.get("agent")) or not vm.started_at:
+            return
+        if getattr(vm, "agent_missing", False):
             return
         if (time.time() - vm.started_at) < self.agent_boot_secs * (self.time_scale or 0):
             return
@@ -102,7 +143,7 @@ class ProxgatePve(FakePve):
 
 def agent_enabled(value):
     """True for PVE's agent option when it switches the agent on (``1``, ``enabled=1,...``)."""
-    first = str(value or "0").split(",")[0]
+    first = str(value or "0").split(",", maxsplit=1)[0]
     return first.split("=")[-1] in ("1", "true", "yes", "on")
 
 
@@ -132,6 +173,23 @@ def agent_interfaces(network, vmid, mac=None):
     ]
 
 
+def windows_agent_interfaces(network, vmid, mac=None, with_addresses=True):
+    """What qemu-guest-agent on Windows reports: adapters named as Windows names them, a loopback pseudo
+    interface, and adapters without an ``ip-addresses`` key (tunnel adapters always; every adapter while the
+    network is not up yet, with_addresses=False)."""
+    mac = mac or f"bc:24:11:{(vmid >> 16) & 255:02x}:{(vmid >> 8) & 255:02x}:{vmid & 255:02x}"
+    ethernet = {"name": "Ethernet", "hardware-address": mac}
+    loopback = {"name": "Loopback Pseudo-Interface 1", "hardware-address": "00:00:00:00:00:00"}
+    if with_addresses:
+        ethernet["ip-addresses"] = [
+            {"ip-address": f"fe80::{vmid:x}:be24:11ff:fe00", "ip-address-type": "ipv6", "prefix": 64},
+            {"ip-address": guest_address(network, vmid), "ip-address-type": "ipv4", "prefix": network.prefixlen}]
+        loopback["ip-addresses"] = [
+            {"ip-address": "::1", "ip-address-type": "ipv6", "prefix": 128},
+            {"ip-address": "127.0.0.1", "ip-address-type": "ipv4", "prefix": 8}]
+    return [ethernet, {"name": "isatap.{4A1C2F4E-6B1D-4C1E-9D2A-0F4B3C2D1E0F}", "hardware-address": ""}, loopback]
+
+
 def load_guests(pve, guests):
     """Add guests described as in fakepve's guests.json ({vmid, name, node, status, type, config, agent, pool...})."""
     for guest in guests:
@@ -141,9 +199,14 @@ def load_guests(pve, guests):
         if guest.get("type", "qemu") == "lxc":
             pve.add_ct(guest["vmid"], guest.get("name"), ostemplate=guest.get("ostemplate"), **common)
         else:
-            vm = pve.add_vm(guest["vmid"], guest["name"], **common)
+            vm = pve.add_vm(guest["vmid"], guest.get("name"), **common)
+            if vm.config.get("name") is None:
+                vm.config.pop("name", None)  # a node keeps no name key for a guest created without one
             vm.agent = guest.get("agent")
             vm.agent_hangs = guest.get("agent_hangs", False)
+            # A guest described as running without an agent answer has no agent in its OS (agent: 1 in the
+            # config, qemu-guest-agent never installed): the boot model must not give it one.
+            vm.agent_missing = vm.status == "running" and vm.agent is None
         if guest.get("pool"):
             pve.pools.setdefault(guest["pool"], set()).add(guest["vmid"])
             pve.pool_info.setdefault(guest["pool"], {"comment": None, "storage": set()})
