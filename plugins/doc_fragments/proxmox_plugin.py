@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The Proxmox VE API connection options of the collection's plugins (the inventory plugin), with the
+    # same environment variables as the modules' options.
+    DOCUMENTATION = r"""
+options:
+  api_url:
+    description:
+      - Address of a Proxmox VE node's API, such as C(https://pve1.example.com:8006).
+      - The C(/api2/json) suffix is added when missing.
+    type: str
+    required: true
+    env:
+      - name: PROXMOX_URL
+  api_user:
+    description:
+      - User to log in as, with its realm, such as C(root@pam) or C(automation@pve).
+      - With O(api_password), the plugin logs in for a ticket (one extra request per run).
+      - With a bare token name in O(api_token_id), this names the token's user.
+    type: str
+    env:
+      - name: PROXMOX_USER
+  api_password:
+    description:
+      - Password of O(api_user), for ticket authentication. Ignored when O(api_token_id) is set.
+      - May be a template, rendered with lookups and extra variables (C(-e)), such as
+        C({{ lookup('ansible.builtin.file', '/run/secrets/pve-password') }}).
+    type: str
+    env:
+      - name: PROXMOX_PASSWORD
+  api_token_id:
+    description:
+      - API token to authenticate with, either whole (C(automation@pve!inventory)) or just its name
+        (C(inventory)) with O(api_user) giving the user.
+      - Requires O(api_token_secret). Takes precedence over O(api_password).
+    type: str
+    env:
+      - name: PROXMOX_TOKEN_ID
+  api_token_secret:
+    description:
+      - Secret (UUID) of O(api_token_id).
+      - May be a template, rendered with lookups and extra variables (C(-e)), such as
+        C({{ lookup('ansible.builtin.env', 'PVE_INVENTORY_SECRET') }}) or C({{ pve_token_secret }}) with
+        C(-e @vault.yml).
+    type: str
+    env:
+      - name: PROXMOX_TOKEN_SECRET
+  validate_certs:
+    description:
+      - Verify the node's TLS certificate.
+      - Set to V(false) only for a lab node you trust; prefer O(ca_path) with the cluster's CA
+        (C(/etc/pve/pve-root-ca.pem) on a node).
+    type: bool
+    default: true
+    env:
+      - name: PROXMOX_VALIDATE_CERTS
+  ca_path:
+    description:
+      - PEM file of the certificate authority (or the self-signed certificate) to trust for the API.
+    type: path
+    env:
+      - name: PROXMOX_CA_PATH
+  api_timeout:
+    description:
+      - Seconds to wait for the answer of the cluster-wide calls (login and C(/cluster/resources)).
+      - The per-guest calls have their own, shorter timeout (see the plugin's C(call_timeout) option).
+    type: int
+    default: 30
+  api_retries:
+    description:
+      - How many times the login and C(/cluster/resources) are sent again after a transient fault
+        (connection failure, HTTP 502, 503, 504, 595, 596, a busy cluster file system), with exponential
+        backoff (1, 2, 4... seconds).
+    type: int
+    default: 3
+requirements:
+  - httpx >= 0.27 (on the controller)
+"""

@@ -1,0 +1,499 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: proxmox
+short_description: Proxmox VE guests as hosts, with their addresses from the guest agent
+version_added: 0.1.0
+description:
+  - Makes every QEMU VM and LXC container of a Proxmox VE cluster an Ansible host, from one
+    C(GET /cluster/resources?type=vm) call for the whole cluster (not a walk of the nodes).
+  - C(ansible_host) is the address the guest reports, through the QEMU guest agent
+    (C(agent/network-get-interfaces)) for VMs and C(lxc/{vmid}/interfaces) for containers. Only running
+    guests are asked; the calls run concurrently, each with its own timeout. A guest that does not answer
+    keeps its host entry without C(ansible_host) (one line at C(-v) says why); it never fails the inventory.
+  - Variables come with a prefix (C(proxmox_) by default) and groups by node, pool, type, status and tag
+    (C(proxmox_node_pve1), C(proxmox_pool_production), C(proxmox_type_qemu), C(proxmox_status_running),
+    C(proxmox_tag_web)), plus the usual O(compose), O(groups) and O(keyed_groups).
+  - The configuration file name must end with C(.proxmox.yml) or C(.proxmox.yaml).
+  - With O(cache) on, a run that finds the cache makes no API call at all.
+author:
+  - proxgate.core developers (@proxgate)
+extends_documentation_fragment:
+  - proxgate.core.proxmox_plugin
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: The name of this plugin; it must be V(proxgate.core.proxmox) for the file to be read.
+    type: str
+    required: true
+    choices: [proxgate.core.proxmox]
+  hostname:
+    description:
+      - How hosts are named. V(name) uses the guest's name, V(vmid) its id.
+      - Anything else is a Jinja2 template (C({{ proxmox_name }}.lab.example.com)) or expression
+        (C(proxmox_name ~ '.' ~ proxmox_node)) over the guest's variables from C(/cluster/resources)
+        (not the addresses).
+      - A guest without a name (half-created) is named after its type and vmid, such as C(qemu-105).
+      - When several guests get the same name, the one with the lowest vmid keeps it and each other one is
+        named C(<name>-<vmid>); a warning lists them.
+    type: str
+    default: name
+  prefix:
+    description: Prefix of the host variables and of the plugin's own group names.
+    type: str
+    default: proxmox_
+  group_by:
+    description:
+      - Which of the plugin's own groups to make, each named C(<prefix><kind>_<value>) with invalid characters
+        replaced by C(_), for example C(proxmox_tag_web) or C(proxmox_node_pve1).
+    type: list
+    elements: str
+    choices: [node, pool, type, status, tag]
+    default: [node, pool, type, status, tag]
+  exclude_templates:
+    description: Leave out templates.
+    type: bool
+    default: true
+  nodes:
+    description: Only guests on these nodes. Checked before any per-guest call.
+    type: list
+    elements: str
+    default: []
+  pools:
+    description: Only guests in these pools. Checked before any per-guest call.
+    type: list
+    elements: str
+    default: []
+  tags:
+    description: Only guests with at least one of these tags (case-insensitive). Checked before any per-guest call.
+    type: list
+    elements: str
+    default: []
+  statuses:
+    description: Only guests with one of these statuses (V(running), V(stopped), V(paused)). Checked before any
+      per-guest call.
+    type: list
+    elements: str
+    default: []
+  types:
+    description: Only guests of these types. Checked before any per-guest call.
+    type: list
+    elements: str
+    choices: [qemu, lxc]
+    default: []
+  filters:
+    description:
+      - Jinja2 conditions on the guest's variables from C(/cluster/resources) (C(proxmox_vmid), C(proxmox_name),
+        C(proxmox_node), C(proxmox_tags), ...), checked in order before any per-guest call.
+      - Each entry is a mapping with one key, C(include) or C(exclude), whose value is the condition; the first
+        entry whose condition is true decides. A guest that no entry decides is kept.
+    type: list
+    elements: dict
+    default: []
+  want_addresses:
+    description:
+      - Ask running guests for their addresses (one call per running guest) and set C(ansible_host),
+        C(<prefix>ip_addresses) (the addresses that pass O(address_interface) and O(address_networks), in
+        the order O(address_family) prefers).
+    type: bool
+    default: true
+  want_interfaces:
+    description:
+      - Also set C(<prefix>interfaces), the guest's interfaces as it reported them (name, C(hwaddr) and
+        addresses with C(address), C(prefix) and C(family)), loopback included.
+      - No extra call (the addresses call returns them), but several times the host variables' size;
+        C(<prefix>ip_addresses) holds the usable addresses either way.
+    type: bool
+    default: false
+  want_config:
+    description:
+      - Read each guest's configuration into C(<prefix>config) (one call per guest, running or not).
+      - The guest agent is then only asked when the configuration enables it.
+    type: bool
+    default: false
+  want_snapshots:
+    description: Read each guest's snapshot names into C(<prefix>snapshots) (one call per guest).
+    type: bool
+    default: false
+  want_os_info:
+    description:
+      - Ask the guest agent of running VMs for their OS (C(get-osinfo)) into C(<prefix>os); one more call per
+        VM whose agent answered.
+    type: bool
+    default: false
+  address_interface:
+    description:
+      - Only addresses of interfaces whose name matches this shell glob, such as V(eth*), V(ens*) or
+        V(Ethernet*) (case-sensitive).
+      - The loopback interface and loopback and link-local addresses are always left out.
+    type: str
+  address_networks:
+    description:
+      - Only addresses inside one of these networks, such as V(10.20.0.0/16) or V(2001:db8::/32).
+    type: list
+    elements: str
+    default: []
+  address_family:
+    description:
+      - Which address becomes C(ansible_host). V(ipv4) or V(ipv6) keep only that family; V(prefer_ipv4) and
+        V(prefer_ipv6) take the other family when the preferred one has no address; V(any) takes the first
+        address in the order the guest reports them.
+    type: str
+    choices: [ipv4, ipv6, prefer_ipv4, prefer_ipv6, any]
+    default: prefer_ipv4
+  concurrency:
+    description: How many per-guest calls run at the same time (1 to 64).
+    type: int
+    default: 16
+  call_timeout:
+    description:
+      - Seconds each per-guest call may take. A guest whose agent hangs has no address after that; per-guest
+        calls are never retried, so a hung agent costs one timeout, not several.
+    type: float
+    default: 5
+notes:
+  - >-
+    Privileges: C(VM.Audit) on the guests (C(/vms) or a pool) to list them and read their configuration and
+    snapshots. Addresses from the QEMU guest agent need C(VM.Monitor) on Proxmox VE 8, and
+    C(VM.GuestAgent.Audit) (or C(VM.GuestAgent.Unrestricted)) on Proxmox VE 9; a guest the user may not ask
+    keeps its host entry without an address.
+  - >-
+    API calls per run: 1 for the cluster's guests (plus 1 login with a password), then, for the guests left
+    after the filters, 1 per running guest for its addresses, 1 per guest with O(want_config), 1 per guest
+    with O(want_snapshots), 1 per running VM whose agent answered with O(want_os_info). With O(cache), 0 when
+    the cache holds this configuration's result.
+"""
+
+EXAMPLES = r"""
+# inventory/cluster.proxmox.yml: every guest, addresses from the guest agent; auth from PROXMOX_* variables
+plugin: proxgate.core.proxmox
+
+---
+# Running Linux guests, grouped by tag, with the SSH user from a tag and the connection for Windows guests
+plugin: proxgate.core.proxmox
+api_url: https://pve1.example.com:8006
+api_token_id: inventory@pve!ansible
+api_token_secret: "{{ lookup('ansible.builtin.env', 'PVE_INVENTORY_SECRET') }}"
+ca_path: /etc/ssl/pve-root-ca.pem
+statuses: [running]
+address_networks: [10.20.0.0/16]
+compose:
+  ansible_user: "'debian' if 'debian' in proxmox_tags else 'root'"
+  ansible_connection: "'winrm' if 'windows' in proxmox_tags else 'ssh'"
+keyed_groups:
+  - key: proxmox_pool | default('none')
+    prefix: pool
+groups:
+  big: proxmox_maxmem >= 8 * 1024 ** 3
+
+---
+# Cached for 10 minutes in JSON files: a second ansible-playbook run within that time makes no API call
+plugin: proxgate.core.proxmox
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/ansible-inventory
+cache_timeout: 600
+"""
+
+import difflib
+import time
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.addresses import parse_networks
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
+    HAS_HTTPX,
+    ProxmoxClient,
+    ProxmoxError,
+)
+from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory import (
+    DATA_VERSION,
+    GuestCalls,
+    duplicates_message,
+    fallback_name,
+    fingerprint,
+    group_names,
+    host_variables,
+    keep_guest,
+    slim,
+    unique_names,
+    why_no_address,
+)
+
+if HAS_HTTPX:
+    import httpx
+
+NAME = "proxgate.core.proxmox"
+SUFFIXES = (".proxmox.yml", ".proxmox.yaml")
+AUTH_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret")
+MAX_CONCURRENCY = 64
+
+
+def make_unsafe(value):
+    """API data as Ansible must hold it: never templated. Dicts and lists are walked all the way down; a string
+    that could start a template (it holds a brace) goes through wrap_var (AnsibleUnsafe before ansible-core
+    2.19, untrusted from 2.19 on). The others cannot be templated, and leaving them as they are keeps 5,000
+    hosts fast."""
+    if isinstance(value, str):
+        return wrap_var(value) if "{" in value or "}" in value else value
+    if isinstance(value, dict):
+        return {make_unsafe(key): make_unsafe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [make_unsafe(item) for item in value]
+    return value
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = NAME
+
+    def verify_file(self, path):
+        """Only files named *.proxmox.yml or *.proxmox.yaml (other plugins read the rest)."""
+        return super().verify_file(path) and str(path).endswith(SUFFIXES)
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        config = self._read_config_data(path)
+        self._reject_unknown(config)
+        settings = self._settings()
+        key = self.get_cache_key(path)
+        data = self._from_cache(key, settings["fingerprint"]) if self.get_option("cache") and cache else None
+        if data is None:
+            started = time.monotonic()
+            data = self._fetch(settings)
+            self.display.vv(f"{NAME}: read {len(data['guests'])} guests and {len(data['details'])} guests' details "
+                            f"from the API in {time.monotonic() - started:.2f}s")
+            if self.get_option("cache"):
+                self._cache[key] = data
+        started = time.monotonic()
+        self._populate(data, settings)
+        self.display.vv(f"{NAME}: made the hosts and groups in {time.monotonic() - started:.2f}s")
+
+    # ------------------------------------------------------------- options
+
+    def _reject_unknown(self, config):
+        """A misspelt option would otherwise be ignored without a word (want_confg: true reads no config)."""
+        unknown = sorted(str(key) for key in config if key not in self._options)
+        if not unknown:
+            return
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, list(self._options), n=1)
+            hints.append(f"{key} (did you mean {close[0]}?)" if close else key)
+        raise AnsibleParserError(f"{NAME}: unknown option(s) in the configuration: {', '.join(hints)}")
+
+    def _settings(self):
+        """The options, checked: an error names the option and what it expects."""
+        concurrency = self.get_option("concurrency")
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise AnsibleParserError(f"{NAME}: concurrency must be between 1 and {MAX_CONCURRENCY}, "
+                                     f"got {concurrency}")
+        if self.get_option("call_timeout") <= 0:
+            raise AnsibleParserError(f"{NAME}: call_timeout must be a number of seconds above 0, "
+                                     f"got {self.get_option('call_timeout')}")
+        try:
+            networks = parse_networks(self.get_option("address_networks"))
+        except ValueError as exc:
+            raise AnsibleParserError(f"{NAME}: address_networks: {exc}") from None
+        # Not stripped or copied: a new string would lose ansible-core 2.19's trust in the file's template.
+        hostname = self.get_option("hostname")
+        if not hostname or not hostname.strip():
+            raise AnsibleParserError(f"{NAME}: hostname must be name, vmid or a template, got an empty value")
+        prefix = self.get_option("prefix")
+        if prefix is None:
+            raise AnsibleParserError(f"{NAME}: prefix must be a string such as proxmox_, got null")
+        filters = self._filters()
+        fetch = {
+            "api_url": self.get_option("api_url"), "api_user": self.get_option("api_user"),
+            "api_token_id": self.get_option("api_token_id"), "prefix": prefix, "filters": filters,
+            **{name: self.get_option(name) for name in (
+                "exclude_templates", "nodes", "pools", "tags", "statuses", "types", "want_addresses",
+                "want_config", "want_snapshots", "want_os_info")},
+        }
+        return dict(fetch, hostname=hostname, networks=networks,
+                    fingerprint=fingerprint(dict(fetch, version=DATA_VERSION)), concurrency=concurrency,
+                    call_timeout=float(self.get_option("call_timeout")),
+                    interface=self.get_option("address_interface"), family=self.get_option("address_family"),
+                    group_by=self.get_option("group_by"), strict=self.get_option("strict"),
+                    with_interfaces=self.get_option("want_interfaces"))
+
+    def _filters(self):
+        entries = []
+        for index, entry in enumerate(self.get_option("filters") or ()):
+            if not isinstance(entry, dict) or len(entry) != 1 or next(iter(entry)) not in ("include", "exclude"):
+                raise AnsibleParserError(f"{NAME}: filters[{index}] must be a mapping with one key, include or "
+                                         f"exclude, and a condition as its value; got {entry!r}")
+            kind, condition = next(iter(entry.items()))
+            if not isinstance(condition, (str, bool)) or condition == "":
+                raise AnsibleParserError(f"{NAME}: filters[{index}].{kind} must be a Jinja2 condition such as "
+                                         f"\"'web' in proxmox_tags\", got {condition!r}")
+            entries.append((kind, condition))
+        return entries
+
+    def _templated(self, name):
+        """An auth option's value, rendered if it is a template (a lookup or an extra variable)."""
+        value = self.get_option(name)
+        if isinstance(value, str) and self.templar.is_template(value):
+            self.templar.available_variables = self._vars or {}
+            try:
+                value = self.templar.template(value)
+            except AnsibleError as exc:
+                raise AnsibleError(f"{NAME}: {name} could not be rendered: {exc}") from None
+        return value
+
+    # ---------------------------------------------------------------- cache
+
+    def _from_cache(self, key, wanted):
+        """The cached fetch for this configuration, or None (missing, expired, or from other settings)."""
+        try:
+            data = self._cache[key]
+        except KeyError:
+            return None
+        if not isinstance(data, dict) or data.get("fingerprint") != wanted or data.get("version") != DATA_VERSION:
+            self.display.vvv(f"{NAME}: the cached inventory was made with other settings; reading the API")
+            return None
+        self.display.vvv(f"{NAME}: using the cached inventory ({len(data.get('guests') or [])} guests)")
+        return data
+
+    # ---------------------------------------------------------------- fetch
+
+    def _client(self, timeout, retries, transport=None):
+        if not HAS_HTTPX:
+            raise AnsibleError(f"{NAME} needs the httpx Python library on the controller: "
+                               "pip install 'httpx>=0.27' (or add it to the execution environment)")
+        auth = {name: self._templated(name) for name in AUTH_OPTIONS}
+        try:
+            return ProxmoxClient(auth["api_url"], user=auth["api_user"], password=auth["api_password"],
+                                 token_id=auth["api_token_id"], token_secret=auth["api_token_secret"],
+                                 validate_certs=self.get_option("validate_certs"), ca_path=self.get_option("ca_path"),
+                                 timeout=timeout, retries=retries, transport=transport)
+        except ProxmoxError as exc:
+            raise AnsibleError(f"{NAME}: {exc}") from exc
+
+    def _guest_client(self, main, settings):
+        """A client for the per-guest calls: no retries, call_timeout, and as many kept-alive connections as
+        calls run at once (httpx keeps 20 by default; a busier pool would open a TLS connection per call)."""
+        size = settings["concurrency"]
+        try:
+            verify = ProxmoxClient._verify(self.get_option("validate_certs"), self.get_option("ca_path"))
+        except ProxmoxError as exc:
+            raise AnsibleError(f"{NAME}: {exc}") from exc
+        transport = httpx.HTTPTransport(verify=verify, limits=httpx.Limits(max_connections=size,
+                                                                           max_keepalive_connections=size))
+        client = self._client(settings["call_timeout"], 0, transport=transport)
+        # The login ticket the first client got serves both: one login per run.
+        client.ticket, client.csrf = main.ticket, main.csrf
+        return client
+
+    def _fetch(self, settings):
+        main = self._client(self.get_option("api_timeout"), self.get_option("api_retries"))
+        try:
+            try:
+                resources = main.get("/cluster/resources", type="vm") or []
+            except ProxmoxError as exc:
+                raise AnsibleError(f"{NAME}: cannot list the cluster's guests: {exc}") from exc
+            guests = sorted((guest for guest in resources if isinstance(guest, dict)
+                             and guest.get("type") in ("qemu", "lxc") and guest.get("vmid") is not None),
+                            key=lambda guest: int(guest["vmid"]))
+            guests = [slim(guest) for guest in guests if self._wanted(guest, settings)]
+            calls = GuestCalls(None, settings["concurrency"], settings["want_addresses"], settings["want_config"],
+                               settings["want_snapshots"], settings["want_os_info"], settings["call_timeout"])
+            details = {}
+            if any(calls.needs_calls(guest) for guest in guests):
+                calls.client = self._guest_client(main, settings)
+                try:
+                    details = calls.fetch(guests)
+                finally:
+                    calls.client.close()
+        finally:
+            main.close()
+        return {"version": DATA_VERSION, "fingerprint": settings["fingerprint"], "guests": guests,
+                "details": details}
+
+    def _wanted(self, guest, settings):
+        if not keep_guest(guest, settings["exclude_templates"], settings["nodes"], settings["pools"],
+                          settings["tags"], settings["statuses"], settings["types"]):
+            return False
+        if not settings["filters"]:
+            return True
+        variables, _address = host_variables(make_unsafe(guest), None, settings["prefix"])
+        for index, (kind, condition) in enumerate(settings["filters"]):
+            try:
+                matched = boolean(self._compose(condition, variables), strict=False)
+            except AnsibleError as exc:
+                raise AnsibleParserError(f"{NAME}: filters[{index}].{kind} ({condition!r}) failed for guest "
+                                         f"{guest.get('vmid')}: {exc}") from None
+            if matched:
+                return kind == "include"
+        return True
+
+    # ------------------------------------------------------------- populate
+
+    def _populate(self, data, settings):
+        guests = data["guests"]
+        details = data.get("details") or {}
+        prefix = settings["prefix"]
+        names = self._host_names(guests, settings)
+        with_address = 0
+        for guest in guests:
+            vmid = int(guest["vmid"])
+            host = make_unsafe(names[vmid])
+            found = details.get(str(vmid))
+            variables, address = host_variables(guest, found, prefix, settings["interface"], settings["networks"],
+                                                settings["family"], settings["with_interfaces"])
+            variables = make_unsafe(variables)
+            if address:
+                variables["ansible_host"] = make_unsafe(address)
+                with_address += 1
+            self.inventory.add_host(host)
+            for key, value in variables.items():
+                self.inventory.set_variable(host, key, value)
+            for group in group_names(guest, settings["group_by"], prefix):
+                group = self.inventory.add_group(self._sanitize_group_name(make_unsafe(group)))
+                self.inventory.add_child(group, host)
+            self._construct(host, variables, settings["strict"])
+            reason = why_no_address(guest, found) if settings["want_addresses"] and not address else None
+            if reason:
+                self.display.v(f"{NAME}: {host} (vmid {vmid}) has no address: {reason}")
+        self.display.v(f"{NAME}: {len(guests)} guests, {with_address} with an address")
+
+    def _construct(self, host, variables, strict):
+        self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
+        self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
+
+    def _host_names(self, guests, settings):
+        wanted = [(int(guest["vmid"]), self._wanted_name(guest, settings)) for guest in guests]
+        names, duplicates = unique_names(wanted)
+        if duplicates:
+            self.display.warning(f"{NAME}: {duplicates_message(duplicates, names)}")
+        return names
+
+    def _wanted_name(self, guest, settings):
+        hostname = settings["hostname"]
+        if hostname == "vmid":
+            return str(int(guest["vmid"]))
+        if hostname == "name":
+            return str(guest.get("name") or "") or fallback_name(guest)
+        variables, _address = host_variables(make_unsafe(guest), None, settings["prefix"])
+        try:
+            if "{{" in hostname or "{%" in hostname:
+                self.templar.available_variables = variables
+                name = self.templar.template(hostname)
+            else:
+                name = self._compose(hostname, variables)
+        except AnsibleError as exc:
+            if settings["strict"]:
+                raise AnsibleParserError(f"{NAME}: hostname ({hostname!r}) failed for guest {guest.get('vmid')}: "
+                                         f"{exc}") from None
+            self.display.v(f"{NAME}: hostname ({hostname!r}) failed for guest {guest.get('vmid')}, "
+                           f"named by its name instead: {exc}")
+            name = None
+        return str(name).strip() if name not in (None, "") else (str(guest.get("name") or "") or fallback_name(guest))

@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Guest addresses: what the QEMU guest agent and the LXC interfaces call report, and which one to connect to.
+
+Both replies are first brought to one shape, a list of
+``{"name": "eth0", "hwaddr": "bc:24:11:aa:bb:cc", "addresses": [{"address": "10.0.0.5", "prefix": 24,
+"family": "ipv4"}]}``, then filtered by interface name, network and family. Pure functions, no network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from fnmatch import fnmatchcase
+
+FAMILIES = {"ipv4": 4, "ipv6": 6}
+PREFERENCES = ("ipv4", "ipv6", "prefer_ipv4", "prefer_ipv6", "any")
+
+
+def parse_networks(cidrs):
+    """ip_network objects for a list of CIDRs (host bits allowed); ValueError names the bad entry."""
+    networks = []
+    for text in cidrs or ():
+        try:
+            networks.append(ipaddress.ip_network(str(text).strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"cidr entry {text!r} is not a network such as 10.20.0.0/16 or 2001:db8::/32 "
+                             f"({exc})") from exc
+    return networks
+
+
+def parse_address(text):
+    """An ip_address without a zone (fe80::1%eth0); None if the text is not an address."""
+    try:
+        return ipaddress.ip_address(str(text).split("%", 1)[0].strip())
+    except ValueError:
+        return None
+
+
+def _prefix(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _entry(address_text, prefix):
+    address = parse_address(address_text)
+    if address is None:
+        return None
+    return {"address": str(address), "prefix": _prefix(prefix), "family": f"ipv{address.version}"}
+
+
+def normalize_agent_interfaces(result):
+    """network-get-interfaces' ``result`` in the common shape. Interfaces without ``ip-addresses`` (some
+    Windows agents report adapters that way) are kept, with no addresses."""
+    interfaces = []
+    for iface in result if isinstance(result, list) else ():
+        if not isinstance(iface, dict):
+            continue
+        entries = (_entry(item.get("ip-address"), item.get("prefix"))
+                   for item in iface.get("ip-addresses") or () if isinstance(item, dict))
+        interfaces.append({"name": str(iface.get("name") or ""), "hwaddr": iface.get("hardware-address"),
+                           "addresses": [entry for entry in entries if entry]})
+    return interfaces
+
+
+def normalize_lxc_interfaces(data):
+    """GET lxc/{vmid}/interfaces in the common shape.
+
+    Current nodes answer ``{name, hwaddr, inet: "10.0.0.6/24", inet6: "fd00::6/64"}`` (one address per family,
+    as ``ip addr`` in the container shows them); some also give an agent-style ``ip-addresses`` list, which is
+    read instead when present because it holds every address.
+    """
+    interfaces = []
+    for iface in data if isinstance(data, list) else ():
+        if not isinstance(iface, dict):
+            continue
+        if isinstance(iface.get("ip-addresses"), list):
+            pairs = [(item.get("ip-address"), item.get("prefix")) for item in iface["ip-addresses"]
+                     if isinstance(item, dict)]
+        else:
+            pairs = []
+            for key in ("inet", "inet6"):
+                values = iface.get(key)
+                for cidr in values if isinstance(values, list) else [values]:
+                    if cidr:
+                        address, _slash, prefix = str(cidr).partition("/")
+                        pairs.append((address, prefix or None))
+        entries = (_entry(address, prefix) for address, prefix in pairs)
+        interfaces.append({"name": str(iface.get("name") or ""),
+                           "hwaddr": iface.get("hwaddr") or iface.get("hardware-address"),
+                           "addresses": [entry for entry in entries if entry]})
+    return interfaces
+
+
+def candidate_addresses(interfaces, interface=None, networks=(), family="any", skip_link_local=True):
+    """The addresses of normalized interfaces that pass the filters, in the order the guest reported them:
+    ``[{"interface", "address", "family", "prefix"}]``.
+
+    The loopback interface ``lo`` and loopback addresses are always left out; link-local ones
+    (169.254.0.0/16, fe80::/10) unless skip_link_local is false. ``interface`` is a shell glob on the
+    interface name (case-sensitive); ``networks`` a list of ip_network; ``family`` ipv4, ipv6 or any.
+    """
+    wanted_version = FAMILIES.get(family)
+    found = []
+    for iface in interfaces or ():
+        name = iface.get("name") or ""
+        if name == "lo" or (interface and not fnmatchcase(name, interface)):
+            continue
+        for entry in iface.get("addresses") or ():
+            address = parse_address(entry.get("address"))
+            if address is None or address.is_loopback:
+                continue
+            if wanted_version and address.version != wanted_version:
+                continue
+            if skip_link_local and address.is_link_local:
+                continue
+            if networks and not any(address.version == net.version and address in net for net in networks):
+                continue
+            found.append({"interface": name, "address": str(address), "family": f"ipv{address.version}",
+                          "prefix": entry.get("prefix")})
+    return found
+
+
+def agent_addresses(interfaces, interface=None, networks=(), family="ipv4", skip_link_local=True):
+    """candidate_addresses for network-get-interfaces' raw ``result`` (what proxmox_guest_agent needs)."""
+    return candidate_addresses(normalize_agent_interfaces(interfaces), interface, networks, family, skip_link_local)
+
+
+def select_addresses(interfaces, interface=None, networks=(), preference="prefer_ipv4", skip_link_local=True):
+    """Address strings of normalized interfaces in the order to try them.
+
+    preference: ``ipv4`` or ``ipv6`` keep only that family; ``prefer_ipv4`` / ``prefer_ipv6`` keep both, the
+    preferred family first (each in the guest's order); ``any`` keeps the guest's order.
+    """
+    if preference not in PREFERENCES:
+        raise ValueError(f"address preference must be one of {', '.join(PREFERENCES)}, got {preference!r}")
+    family = preference if preference in FAMILIES else "any"
+    found = candidate_addresses(interfaces, interface, networks, family, skip_link_local)
+    if preference.startswith("prefer_"):
+        first = preference[len("prefer_"):]
+        found.sort(key=lambda item: item["family"] != first)  # stable: keeps the guest's order within a family
+    return [item["address"] for item in found]

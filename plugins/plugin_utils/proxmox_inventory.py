@@ -1,0 +1,283 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the proxgate.core.proxmox inventory plugin does without Ansible: choose the guests, name them,
+make the per-guest API calls concurrently, and turn the replies into host variables.
+
+Private to the collection: no promise of a stable interface.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.addresses import (
+    normalize_agent_interfaces,
+    normalize_lxc_interfaces,
+    select_addresses,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxApiError, ProxmoxError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import split_tags
+
+# Bumped when the shape of the cached data changes, so an old cache is fetched again, not misread.
+DATA_VERSION = 1
+GROUP_KINDS = ("node", "pool", "type", "status", "tag")
+# PVE's answers for a guest that has no agent to ask: normal, not worth a message.
+NO_AGENT = ("No QEMU guest agent configured",)
+# Fields of /cluster/resources copied to host variables as they are. Left out: the network and disk I/O
+# counters, which change on every read and would only make every host's variables bigger.
+RESOURCE_FIELDS = ("node", "type", "status", "pool", "lock", "hastate", "cpu", "maxcpu", "mem", "maxmem",
+                   "disk", "maxdisk", "uptime")
+USED_FIELDS = frozenset(("vmid", "name", "template", "tags", *RESOURCE_FIELDS))
+ONE_LINE = re.compile(r"\s+")
+# How many addresses or interfaces a message about a guest lists.
+SEEN_IN_MESSAGE = 4
+
+
+# ------------------------------------------------------------------ choosing guests
+
+def slim(guest):
+    """The fields of a /cluster/resources entry that the inventory uses (what is worth caching)."""
+    return {key: value for key, value in guest.items() if key in USED_FIELDS}
+
+
+def guest_tags(guest):
+    return split_tags(guest.get("tags"))
+
+
+def keep_guest(guest, exclude_templates=True, nodes=(), pools=(), tags=(), statuses=(), types=()):
+    """True when the guest passes the plain filters (read from /cluster/resources alone, before any other call).
+
+    Each non-empty list keeps the guests with one of its values; tags keeps guests with any of the tags.
+    """
+    if exclude_templates and guest.get("template"):
+        return False
+    checks = ((nodes, guest.get("node")), (pools, guest.get("pool")), (statuses, guest.get("status")),
+              (types, guest.get("type")))
+    if any(wanted and value not in wanted for wanted, value in checks):
+        return False
+    return not tags or bool(set(split_tags(tags)) & set(guest_tags(guest)))
+
+
+def agent_enabled(value):
+    """True for a config's agent value that switches the agent on: ``1``, ``enabled=1,fstrim_cloned_disks=1``."""
+    first = str(value if value is not None else "0").split(",", maxsplit=1)[0]
+    return first.split("=")[-1].strip().lower() in ("1", "true", "yes", "on")
+
+
+# ----------------------------------------------------------------------- naming
+
+def fallback_name(guest):
+    """The host name of a guest that has no name (a half-created one): its type and vmid, e.g. qemu-105."""
+    return f"{guest.get('type') or 'guest'}-{int(guest['vmid'])}"
+
+
+def unique_names(wanted):
+    """Host names for [(vmid, wanted name)], unique and the same on every run.
+
+    Of the guests that want one name, the one with the lowest vmid gets it; each other one gets
+    ``<name>-<vmid>``. Returns ({vmid: host name}, {name: [vmids that wanted it]} for the names held by several).
+    """
+    by_name = defaultdict(list)
+    for vmid, name in wanted:
+        by_name[name].append(int(vmid))
+    names, duplicates = {}, {}
+    for name, vmids in by_name.items():
+        vmids.sort()
+        names[vmids[0]] = name
+        if len(vmids) > 1:
+            duplicates[name] = vmids
+    taken = set(by_name)
+    for name in sorted(duplicates):
+        for vmid in duplicates[name][1:]:
+            candidate, extra = f"{name}-{vmid}", 1
+            while candidate in taken:
+                extra += 1
+                candidate = f"{name}-{vmid}-{extra}"
+            taken.add(candidate)
+            names[vmid] = candidate
+    return names, duplicates
+
+
+def duplicates_message(duplicates, names):
+    """One line that says which guests share a name and what each is called in the inventory."""
+    parts = []
+    for name in sorted(duplicates):
+        held = ", ".join(f"{vmid} as {names[vmid]}" for vmid in duplicates[name])
+        parts.append(f"{name!r} (vmids {held})")
+    return "guests share a host name, so all but the lowest vmid got '-<vmid>' added: " + "; ".join(parts)
+
+
+# --------------------------------------------------------------- per-guest calls
+
+def one_line(text):
+    return ONE_LINE.sub(" ", str(text)).strip()
+
+
+class GuestCalls:
+    """The per-guest calls the options need, made concurrently.
+
+    Only running guests are asked for addresses: LXC through ``lxc/{vmid}/interfaces``, QEMU through the agent's
+    ``network-get-interfaces``. Without want_config, "agent enabled" is learnt from that one call: a guest
+    without an agent answers ``No QEMU guest agent configured`` (no address, no message). With want_config the
+    config is read first and the agent is only asked when the config enables it.
+    """
+
+    def __init__(self, client, concurrency=16, want_addresses=True, want_config=False, want_snapshots=False,
+                 want_os_info=False, call_timeout=None):
+        self.client = client
+        self.call_timeout = call_timeout
+        self.concurrency = max(1, int(concurrency))
+        self.want_addresses = want_addresses
+        self.want_config = want_config
+        self.want_snapshots = want_snapshots
+        self.want_os_info = want_os_info
+
+    def needs_calls(self, guest):
+        """True when the options need at least one call for this guest."""
+        if self.want_config or self.want_snapshots:
+            return True
+        running = guest.get("status") == "running"
+        if guest.get("type") == "lxc":
+            return running and self.want_addresses
+        return running and (self.want_addresses or self.want_os_info)
+
+    def fetch(self, guests):
+        """{vmid as str: details} for the guests that need calls; see fetch_one for the details."""
+        todo = [guest for guest in guests if self.needs_calls(guest)]
+        if not todo:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)),
+                                thread_name_prefix="proxgate-inventory") as pool:
+            results = pool.map(self.fetch_one, todo)
+            found = {str(int(guest["vmid"])): details for guest, details in zip(todo, results, strict=True)}
+        for details in found.values():
+            if not details["errors"]:
+                del details["errors"]
+        return found
+
+    def fetch_one(self, guest):
+        """What the calls for one guest found: interfaces (normalized), config, snapshots, os, and the
+        calls that failed under errors ({call: one-line reason}); `agent` says why no agent was asked."""
+        details = {"errors": {}}
+        path = guest_path(guest)
+        config = None
+        if self.want_config:
+            config = self._call(details, "config", f"{path}/config")
+            if isinstance(config, dict):
+                details["config"] = {key: value for key, value in config.items() if key != "digest"}
+        if self.want_snapshots:
+            snapshots = self._call(details, "snapshots", f"{path}/snapshot")
+            if isinstance(snapshots, list):
+                details["snapshots"] = sorted(item["name"] for item in snapshots
+                                              if isinstance(item, dict) and item.get("name") not in (None, "current"))
+        if guest.get("status") != "running":
+            return details
+        if guest.get("type") == "lxc":
+            if self.want_addresses:
+                data = self._call(details, "interfaces", f"{path}/interfaces")
+                if data is not None:
+                    details["interfaces"] = normalize_lxc_interfaces(data)
+            return details
+        if isinstance(config, dict) and not agent_enabled(config.get("agent")):
+            details["agent"] = "disabled in the config"
+            return details
+        answered = True
+        if self.want_addresses:
+            reply = self._call(details, "interfaces", f"{path}/agent/network-get-interfaces")
+            answered = isinstance(reply, dict)
+            if answered:
+                details["interfaces"] = normalize_agent_interfaces(reply.get("result"))
+        if self.want_os_info and answered and "agent" not in details:
+            reply = self._call(details, "os", f"{path}/agent/get-osinfo")
+            if isinstance(reply, dict) and isinstance(reply.get("result"), dict):
+                details["os"] = reply["result"]
+        return details
+
+    def _call(self, details, name, path):
+        """GET path; on an error note it under details and return None."""
+        try:
+            return self.client.get(path)
+        except ProxmoxApiError as exc:
+            if any(text in exc.message for text in NO_AGENT):
+                details["agent"] = one_line(exc.message)
+            else:
+                details["errors"][name] = one_line(f"HTTP {exc.status} {exc.message}")
+        except ProxmoxError as exc:
+            details["errors"][name] = self._connection_error(exc)
+        return None
+
+    def _connection_error(self, exc):
+        """The client's connection error in one line; a timeout said as such (it is not 'cannot reach')."""
+        if type(exc.__cause__).__name__.endswith("Timeout") and self.call_timeout:
+            return f"no answer within call_timeout ({self.call_timeout:g}s)"
+        return one_line(exc)
+
+
+# ------------------------------------------------------------------- variables
+
+def host_variables(guest, details, prefix="proxmox_", interface=None, networks=(), preference="prefer_ipv4",
+                   with_interfaces=False):
+    """The host's variables, with `prefix`, and the address to connect to (None if there is none)."""
+    details = details or {}
+    variables = {f"{prefix}vmid": int(guest["vmid"]), f"{prefix}name": guest.get("name"),
+                 f"{prefix}template": bool(guest.get("template")), f"{prefix}tags": guest_tags(guest)}
+    for field in RESOURCE_FIELDS:
+        if field in guest:
+            variables[prefix + field] = guest[field]
+    address = None
+    interfaces = details.get("interfaces")
+    if interfaces is not None:
+        addresses = select_addresses(interfaces, interface, networks, preference)
+        variables[f"{prefix}ip_addresses"] = addresses
+        if with_interfaces:
+            variables[f"{prefix}interfaces"] = interfaces
+        address = addresses[0] if addresses else None
+    for key in ("config", "snapshots", "os"):
+        if key in details:
+            variables[prefix + key] = details[key]
+    return variables, address
+
+
+def group_names(guest, kinds=GROUP_KINDS, prefix="proxmox_"):
+    """The plugin's own groups for a guest, before sanitizing: proxmox_node_pve1, proxmox_tag_web, ..."""
+    groups = []
+    for kind in kinds:
+        if kind == "tag":
+            groups.extend(f"{prefix}tag_{tag}" for tag in guest_tags(guest))
+        elif guest.get(kind) not in (None, ""):
+            groups.append(f"{prefix}{kind}_{guest[kind]}")
+    return groups
+
+
+def why_no_address(guest, details):
+    """A one-line reason for a running guest without an address, or None when none is worth saying."""
+    if guest.get("status") != "running" or details is None:
+        return None
+    errors = details.get("errors") or {}
+    if errors.get("interfaces"):
+        return errors["interfaces"]
+    interfaces = details.get("interfaces")
+    if interfaces is None:
+        return None
+    if not interfaces:
+        return "the guest reported no interfaces"
+    seen = [f"{iface.get('name')} {entry['address']}/{entry.get('prefix')}"
+            for iface in interfaces for entry in iface.get("addresses") or ()]
+    if not seen:
+        names = ", ".join(str(iface.get("name")) for iface in interfaces[:SEEN_IN_MESSAGE])
+        return f"the guest reported interfaces without addresses ({names})"
+    more = f" and {len(seen) - SEEN_IN_MESSAGE} more" if len(seen) > SEEN_IN_MESSAGE else ""
+    return f"no address passed the filters (it reported {', '.join(seen[:SEEN_IN_MESSAGE])}{more})"
+
+
+def fingerprint(settings):
+    """A short stable hash of the settings that decide what is fetched (a cached result is only used when
+    they are the same)."""
+    blob = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

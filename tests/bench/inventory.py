@@ -1,0 +1,319 @@
+"""Benchmark: the proxgate.core.proxmox inventory plugin on a generated cluster (run by `make bench`).
+
+For each cluster size it starts the Proxmox test server in its own process (so it does not share the GIL with
+anything measured here) with N generated guests on 3 nodes (70 % running, 80 % of the running VMs with an
+agent that answers, 10 % containers) and 20 ms added to every response, then runs the venv's real
+`ansible-inventory --list` twice on a `*.proxmox.yml` file with a JSON file cache:
+
+1. fresh: no cache configured, every call is made (the time the goals are about);
+2. fill: with a JSON file cache and --flush-cache, every call is made and the cache written;
+3. cached: the same again, the cache answers, no request at all;
+
+and, to show what ansible-inventory itself costs for that many hosts, once more on the same hosts, variables
+and groups written to a static file (no plugin, no API).
+
+It prints, per run: wall time, requests the server logged, hosts and hosts with an address, the CPU time of
+the server process and of ansible-inventory; and checks the goals (1,000 guests < 2 s, 5,000 < 8 s;
+requests <= 1 + guests whose address is needed; cached rerun 0 requests).
+
+    python tests/bench/inventory.py [--guests 1000,5000] [--latency 0.02] [--concurrency 16] [--json FILE]
+
+Exit status 1 when a run is wrong (a failed ansible-inventory, too many requests, a cached run that made
+requests, hosts missing); missed time goals only fail with --strict, since they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from tests.emulators.pve.guests import generate_guests  # noqa: E402 - after the repository is on the path
+
+BIN = Path(sys.executable).parent
+COLLECTIONS = REPO / "build" / "collections"
+TOKEN_ID = "root@pam!bench"
+TOKEN_SECRET = "9d1c6a52-7e0b-4f3a-8c21-5b6e4d3f2a10"
+NODES = 3
+# Wall-time goals at 20 ms per response.
+GOALS = {1000: 2.0, 5000: 8.0}
+# fresh: no cache configured; fill: cache on, --flush-cache (reads the API, writes the cache); cached: the cache.
+RUNS = ("fresh", "fill", "cached")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--guests", default="1000,5000", help="comma-separated cluster sizes (default 1000,5000)")
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every response (0.02)")
+    parser.add_argument("--concurrency", type=int, help="the plugin's concurrency option (default: its own, 16)")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a time goal is missed too")
+    return parser.parse_args(argv)
+
+
+# ------------------------------------------------------------------ the machine
+
+def machine():
+    cpu = "unknown"
+    try:
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+        cpu = found.group(1).strip() if found else cpu
+    except OSError:
+        pass
+    ansible = subprocess.run([str(BIN / "ansible-inventory"), "--version"], capture_output=True, text=True,
+                             check=False).stdout.splitlines()
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "ansible_core": re.search(r"\[core ([^\]]+)\]", ansible[0]).group(1) if ansible else "unknown",
+            "load_average": [round(value, 2) for value in os.getloadavg()]}
+
+
+def process_cpu(pid):
+    """User + system CPU seconds a process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+# ------------------------------------------------------------------ the server
+
+class Server:
+    """python -m tests.emulators.pve in its own process, with a request log."""
+
+    def __init__(self, workdir, count, latency):
+        self.log = workdir / "requests.log"
+        self.cert_dir = workdir / "pki"
+        command = [sys.executable, "-m", "tests.emulators.pve", "--guests", f"generate:{count}:{NODES}",
+                   "--latency", str(latency), "--cert-dir", str(self.cert_dir), "--token",
+                   f"{TOKEN_ID}={TOKEN_SECRET}", "--request-log", str(self.log)]
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+        line = self._read_line(60)
+        if not line.startswith("fakepve listening on "):
+            self.stop()
+            raise RuntimeError(f"the test server did not start: {line!r}")
+        self.url = line.split()[-1]
+
+    def _read_line(self, timeout):
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        try:
+            return self.process.stdout.readline() if selector.select(timeout) else ""
+        finally:
+            selector.close()
+
+    @property
+    def certfile(self):
+        return self.cert_dir / "fakepve.crt"
+
+    def requests(self):
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+    def cpu(self):
+        return process_cpu(self.process.pid)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=20)
+        self.process.stdout.close()
+
+
+# ------------------------------------------------------------------ one run
+
+def write_config(workdir, server, concurrency, cache):
+    lines = ["plugin: proxgate.core.proxmox", f"api_url: {server.url}", f"api_token_id: '{TOKEN_ID}'",
+             f"api_token_secret: {TOKEN_SECRET}", f"ca_path: {server.certfile}"]
+    if cache:
+        lines += ["cache: true", "cache_plugin: ansible.builtin.jsonfile", f"cache_connection: {workdir / 'cache'}"]
+    if concurrency:
+        lines.append(f"concurrency: {concurrency}")
+    source = workdir / ("bench-cached.proxmox.yml" if cache else "bench.proxmox.yml")
+    source.write_text("\n".join(lines) + "\n")
+    return source
+
+
+def run_inventory(workdir, source, server, flush):
+    output = workdir / "inventory.json"
+    output.unlink(missing_ok=True)
+    # -vv: the plugin says how long it spent reading the API and making the hosts (on stdout; the
+    # inventory goes to --output).
+    command = [str(BIN / "ansible-inventory"), "-i", str(source), "--list", "--output", str(output), "-vv"]
+    if flush:
+        command.append("--flush-cache")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "PROXMOX_"))}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_HOME=str(workdir / "ansible-home"),
+               ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"), ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
+               ANSIBLE_NOCOLOR="1")
+    seen, server_cpu, own_cpu = len(server.requests()), server.cpu(), children_cpu()
+    started = time.monotonic()
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    wall = time.monotonic() - started
+    result = {"wall": round(wall, 2), "rc": proc.returncode, "requests": len(server.requests()) - seen,
+              "server_cpu": round(server.cpu() - server_cpu, 2),
+              "inventory_cpu": round(children_cpu() - own_cpu, 2)}
+    if proc.returncode != 0:
+        result["error"] = proc.stderr[-2000:]
+        return result
+    data = json.loads(output.read_text())
+    hostvars = data["_meta"]["hostvars"]
+    result.update(hosts=len(hostvars), with_address=sum(1 for hv in hostvars.values() if "ansible_host" in hv))
+    fetch = re.search(r"from the API in ([0-9.]+)s", proc.stdout)
+    populate = re.search(r"made the hosts and groups in ([0-9.]+)s", proc.stdout)
+    result.update(plugin_fetch=float(fetch.group(1)) if fetch else None,
+                  plugin_hosts=float(populate.group(1)) if populate else None)
+    return result
+
+
+def static_inventory(listing):
+    """The same hosts, variables and groups as a static inventory for the yaml plugin (JSON is YAML)."""
+    hostvars = listing["_meta"]["hostvars"]
+    children = {name: {"hosts": dict.fromkeys(group.get("hosts", []))}
+                for name, group in listing.items() if name not in ("_meta", "all", "ungrouped")}
+    return {"all": {"hosts": {host: unwrap(variables) for host, variables in hostvars.items()},
+                    "children": children}}
+
+
+def unwrap(value):
+    """ansible-inventory's {"__ansible_unsafe": "x"} back to "x" (the static file's strings are plain)."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: unwrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap(item) for item in value]
+    return value
+
+
+def run_static(workdir):
+    """ansible-inventory --list on the fresh run's inventory from a static file: what ansible-inventory itself
+    costs for that many hosts (start, variables, output), with no plugin and no API."""
+    source = workdir / "static.json"
+    source.write_text(json.dumps(static_inventory(json.loads((workdir / "inventory.json").read_text()))))
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "PROXMOX_"))}
+    env.update(ANSIBLE_HOME=str(workdir / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"))
+    own_cpu = children_cpu()
+    started = time.monotonic()
+    proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), "--list", "--output",
+                           str(workdir / "static-out.json")], capture_output=True, text=True, env=env, check=False)
+    return {"wall": round(time.monotonic() - started, 2), "rc": proc.returncode,
+            "inventory_cpu": round(children_cpu() - own_cpu, 2)}
+
+
+def bench(count, latency, concurrency):
+    guests = generate_guests(count, nodes=NODES)
+    running = sum(1 for guest in guests if guest.get("status") == "running")
+    answering = sum(1 for guest in guests if guest.get("status") == "running"
+                    and (guest.get("type") == "lxc" or guest.get("agent")))
+    with tempfile.TemporaryDirectory(prefix="proxgate-bench-") as tmp:
+        workdir = Path(tmp)
+        server = Server(workdir, count, latency)
+        try:
+            fresh = run_inventory(workdir, write_config(workdir, server, concurrency, cache=False), server,
+                                  flush=False)
+            static = run_static(workdir) if fresh["rc"] == 0 else None
+            source = write_config(workdir, server, concurrency, cache=True)
+            fill = run_inventory(workdir, source, server, flush=True)
+            cached = run_inventory(workdir, source, server, flush=False)
+        finally:
+            server.stop()
+    return {"guests": count, "needs_address": running, "can_answer": answering, "max_requests": 1 + running,
+            "fresh": fresh, "fill": fill, "cached": cached, "static": static}
+
+
+# ------------------------------------------------------------------ report
+
+def problems_of(result):
+    """What is wrong with a result (not the time goals)."""
+    problems = []
+    for name in RUNS:
+        run = result[name]
+        if run["rc"] != 0:
+            problems.append(f"{name} run failed: {run.get('error', '')}")
+        elif run["hosts"] != result["guests"]:
+            problems.append(f"{name} run has {run['hosts']} hosts, not {result['guests']}")
+        elif run["with_address"] != result["can_answer"]:
+            problems.append(f"{name} run: {run['with_address']} hosts with an address, expected "
+                            f"{result['can_answer']} (the running guests whose agent or container answers)")
+    for name in ("fresh", "fill"):
+        if result[name]["requests"] > result["max_requests"]:
+            problems.append(f"{name} run: {result[name]['requests']} requests, more than 1 + "
+                            f"{result['needs_address']}")
+    if result["cached"]["requests"] != 0:
+        problems.append(f"the cached run made {result['cached']['requests']} requests")
+    return problems
+
+
+def dash(value):
+    return "-" if value is None else value
+
+
+def report(info, results, latency, concurrency):
+    print(f"proxgate.core.proxmox inventory benchmark, {info['date']}")
+    print(f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, ansible-core "
+          f"{info['ansible_core']}, load average before {info['load_average']}")
+    print(f"server: {latency * 1000:.0f} ms per response, concurrency {concurrency or 'default (16)'}")
+    print(f"{'guests':>7} {'run':>6} {'wall s':>7} {'goal':>9} {'requests':>9} {'max':>6} {'hosts':>6} "
+          f"{'w/ addr':>8} {'server cpu s':>13} {'inventory cpu s':>16} {'plugin API s':>13} {'plugin hosts s':>15}")
+    missed = []
+    for result in results:
+        goal = GOALS.get(result["guests"])
+        for name in RUNS:
+            run = result[name]
+            mark = ""
+            if goal and name == "fresh":
+                mark = f"<{goal:g}" + (" ok" if run["wall"] < goal else " MISS")
+                if run["wall"] >= goal:
+                    missed.append(f"{result['guests']} guests: {run['wall']} s (goal < {goal:g} s)")
+            print(f"{result['guests']:>7} {name:>6} {run['wall']:>7} {mark:>9} {run['requests']:>9} "
+                  f"{0 if name == 'cached' else result['max_requests']:>6} {run.get('hosts', '-'):>6} "
+                  f"{run.get('with_address', '-'):>8} {run['server_cpu']:>13} {run['inventory_cpu']:>16} "
+                  f"{dash(run.get('plugin_fetch')):>13} {dash(run.get('plugin_hosts')):>15}")
+        static = result.get("static")
+        if static:
+            print(f"{result['guests']:>7} {'static':>6} {static['wall']:>7} {'':>9} {0:>9} {'':>6} "
+                  f"{result['guests']:>6} {'':>8} {'':>13} {static['inventory_cpu']:>16}   "
+                  "(the same inventory from a static file: ansible-inventory alone)")
+    return missed
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    info = machine()
+    counts = [int(text) for text in args.guests.split(",") if text.strip()]
+    results = [bench(count, args.latency, args.concurrency) for count in counts]
+    missed = report(info, results, args.latency, args.concurrency)
+    problems = [f"{result['guests']} guests: {problem}" for result in results for problem in problems_of(result)]
+    for line in problems:
+        print(f"WRONG: {line}")
+    for line in missed:
+        print(f"time goal missed: {line}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": info, "latency": args.latency, "concurrency": args.concurrency,
+                                         "results": results}, indent=2) + "\n")
+    return 1 if problems or (missed and args.strict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,484 @@
+"""The proxgate.core.proxmox inventory plugin: real `ansible-inventory --list -i <file>.proxmox.yml` runs against
+the Proxmox test server (demo guests: template 9000, web01 101 and win-desktop 102 running with agents,
+db01 103 stopped, container dns01 200 running), counting the requests the server saw."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.emulators.pve.guests import DEMO_NETWORK
+from tests.emulators.pve.server import windows_agent_interfaces
+from tests.integration.conftest import COLLECTIONS, PASSWORD, TOKEN_ID, TOKEN_SECRET
+
+pytestmark = pytest.mark.integration
+
+BIN = Path(sys.executable).parent
+API = "/api2/json"
+LOGIN = f"{API}/access/ticket"
+RESOURCES = f"{API}/cluster/resources"
+
+
+def plain(value):
+    """ansible-inventory's JSON with the untrusted-string markers removed: {"__ansible_unsafe": "x"} -> "x"."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+@dataclass
+class InventoryRun:
+    rc: int
+    raw: dict | None
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def data(self):
+        return plain(self.raw)
+
+    @property
+    def hostvars(self):
+        return self.data["_meta"]["hostvars"]
+
+    @property
+    def hosts(self):
+        return sorted(self.hostvars)
+
+    def group(self, name):
+        """The hosts of a group (empty when there is no such group)."""
+        return sorted(self.data.get(name, {}).get("hosts", []))
+
+    def address(self, host):
+        return self.hostvars[host].get("ansible_host")
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    """inventory(config, env=None, verbosity=0, args=(), name="cluster") -> InventoryRun of ansible-inventory --list.
+
+    config is the plugin's configuration as a dict (plugin: is added) or YAML text; it is written to
+    <name>.proxmox.yml. Only this plugin is enabled and an unparsed source fails the run, so a plugin error
+    is the run's error, as a user with `unparsed_is_failed` sees it.
+    """
+    counter = {"n": 0}
+
+    def run(config, env=None, verbosity=0, args=(), name="cluster", suffix=".proxmox.yml", bin_dir=BIN):
+        counter["n"] += 1
+        workdir = tmp_path / f"inv{counter['n']}"
+        workdir.mkdir()
+        # The same file every time, as a user's: the cache key comes from its path.
+        source = tmp_path / "sources" / f"{name}{suffix}"
+        source.parent.mkdir(exist_ok=True)
+        if isinstance(config, dict):
+            config = yaml.safe_dump(dict({"plugin": "proxgate.core.proxmox"}, **config), sort_keys=False)
+        source.write_text(config)
+        output = workdir / "inventory.json"
+        command = [str(bin_dir / "ansible-inventory"), "-i", str(source), "--list", "--output", str(output), *args]
+        if verbosity:
+            command.append("-" + "v" * verbosity)
+        full_env = {key: value for key, value in os.environ.items()
+                    if not key.startswith(("PROXMOX_", "GUACAMOLE_", "ANSIBLE_"))}
+        full_env.update({
+            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+            "ANSIBLE_INVENTORY_ENABLED": "proxgate.core.proxmox",
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+            "ANSIBLE_HOME": str(workdir / "ansible-home"),
+            "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        })
+        full_env.update(env or {})
+        started = time.monotonic()
+        proc = subprocess.run(command, capture_output=True, text=True, env=full_env, cwd=workdir, timeout=120,
+                              check=False)
+        seconds = time.monotonic() - started
+        raw = json.loads(output.read_text()) if proc.returncode == 0 and output.exists() else None
+        return InventoryRun(proc.returncode, raw, proc.stdout, proc.stderr, seconds)
+
+    return run
+
+
+@pytest.fixture
+def api_calls(pve):
+    """api_calls() -> (method, path) of every request since the last call, logins left out."""
+    seen = {"n": 0}
+
+    def calls():
+        new = pve.pve.requests[seen["n"]:]
+        seen["n"] = len(pve.pve.requests)
+        return [(method, path) for method, path, _body in new if path != LOGIN]
+
+    return calls
+
+
+def agent_call(vmid, node="pve1"):
+    return ("GET", f"{API}/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces")
+
+
+def stop_agent(vm):
+    """The guest's agent is down; ProxgatePve would boot it again at once if the guest had a start time."""
+    vm.agent = None
+    vm.started_at = None
+
+
+# ------------------------------------------------------------------ hosts, addresses, groups, auth
+
+def test_hosts_addresses_and_groups_from_one_listing(inventory, pve, pve_env, auth_mode, api_calls):
+    run = inventory({}, env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert run.hosts == ["db01", "dns01", "web01", "win-desktop"], "the template is left out"
+    assert run.address("web01") == "10.20.0.111"
+    assert run.address("win-desktop") == "10.20.0.112"
+    assert run.address("dns01") == "10.20.2.0", "a container's address from lxc/{vmid}/interfaces"
+    assert "ansible_host" not in run.hostvars["db01"], "a stopped guest has no address"
+    web = run.hostvars["web01"]
+    assert web["proxmox_vmid"] == 101 and web["proxmox_node"] == "pve1" and web["proxmox_type"] == "qemu"
+    assert web["proxmox_status"] == "running" and web["proxmox_pool"] == "production"
+    assert web["proxmox_tags"] == ["linux", "web"]
+    assert web["proxmox_ip_addresses"] == ["10.20.0.111", "2001:db8::65"]
+    assert web["proxmox_maxmem"] == 2048 * 1024 ** 2 and web["proxmox_maxcpu"] == 2
+    assert run.group("proxmox_tag_linux") == ["db01", "web01"]
+    assert run.group("proxmox_tag_windows") == ["win-desktop"]
+    assert run.group("proxmox_node_pve2") == ["db01", "win-desktop"]
+    assert run.group("proxmox_pool_production") == ["web01", "win-desktop"]
+    assert run.group("proxmox_type_lxc") == ["dns01"]
+    assert run.group("proxmox_status_stopped") == ["db01"]
+    # One listing for the whole cluster, then one call per running guest; nothing for the stopped one.
+    calls = api_calls()
+    assert calls[0] == ("GET", RESOURCES)
+    assert sorted(calls[1:]) == sorted([agent_call(101), agent_call(102, "pve2"),
+                                        ("GET", f"{API}/nodes/pve1/lxc/200/interfaces")])
+    logins = [request for request in pve.pve.requests if request[1] == LOGIN]
+    assert len(logins) == (1 if auth_mode == "ticket" else 0), "one login for every call, threads included"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_api_values_stay_untrusted_and_are_never_templated(inventory, pve, pve_env):
+    pve.pve.vm(101).config["description"] = "{{ 7 * 7 }}"
+    run = inventory({"want_config": True, "compose": {"web_description": "proxmox_config.description"}},
+                    env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert run.hostvars["web01"]["proxmox_config"]["description"] == "{{ 7 * 7 }}"
+    assert run.hostvars["web01"]["web_description"] == "{{ 7 * 7 }}"
+    # ansible-inventory marks every string it does not trust; the API's are among them.
+    assert run.raw["_meta"]["hostvars"]["web01"]["proxmox_node"] == {"__ansible_unsafe": "pve1"}
+
+
+OLDEST_CORE = Path(__file__).resolve().parents[2] / "build" / "venvs" / "ansible-core-2.17" / "bin"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+@pytest.mark.skipif(not (OLDEST_CORE / "ansible-inventory").exists(),
+                    reason="no build/venvs/ansible-core-2.17 (test_collection_install.py builds it)")
+def test_on_the_oldest_ansible_core_too(inventory, pve, pve_env):
+    # Before 2.19 nothing is untrusted by default: the plugin's make_unsafe is what keeps API text untemplated.
+    pve.pve.vm(101).config["description"] = "{{ 7 * 7 }}"
+    run = inventory({"want_config": True, "compose": {"web_description": "proxmox_config.description"},
+                     "hostname": "{{ proxmox_name }}.lab"}, env=pve_env, bin_dir=OLDEST_CORE)
+    assert run.rc == 0, run.stderr
+    assert run.address("web01.lab") == "10.20.0.111"
+    assert run.hostvars["web01.lab"]["web_description"] == "{{ 7 * 7 }}"
+    assert run.raw["_meta"]["hostvars"]["web01.lab"]["web_description"] == {"__ansible_unsafe": "{{ 7 * 7 }}"}
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_the_token_secret_may_be_a_template(inventory, pve, pve_env):
+    env = dict(pve_env, MY_PVE_SECRET=TOKEN_SECRET)
+    del env["PROXMOX_TOKEN_SECRET"]
+    run = inventory({"api_token_secret": "{{ lookup('ansible.builtin.env', 'MY_PVE_SECRET') }}"}, env=env)
+    assert run.rc == 0, run.stderr
+    assert "web01" in run.hosts
+    run = inventory({"api_token_secret": "{{ pve_secret }}"}, env=env, args=("-e", f"pve_secret={TOKEN_SECRET}"))
+    assert run.rc == 0, run.stderr
+    assert "web01" in run.hosts
+
+
+def test_auth_options_in_the_file_instead_of_the_environment(inventory, pve):
+    run = inventory({"api_url": pve.url, "api_user": "root@pam", "api_password": PASSWORD,
+                     "ca_path": pve.certfile})
+    assert run.rc == 0, run.stderr
+    assert "web01" in run.hosts
+    run = inventory({"api_url": pve.url, "api_token_id": TOKEN_ID, "api_token_secret": "wrong",
+                     "ca_path": pve.certfile})
+    assert run.rc != 0
+    assert "cannot list the cluster's guests" in run.stderr and "401" in run.stderr
+
+
+# ------------------------------------------------------------------ HTTPS
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_https_needs_the_ca_file_or_validate_certs_off(inventory, pve, pve_env):
+    without_ca = {key: value for key, value in pve_env.items() if key != "PROXMOX_CA_PATH"}
+    run = inventory({}, env=without_ca)
+    assert run.rc != 0
+    assert "not trusted" in run.stderr and "ca_path" in run.stderr
+    run = inventory({"validate_certs": False}, env=without_ca)
+    assert run.rc == 0, run.stderr
+    run = inventory({}, env=dict(without_ca, PROXMOX_VALIDATE_CERTS="false"))
+    assert run.rc == 0, run.stderr
+    run = inventory({"ca_path": pve.certfile}, env=without_ca)
+    assert run.rc == 0, run.stderr
+    assert "web01" in run.hosts
+
+
+# ------------------------------------------------------------------ constructed and filters
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_compose_groups_keyed_groups_and_filters(inventory, pve, pve_env, api_calls):
+    run = inventory({
+        "tags": ["linux", "windows"],
+        "filters": [{"exclude": "proxmox_vmid == 103"}, {"include": "proxmox_node == 'pve2'"},
+                    {"include": "'web' in proxmox_tags"}],
+        "compose": {"ansible_user": "'admin' if 'windows' in proxmox_tags else 'debian'",
+                    "ansible_connection": "'winrm' if 'windows' in proxmox_tags else 'ssh'"},
+        "groups": {"big": "proxmox_maxmem >= 4 * 1024 ** 3"},
+        "keyed_groups": [{"key": "proxmox_pool | default('none')", "prefix": "pool"}],
+        "group_by": ["tag"],
+    }, env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert run.hosts == ["web01", "win-desktop"]
+    assert run.hostvars["win-desktop"]["ansible_user"] == "admin"
+    assert run.hostvars["win-desktop"]["ansible_connection"] == "winrm"
+    assert run.hostvars["web01"]["ansible_user"] == "debian"
+    assert run.group("big") == ["win-desktop"]
+    assert run.group("pool_production") == ["web01", "win-desktop"]
+    assert run.group("proxmox_tag_web") == ["web01"]
+    assert run.group("proxmox_node_pve1") == [], "group_by leaves out the node groups"
+    # Filtered-out guests (db01 by the filters, dns01 by tags) got no call of their own.
+    assert sorted(api_calls()) == sorted([("GET", RESOURCES), agent_call(101), agent_call(102, "pve2")])
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_status_node_pool_and_type_filters_and_templates(inventory, pve_env, api_calls):
+    run = inventory({"statuses": ["running"], "types": ["qemu"], "nodes": ["pve1", "pve2"],
+                     "pools": ["production"]}, env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert run.hosts == ["web01", "win-desktop"]
+    api_calls()
+    run = inventory({"exclude_templates": False, "want_addresses": False}, env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert "debian-13-cloud" in run.hosts and run.hostvars["debian-13-cloud"]["proxmox_template"] is True
+    assert api_calls() == [("GET", RESOURCES)], "want_addresses off: no per-guest call"
+    assert all("ansible_host" not in hostvars for hostvars in run.hostvars.values())
+
+
+# ------------------------------------------------------------------ naming
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_duplicate_names_and_guests_without_a_name(inventory, pve, pve_env):
+    pve.pve.add_vm(150, "web01", node="pve2", status="stopped", config={"tags": "web"})
+    unnamed = pve.pve.add_vm(151, None, node="pve1", status="stopped")
+    unnamed.config.pop("name", None)
+    run = inventory({}, env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert run.hostvars["web01"]["proxmox_vmid"] == 101, "the lowest vmid keeps the name"
+    assert run.hostvars["web01-150"]["proxmox_vmid"] == 150
+    assert run.hostvars["qemu-151"]["proxmox_vmid"] == 151
+    assert "proxmox_name" not in run.hostvars["qemu-151"] or run.hostvars["qemu-151"]["proxmox_name"] is None
+    assert "share a host name" in run.stderr and "150 as web01-150" in run.stderr
+    again = inventory({}, env=pve_env)
+    assert again.hosts == run.hosts, "the same names on every run"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_hostname_by_vmid_or_template(inventory, pve_env):
+    run = inventory({"hostname": "vmid"}, env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert run.hosts == ["101", "102", "103", "200"]
+    run = inventory({"hostname": "{{ proxmox_name }}.{{ proxmox_node }}.lab"}, env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert "web01.pve1.lab" in run.hosts and "dns01.pve1.lab" in run.hosts
+    run = inventory({"hostname": "pve_name | upper", "prefix": "pve_"}, env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert "WEB01" in run.hosts and run.hostvars["WEB01"]["pve_vmid"] == 101
+    assert run.group("pve_tag_web") == ["WEB01"]
+    # A template that fails for a guest names it by its name (strict off) or fails the inventory (strict on).
+    run = inventory({"hostname": "proxmox_nmae | upper"}, env=pve_env, verbosity=1)
+    assert run.rc == 0 and "web01" in run.hosts
+    assert "hostname ('proxmox_nmae | upper') failed for guest 101" in run.stdout
+    run = inventory({"hostname": "proxmox_nmae | upper", "strict": True}, env=pve_env)
+    assert run.rc != 0 and "hostname ('proxmox_nmae | upper') failed for guest" in run.stderr
+
+
+# ------------------------------------------------------------------ agents that do not answer
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_agent_failures_keep_the_host_without_an_address(inventory, pve, pve_env):
+    stop_agent(pve.pve.vm(101))
+    pve.pve.vm(102).agent = {"interfaces": windows_agent_interfaces(DEMO_NETWORK, 102, with_addresses=False)}
+    pve.pve.add_vm(104, "hung", node="pve1", status="running", config={"agent": "1"})
+    pve.pve.vm(104).agent, pve.pve.vm(104).agent_hangs = {"interfaces": []}, True
+    pve.pve.agent_hang_secs = 4  # longer than call_timeout; the server answers it before it stops
+    pve.pve.add_vm(105, "noagent", node="pve1", status="running", config={})
+    run = inventory({"call_timeout": 1}, env=pve_env, verbosity=1)
+    assert run.rc == 0, run.stderr
+    assert {"web01", "win-desktop", "hung", "noagent", "dns01"} <= set(run.hosts)
+    for host in ("web01", "win-desktop", "hung", "noagent"):
+        assert "ansible_host" not in run.hostvars[host], host
+    assert run.address("dns01") == "10.20.2.0", "the others still get theirs"
+    assert run.seconds < 30
+    lines = run.stdout.splitlines()
+
+    def line_for(host):
+        found = [line for line in lines if line.startswith(f"proxgate.core.proxmox: {host} (vmid")]
+        assert len(found) <= 1, found
+        return found[0] if found else None
+
+    assert "QEMU guest agent is not running" in line_for("web01")
+    assert "reported interfaces without addresses (Ethernet, isatap" in line_for("win-desktop")
+    assert "no answer within call_timeout (1s)" in line_for("hung"), "our timeout, not the node's answer after 4 s"
+    assert line_for("noagent") is None, "no agent configured is normal, not worth a line"
+    quiet = inventory({"call_timeout": 1}, env=pve_env)
+    assert "proxgate.core.proxmox" not in quiet.stdout + quiet.stderr, "without -v, no line"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_address_options_choose_interface_network_and_family(inventory, pve, pve_env):
+    pve.pve.add_ct(201, "ct-v6", node="pve1", status="running",
+                   config={"net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:02:01,ip=192.168.7.5/24,"
+                                   "ip6=2001:db8::201/64",
+                           "net1": "name=mgmt0,bridge=vmbr1,hwaddr=BC:24:11:00:02:02,ip=10.99.0.5/24"})
+    run = inventory({"address_family": "prefer_ipv6"}, env=pve_env)
+    assert run.rc == 0, run.stderr
+    assert run.address("web01") == "2001:db8::65"
+    assert run.address("ct-v6") == "2001:db8::201"
+    run = inventory({"address_networks": ["10.99.0.0/16"]}, env=pve_env)
+    assert run.address("ct-v6") == "10.99.0.5"
+    assert "ansible_host" not in run.hostvars["web01"], "no address of web01 is in 10.99.0.0/16"
+    run = inventory({"address_interface": "eth*", "address_family": "ipv4", "want_interfaces": True},
+                    env=pve_env)
+    assert run.address("ct-v6") == "192.168.7.5"
+    assert [iface["name"] for iface in run.hostvars["ct-v6"]["proxmox_interfaces"]] == ["lo", "eth0", "mgmt0"]
+
+
+# ------------------------------------------------------------------ config, snapshots, OS
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_want_config_snapshots_and_os_info(inventory, pve, pve_env, api_calls):
+    pve.pve.vm(101).snapshots = {"before-upgrade": {"snaptime": 1700000000, "description": "", "config": {}}}
+    pve.pve.add_vm(105, "agentless", node="pve1", status="running", config={"cores": 1})
+    run = inventory({"want_config": True, "want_snapshots": True, "want_os_info": True, "types": ["qemu"]},
+                    env=pve_env)
+    assert run.rc == 0, run.stderr
+    web = run.hostvars["web01"]
+    assert web["proxmox_config"]["cores"] == 2 and "digest" not in web["proxmox_config"]
+    assert web["proxmox_snapshots"] == ["before-upgrade"]
+    assert web["proxmox_os"]["id"] == "debian"
+    assert run.hostvars["db01"]["proxmox_config"]["memory"] in (4096, "4096")
+    calls = api_calls()
+    # The agent is only asked where the config enables it and the guest runs.
+    assert agent_call(105) not in calls and agent_call(103, "pve2") not in calls
+    assert agent_call(101) in calls and ("GET", f"{API}/nodes/pve1/qemu/101/agent/get-osinfo") in calls
+    assert ("GET", f"{API}/nodes/pve2/qemu/103/config") in calls
+
+
+# ------------------------------------------------------------------ cache
+
+@pytest.mark.parametrize("auth_mode", ["ticket"])
+def test_a_cached_run_makes_no_request(inventory, pve, pve_env, tmp_path):
+    config = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile",
+              "cache_connection": str(tmp_path / "cache"), "cache_timeout": 600}
+    first = inventory(config, env=pve_env)
+    assert first.rc == 0, first.stderr
+    seen = len(pve.pve.requests)
+    assert seen >= 4
+    pve.pve.vm(101).name = "renamed-since"
+    second = inventory(config, env=pve_env)
+    assert second.rc == 0, second.stderr
+    assert len(pve.pve.requests) == seen, "no request at all, not even a login"
+    assert second.data == first.data, "the same inventory, from the cache"
+    # Naming, addresses and groups are made from the cached data: no request for those either.
+    renamed = inventory(dict(config, hostname="vmid", address_family="prefer_ipv6", compose={"x": "1"}), env=pve_env)
+    assert len(pve.pve.requests) == seen
+    assert renamed.address("101") == "2001:db8::65" and renamed.hostvars["101"]["x"] == 1
+    # Other settings are another inventory: fetched again, not misread from the cache.
+    third = inventory(dict(config, tags=["web"]), env=pve_env)
+    assert len(pve.pve.requests) > seen and third.hosts == ["renamed-since"]
+    seen = len(pve.pve.requests)
+    flushed = inventory(config, env=pve_env, args=("--flush-cache",))
+    assert len(pve.pve.requests) > seen and "renamed-since" in flushed.hosts
+    seen = len(pve.pve.requests)
+    assert inventory(config, env=pve_env).hosts == flushed.hosts
+    assert len(pve.pve.requests) == seen, "the flushed run refreshed the cache"
+
+
+# ------------------------------------------------------------------ errors
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+@pytest.mark.parametrize(("config", "words"), [
+    ({"concurrency": "lots"}, ["concurrency"]),
+    ({"concurrency": 0}, ["concurrency", "between 1 and 64"]),
+    ({"address_networks": ["10.0.0.300/8"]}, ["address_networks", "10.0.0.300/8"]),
+    ({"address_family": "ipv5"}, ["address_family", "ipv5"]),
+    ({"filters": [{"keep": "true"}]}, ["filters[0]", "include or exclude"]),
+    ({"call_timeout": -1}, ["call_timeout"]),
+    ({"api_url": "pve.example.com"}, ["api_url", "http(s) URL"]),
+    ({"want_confg": True}, ["unknown option", "want_confg (did you mean want_config?)"]),
+])
+def test_a_malformed_config_fails_with_the_option_named(inventory, pve_env, config, words):
+    run = inventory(config, env=pve_env)
+    assert run.rc != 0
+    for word in words:
+        assert word in run.stderr, (word, run.stderr)
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_missing_auth_and_other_file_names(inventory, pve, pve_env):
+    run = inventory({}, env={"PROXMOX_URL": pve.url})
+    assert run.rc != 0
+    assert "api_token_id" in run.stderr and "api_password" in run.stderr
+    run = inventory({}, env={})
+    assert run.rc != 0 and "api_url" in run.stderr
+    # Only *.proxmox.yml / *.proxmox.yaml are this plugin's; another name is not read at all.
+    assert inventory({}, env=pve_env, suffix=".proxmox.yaml").rc == 0
+    other = inventory({}, env=pve_env, suffix=".yml")
+    assert other.rc != 0 and "web01" not in other.stdout
+
+
+# ------------------------------------------------------------------ the documentation's examples
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "inventory.md"
+CONNECTION_KEYS = ("api_url", "api_token_id", "api_token_secret", "ca_path")
+
+
+def doc_examples():
+    blocks = DOCS.read_text().split("```yaml\n")[1:]
+    return [yaml.safe_load(block.split("```")[0]) for block in blocks if block.startswith("plugin:")]
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_the_documented_examples_work(inventory, pve_env, tmp_path):
+    examples = doc_examples()
+    assert len(examples) == 3
+    runs = []
+    for example in examples:
+        # The connection comes from the environment here; the rest is run as documented.
+        config = {key: value for key, value in example.items() if key not in CONNECTION_KEYS}
+        if "cache_connection" in config:
+            config["cache_connection"] = str(tmp_path / "doc-cache")
+        run = inventory(yaml.safe_dump(config), env=pve_env)
+        assert run.rc == 0, (example, run.stderr)
+        runs.append(run)
+    simple, grouped, cached = runs
+    assert simple.hosts == ["db01", "dns01", "web01", "win-desktop"]
+    assert grouped.hosts == ["web01", "win-desktop"]
+    assert grouped.hostvars["win-desktop"]["ansible_connection"] == "winrm"
+    assert grouped.hostvars["win-desktop"]["ansible_port"] == 5986
+    assert grouped.group("big_memory") == ["win-desktop"]
+    assert grouped.group("runs_on_pve1") == ["web01"]
+    assert cached.hosts == simple.hosts
