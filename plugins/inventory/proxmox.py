@@ -228,9 +228,6 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory im
     why_no_address,
 )
 
-if HAS_HTTPX:
-    import httpx
-
 NAME = "proxgate.core.proxmox"
 SUFFIXES = (".proxmox.yml", ".proxmox.yaml")
 AUTH_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret")
@@ -364,7 +361,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # ---------------------------------------------------------------- fetch
 
-    def _client(self, timeout, retries, transport=None):
+    def _client(self, timeout, retries, max_connections=None):
         if not HAS_HTTPX:
             raise AnsibleError(f"{NAME} needs the httpx Python library on the controller: "
                                "pip install 'httpx>=0.27' (or add it to the execution environment)")
@@ -373,21 +370,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return ProxmoxClient(auth["api_url"], user=auth["api_user"], password=auth["api_password"],
                                  token_id=auth["api_token_id"], token_secret=auth["api_token_secret"],
                                  validate_certs=self.get_option("validate_certs"), ca_path=self.get_option("ca_path"),
-                                 timeout=timeout, retries=retries, transport=transport)
+                                 timeout=timeout, retries=retries, max_connections=max_connections)
         except ProxmoxError as exc:
             raise AnsibleError(f"{NAME}: {exc}") from exc
 
     def _guest_client(self, main, settings):
         """A client for the per-guest calls: no retries, call_timeout, and as many kept-alive connections as
         calls run at once (httpx keeps 20 by default; a busier pool would open a TLS connection per call)."""
-        size = settings["concurrency"]
-        try:
-            verify = ProxmoxClient._verify(self.get_option("validate_certs"), self.get_option("ca_path"))
-        except ProxmoxError as exc:
-            raise AnsibleError(f"{NAME}: {exc}") from exc
-        transport = httpx.HTTPTransport(verify=verify, limits=httpx.Limits(max_connections=size,
-                                                                           max_keepalive_connections=size))
-        client = self._client(settings["call_timeout"], 0, transport=transport)
+        client = self._client(settings["call_timeout"], 0, max_connections=settings["concurrency"])
         # The login ticket the first client got serves both: one login per run.
         client.ticket, client.csrf = main.ticket, main.csrf
         return client

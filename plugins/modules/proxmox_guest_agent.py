@@ -254,13 +254,15 @@ supported_commands:
   sample: [guest-exec, guest-get-osinfo, guest-network-get-interfaces]
 """
 
-import ipaddress
 import re
 import shlex
 import time
 from contextlib import contextmanager
-from fnmatch import fnmatchcase
 
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.addresses import (
+    agent_addresses,
+    parse_networks,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
     ProxmoxApiError,
     ProxmoxConnectionError,
@@ -277,18 +279,6 @@ SEEN_IN_MESSAGE = 8
 
 
 # ------------------------------------------------------------------ pure logic
-
-def parse_networks(cidrs):
-    """ip_network objects for the cidr option; ValueError names the bad entry."""
-    networks = []
-    for text in cidrs or ():
-        try:
-            networks.append(ipaddress.ip_network(str(text).strip(), strict=False))
-        except ValueError as exc:
-            raise ValueError(f"cidr entry {text!r} is not a network such as 10.20.0.0/16 or 2001:db8::/32 "
-                             f"({exc})") from exc
-    return networks
-
 
 def split_command(command):
     """The argv for the command option: a list as given, a string split with shell quoting rules."""
@@ -307,41 +297,6 @@ def split_command(command):
     if not argv or not argv[0]:
         raise ValueError("command is empty; give the program to run and its arguments")
     return argv
-
-
-def parse_address(text):
-    """An ip_address from an agent's ip-address, without a zone (fe80::1%eth0); None if unreadable."""
-    try:
-        return ipaddress.ip_address(str(text).split("%", 1)[0])
-    except ValueError:
-        return None
-
-
-def agent_addresses(interfaces, interface=None, networks=(), family="ipv4", skip_link_local=True):
-    """The addresses of network-get-interfaces that pass the filters, in the agent's order.
-
-    Loopback (interface lo, or a loopback address) is always left out; interfaces without an
-    ip-addresses key (some Windows agents) are skipped.
-    """
-    wanted_version = FAMILIES.get(family)
-    found = []
-    for iface in interfaces or ():
-        name = iface.get("name") or ""
-        if name == "lo" or (interface and not fnmatchcase(name, interface)):
-            continue
-        for entry in iface.get("ip-addresses") or ():
-            address = parse_address(entry.get("ip-address"))
-            if address is None or address.is_loopback:
-                continue
-            if wanted_version and address.version != wanted_version:
-                continue
-            if skip_link_local and address.is_link_local:
-                continue
-            if networks and not any(address.version == net.version and address in net for net in networks):
-                continue
-            found.append({"interface": name, "address": str(address), "family": f"ipv{address.version}",
-                          "prefix": entry.get("prefix")})
-    return found
 
 
 def seen_addresses(interfaces):

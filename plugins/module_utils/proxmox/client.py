@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import ssl
+import threading
 import time
 import traceback
 from urllib.parse import quote, urlsplit
@@ -112,7 +113,8 @@ class ProxmoxClient:
     """
 
     def __init__(self, api_url, user=None, password=None, token_id=None, token_secret=None, otp=None,
-                 validate_certs=True, ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None):
+                 validate_certs=True, ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None,
+                 max_connections=None):
         if not HAS_HTTPX:
             raise ProxmoxError("the httpx Python library is required")
         self.base_url = api_base_url(api_url)
@@ -127,8 +129,13 @@ class ProxmoxClient:
         self.ticket = None
         self.csrf = None
         self.calls = 0
+        # Threads may share a client (the inventory plugin does): one of them logs in at a time.
+        self._login_lock = threading.Lock()
+        # httpx keeps 20 connections alive by default; callers running more calls at once ask for more.
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections) \
+            if max_connections else httpx.Limits()
         self.http = httpx.Client(verify=self._verify(validate_certs, ca_path), timeout=timeout,
-                                 transport=transport, headers={"Accept": "application/json"})
+                                 transport=transport, limits=limits, headers={"Accept": "application/json"})
 
     @staticmethod
     def _token_header(user, token_id, token_secret):
@@ -181,7 +188,9 @@ class ProxmoxClient:
         if self.token:
             return {"Authorization": self.token}
         if self.ticket is None:
-            self.login()
+            with self._login_lock:
+                if self.ticket is None:
+                    self.login()
         headers = {"Cookie": f"PVEAuthCookie={self.ticket}"}
         if method in WRITE_METHODS:
             headers["CSRFPreventionToken"] = self.csrf or ""
