@@ -55,3 +55,27 @@ def describe(guest):
         "maxdisk": guest.get("maxdisk"),
         "uptime": guest.get("uptime"),
     }
+
+
+def resolve_guest_refs(guests, refs, known_only=True):
+    """The vmids (sorted, each once) for a list of vmids and names, and the errors: unknown names, names
+    several guests share, and, with known_only, vmids of no guest (a backup listing wants those too)."""
+    known = {int(guest["vmid"]) for guest in guests}
+    vmids, errors = set(), []
+    for ref in refs:
+        text = str(ref).strip()
+        if text.isdigit():
+            if known_only and int(text) not in known:
+                errors.append(f"no guest with vmid {int(text)} in the cluster")
+                continue
+            vmids.add(int(text))
+            continue
+        named = sorted(int(guest["vmid"]) for guest in guests if guest.get("name") == text)
+        if len(named) > 1:
+            errors.append(f"name {text!r} is used by several guests (vmids {', '.join(map(str, named))}); "
+                          "give the vmid to choose one")
+        elif not named:
+            errors.append(f"no guest named {text!r} in the cluster")
+        else:
+            vmids.add(named[0])
+    return sorted(vmids), errors

@@ -53,7 +53,7 @@ def task_succeeded(exitstatus):
 
 
 def task_log_tail(client, upid, lines=LOG_TAIL_LINES):
-    """The last lines of the task's log, oldest first."""
+    """The last lines of the task's log, oldest first (all of them when lines is None)."""
     node = parse_upid(upid)["node"]
     path = f"/nodes/{node}/tasks/{quote_segment(upid)}/log"
     tail, start = [], 0
@@ -61,7 +61,9 @@ def task_log_tail(client, upid, lines=LOG_TAIL_LINES):
     # read on while pages come back full, so the error at the end of a long log is not cut off.
     while True:
         entries = client.get(path, start=start, limit=LOG_FETCH_LIMIT) or []
-        tail = (tail + [entry.get("t", "") for entry in entries])[-lines:]
+        tail = tail + [entry.get("t", "") for entry in entries]
+        if lines is not None:
+            tail = tail[-lines:]
         if len(entries) < LOG_FETCH_LIMIT:
             return tail
         start += len(entries)
@@ -83,3 +85,8 @@ def wait_for_task(client, upid, timeout=600, poll=0.2, max_poll=2.0):
             raise ProxmoxTaskTimeout(upid, timeout)
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
         poll = min(max_poll, poll * 1.5)
+
+
+def task_log(client, upid):
+    """Every line of the task's log, oldest first."""
+    return task_log_tail(client, upid, lines=None)
