@@ -40,3 +40,13 @@ attributes:
     membership:
       - proxgate.core.proxmox
 """
+
+    ACTIONGROUP_GUACAMOLE = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/proxgate.core.guacamole) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - proxgate.core.guacamole
+"""

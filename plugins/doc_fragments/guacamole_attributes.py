@@ -17,4 +17,7 @@ attributes:
       - proxgate.core.guacamole
 """
 
-    DOCUMENTATION = ACTIONGROUP_GUACAMOLE
+    # Kept for modules that still name this fragment; new ones use proxgate.core.attributes.ACTIONGROUP_GUACAMOLE.
+    DOCUMENTATION = r"""
+options: {}
+"""

@@ -17,11 +17,11 @@ description:
   - The matching sessions are ended with one C(PATCH activeConnections) that removes each of them. No
     matching session means no write and C(changed=false), so the task can run again safely.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.guacamole
   - proxgate.core.attributes
-  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
 attributes:
   check_mode:
     support: full

@@ -18,11 +18,11 @@ description:
   - Parameter names are checked against the protocol's parameters as the server lists them
     (C(GET schema/protocols)), and values against their type (boolean, number, choice list).
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.guacamole
   - proxgate.core.attributes
-  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
 attributes:
   check_mode:
     support: full
@@ -325,7 +325,7 @@ class GuacamoleConnection(GuacamoleModule):
 
     def create(self, parent, groups, parameters, attributes, fields):
         secrets = secret_names(parameters, fields)
-        final_parameters, _ = plan_parameters({}, parameters, exists=False)
+        final_parameters, _unused = plan_parameters({}, parameters, exists=False)
         final_attributes = {name: value or None for name, value in attributes.items()}
         identifier = None
         if not self.check_mode:
@@ -349,11 +349,11 @@ class GuacamoleConnection(GuacamoleModule):
         if existing.get("protocol") != self.params["protocol"]:
             changes.add("protocol", existing.get("protocol"), self.params["protocol"])
         if parameter_changes:
-            changes.add("parameters", {name: before for name, (before, _) in parameter_changes.items()},
-                        {name: after for name, (_, after) in parameter_changes.items()})
+            changes.add("parameters", {name: before for name, (before, _unused) in parameter_changes.items()},
+                        {name: after for name, (_unused, after) in parameter_changes.items()})
         if attribute_changes:
-            changes.add("attributes", {name: before for name, (before, _) in attribute_changes.items()},
-                        {name: after for name, (_, after) in attribute_changes.items()})
+            changes.add("attributes", {name: before for name, (before, _unused) in attribute_changes.items()},
+                        {name: after for name, (_unused, after) in attribute_changes.items()})
         parent = str(existing.get("parentIdentifier") or "ROOT")
         connection = self.describe(identifier, parent, groups, self.params["protocol"], final_parameters,
                                    final_attributes, secrets)

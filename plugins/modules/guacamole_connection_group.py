@@ -18,11 +18,11 @@ description:
     differs. With O(create_parents=true), missing groups on the way are created (organizational, no
     attributes).
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.guacamole
   - proxgate.core.attributes
-  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
 attributes:
   check_mode:
     support: full
@@ -185,8 +185,8 @@ class GuacamoleConnectionGroup(GuacamoleModule):
         force=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module_kwargs = dict(required_one_of=[("path", "name")], mutually_exclusive=[("path", "name"),
-                                                                                  ("path", "parent_identifier")])
+    module_kwargs = dict(required_one_of=[("path", "name")],
+                         mutually_exclusive=[("path", "name"), ("path", "parent_identifier")])
 
     def __init__(self):
         super().__init__()
@@ -237,7 +237,7 @@ class GuacamoleConnectionGroup(GuacamoleModule):
             parent, missing = groups.walk(self.parent_names)
             problem = None
             if missing:
-                _, problem = find_parent(groups, join_group_path(self.parent_names),
+                _unused, problem = find_parent(groups, join_group_path(self.parent_names),
                                          path_option="path" if self.params["path"] is not None else "parent")
         if self.params["state"] == "absent":
             existing = None if (parent is None or missing) else find_child(groups.groups, parent, self.name)
@@ -306,8 +306,8 @@ class GuacamoleConnectionGroup(GuacamoleModule):
         if group_type != existing.get("type"):
             changes.add("type", existing.get("type"), group_type)
         if attribute_changes:
-            changes.add("attributes", {name: before for name, (before, _) in attribute_changes.items()},
-                        {name: after for name, (_, after) in attribute_changes.items()})
+            changes.add("attributes", {name: before for name, (before, _unused) in attribute_changes.items()},
+                        {name: after for name, (_unused, after) in attribute_changes.items()})
         parent = str(existing.get("parentIdentifier") or ROOT)
         group = self.describe(groups, identifier, parent, group_type, final_attributes)
         if changes and not self.check_mode:

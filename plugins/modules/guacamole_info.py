@@ -15,12 +15,12 @@ description:
   - Connections come both as a tree (groups with their connections and sharing profiles) and as flat
     lists, each with the path of its group.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.guacamole
   - proxgate.core.attributes
   - proxgate.core.attributes.INFO_MODULE
-  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
 options:
   gather:
     description:
@@ -190,7 +190,7 @@ def sort_key(identifier):
 
 
 def sorted_values(directory, key="identifier"):
-    return [item for _, item in sorted((directory or {}).items(), key=lambda pair: sort_key(pair[0]))]
+    return [item for _unused, item in sorted((directory or {}).items(), key=lambda pair: sort_key(pair[0]))]
 
 
 def annotate_tree(node, names=()):

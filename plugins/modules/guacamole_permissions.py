@@ -20,11 +20,11 @@ description:
     permission per operation, which the server applies together. Nothing to change means no write at all.
   - Permissions a user gets through its groups are not touched; manage them on the group.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.guacamole
   - proxgate.core.attributes
-  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
 attributes:
   check_mode:
     support: full
@@ -638,7 +638,7 @@ class GuacamolePermissions(GuacamoleModule):
             wanted = keep_own_entry(wanted, current, name)
         operations = plan(current, wanted, params["mode"], self.client.system_permissions)
         if operations and not self.check_mode:
-            _, directory, name = self.subject
+            _unused, directory, name = self.subject
             self.client.patch(path_of(directory, name, "permissions"), json=operations)
         after = apply_operations(current, operations)
         result = dict(changed=bool(operations), operations=operations, permissions=after,

@@ -18,11 +18,11 @@ description:
   - Parameter names are checked against the sharing profile parameters of the connection's protocol,
     as the server lists them (C(GET schema/protocols)).
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.guacamole
   - proxgate.core.attributes
-  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
 attributes:
   check_mode:
     support: full
@@ -245,7 +245,7 @@ class GuacamoleSharingProfile(GuacamoleModule):
                     parameters=mask_secrets(dict(sorted(parameters.items())), secrets), attributes=attributes)
 
     def create(self, primary_id, parameters, attributes, secrets):
-        final_parameters, _ = plan_parameters({}, parameters, exists=False)
+        final_parameters, _unused = plan_parameters({}, parameters, exists=False)
         final_attributes = {name: value or None for name, value in attributes.items()}
         identifier = None
         if not self.check_mode:
@@ -267,8 +267,8 @@ class GuacamoleSharingProfile(GuacamoleModule):
         changes = Changes(secret_keys=secrets)
         for key, planned in (("parameters", parameter_changes), ("attributes", attribute_changes)):
             if planned:
-                changes.add(key, {name: before for name, (before, _) in planned.items()},
-                            {name: after for name, (_, after) in planned.items()})
+                changes.add(key, {name: before for name, (before, _unused) in planned.items()},
+                            {name: after for name, (_unused, after) in planned.items()})
         profile = self.describe(identifier, primary_id, final_parameters, final_attributes, secrets)
         if changes and not self.check_mode:
             body = dict(name=existing["name"], identifier=identifier, primaryConnectionIdentifier=primary_id,

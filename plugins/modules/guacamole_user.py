@@ -18,11 +18,11 @@ description:
     in 1.6 it is a separate field, and an update that leaves it out re-enables the account. The module
     always sends it in the form the server reads, so updating a disabled account keeps it disabled.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.guacamole
   - proxgate.core.attributes
-  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
 attributes:
   check_mode:
     support: full
@@ -617,7 +617,7 @@ class GuacamoleUser(GuacamoleModule):
         attributes = wanted_attributes(params)
         body = {"username": params["username"], "password": params["password"], "attributes": attributes}
         body = self.client.set_disabled(body, bool(params["disabled"]))
-        add, _ = membership_changes([], params["groups"], params["groups_mode"])
+        add, _unused = membership_changes([], params["groups"], params["groups_mode"])
         if not self.check_mode:
             self.client.post("users", json=body)
             if add:

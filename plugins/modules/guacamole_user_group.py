@@ -18,11 +18,11 @@ description:
     sends it in the form the server reads, so updating a disabled group keeps it disabled.
   - The permissions a group gives its members are managed with M(proxgate.core.guacamole_permissions).
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.guacamole
   - proxgate.core.attributes
-  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
 attributes:
   check_mode:
     support: full
@@ -337,7 +337,7 @@ class GuacamoleUserGroup(GuacamoleModule):
         body = self.client.set_disabled({"identifier": params["name"], "attributes": attributes}, disabled)
         patches = {}
         for option in MEMBERS:
-            add, _ = membership_changes([], params[option], params[f"{option}_mode"])
+            add, _unused = membership_changes([], params[option], params[f"{option}_mode"])
             patches[option] = add
         if not self.check_mode:
             self.client.post("userGroups", json=body)

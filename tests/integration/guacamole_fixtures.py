@@ -99,8 +99,8 @@ def bodies(emu, method, path_suffix):
 def logins_and_logouts(emu):
     """(number of logins, number of token deletions) in the request log."""
     tokens = f"{emu.context_path}/api/tokens"
-    logins = sum(1 for method, path, _ in emu.requests if method == "POST" and path == tokens)
-    logouts = sum(1 for method, path, _ in emu.requests if method == "DELETE" and path.startswith(tokens + "/"))
+    logins = sum(1 for method, path, _unused in emu.requests if method == "POST" and path == tokens)
+    logouts = sum(1 for method, path, _unused in emu.requests if method == "DELETE" and path.startswith(tokens + "/"))
     return logins, logouts
 
 

@@ -38,7 +38,7 @@ def test_raw_get_with_query_and_absolute_path(guac, run_playbook):
     assert [c["name"] for c in run.result("other data source")["data"].values()] == ["shared"]
     assert run.changed == []
     assert any(path.endswith("/connections?permission=READ&permission=UPDATE")
-               for method, path, _ in guac.requests if method == "GET")
+               for method, path, _unused in guac.requests if method == "GET")
     assert writes(guac) == []
     assert_no_session_left(guac)
 
@@ -130,7 +130,7 @@ def test_absent_and_raw_writes(guac, run_playbook):
     assert writes(guac) == [("DELETE", "users/old"), ("PATCH", "activeConnections")]
     assert "old" not in guac.state()["users"] and guac.state()["active_connections"] == {}
 
-    again = run_playbook(tasks.split("        - name: kill")[0], env=guac_env(guac))
+    again = run_playbook(tasks.split("        - name: kill", maxsplit=1)[0], env=guac_env(guac))
     assert again.result("remove old")["changed"] is False
     assert len(writes(guac)) == 2
 

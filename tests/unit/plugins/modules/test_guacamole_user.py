@@ -100,7 +100,7 @@ def test_good_options_have_no_errors():
 
 def test_several_errors_are_reported_together():
     errors = option_errors(params(valid_from="x", access_window_end="y"), timezones=None)
-    assert [e.split(" ")[0] for e in errors] == ["valid_from", "access_window_end"]
+    assert [e.split(" ", maxsplit=1)[0] for e in errors] == ["valid_from", "access_window_end"]
 
 
 def test_encoding_as_the_server_stores_values():

@@ -178,8 +178,9 @@ def test_logout_failure_is_reported_without_the_token():
 
 
 def test_invalid_credentials_say_so_and_are_not_retried():
-    server = ScriptedGuacamole(login=lambda r: error_body(403, "INVALID_CREDENTIALS", "Invalid login.",
-                                                         expected=[{"name": "username"}, {"name": "password"}]))
+    expected = [{"name": "username"}, {"name": "password"}]
+    server = ScriptedGuacamole(
+        login=lambda r: error_body(403, "INVALID_CREDENTIALS", "Invalid login.", expected=expected))
     with pytest.raises(GuacamoleAuthError) as caught:
         server.client(retries=3).get("users")
     assert len(server.logins) == 1

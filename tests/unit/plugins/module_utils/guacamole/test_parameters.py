@@ -116,7 +116,7 @@ def test_plan_unset_and_purge():
 def test_plan_update_password_always_compares_the_stored_secret():
     final, changes = plan_parameters(STORED, {"password": "new"}, exists=True, secrets={"password"})
     assert final["password"] == "new" and changes == {"password": ("old", "new")}
-    _, changes = plan_parameters(STORED, {"password": "old"}, exists=True, secrets={"password"})
+    _unused, changes = plan_parameters(STORED, {"password": "old"}, exists=True, secrets={"password"})
     assert changes == {}
 
 
@@ -125,11 +125,11 @@ def test_plan_on_create_never_touches_an_existing_secret():
                                      update_password="on_create")
     assert final["password"] == "old" and changes == {"port": ("22", "2")}
     # ...not even with purge, when the secret is named.
-    final, _ = plan_parameters(STORED, {"password": "new", "hostname": "h"}, exists=True, secrets={"password"},
+    final, _unused = plan_parameters(STORED, {"password": "new", "hostname": "h"}, exists=True, secrets={"password"},
                                update_password="on_create", purge=True)
     assert final == {"hostname": "h", "password": "old"}
     # A new object gets its secrets.
-    final, _ = plan_parameters({}, {"password": "new"}, exists=False, secrets={"password"},
+    final, _unused = plan_parameters({}, {"password": "new"}, exists=False, secrets={"password"},
                                update_password="on_create")
     assert final == {"password": "new"}
 
