@@ -10,13 +10,20 @@ agent that answers, 10 % containers) and 20 ms added to every response, then run
 3. cached: the same again, the cache answers, no request at all;
 
 and, to show what ansible-inventory itself costs for that many hosts, once more on the same hosts, variables
-and groups written to a static file (no plugin, no API).
+and groups written to a static file (no plugin, no API); and once on a static file with one host (starting
+ansible-core alone).
 
-It prints, per run: wall time, requests the server logged, hosts and hosts with an address, the CPU time of
-the server process and of ansible-inventory; and checks the goals (1,000 guests < 2 s, 5,000 < 8 s;
-requests <= 1 + guests whose address is needed; cached rerun 0 requests).
+Each of these runs --repeat times (3 by default), in rounds (fresh, static, startup, fill, cached, again), so a
+busy moment of a shared machine hits all of them alike. It prints, per run kind, the median and the range of:
+wall time, requests the server logged, hosts and hosts with an address, the CPU time of the server process and
+of ansible-inventory, the plugin's own timings, and the load average when the runs started; and checks the
+goals (1,000 guests < 2 s, 5,000 < 8 s, on the median; requests <= 1 + guests whose address is needed, and
+cached reruns 0 requests, on every run). It also prints the lower bound of a fresh run on an idle machine:
+the cached run's CPU time without its host-making, plus the listing call, plus the per-guest calls at
+`concurrency` at a time (calls / concurrency, rounded up, x latency).
 
-    python tests/bench/inventory.py [--guests 1000,5000] [--latency 0.02] [--concurrency 16] [--json FILE]
+    python tests/bench/inventory.py [--guests 1000,5000] [--latency 0.02] [--concurrency 16] [--repeat 3]
+                                    [--json FILE]
 
 Exit status 1 when a run is wrong (a failed ansible-inventory, too many requests, a cached run that made
 requests, hosts missing); missed time goals only fail with --strict, since they depend on the machine.
@@ -32,6 +39,7 @@ import platform
 import re
 import resource
 import selectors
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +60,7 @@ NODES = 3
 GOALS = {1000: 2.0, 5000: 8.0}
 # fresh: no cache configured; fill: cache on, --flush-cache (reads the API, writes the cache); cached: the cache.
 RUNS = ("fresh", "fill", "cached")
+DEFAULT_CONCURRENCY = 16
 
 
 def parse_args(argv=None):
@@ -59,6 +68,7 @@ def parse_args(argv=None):
     parser.add_argument("--guests", default="1000,5000", help="comma-separated cluster sizes (default 1000,5000)")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every response (0.02)")
     parser.add_argument("--concurrency", type=int, help="the plugin's concurrency option (default: its own, 16)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each kind, the median is reported (3)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a time goal is missed too")
     return parser.parse_args(argv)
@@ -166,10 +176,11 @@ def run_inventory(workdir, source, server, flush):
                ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"), ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
                ANSIBLE_NOCOLOR="1")
     seen, server_cpu, own_cpu = len(server.requests()), server.cpu(), children_cpu()
+    load = round(os.getloadavg()[0], 2)
     started = time.monotonic()
     proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     wall = time.monotonic() - started
-    result = {"wall": round(wall, 2), "rc": proc.returncode, "requests": len(server.requests()) - seen,
+    result = {"wall": round(wall, 2), "load": load, "rc": proc.returncode, "requests": len(server.requests()) - seen,
               "server_cpu": round(server.cpu() - server_cpu, 2),
               "inventory_cpu": round(children_cpu() - own_cpu, 2)}
     if proc.returncode != 0:
@@ -205,62 +216,101 @@ def unwrap(value):
     return value
 
 
-def run_static(workdir):
+def run_static(workdir, inventory=None):
     """ansible-inventory --list on the fresh run's inventory from a static file: what ansible-inventory itself
-    costs for that many hosts (start, variables, output), with no plugin and no API."""
+    costs for that many hosts (start, variables, output), with no plugin and no API. With `inventory`, that
+    inventory instead (the one-host file that shows what starting ansible-core costs)."""
     source = workdir / "static.json"
-    source.write_text(json.dumps(static_inventory(json.loads((workdir / "inventory.json").read_text()))))
+    listing = inventory or static_inventory(json.loads((workdir / "inventory.json").read_text()))
+    source.write_text(json.dumps(listing))
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "PROXMOX_"))}
     env.update(ANSIBLE_HOME=str(workdir / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"))
-    own_cpu = children_cpu()
+    own_cpu, load = children_cpu(), round(os.getloadavg()[0], 2)
     started = time.monotonic()
     proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), "--list", "--output",
                            str(workdir / "static-out.json")], capture_output=True, text=True, env=env, check=False)
-    return {"wall": round(time.monotonic() - started, 2), "rc": proc.returncode,
+    return {"wall": round(time.monotonic() - started, 2), "load": load, "rc": proc.returncode,
             "inventory_cpu": round(children_cpu() - own_cpu, 2)}
 
 
-def bench(count, latency, concurrency):
+def bench(count, latency, concurrency, repeat):
     guests = generate_guests(count, nodes=NODES)
     running = sum(1 for guest in guests if guest.get("status") == "running")
     answering = sum(1 for guest in guests if guest.get("status") == "running"
                     and (guest.get("type") == "lxc" or guest.get("agent")))
+    runs = {name: [] for name in (*RUNS, "static", "startup")}
     with tempfile.TemporaryDirectory(prefix="proxgate-bench-") as tmp:
         workdir = Path(tmp)
         server = Server(workdir, count, latency)
         try:
-            fresh = run_inventory(workdir, write_config(workdir, server, concurrency, cache=False), server,
-                                  flush=False)
-            static = run_static(workdir) if fresh["rc"] == 0 else None
-            source = write_config(workdir, server, concurrency, cache=True)
-            fill = run_inventory(workdir, source, server, flush=True)
-            cached = run_inventory(workdir, source, server, flush=False)
+            fresh_source = write_config(workdir, server, concurrency, cache=False)
+            cached_source = write_config(workdir, server, concurrency, cache=True)
+            for _round in range(repeat):
+                fresh = run_inventory(workdir, fresh_source, server, flush=False)
+                runs["fresh"].append(fresh)
+                if fresh["rc"] == 0:
+                    runs["static"].append(run_static(workdir))
+                runs["startup"].append(run_static(workdir, {"all": {"hosts": {"one": {}}}}))
+                runs["fill"].append(run_inventory(workdir, cached_source, server, flush=True))
+                runs["cached"].append(run_inventory(workdir, cached_source, server, flush=False))
         finally:
             server.stop()
     return {"guests": count, "needs_address": running, "can_answer": answering, "max_requests": 1 + running,
-            "fresh": fresh, "fill": fill, "cached": cached, "static": static}
+            "runs": runs}
+
+
+def median(runs, key):
+    values = [run[key] for run in runs if run.get(key) is not None]
+    if not values:
+        return None
+    middle = statistics.median(values)
+    return int(middle) if all(isinstance(value, int) for value in values) and middle == int(middle) \
+        else round(middle, 2)
+
+
+def spread(runs, key):
+    values = [run[key] for run in runs if run.get(key) is not None]
+    if not values:
+        return "-"
+    return f"{min(values):g}" if min(values) == max(values) else f"{min(values):g}-{max(values):g}"
+
+
+def lower_bound(result, latency, concurrency):
+    """The fastest a fresh run could be on an idle machine, even if the plugin made its hosts while its calls
+    wait and its calls cost no CPU: what the cached run does besides making the hosts (its CPU time, which a
+    busy machine does not inflate the way it inflates wall time), plus the listing call, plus the per-guest
+    calls at `concurrency` at a time."""
+    cached = result["runs"]["cached"]
+    cpu, hosts = median(cached, "inventory_cpu"), median(cached, "plugin_hosts")
+    if cpu is None or hosts is None:
+        return None
+    calls = result["max_requests"] - 1
+    return round(cpu - hosts + latency + -(-calls // (concurrency or DEFAULT_CONCURRENCY)) * latency, 2)
 
 
 # ------------------------------------------------------------------ report
 
 def problems_of(result):
-    """What is wrong with a result (not the time goals)."""
+    """What is wrong with a result (not the time goals), on every run."""
     problems = []
     for name in RUNS:
-        run = result[name]
-        if run["rc"] != 0:
-            problems.append(f"{name} run failed: {run.get('error', '')}")
-        elif run["hosts"] != result["guests"]:
-            problems.append(f"{name} run has {run['hosts']} hosts, not {result['guests']}")
-        elif run["with_address"] != result["can_answer"]:
-            problems.append(f"{name} run: {run['with_address']} hosts with an address, expected "
-                            f"{result['can_answer']} (the running guests whose agent or container answers)")
+        for run in result["runs"][name]:
+            if run["rc"] != 0:
+                problems.append(f"{name} run failed: {run.get('error', '')}")
+            elif run["hosts"] != result["guests"]:
+                problems.append(f"{name} run has {run['hosts']} hosts, not {result['guests']}")
+            elif run["with_address"] != result["can_answer"]:
+                problems.append(f"{name} run: {run['with_address']} hosts with an address, expected "
+                                f"{result['can_answer']} (the running guests whose agent or container answers)")
     for name in ("fresh", "fill"):
-        if result[name]["requests"] > result["max_requests"]:
-            problems.append(f"{name} run: {result[name]['requests']} requests, more than 1 + "
-                            f"{result['needs_address']}")
-    if result["cached"]["requests"] != 0:
-        problems.append(f"the cached run made {result['cached']['requests']} requests")
+        for run in result["runs"][name]:
+            if run["requests"] > result["max_requests"]:
+                problems.append(f"{name} run: {run['requests']} requests, more than 1 + {result['needs_address']}")
+    for run in result["runs"]["cached"]:
+        if run["requests"] != 0:
+            problems.append(f"a cached run made {run['requests']} requests")
+    for name in ("static", "startup"):
+        problems.extend(f"the {name} run failed" for run in result["runs"][name] if run["rc"] != 0)
     return problems
 
 
@@ -268,32 +318,41 @@ def dash(value):
     return "-" if value is None else value
 
 
-def report(info, results, latency, concurrency):
+def report(info, results, latency, concurrency, repeat):
     print(f"proxgate.core.proxmox inventory benchmark, {info['date']}")
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, ansible-core "
           f"{info['ansible_core']}, load average before {info['load_average']}")
-    print(f"server: {latency * 1000:.0f} ms per response, concurrency {concurrency or 'default (16)'}")
-    print(f"{'guests':>7} {'run':>6} {'wall s':>7} {'goal':>9} {'requests':>9} {'max':>6} {'hosts':>6} "
-          f"{'w/ addr':>8} {'server cpu s':>13} {'inventory cpu s':>16} {'plugin API s':>13} {'plugin hosts s':>15}")
+    print(f"server: {latency * 1000:.0f} ms per response, concurrency {concurrency or 'default (16)'}; "
+          f"median (and range) of {repeat} runs each")
+    print(f"{'guests':>7} {'run':>7} {'wall s':>7} {'range':>11} {'goal':>9} {'requests':>9} {'max':>6} {'hosts':>6} "
+          f"{'w/ addr':>8} {'server cpu s':>13} {'inventory cpu s':>16} {'plugin API s':>13} {'plugin hosts s':>15} "
+          f"{'load':>10}")
     missed = []
     for result in results:
         goal = GOALS.get(result["guests"])
-        for name in RUNS:
-            run = result[name]
-            mark = ""
+        for name in (*RUNS, "static", "startup"):
+            runs = result["runs"][name]
+            if not runs:
+                continue
+            wall, mark = median(runs, "wall"), ""
             if goal and name == "fresh":
-                mark = f"<{goal:g}" + (" ok" if run["wall"] < goal else " MISS")
-                if run["wall"] >= goal:
-                    missed.append(f"{result['guests']} guests: {run['wall']} s (goal < {goal:g} s)")
-            print(f"{result['guests']:>7} {name:>6} {run['wall']:>7} {mark:>9} {run['requests']:>9} "
-                  f"{0 if name == 'cached' else result['max_requests']:>6} {run.get('hosts', '-'):>6} "
-                  f"{run.get('with_address', '-'):>8} {run['server_cpu']:>13} {run['inventory_cpu']:>16} "
-                  f"{dash(run.get('plugin_fetch')):>13} {dash(run.get('plugin_hosts')):>15}")
-        static = result.get("static")
-        if static:
-            print(f"{result['guests']:>7} {'static':>6} {static['wall']:>7} {'':>9} {0:>9} {'':>6} "
-                  f"{result['guests']:>6} {'':>8} {'':>13} {static['inventory_cpu']:>16}   "
-                  "(the same inventory from a static file: ansible-inventory alone)")
+                mark = f"<{goal:g}" + (" ok" if wall < goal else " MISS")
+                if wall >= goal:
+                    missed.append(f"{result['guests']} guests: {wall} s (goal < {goal:g} s)")
+            plugin = name in RUNS
+            print(f"{result['guests']:>7} {name:>7} {wall:>7} {spread(runs, 'wall'):>11} {mark:>9} "
+                  f"{spread(runs, 'requests') if plugin else '':>9} "
+                  f"{(0 if name == 'cached' else result['max_requests']) if plugin else '':>6} "
+                  f"{dash(median(runs, 'hosts')) if plugin else '':>6} "
+                  f"{dash(median(runs, 'with_address')) if plugin else '':>8} "
+                  f"{dash(median(runs, 'server_cpu')) if plugin else '':>13} {median(runs, 'inventory_cpu'):>16} "
+                  f"{dash(median(runs, 'plugin_fetch')) if plugin else '':>13} "
+                  f"{dash(median(runs, 'plugin_hosts')) if plugin else '':>15} {spread(runs, 'load'):>10}")
+        bound = lower_bound(result, latency, concurrency)
+        if bound is not None:
+            print(f"{result['guests']:>7} lower bound of a fresh run on an idle machine: {bound} s (cached run's CPU "
+                  f"without its host-making + 1 listing call + {result['max_requests'] - 1} calls at "
+                  f"{concurrency or DEFAULT_CONCURRENCY} at a time x {latency * 1000:.0f} ms)")
     return missed
 
 
@@ -301,8 +360,10 @@ def main(argv=None):
     args = parse_args(argv)
     info = machine()
     counts = [int(text) for text in args.guests.split(",") if text.strip()]
-    results = [bench(count, args.latency, args.concurrency) for count in counts]
-    missed = report(info, results, args.latency, args.concurrency)
+    if args.repeat < 1:
+        raise SystemExit("--repeat must be 1 or more")
+    results = [bench(count, args.latency, args.concurrency, args.repeat) for count in counts]
+    missed = report(info, results, args.latency, args.concurrency, args.repeat)
     problems = [f"{result['guests']} guests: {problem}" for result in results for problem in problems_of(result)]
     for line in problems:
         print(f"WRONG: {line}")
@@ -310,8 +371,10 @@ def main(argv=None):
         print(f"time goal missed: {line}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        for result in results:
+            result["lower_bound"] = lower_bound(result, args.latency, args.concurrency)
         args.json.write_text(json.dumps({"machine": info, "latency": args.latency, "concurrency": args.concurrency,
-                                         "results": results}, indent=2) + "\n")
+                                         "repeat": args.repeat, "results": results}, indent=2) + "\n")
     return 1 if problems or (missed and args.strict) else 0
 
 
