@@ -21,11 +21,11 @@ description:
     is written and C(changed=false).
   - B(O(state=absent)) reads the object and sends a V(DELETE) only when it exists.
 author:
-  - proxgate.core developers
+  - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.guacamole
   - proxgate.core.attributes
-  - proxgate.core.guacamole_attributes.ACTIONGROUP_GUACAMOLE
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
 attributes:
   check_mode:
     support: full
@@ -161,14 +161,14 @@ msg:
 import re
 from urllib.parse import unquote
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes, mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.common import api_state
+from ansible_collections.proxgate.core.plugins.module_utils.common.api_state import CHECK_MODE_MSG, ApiCallModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 BODY_METHODS = ("POST", "PUT", "PATCH")
 DEFAULT_SECRET_KEYS = ["password", "passphrase", "secret", "token", "key", "totp"]
-CHECK_MODE_MSG = "check mode: not sent"
 # Objects whose GET leaves out the parameters that their PUT replaces.
 WITH_PARAMETERS = re.compile(r"^(?:/session/data/[^/]+/)?(connections|sharingProfiles)/[^/]+$")
 
@@ -225,27 +225,13 @@ def check_data(data, method, state):
 # ---------------------------------------------------------------- secrets
 
 def key_words(name):
+    """The words of a key name: split at - _ . and white space, and where camelCase starts a word."""
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name)).lower()
     return [word for word in re.split(r"[-_.\s]+", text) if word]
 
 
 def is_secret_key(name, secret_keys):
-    wanted = {str(key).lower() for key in secret_keys}
-    return str(name).lower() in wanted or any(word in wanted for word in key_words(name))
-
-
-def secret_names(value, secret_keys):
-    """Every dict key, at any depth of value, that names a secret."""
-    found = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if is_secret_key(key, secret_keys):
-                found.add(key)
-            found |= secret_names(item, secret_keys)
-    elif isinstance(value, list):
-        for item in value:
-            found |= secret_names(item, secret_keys)
-    return found
+    return api_state.is_secret_key(name, secret_keys, key_words)
 
 
 def secret_values(value, secret_keys):
@@ -265,7 +251,7 @@ def secret_values(value, secret_keys):
 
 
 def mask_reply(reply, secret_keys):
-    return mask_secrets(reply, secret_names(reply, secret_keys))
+    return api_state.mask_reply(reply, secret_keys, key_words)
 
 
 # -------------------------------------------------------------- comparing
@@ -325,7 +311,7 @@ def merged(current, desired):
 
 # ----------------------------------------------------------------- module
 
-class GuacamoleApi(GuacamoleModule):
+class GuacamoleApi(ApiCallModule, GuacamoleModule):
     argument_spec = dict(
         path=dict(type="str", required=True),
         method=dict(type="str", choices=[*METHODS, *(method.lower() for method in METHODS)]),
@@ -335,24 +321,15 @@ class GuacamoleApi(GuacamoleModule):
         secret_keys=dict(type="list", elements="str", no_log=False, default=DEFAULT_SECRET_KEYS),
     )
 
-    def __init__(self):
-        super().__init__()
-        self.path = None
-        self.method = None
+    key_words = staticmethod(key_words)
+    secret_values = staticmethod(secret_values)
 
-    def validate(self):
-        params = self.params
-        # First, so that even a failure below shows no secret.
-        self.module.no_log_values.update(secret_values(params["data"], params["secret_keys"]))
-        try:
-            self.path = normalize_path(params["path"])
-            self.method = resolve_method(params["method"], params["state"])
-            check_data(params["data"], self.method, params["state"])
-        except ValueError as exc:
-            self.fail(str(exc))
-
-    def result(self, changed, reply=None, **extra):
-        return dict(changed=changed, data=mask_reply(reply, self.params["secret_keys"]), **extra)
+    @staticmethod
+    def parse_call(params):
+        path = normalize_path(params["path"])
+        method = resolve_method(params["method"], params["state"])
+        check_data(params["data"], method, params["state"])
+        return path, method
 
     def run(self):
         if self.params["state"] == "present":
@@ -362,16 +339,13 @@ class GuacamoleApi(GuacamoleModule):
         return self.call()
 
     def send(self, method, body=None):
+        """The reply to the call, and no more result keys (a Guacamole call starts no task)."""
         query = self.params["query"] or None
         if method in BODY_METHODS:
-            return self.client.request(method, self.path, params=query, json=body)
-        return self.client.request(method, self.path, params=query)
-
-    def call(self):
-        is_write = self.method != "GET"
-        if is_write and self.check_mode:
-            return self.result(True, msg=CHECK_MODE_MSG)
-        return self.result(is_write, self.send(self.method, self.params["data"]))
+            reply = self.client.request(method, self.path, params=query, json=body)
+        else:
+            reply = self.client.request(method, self.path, params=query)
+        return reply, {}
 
     def read_current(self):
         """The object at path (with its parameters, for a connection or sharing profile); None when missing."""
@@ -395,18 +369,10 @@ class GuacamoleApi(GuacamoleModule):
                       f"returned a {type(current).__name__}. Leave state out to send the call as it is.")
         desired = self.params["data"]
         before, after = differing(current, desired)
-        changes = Changes(secret_keys=secret_names(desired, self.params["secret_keys"])
-                          | secret_names(current, self.params["secret_keys"]))
+        changes = api_state.masked_changes(current, desired, self.params["secret_keys"], key_words)
         for key in after:
             changes.add(key, before[key], after[key])
-        extra = dict(changed_keys=sorted(changes.keys()))
-        if self.diff_mode:
-            extra["diff"] = changes.diff(before_header=f"GET {self.path}", after_header=f"PUT {self.path}")
-        if not changes:
-            return self.result(False, current, **extra)
-        if self.check_mode:
-            return self.result(True, msg=CHECK_MODE_MSG, **extra)
-        return self.result(True, self.send("PUT", merged(current, desired)), **extra)
+        return self.write_changes(changes, merged(current, desired), unchanged_reply=current)
 
     def ensure_absent(self):
         current = self.read_current()
@@ -418,7 +384,8 @@ class GuacamoleApi(GuacamoleModule):
             return self.result(False, **extra)
         if self.check_mode:
             return self.result(True, msg=CHECK_MODE_MSG, **extra)
-        return self.result(True, self.send("DELETE"), **extra)
+        reply, _more = self.send("DELETE")
+        return self.result(True, reply, **extra)
 
 
 def main():

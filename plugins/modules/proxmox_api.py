@@ -215,7 +215,8 @@ msg:
 import re
 from urllib.parse import unquote
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes, mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.common import api_state
+from ansible_collections.proxgate.core.plugins.module_utils.common.api_state import ApiCallModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxApiError
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
@@ -232,7 +233,6 @@ API_PREFIX = "/api2/json"
 DEFAULT_SECRET_KEYS = ["password", "passwd", "cipassword", "secret", "token", "key", "otp"]
 # Sent along with a write when given, but never a reason for one.
 PASS_THROUGH_KEYS = ("digest", "skiplock")
-CHECK_MODE_MSG = "check mode: not sent"
 
 
 # ------------------------------------------------------------------ input
@@ -312,25 +312,14 @@ def encode_delete(data):
 
 # ---------------------------------------------------------------- secrets
 
+def key_words(name):
+    """The words of a key name: split at - _ . (PVE's names are lower case)."""
+    return re.split(r"[-_.]", str(name).lower())
+
+
 def is_secret_key(name, secret_keys):
     """True when the name, or one of its words (split at - _ .), is one of secret_keys, case ignored."""
-    wanted = {str(key).lower() for key in secret_keys}
-    lowered = str(name).lower()
-    return lowered in wanted or any(word in wanted for word in re.split(r"[-_.]", lowered))
-
-
-def secret_names(value, secret_keys):
-    """Every dict key, at any depth of value, that names a secret."""
-    found = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if is_secret_key(key, secret_keys):
-                found.add(key)
-            found |= secret_names(item, secret_keys)
-    elif isinstance(value, list):
-        for item in value:
-            found |= secret_names(item, secret_keys)
-    return found
+    return api_state.is_secret_key(name, secret_keys, key_words)
 
 
 def secret_values(data, secret_keys):
@@ -347,7 +336,7 @@ def secret_values(data, secret_keys):
 
 def mask_reply(reply, secret_keys):
     """The reply with the values of its secret keys masked."""
-    return mask_secrets(reply, secret_names(reply, secret_keys))
+    return api_state.mask_reply(reply, secret_keys, key_words)
 
 
 # -------------------------------------------------------------- comparing
@@ -375,7 +364,7 @@ def value_equal(key, desired, current):
 def plan_changes(current, desired, secret_keys=()):
     """The keys of desired whose current value differs, and the deleted keys that still exist
     (after=None); pass-through keys and a key-list `delete` are not compared."""
-    changes = Changes(secret_keys=secret_names(desired, secret_keys) | secret_names(current, secret_keys))
+    changes = api_state.masked_changes(current, desired, secret_keys, key_words)
     key_list_delete = deletes_keys(desired)
     for key, value in desired.items():
         if key in PASS_THROUGH_KEYS or (key == "delete" and key_list_delete):
@@ -406,7 +395,7 @@ def write_payload(changes, desired):
 
 # ----------------------------------------------------------------- module
 
-class ProxmoxApi(ProxmoxModule):
+class ProxmoxApi(ApiCallModule, ProxmoxModule):
     argument_spec = dict(
         path=dict(type="str", required=True),
         # Validated in validate(), so that any case is accepted and the message names the choices.
@@ -418,23 +407,20 @@ class ProxmoxApi(ProxmoxModule):
         secret_keys=dict(type="list", elements="str", no_log=False, default=DEFAULT_SECRET_KEYS),
     )
 
-    def __init__(self):
-        super().__init__()
-        self.path = None
-        self.method = None
+    key_words = staticmethod(key_words)
+    secret_values = staticmethod(secret_values)
 
     def validate(self):
-        params = self.params
-        # First, so that even a failure below shows no secret.
-        self.module.no_log_values.update(secret_values(params["data"], params["secret_keys"]))
-        try:
-            self.path = normalize_path(params["path"])
-            self.method = resolve_method(params["method"], params["state"])
-            check_data(params["data"], params["state"])
-        except ValueError as exc:
-            self.fail(str(exc))
-        if params["timeout"] <= 0:
-            self.fail(f"timeout must be a positive number of seconds, got {params['timeout']}")
+        super().validate()
+        if self.params["timeout"] <= 0:
+            self.fail(f"timeout must be a positive number of seconds, got {self.params['timeout']}")
+
+    @staticmethod
+    def parse_call(params):
+        path = normalize_path(params["path"])
+        method = resolve_method(params["method"], params["state"])
+        check_data(params["data"], params["state"])
+        return path, method
 
     def run(self):
         if self.params["state"] == "present":
@@ -442,30 +428,15 @@ class ProxmoxApi(ProxmoxModule):
         return self.call()
 
     def send(self, method, payload):
-        """Send the call; when it started a task and wait is on, wait for it. Returns (reply, task status)."""
+        """Send the call; when it started a task and wait is on, wait for it and return its status too."""
         payload = encode_delete(payload or {})
         if method in QUERY_METHODS:
             reply = self.client.request(method, self.path, params=payload)
         else:
             reply = self.client.request(method, self.path, data=payload)
-        status = None
         if self.params["wait"] and is_upid(reply):
-            status = wait_for_task(self.client, reply, timeout=self.params["timeout"])
-        return reply, status
-
-    def result(self, changed, reply=None, status=None, **extra):
-        result = dict(changed=changed, data=mask_reply(reply, self.params["secret_keys"]), **extra)
-        if status is not None:
-            result["status"] = status
-        return result
-
-    def call(self):
-        """Raw mode: send as given; a write counts as a change."""
-        is_write = self.method != "GET"
-        if is_write and self.check_mode:
-            return self.result(True, msg=CHECK_MODE_MSG)
-        reply, status = self.send(self.method, self.params["data"])
-        return self.result(is_write, reply, status)
+            return reply, {"status": wait_for_task(self.client, reply, timeout=self.params["timeout"])}
+        return reply, {}
 
     def read_current(self):
         try:
@@ -493,15 +464,7 @@ class ProxmoxApi(ProxmoxModule):
         for key in hidden_keys(current, changes):
             self.warn(f"data.{key}: the API hides its current value, so it cannot be compared and is written "
                       "on every run")
-        extra = dict(changed_keys=sorted(changes.keys()))
-        if self.diff_mode:
-            extra["diff"] = changes.diff(before_header=f"GET {self.path}", after_header=f"{self.method} {self.path}")
-        if not changes:
-            return self.result(False, **extra)
-        if self.check_mode:
-            return self.result(True, msg=CHECK_MODE_MSG, **extra)
-        reply, status = self.send(self.method, write_payload(changes, desired))
-        return self.result(True, reply, status, **extra)
+        return self.write_changes(changes, write_payload(changes, desired))
 
 
 def main():

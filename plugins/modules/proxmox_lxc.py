@@ -340,32 +340,29 @@ tasks:
 
 import re
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
     LXC_MOUNT_KEY,
     LXC_NET_KEY,
-    config_changes,
-    effective_config,
     lxc_feature_problems,
     lxc_features_value,
     lxc_mount_conflicts,
     lxc_value_equal,
     lxc_value_to_write,
-    pending_keys,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle import (
+    GuestModule,
+    clone_only_problems,
+    config_option_problems,
+    identity_problems,
+    positive_problems,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     canonical_scalar,
     join_tags,
     parse_props,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
 
-DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
-DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(\.{DNS_LABEL})*$")
-CONFIG_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
 OSTEMPLATE = re.compile(r"^([^:\s/]+:vztmpl/\S+|/\S+)$")
 MP_KEY = re.compile(r"^mp\d+$")
 # Options that are config keys under the same name.
@@ -373,9 +370,12 @@ PLAIN_KEYS = ("cores", "memory", "swap", "hostname", "ostype", "nameserver", "se
               "onboot", "rootfs")
 # Parameters of the create call that are not configuration keys.
 CREATE_KEYS = ("ostemplate", "password", "ssh-public-keys", "unprivileged", "pool", "storage", "vmid", "node")
+# Keys the config option refuses: an option sets them (named the same, but with _ for -).
+OWN_OPTIONS = (*PLAIN_KEYS, "tags", "features", *CREATE_KEYS)
 # Keys a node changes or sets by itself; they are never compared.
 NODE_KEYS = ("digest", "lock", "parent", "template", "snaptime", "arch")
 SECRET_KEYS = ("password",)
+CLONE_OPTIONS = ("full", "storage", "snapname")
 MIN_MEMORY = 16
 MIN_PASSWORD = 5
 
@@ -397,14 +397,8 @@ def desired_config(params):
 
 def option_problems(p):
     """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
-    problems = []
-    if p.get("vmid") is not None and not 100 <= p["vmid"] <= 999999999:
-        problems.append(f"vmid must be between 100 and 999999999, got {p['vmid']}")
-    if p.get("hostname") is not None and not DNS_NAME.match(p["hostname"]):
-        problems.append(f"hostname must be a DNS name (letters, digits, '-' and '.'), got {p['hostname']!r}")
-    for option in ("cores", "shutdown_timeout", "timeout"):
-        if p.get(option) is not None and p[option] <= 0:
-            problems.append(f"{option} must be a positive number, got {p[option]}")
+    problems = identity_problems(p, "hostname")
+    problems.extend(positive_problems(p, ("cores", "shutdown_timeout", "timeout")))
     if p.get("memory") is not None and p["memory"] < MIN_MEMORY:
         problems.append(f"memory must be at least {MIN_MEMORY} (MiB), got {p['memory']}")
     if p.get("swap") is not None and p["swap"] < 0:
@@ -421,10 +415,8 @@ def option_problems(p):
     problems.extend(group_problems("mounts", p.get("mounts"), MP_KEY, "mp0, mp1, ...", "mp",
                                    "the path inside the container, such as mp=/srv/data"))
     problems.extend(lxc_feature_problems(p.get("features")))
-    problems.extend(config_problems(p.get("config") or {}))
-    clone_only = [option for option in ("full", "storage", "snapname") if p.get(option) is not None]
-    if clone_only and not p.get("clone"):
-        problems.append(f"{', '.join(clone_only)} only apply with clone")
+    problems.extend(config_option_problems(p.get("config") or {}, owning_option, NODE_KEYS))
+    problems.extend(clone_only_problems(p, CLONE_OPTIONS))
     create_only = [option for option in ("password", "ssh_public_keys") if p.get(option) is not None]
     if create_only and p.get("clone"):
         problems.append(f"{', '.join(create_only)} only apply when creating from ostemplate; a clone keeps "
@@ -447,24 +439,15 @@ def group_problems(option, values, key_pattern, keys, required, what):
     return problems
 
 
-def config_problems(config):
-    """Messages for keys of the config option that are not plain configuration keys of a container."""
-    problems = []
-    own_options = set(PLAIN_KEYS) | {"tags", "features"} | set(CREATE_KEYS)
-    for key, value in config.items():
-        if not CONFIG_KEY.match(str(key)):
-            problems.append(f"config key {key!r} is not a PVE configuration key name")
-        elif key in own_options:
-            problems.append(f"config.{key}: use the {key.replace('-', '_')} option instead")
-        elif LXC_NET_KEY.match(key) or MP_KEY.match(key):
-            group = "nets" if LXC_NET_KEY.match(key) else "mounts"
-            problems.append(f"config.{key}: use the {group} option instead")
-        elif isinstance(value, (dict, list)):
-            problems.append(f"config.{key} must be a single value (a string, number or boolean), "
-                            f"got a {type(value).__name__}")
-        elif key in NODE_KEYS:
-            problems.append(f"config.{key} is set by the node, not by a caller")
-    return problems
+def owning_option(key):
+    """The option that sets a configuration key, or None when only the config option does."""
+    if key in OWN_OPTIONS:
+        return key.replace("-", "_")
+    if LXC_NET_KEY.match(key):
+        return "nets"
+    if MP_KEY.match(key):
+        return "mounts"
+    return None
 
 
 def is_unprivileged(config):
@@ -491,7 +474,7 @@ def projected_clone_config(source_config, storage):
     return projected
 
 
-class ProxmoxLxc(ProxmoxModule):
+class ProxmoxLxc(GuestModule):
     argument_spec = dict(
         vmid=dict(type="int"),
         hostname=dict(type="str", aliases=["name"]),
@@ -530,106 +513,48 @@ class ProxmoxLxc(ProxmoxModule):
     )
     module_kwargs = dict(required_one_of=[("vmid", "hostname")], mutually_exclusive=[("clone", "ostemplate")])
 
-    def __init__(self):
-        super().__init__()
-        self.tasks = []
-        self.result = dict(changed=False, created=False, changed_keys=[], pending=[], reboot_required=False,
-                           tasks=self.tasks)
-        self.diff = {"before": {}, "after": {}}
-
-    def validate(self):
-        problems = option_problems(self.params)
-        if problems:
-            self.fail("; ".join(problems))
-
-    # ---------------------------------------------------------------- run
-
-    def run(self):
-        p = self.params
-        ct = self.find()
-        if p["state"] == "absent":
-            self.remove(ct)
-            return self.finish()
-        if ct is None:
-            ct = self.create()
-            if ct is None:  # check mode: nothing to read back
-                return self.finish()
-        elif p["update"]:
-            self.update(ct)
-        self.set_pool(ct)
-        self.set_power(ct)
-        self.read_back(ct)
-        return self.finish()
+    kind = "lxc"
+    noun = "container"
+    template_noun = "container template"
+    name_option = "hostname"
+    clone_options = CLONE_OPTIONS
+    secret_keys = SECRET_KEYS
+    value_equal = staticmethod(lxc_value_equal)
+    value_to_write = staticmethod(lxc_value_to_write)
+    option_problems = staticmethod(option_problems)
 
     def find(self):
         p = self.params
         if p["vmid"] is None:
-            return find_guest(self.client, name=p["hostname"], kind="lxc")
+            return super().find()
         guest = find_guest(self.client, vmid=p["vmid"], kind=None)
         if guest is not None and guest.get("type") != "lxc":
             self.fail(f"vmid {p['vmid']} is a QEMU VM ({guest.get('name')}), not a container; "
                       "manage it with proxgate.core.proxmox_vm")
         return guest
 
-    def finish(self):
-        if self.diff_mode:
-            self.result["diff"] = self.diff
-        return self.result
+    def wanted_config(self, current):
+        return desired_config(self.params)
 
-    def describe(self, ct, status=None):
-        self.result.update(vmid=int(ct["vmid"]), hostname=ct.get("name"), node=ct["node"],
-                           status=status or ct.get("status"))
-
-    def wait(self, reply):
-        """Wait for the task a write started (writes that finish at once return no UPID)."""
-        if is_upid(reply):
-            self.tasks.append(reply)
-            wait_for_task(self.client, reply, timeout=self.params["timeout"])
-
-    def changed(self):
-        self.result["changed"] = True
-
-    # ------------------------------------------------------------- create
-
-    def create(self):
+    def check_create(self, source, wanted):
         p = self.params
-        wanted = desired_config(p)
-        source = None
-        if p["clone"]:
-            source = self.clone_source()
+        if source:
             self.check_clone(source, wanted)
-        else:
-            if not p["node"]:
-                self.fail("node is required to create a container (or give clone to copy one)")
-            if not p["ostemplate"]:
-                self.fail("ostemplate is required to create a container, such as "
-                          "local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst (or give clone to copy one)")
-            if p["mounts"] and not p["rootfs"]:
-                self.fail("rootfs is required when mounts are given to a new container (for example local-lvm:8)")
-        vmid = p["vmid"] if p["vmid"] is not None else int(self.client.get("/cluster/nextid"))
-        node = p["node"] or source["node"]
-        create_params = {} if source else self.create_params()
-        self.changed()
-        self.result["created"] = True
-        self.result["changed_keys"] = sorted(key for key, value in wanted.items() if value is not None)
-        self.diff["before"] = {"state": "absent"}
-        self.diff["after"] = mask_secrets({"state": "present", "vmid": vmid, "node": node, **create_params,
-                                           **wanted}, SECRET_KEYS)
-        if source:
-            self.diff["after"]["clone"] = p["clone"]
-        if self.check_mode:
-            self.result.update(vmid=vmid, hostname=p["hostname"], node=node,
-                               status="running" if p["state"] in ("started", "restarted") else "stopped")
-            return None
-        if source:
-            self.clone_from(source, vmid, node)
-            ct = self.find_created(vmid)
-            self.update(ct, record=False)
-            return ct
-        payload = {key: value for key, value in wanted.items() if value is not None}
-        self.wait(self.client.post(f"/nodes/{node}/lxc", vmid=vmid, pool=p["pool"] or None, **create_params,
-                                   **payload))
-        return self.find_created(vmid)
+            return
+        if not p["ostemplate"]:
+            self.fail("ostemplate is required to create a container, such as "
+                      "local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst (or give clone to copy one)")
+        if p["mounts"] and not p["rootfs"]:
+            self.fail("rootfs is required when mounts are given to a new container (for example local-lvm:8)")
+
+    def check_clone(self, source, wanted):
+        """What the clone would refuse afterwards, checked on its source before anything is written."""
+        config = self.client.get(guest_path(source) + "/config") or {}
+        problem = unprivileged_problem(self.params["unprivileged"], config, f"the clone source {self.params['clone']}")
+        problems = [problem] if problem else []
+        problems.extend(lxc_mount_conflicts(wanted, projected_clone_config(config, self.params["storage"]))[0])
+        if problems:
+            self.fail("; ".join(problems))
 
     def create_params(self):
         """The create call's own parameters; a new container is unprivileged unless asked otherwise."""
@@ -642,164 +567,15 @@ class ProxmoxLxc(ProxmoxModule):
             data["ssh-public-keys"] = p["ssh_public_keys"]
         return data
 
-    def find_created(self, vmid):
-        ct = find_guest(self.client, vmid=vmid, kind="lxc")
-        if ct is None:
-            raise ProxmoxError(f"container {vmid} is not in /cluster/resources after its task finished")
-        return ct
-
-    def clone_source(self):
-        ref = self.params["clone"]
-        source = find_guest(self.client, vmid=int(ref), kind="lxc") if ref.isdigit() else \
-            find_guest(self.client, name=ref, kind="lxc")
-        if source is None:
-            self.fail(f"clone: no container or container template {ref!r} in the cluster")
-        return source
-
-    def check_clone(self, source, wanted):
-        """What the clone would refuse afterwards, checked on its source before anything is written."""
-        config = self.client.get(guest_path(source) + "/config") or {}
-        problem = unprivileged_problem(self.params["unprivileged"], config, f"the clone source {self.params['clone']}")
-        problems = [problem] if problem else []
-        problems.extend(lxc_mount_conflicts(wanted, projected_clone_config(config, self.params["storage"]))[0])
-        if problems:
-            self.fail("; ".join(problems))
-
-    def clone_from(self, source, vmid, node):
-        p = self.params
-        data = dict(newid=vmid, hostname=p["hostname"], full=p["full"], storage=p["storage"],
-                    snapname=p["snapname"], pool=p["pool"] or None)
-        if node != source["node"]:
-            data["target"] = node
-        self.wait(self.client.post(guest_path(source) + "/clone", **data))
-
-    # ------------------------------------------------------------- update
-
-    def update(self, ct, record=True):
-        p = self.params
-        # GET config shows pending values (what the container will have) and carries the digest.
-        config = self.client.get(guest_path(ct) + "/config") or {}
-        wanted = desired_config(p)
-        problems, notes = lxc_mount_conflicts(wanted, config)
-        problem = unprivileged_problem(p["unprivileged"], config, f"container {ct['vmid']}")
+    def conflicts(self, ct, wanted, current):
+        problems, notes = lxc_mount_conflicts(wanted, current)
+        problem = unprivileged_problem(self.params["unprivileged"], current, f"container {ct['vmid']}")
         if problem:
             problems.insert(0, problem)
-        if problems:
-            self.fail("; ".join(problems))
-        for note in notes:
-            self.warn(note)
-        changes = config_changes(wanted, config, equal=lxc_value_equal, secret_keys=SECRET_KEYS)
-        if not changes:
-            return
-        self.changed()
-        self.result["changed_keys"] = sorted(changes.keys())
-        if record:
-            self.diff = changes.diff()
-        if self.check_mode:
-            return
-        payload = {key: lxc_value_to_write(key, after, config.get(key))
-                   for key, after in changes.after.items() if after is not None}
-        deletes = [key for key, after in changes.after.items() if after is None]
-        self.wait(self.client.put(guest_path(ct) + "/config", digest=config.get("digest"),
-                                  delete=",".join(deletes) or None, **payload))
+        return problems, notes
 
-    def set_pool(self, ct):
-        wanted = self.params["pool"]
-        if wanted is None or self.result["created"]:
-            return
-        current = ct.get("pool") or ""
-        if wanted == current:
-            return
-        self.changed()
-        self.diff["before"]["pool"] = current
-        self.diff["after"]["pool"] = wanted
-        if self.check_mode:
-            return
-        vmid = str(ct["vmid"])
-        if wanted:
-            self.client.put(f"/pools/{wanted}", vms=vmid, **({"allow-move": True} if current else {}))
-        else:
-            self.client.put(f"/pools/{current}", vms=vmid, delete=True)
-
-    # -------------------------------------------------------------- power
-
-    def set_power(self, ct):
-        p = self.params
-        state = p["state"]
-        status = ct.get("status")
-        if self.check_mode and self.result["created"]:
-            return
-        if state == "started" and status != "running":
-            if ct.get("template"):
-                self.fail(f"container {ct['vmid']} is a template; a template cannot be started (clone it instead)")
-            self.power(ct, "start", status, "running")
-        elif state == "stopped" and status == "running":
-            if p["force"]:
-                self.power(ct, "stop", status, "stopped")
-            else:
-                self.power(ct, "shutdown", status, "stopped", timeout=p["shutdown_timeout"])
-        elif state == "restarted":
-            if ct.get("template"):
-                self.fail(f"container {ct['vmid']} is a template; a template cannot be restarted")
-            if status == "running":
-                self.power(ct, "reboot", status, "running", timeout=p["shutdown_timeout"])
-            else:
-                self.power(ct, "start", status, "running")
-        elif state == "template" and not ct.get("template"):
-            if status == "running":
-                if not p["force"]:
-                    self.fail(f"container {ct['vmid']} is running; stop it or set force: true to convert it "
-                              "to a template")
-                self.power(ct, "stop", status, "stopped")
-            self.changed()
-            self.diff["before"]["template"] = False
-            self.diff["after"]["template"] = True
-            if not self.check_mode:
-                self.wait(self.client.post(guest_path(ct) + "/template"))
-
-    def power(self, ct, action, before, after, **data):
-        self.changed()
-        self.diff["before"]["status"] = before
-        self.diff["after"]["status"] = after
-        ct["status"] = after
-        if not self.check_mode:
-            self.wait(self.client.post(guest_path(ct) + f"/status/{action}", **data))
-
-    # ------------------------------------------------------------- remove
-
-    def remove(self, ct):
-        p = self.params
-        if ct is None:
-            self.result.update(vmid=p["vmid"], hostname=p["hostname"], node=p["node"], status="absent")
-            return
-        self.describe(ct)
-        if ct.get("status") == "running":
-            if not p["force"]:
-                self.fail(f"container {ct['vmid']} ({ct.get('name')}) is running; stop it first or set force: true")
-            self.power(ct, "stop", "running", "stopped")
-        self.changed()
-        self.diff["before"].update(state="present", vmid=int(ct["vmid"]), hostname=ct.get("name"), node=ct["node"])
-        self.diff["after"] = {"state": "absent"}
-        self.result["status"] = "absent"
-        if self.check_mode:
-            return
-        purge = {"purge": 1, "destroy-unreferenced-disks": 1} if p["purge"] else {}
-        self.wait(self.client.delete(guest_path(ct), **purge))
-
-    # ----------------------------------------------------------- read back
-
-    def read_back(self, ct):
-        status = ct.get("status")
-        if not (self.check_mode and self.result["changed"]):
-            status = (self.client.get(guest_path(ct) + "/status/current") or {}).get("status", status)
-            items = self.client.get(guest_path(ct) + "/pending") or []
-            self.result["config"] = {key: canonical_scalar(value) if isinstance(value, bool) else value
-                                     for key, value in effective_config(items).items()}
-            self.result["pending"] = pending_keys(items)
-            self.result["reboot_required"] = bool(self.result["pending"]) and status == "running"
-        self.describe(ct, status=status)
-        if self.result.get("config", {}).get("hostname"):
-            self.result["hostname"] = self.result["config"]["hostname"]
+    def write_config(self, ct, changes, current, payload, **params):
+        self.wait(self.client.put(guest_path(ct) + "/config", **params, **payload))
 
 
 def main():

@@ -208,7 +208,8 @@ options:
     type: bool
     default: false
   shutdown_timeout:
-    description: Seconds an ACPI shutdown may take before the task gives up.
+    description: Seconds an ACPI shutdown (for O(state=stopped) and the reboot of O(state=restarted)) may take
+      before the task gives up.
     type: int
     default: 180
   purge:
@@ -358,21 +359,21 @@ tasks:
 
 import re
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
-    config_changes,
-    effective_config,
     keep_volume,
-    pending_keys,
     volume_conflicts,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle import (
+    GuestModule,
+    clone_only_problems,
+    config_option_problems,
+    identity_problems,
+    positive_problems,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     DRIVE_KEY,
     NET_KEY,
-    canonical_scalar,
     encode_sshkeys,
     format_props,
     is_cloudinit_volume,
@@ -380,17 +381,16 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     parse_drive,
     parse_net,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
 
-DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
-DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(\.{DNS_LABEL})*$")
-CONFIG_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
 # Options that are config keys under the same name.
 PLAIN_KEYS = ("cores", "sockets", "memory", "cpu", "machine", "bios", "ostype", "scsihw", "description",
               "onboot", "agent")
+# Keys the config option refuses: an option of the same name sets them.
+OWN_OPTIONS = (*PLAIN_KEYS, "name", "tags", "pool", "vmid", "node")
 # Keys a node changes or sets by itself; they are never compared.
 NODE_KEYS = ("digest", "lock", "meta", "vmgenid", "smbios1", "parent", "template", "snaptime", "vmstate")
 SECRET_KEYS = ("cipassword",)
+CLONE_OPTIONS = ("full", "storage", "format", "snapname")
 # Cloud-init options that are config keys under the same name.
 CLOUDINIT_KEYS = ("ciuser", "citype", "cicustom", "ciupgrade", "nameserver", "searchdomain")
 IPCONFIG_KEY = re.compile(r"^ipconfig\d+$")
@@ -462,7 +462,43 @@ def disk_conflicts(wanted, current):
     return problems + more, notes
 
 
-class ProxmoxVm(ProxmoxModule):
+def option_problems(p):
+    """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
+    problems = identity_problems(p, "name")
+    problems.extend(positive_problems(p, ("cores", "sockets", "memory", "shutdown_timeout", "timeout")))
+    for key in (p["nets"] or {}):
+        if not NET_KEY.match(key):
+            problems.append(f"nets keys must be net0, net1, ...; got {key!r}")
+    for key in (p["disks"] or {}):
+        if not DRIVE_KEY.match(key) or key.startswith("unused"):
+            problems.append(f"disks keys must be scsiN, virtioN, sataN, ideN, efidisk0 or tpmstate0; got {key!r}")
+    for key in (p["ipconfig"] or {}):
+        if not IPCONFIG_KEY.match(key):
+            problems.append(f"ipconfig keys must be ipconfig0, ipconfig1, ...; got {key!r}")
+    for index, key in enumerate(p["sshkeys"] or []):
+        if len(key.split()) < 2:
+            problems.append(f"sshkeys[{index}] is not an SSH public key (type and key data), got {key[:40]!r}")
+    if not CLOUDINIT_DRIVE_KEY.match(p["cloudinit_drive"]):
+        problems.append(f"cloudinit_drive must be ideN, sataN or scsiN, got {p['cloudinit_drive']!r}")
+    problems.extend(config_option_problems(p["config"] or {}, owning_option, NODE_KEYS))
+    problems.extend(clone_only_problems(p, CLONE_OPTIONS))
+    return problems
+
+
+def owning_option(key):
+    """The option that sets a configuration key, or None when only the config option does."""
+    if key in OWN_OPTIONS:
+        return key
+    if is_cloudinit_key(key):
+        return "ipconfig" if IPCONFIG_KEY.match(key) else key
+    if NET_KEY.match(key):
+        return "nets"
+    if DRIVE_KEY.match(key):
+        return "disks"
+    return None
+
+
+class ProxmoxVm(GuestModule):
     argument_spec = dict(
         vmid=dict(type="int"),
         name=dict(type="str"),
@@ -512,106 +548,14 @@ class ProxmoxVm(ProxmoxModule):
     )
     module_kwargs = dict(required_one_of=[("vmid", "name")])
 
-    def __init__(self):
-        super().__init__()
-        self.tasks = []
-        self.result = dict(changed=False, created=False, changed_keys=[], pending=[], reboot_required=False,
-                           tasks=self.tasks)
-        self.diff = {"before": {}, "after": {}}
-
-    # ---------------------------------------------------------- validation
-
-    def validate(self):
-        p = self.params
-        problems = []
-        if p["vmid"] is not None and not 100 <= p["vmid"] <= 999999999:
-            problems.append(f"vmid must be between 100 and 999999999, got {p['vmid']}")
-        if p["name"] is not None and not DNS_NAME.match(p["name"]):
-            problems.append(f"name must be a DNS name (letters, digits, '-' and '.'), got {p['name']!r}")
-        for option in ("cores", "sockets", "memory", "shutdown_timeout", "timeout"):
-            if p[option] is not None and p[option] <= 0:
-                problems.append(f"{option} must be a positive number, got {p[option]}")
-        for key in (p["nets"] or {}):
-            if not NET_KEY.match(key):
-                problems.append(f"nets keys must be net0, net1, ...; got {key!r}")
-        for key in (p["disks"] or {}):
-            if not DRIVE_KEY.match(key) or key.startswith("unused"):
-                problems.append(f"disks keys must be scsiN, virtioN, sataN, ideN, efidisk0 or tpmstate0; got {key!r}")
-        for key in (p["ipconfig"] or {}):
-            if not IPCONFIG_KEY.match(key):
-                problems.append(f"ipconfig keys must be ipconfig0, ipconfig1, ...; got {key!r}")
-        for index, key in enumerate(p["sshkeys"] or []):
-            if len(key.split()) < 2:
-                problems.append(f"sshkeys[{index}] is not an SSH public key (type and key data), got {key[:40]!r}")
-        if not CLOUDINIT_DRIVE_KEY.match(p["cloudinit_drive"]):
-            problems.append(f"cloudinit_drive must be ideN, sataN or scsiN, got {p['cloudinit_drive']!r}")
-        problems.extend(self._config_problems(p["config"] or {}))
-        clone_only = [option for option in ("full", "storage", "format", "snapname") if p[option] is not None]
-        if clone_only and not p["clone"]:
-            problems.append(f"{', '.join(clone_only)} only apply with clone")
-        if problems:
-            self.fail("; ".join(problems))
-
-    def _config_problems(self, config):
-        problems = []
-        own_options = set(PLAIN_KEYS) | {"name", "tags", "pool", "vmid", "node"}
-        for key, value in config.items():
-            if not CONFIG_KEY.match(str(key)):
-                problems.append(f"config key {key!r} is not a PVE configuration key name")
-            elif key in own_options:
-                problems.append(f"config.{key}: use the {key} option instead")
-            elif is_cloudinit_key(key):
-                option = "ipconfig" if IPCONFIG_KEY.match(key) else key
-                problems.append(f"config.{key}: use the {option} option instead")
-            elif NET_KEY.match(key) or DRIVE_KEY.match(key):
-                group = "nets" if NET_KEY.match(key) else "disks"
-                problems.append(f"config.{key}: use the {group} option instead")
-            elif isinstance(value, (dict, list)):
-                problems.append(f"config.{key} must be a single value (a string, number or boolean), "
-                                f"got a {type(value).__name__}")
-            elif key in NODE_KEYS:
-                problems.append(f"config.{key} is set by the node, not by a caller")
-        return problems
-
-    # ---------------------------------------------------------------- run
-
-    def run(self):
-        p = self.params
-        vm = find_guest(self.client, vmid=p["vmid"]) if p["vmid"] is not None else \
-            find_guest(self.client, name=p["name"])
-        if p["state"] == "absent":
-            self.remove(vm)
-            return self.finish()
-        if vm is None:
-            vm = self.create()
-            if vm is None:  # check mode: nothing to read back
-                return self.finish()
-        elif p["update"]:
-            self.update(vm)
-        self.set_pool(vm)
-        self.set_power(vm)
-        self.read_back(vm)
-        return self.finish()
-
-    def finish(self):
-        if self.diff_mode:
-            self.result["diff"] = self.diff
-        return self.result
-
-    def describe(self, vm, status=None):
-        self.result.update(vmid=int(vm["vmid"]), name=vm.get("name"), node=vm["node"],
-                           status=status or vm.get("status"))
-
-    def wait(self, reply):
-        """Wait for the task a write started (writes that finish at once return no UPID)."""
-        if is_upid(reply):
-            self.tasks.append(reply)
-            wait_for_task(self.client, reply, timeout=self.params["timeout"])
-
-    def changed(self):
-        self.result["changed"] = True
-
-    # ------------------------------------------------------------- create
+    kind = "qemu"
+    noun = "VM"
+    template_noun = "template"
+    name_option = "name"
+    clone_options = CLONE_OPTIONS
+    secret_keys = SECRET_KEYS
+    value_to_write = staticmethod(value_to_write)
+    option_problems = staticmethod(option_problems)
 
     def wanted_config(self, current):
         """The keys to have, given what the VM has: a cloud-init drive when cloud-init options need one,
@@ -629,186 +573,22 @@ class ProxmoxVm(ProxmoxModule):
                           "give cloudinit_storage to create one")
         return wanted
 
-    def create(self):
-        p = self.params
-        wanted = self.wanted_config({})
-        vmid = p["vmid"] if p["vmid"] is not None else int(self.client.get("/cluster/nextid"))
-        source = None
-        if p["clone"]:
-            source = self.clone_source()
-        elif not p["node"]:
-            self.fail("node is required to create a VM (or give clone to copy one)")
-        node = p["node"] or source["node"]
-        self.changed()
-        self.result["created"] = True
-        self.result["changed_keys"] = sorted(wanted)
-        self.diff["before"] = {"state": "absent"}
-        self.diff["after"] = mask_secrets({"state": "present", "vmid": vmid, "node": node, **wanted}, SECRET_KEYS)
-        if p["clone"]:
-            self.diff["after"]["clone"] = p["clone"]
-        if self.check_mode:
-            self.result.update(vmid=vmid, name=p["name"], node=node,
-                               status="running" if p["state"] in ("started", "restarted") else "stopped")
-            return None
-        if source:
-            self.clone_from(source, vmid, node)
-            vm = self.find_created(vmid)
-            self.update(vm, record=False)
-        else:
-            payload = {key: value for key, value in wanted.items() if value is not None}
-            self.wait(self.client.post(f"/nodes/{node}/qemu", vmid=vmid, pool=p["pool"] or None, **payload))
-            vm = self.find_created(vmid)
-        return vm
+    def conflicts(self, vm, wanted, current):
+        return disk_conflicts(wanted, current)
 
-    def find_created(self, vmid):
-        vm = find_guest(self.client, vmid=vmid)
-        if vm is None:
-            raise ProxmoxError(f"VM {vmid} is not in /cluster/resources after its create task finished")
-        return vm
-
-    def clone_source(self):
-        ref = self.params["clone"]
-        source = find_guest(self.client, vmid=int(ref)) if ref.isdigit() else find_guest(self.client, name=ref)
-        if source is None:
-            self.fail(f"clone: no VM or template {ref!r} in the cluster")
-        return source
-
-    def clone_from(self, source, vmid, node):
-        p = self.params
-        data = dict(newid=vmid, name=p["name"], full=p["full"], storage=p["storage"], format=p["format"],
-                    snapname=p["snapname"], pool=p["pool"] or None)
-        if node != source["node"]:
-            data["target"] = node
-        self.wait(self.client.post(guest_path(source) + "/clone", **data))
-
-    # ------------------------------------------------------------- update
-
-    def read_pending(self, vm):
-        return self.client.get(guest_path(vm) + "/pending") or []
-
-    def update(self, vm, record=True):
-        # One read gives the values with pending changes applied and the digest they go with.
-        current = dict(self.client.get(guest_path(vm) + "/config") or {})
-        digest = current.pop("digest", None)
-        wanted = self.wanted_config(current)
-        problems, notes = disk_conflicts(wanted, current)
-        if problems:
-            self.fail("; ".join(problems))
-        for note in notes:
-            self.warn(note)
-        changes = config_changes(wanted, current, secret_keys=SECRET_KEYS)
+    def compare(self, wanted, current):
+        changes = super().compare(wanted, current)
         if "cipassword" in wanted and "cipassword" not in changes:
             # It cannot be read back to compare: update_password: always writes it every time.
             changes.add("cipassword", current.get("cipassword"), wanted["cipassword"])
-        if not changes:
-            return
-        self.changed()
-        self.result["changed_keys"] = sorted(changes.keys())
-        if record:
-            self.diff = changes.diff()
-        if self.check_mode:
-            return
-        payload = {key: value_to_write(key, after, current.get(key))
-                   for key, after in changes.after.items() if after is not None}
-        deletes = [key for key, after in changes.after.items() if after is None]
-        self.wait(self.client.post(guest_path(vm) + "/config", digest=digest,
-                                   delete=",".join(deletes) or None, **payload))
+        return changes
+
+    def write_config(self, vm, changes, current, payload, **params):
+        # POST is QEMU's asynchronous config call: it returns a task to wait for.
+        self.wait(self.client.post(guest_path(vm) + "/config", **params, **payload))
         if any(is_cloudinit_key(key) for key in changes) and cloudinit_drive({**current, **payload}):
             # Write the new settings into the cloud-init drive now, not only at the next start.
             self.client.put(guest_path(vm) + "/cloudinit")
-
-    def set_pool(self, vm):
-        wanted = self.params["pool"]
-        if wanted is None or self.result["created"]:
-            return
-        current = vm.get("pool") or ""
-        if wanted == current:
-            return
-        self.changed()
-        self.diff["before"]["pool"] = current
-        self.diff["after"]["pool"] = wanted
-        if self.check_mode:
-            return
-        vmid = str(vm["vmid"])
-        if wanted:
-            self.client.put(f"/pools/{wanted}", vms=vmid, **({"allow-move": True} if current else {}))
-        else:
-            self.client.put(f"/pools/{current}", vms=vmid, delete=True)
-
-    # -------------------------------------------------------------- power
-
-    def set_power(self, vm):
-        state = self.params["state"]
-        status = vm.get("status")
-        if self.check_mode and self.result["created"]:
-            return
-        if state == "started" and status != "running":
-            if vm.get("template"):
-                self.fail(f"VM {vm['vmid']} is a template; a template cannot be started (clone it instead)")
-            self.power(vm, "start", status, "running")
-        elif state == "stopped" and status == "running":
-            if self.params["force"]:
-                self.power(vm, "stop", status, "stopped")
-            else:
-                self.power(vm, "shutdown", status, "stopped", timeout=self.params["shutdown_timeout"])
-        elif state == "restarted":
-            if vm.get("template"):
-                self.fail(f"VM {vm['vmid']} is a template; a template cannot be restarted")
-            self.power(vm, "reboot" if status == "running" else "start", status, "running")
-        elif state == "template" and not vm.get("template"):
-            if status == "running":
-                if not self.params["force"]:
-                    self.fail(f"VM {vm['vmid']} is running; stop it or set force: true to convert it to a template")
-                self.power(vm, "stop", status, "stopped")
-            self.changed()
-            self.diff["before"]["template"] = False
-            self.diff["after"]["template"] = True
-            if not self.check_mode:
-                self.wait(self.client.post(guest_path(vm) + "/template"))
-
-    def power(self, vm, action, before, after, **data):
-        self.changed()
-        self.diff["before"]["status"] = before
-        self.diff["after"]["status"] = after
-        vm["status"] = after
-        if not self.check_mode:
-            self.wait(self.client.post(guest_path(vm) + f"/status/{action}", **data))
-
-    # ------------------------------------------------------------- remove
-
-    def remove(self, vm):
-        if vm is None:
-            self.result.update(vmid=self.params["vmid"], name=self.params["name"], node=self.params["node"],
-                               status="absent")
-            return
-        self.describe(vm)
-        if vm.get("status") == "running":
-            if not self.params["force"]:
-                self.fail(f"VM {vm['vmid']} ({vm.get('name')}) is running; stop it first or set force: true")
-            self.power(vm, "stop", "running", "stopped")
-        self.changed()
-        self.diff["before"].update(state="present", vmid=int(vm["vmid"]), name=vm.get("name"), node=vm["node"])
-        self.diff["after"] = {"state": "absent"}
-        self.result["status"] = "absent"
-        if self.check_mode:
-            return
-        purge = {"purge": 1, "destroy-unreferenced-disks": 1} if self.params["purge"] else {}
-        self.wait(self.client.delete(guest_path(vm), **purge))
-
-    # ----------------------------------------------------------- read back
-
-    def read_back(self, vm):
-        status = vm.get("status")
-        if not (self.check_mode and self.result["changed"]):
-            status = (self.client.get(guest_path(vm) + "/status/current") or {}).get("status", status)
-            items = self.read_pending(vm)
-            self.result["config"] = {key: canonical_scalar(value) if isinstance(value, bool) else value
-                                     for key, value in effective_config(items).items()}
-            self.result["pending"] = pending_keys(items)
-            self.result["reboot_required"] = bool(self.result["pending"]) and status == "running"
-        self.describe(vm, status=status)
-        if self.result.get("config", {}).get("name"):
-            self.result["name"] = self.result["config"]["name"]
 
 
 def main():

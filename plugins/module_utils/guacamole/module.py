@@ -6,10 +6,10 @@ and the token deleted at the end of every run, failed or not."""
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.module import ApiModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import (
-    HAS_HTTPX,
     HTTPX_IMPORT_ERROR,
     VERSIONS,
     GuacamoleApiError,
@@ -60,8 +60,8 @@ def api_error_details(exc):
     return details
 
 
-class GuacamoleModule:
-    """An AnsibleModule with the auth options merged in and a logged-in client.
+class GuacamoleModule(ApiModule):
+    """An AnsibleModule with the Guacamole auth options merged in and a logged-in client.
 
     Subclasses set ``argument_spec`` (and ``module_kwargs``), may override ``validate()`` for the checks the
     argument spec cannot express (call ``self.fail``), and implement ``run()`` returning the result dict.
@@ -69,56 +69,30 @@ class GuacamoleModule:
     with the method, path, HTTP status, Guacamole's error type and its message.
     """
 
-    argument_spec: dict = {}
-    module_kwargs: dict = {}
-
-    def __init__(self):
-        spec = guacamole_auth_argument_spec()
-        spec.update(self.argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **self.module_kwargs)
-        if not HAS_HTTPX:
-            self.module.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
-        self.params = self.module.params
-        self.check_mode = self.module.check_mode
-        self.diff_mode = self.module._diff
-        self.client = None
-
-    def fail(self, msg, **kwargs):
-        self.module.fail_json(msg=msg, **kwargs)
-
-    def warn(self, text):
-        self.module.warn(text)
-
-    def validate(self):
-        """Checks of the options that the argument spec cannot express; call self.fail."""
-
-    def run(self):
-        raise NotImplementedError
+    auth_argument_spec = staticmethod(guacamole_auth_argument_spec)
+    httpx_import_error = HTTPX_IMPORT_ERROR
+    client_errors = (GuacamoleError,)
 
     def permission_hint(self, exc):
         """A sentence added to a PERMISSION_DENIED error; modules override it to name what the call needs."""
         return (f"user {self.params['api_username']!r} lacks a permission this needs "
                 "(the module's notes list them)")
 
-    def execute(self):
-        self.validate()
-        result = None
-        try:
-            self.client = client_from_params(self.params)
-            self.client.login()
-            result = self.run()
-            trouble = self.client.logout()
-            if trouble:
-                self.warn(f"the session token could not be deleted: {trouble}")
-        except GuacamoleApiError as exc:
+    def connect(self):
+        self.client = client_from_params(self.params)
+        self.client.login()
+
+    def disconnect(self):
+        # A failed run's token goes with close(), which execute() calls whatever happens.
+        trouble = self.client.logout()
+        if trouble:
+            self.warn(f"the session token could not be deleted: {trouble}")
+
+    def report_error(self, exc):
+        if isinstance(exc, GuacamoleApiError):
             msg = str(exc)
             if exc.permission_denied:
                 msg = f"{msg} ({self.permission_hint(exc)})"
             self.fail(msg, **api_error_details(exc))
-        except GuacamoleError as exc:
+        else:
             self.fail(str(exc))
-        finally:
-            # Also after fail_json (SystemExit) and any other exception: the token never outlives the run.
-            if self.client is not None:
-                self.client.close()
-        self.module.exit_json(**result)

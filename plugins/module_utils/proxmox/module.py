@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.module import ApiModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
-    HAS_HTTPX,
     HTTPX_IMPORT_ERROR,
     ProxmoxApiError,
     ProxmoxClient,
@@ -52,52 +52,25 @@ def client_from_params(params):
         retries=3 if params.get("api_retries") is None else params["api_retries"])
 
 
-class ProxmoxModule:
-    """An AnsibleModule with the auth options merged in and a connected client.
+class ProxmoxModule(ApiModule):
+    """An AnsibleModule with the Proxmox auth options merged in and a connected client.
 
     Subclasses implement ``run()`` and return the result dict; API errors become ``fail_json``
     with the method, path, status and PVE's message.
     """
 
-    argument_spec: dict = {}
-    module_kwargs: dict = {}
+    auth_argument_spec = staticmethod(proxmox_auth_argument_spec)
+    httpx_import_error = HTTPX_IMPORT_ERROR
+    client_errors = (ProxmoxError,)
 
-    def __init__(self):
-        spec = proxmox_auth_argument_spec()
-        spec.update(self.argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **self.module_kwargs)
-        if not HAS_HTTPX:
-            self.module.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
-        self.params = self.module.params
-        self.check_mode = self.module.check_mode
-        self.diff_mode = self.module._diff
-        self.client = None
+    def connect(self):
+        self.client = client_from_params(self.params)
 
-    def fail(self, msg, **kwargs):
-        self.module.fail_json(msg=msg, **kwargs)
-
-    def warn(self, text):
-        self.module.warn(text)
-
-    def validate(self):
-        """Checks of the options that the argument spec cannot express; call self.fail."""
-
-    def run(self):
-        raise NotImplementedError
-
-    def execute(self):
-        self.validate()
-        try:
-            self.client = client_from_params(self.params)
-            result = self.run()
-        except ProxmoxTaskError as exc:
+    def report_error(self, exc):
+        if isinstance(exc, ProxmoxTaskError):
             self.fail(str(exc), upid=exc.upid, exitstatus=exc.exitstatus, task_log=exc.log_tail)
-        except ProxmoxApiError as exc:
+        elif isinstance(exc, ProxmoxApiError):
             details = {"errors": exc.errors} if exc.errors else {}
             self.fail(str(exc), status=exc.status, **details)
-        except ProxmoxError as exc:
+        else:
             self.fail(str(exc))
-        finally:
-            if self.client is not None:
-                self.client.close()
-        self.module.exit_json(**result)

@@ -7,8 +7,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config impor
     effective_config,
     pending_keys,
 )
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle import DNS_NAME
 from ansible_collections.proxgate.core.plugins.modules.proxmox_vm import (
-    DNS_NAME,
     SECRET_KEYS,
     desired_config,
     disk_conflicts,

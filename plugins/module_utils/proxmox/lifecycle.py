@@ -1,0 +1,368 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The life of one guest, the same for a QEMU VM (proxmox_vm) and an LXC container (proxmox_lxc): find it,
+create or clone it, update its configuration, put it in its pool, bring it to its power state or make it a
+template, remove it, and read back what it has at the end.
+
+GuestModule does all of that; a module sets what names its kind of guest and implements the few steps
+that differ (what configuration the options ask for, how it is compared and written, what a create needs).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
+    config_changes,
+    effective_config,
+    pending_keys,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import canonical_scalar, config_value_equal
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
+
+DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(\.{DNS_LABEL})*$")
+CONFIG_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+# ------------------------------------------------------------ validation
+
+def identity_problems(params, name_option):
+    """Messages for a vmid outside PVE's range and a name (name_option) that is not a DNS name."""
+    problems = []
+    if params.get("vmid") is not None and not 100 <= params["vmid"] <= 999999999:
+        problems.append(f"vmid must be between 100 and 999999999, got {params['vmid']}")
+    name = params.get(name_option)
+    if name is not None and not DNS_NAME.match(name):
+        problems.append(f"{name_option} must be a DNS name (letters, digits, '-' and '.'), got {name!r}")
+    return problems
+
+
+def positive_problems(params, options):
+    return [f"{option} must be a positive number, got {params[option]}"
+            for option in options if params.get(option) is not None and params[option] <= 0]
+
+
+def clone_only_problems(params, options):
+    """The message for options given that only a clone takes, without clone."""
+    given = [option for option in options if params.get(option) is not None]
+    if given and not params.get("clone"):
+        return [f"{', '.join(given)} only apply with clone"]
+    return []
+
+
+def config_option_problems(config, option_of, node_keys):
+    """Messages for keys of the `config` option that are not plain configuration keys: option_of(key) names the
+    option that sets the key (None when none does), node_keys are the keys a node sets by itself."""
+    problems = []
+    for key, value in config.items():
+        if not CONFIG_KEY.match(str(key)):
+            problems.append(f"config key {key!r} is not a PVE configuration key name")
+        elif option_of(key):
+            problems.append(f"config.{key}: use the {option_of(key)} option instead")
+        elif isinstance(value, (dict, list)):
+            problems.append(f"config.{key} must be a single value (a string, number or boolean), "
+                            f"got a {type(value).__name__}")
+        elif key in node_keys:
+            problems.append(f"config.{key} is set by the node, not by a caller")
+    return problems
+
+
+# ---------------------------------------------------------------- module
+
+class GuestModule(ProxmoxModule):
+    """One guest of one kind, found by vmid or by its unique name, from creation to removal.
+
+    A module sets the class attributes below and implements ``option_problems(params)``,
+    ``wanted_config(current)`` and ``write_config(...)``; the other hooks have defaults.
+    """
+
+    kind = None  # qemu or lxc, as /cluster/resources and the API paths name it
+    noun = None  # what messages call one guest: VM, container
+    template_noun = None  # what the clone source may also be: template, container template
+    name_option = None  # the option (and config key, and result key) of the guest's name
+    clone_options = ()  # options that only a clone takes
+    secret_keys = ()  # configuration keys masked in the diff
+    value_equal = staticmethod(config_value_equal)  # value_equal(key, desired, current)
+    value_to_write = None  # value_to_write(key, wanted, current): what to send for a changed key
+
+    def __init__(self):
+        super().__init__()
+        self.tasks = []
+        self.result = dict(changed=False, created=False, changed_keys=[], pending=[], reboot_required=False,
+                           tasks=self.tasks)
+        self.diff = {"before": {}, "after": {}}
+
+    # ---------------------------------------------------------- hooks
+
+    @staticmethod
+    def option_problems(params):
+        """Messages for options PVE would refuse or the module cannot act on, each naming the option."""
+        raise NotImplementedError
+
+    def wanted_config(self, current):
+        """The configuration keys the options ask for, given the guest's current ones ({} for a new guest):
+        {key: value}, None meaning 'remove the key'."""
+        raise NotImplementedError
+
+    def write_config(self, guest, changes, current, payload, **params):
+        """Write payload, the changed keys' values, with params (the digest and the keys to delete)."""
+        raise NotImplementedError
+
+    def check_create(self, source, wanted):
+        """Refuse (self.fail) what a create, or a clone of source, cannot do, before anything is written."""
+
+    def create_params(self):
+        """Parameters of the create call that are no configuration keys."""
+        return {}
+
+    def conflicts(self, guest, wanted, current):
+        """(problems, notes) for wanted values a configuration write cannot apply to the guest."""
+        return [], []
+
+    def compare(self, wanted, current):
+        return config_changes(wanted, current, equal=self.value_equal, secret_keys=self.secret_keys)
+
+    def reboot_params(self):
+        """Parameters of a reboot: it shuts the guest down first, within shutdown_timeout."""
+        return {"timeout": self.params["shutdown_timeout"]}
+
+    # ------------------------------------------------------------ run
+
+    def validate(self):
+        problems = self.option_problems(self.params)
+        if problems:
+            self.fail("; ".join(problems))
+
+    def run(self):
+        p = self.params
+        guest = self.find()
+        if p["state"] == "absent":
+            self.remove(guest)
+            return self.finish()
+        if guest is None:
+            guest = self.create()
+            if guest is None:  # check mode: nothing to read back
+                return self.finish()
+        elif p["update"]:
+            self.update(guest)
+        self.set_pool(guest)
+        self.set_power(guest)
+        self.read_back(guest)
+        return self.finish()
+
+    def find(self):
+        p = self.params
+        if p["vmid"] is None:
+            return find_guest(self.client, name=p[self.name_option], kind=self.kind)
+        return find_guest(self.client, vmid=p["vmid"], kind=self.kind)
+
+    def finish(self):
+        if self.diff_mode:
+            self.result["diff"] = self.diff
+        return self.result
+
+    def describe(self, guest, status=None):
+        self.result.update(vmid=int(guest["vmid"]), **{self.name_option: guest.get("name")}, node=guest["node"],
+                           status=status or guest.get("status"))
+
+    def wait(self, reply):
+        """Wait for the task a write started (writes that finish at once return no UPID)."""
+        if is_upid(reply):
+            self.tasks.append(reply)
+            wait_for_task(self.client, reply, timeout=self.params["timeout"])
+
+    def changed(self):
+        self.result["changed"] = True
+
+    # --------------------------------------------------------- create
+
+    def create(self):
+        p = self.params
+        wanted = self.wanted_config({})
+        source = None
+        if p["clone"]:
+            source = self.clone_source()
+        elif not p["node"]:
+            self.fail(f"node is required to create a {self.noun} (or give clone to copy one)")
+        self.check_create(source, wanted)
+        vmid = p["vmid"] if p["vmid"] is not None else int(self.client.get("/cluster/nextid"))
+        node = p["node"] or source["node"]
+        create_params = {} if source else self.create_params()
+        self.changed()
+        self.result["created"] = True
+        self.result["changed_keys"] = sorted(key for key, value in wanted.items() if value is not None)
+        self.diff["before"] = {"state": "absent"}
+        self.diff["after"] = mask_secrets({"state": "present", "vmid": vmid, "node": node, **create_params,
+                                           **wanted}, self.secret_keys)
+        if source:
+            self.diff["after"]["clone"] = p["clone"]
+        if self.check_mode:
+            self.result.update(vmid=vmid, **{self.name_option: p[self.name_option]}, node=node,
+                               status="running" if p["state"] in ("started", "restarted") else "stopped")
+            return None
+        if source:
+            self.clone_from(source, vmid, node)
+            guest = self.find_created(vmid)
+            self.update(guest, record=False)
+            return guest
+        payload = {key: value for key, value in wanted.items() if value is not None}
+        self.wait(self.client.post(f"/nodes/{node}/{self.kind}", vmid=vmid, pool=p["pool"] or None, **create_params,
+                                   **payload))
+        return self.find_created(vmid)
+
+    def find_created(self, vmid):
+        guest = find_guest(self.client, vmid=vmid, kind=self.kind)
+        if guest is None:
+            raise ProxmoxError(f"{self.noun} {vmid} is not in /cluster/resources after its create task finished")
+        return guest
+
+    def clone_source(self):
+        ref = self.params["clone"]
+        source = find_guest(self.client, vmid=int(ref), kind=self.kind) if ref.isdigit() else \
+            find_guest(self.client, name=ref, kind=self.kind)
+        if source is None:
+            self.fail(f"clone: no {self.noun} or {self.template_noun} {ref!r} in the cluster")
+        return source
+
+    def clone_from(self, source, vmid, node):
+        p = self.params
+        data = {"newid": vmid, self.name_option: p[self.name_option]}
+        data.update((option, p[option]) for option in self.clone_options)
+        data["pool"] = p["pool"] or None
+        if node != source["node"]:
+            data["target"] = node
+        self.wait(self.client.post(guest_path(source) + "/clone", **data))
+
+    # --------------------------------------------------------- update
+
+    def update(self, guest, record=True):
+        # One read gives the values with pending changes applied and the digest they go with.
+        current = dict(self.client.get(guest_path(guest) + "/config") or {})
+        digest = current.pop("digest", None)
+        wanted = self.wanted_config(current)
+        problems, notes = self.conflicts(guest, wanted, current)
+        if problems:
+            self.fail("; ".join(problems))
+        for note in notes:
+            self.warn(note)
+        changes = self.compare(wanted, current)
+        if not changes:
+            return
+        self.changed()
+        self.result["changed_keys"] = sorted(changes.keys())
+        if record:
+            self.diff = changes.diff()
+        if self.check_mode:
+            return
+        payload = {key: self.value_to_write(key, after, current.get(key))
+                   for key, after in changes.after.items() if after is not None}
+        deletes = [key for key, after in changes.after.items() if after is None]
+        self.write_config(guest, changes, current, payload, digest=digest, delete=",".join(deletes) or None)
+
+    def set_pool(self, guest):
+        wanted = self.params["pool"]
+        if wanted is None or self.result["created"]:
+            return
+        current = guest.get("pool") or ""
+        if wanted == current:
+            return
+        self.changed()
+        self.diff["before"]["pool"] = current
+        self.diff["after"]["pool"] = wanted
+        if self.check_mode:
+            return
+        vmid = str(guest["vmid"])
+        if wanted:
+            self.client.put(f"/pools/{wanted}", vms=vmid, **({"allow-move": True} if current else {}))
+        else:
+            self.client.put(f"/pools/{current}", vms=vmid, delete=True)
+
+    # ---------------------------------------------------------- power
+
+    def set_power(self, guest):
+        p = self.params
+        state = p["state"]
+        status = guest.get("status")
+        if self.check_mode and self.result["created"]:
+            return
+        if state == "started" and status != "running":
+            if guest.get("template"):
+                self.fail(f"{self.noun} {guest['vmid']} is a template; a template cannot be started "
+                          "(clone it instead)")
+            self.power(guest, "start", status, "running")
+        elif state == "stopped" and status == "running":
+            if p["force"]:
+                self.power(guest, "stop", status, "stopped")
+            else:
+                self.power(guest, "shutdown", status, "stopped", timeout=p["shutdown_timeout"])
+        elif state == "restarted":
+            if guest.get("template"):
+                self.fail(f"{self.noun} {guest['vmid']} is a template; a template cannot be restarted")
+            if status == "running":
+                self.power(guest, "reboot", status, "running", **self.reboot_params())
+            else:
+                self.power(guest, "start", status, "running")
+        elif state == "template" and not guest.get("template"):
+            if status == "running":
+                if not p["force"]:
+                    self.fail(f"{self.noun} {guest['vmid']} is running; stop it or set force: true to convert it "
+                              "to a template")
+                self.power(guest, "stop", status, "stopped")
+            self.changed()
+            self.diff["before"]["template"] = False
+            self.diff["after"]["template"] = True
+            if not self.check_mode:
+                self.wait(self.client.post(guest_path(guest) + "/template"))
+
+    def power(self, guest, action, before, after, **data):
+        self.changed()
+        self.diff["before"]["status"] = before
+        self.diff["after"]["status"] = after
+        guest["status"] = after
+        if not self.check_mode:
+            self.wait(self.client.post(guest_path(guest) + f"/status/{action}", **data))
+
+    # --------------------------------------------------------- remove
+
+    def remove(self, guest):
+        p = self.params
+        if guest is None:
+            self.result.update(vmid=p["vmid"], **{self.name_option: p[self.name_option]}, node=p["node"],
+                               status="absent")
+            return
+        self.describe(guest)
+        if guest.get("status") == "running":
+            if not p["force"]:
+                self.fail(f"{self.noun} {guest['vmid']} ({guest.get('name')}) is running; stop it first or set "
+                          "force: true")
+            self.power(guest, "stop", "running", "stopped")
+        self.changed()
+        self.diff["before"].update(state="present", vmid=int(guest["vmid"]),
+                                   **{self.name_option: guest.get("name")}, node=guest["node"])
+        self.diff["after"] = {"state": "absent"}
+        self.result["status"] = "absent"
+        if self.check_mode:
+            return
+        purge = {"purge": 1, "destroy-unreferenced-disks": 1} if p["purge"] else {}
+        self.wait(self.client.delete(guest_path(guest), **purge))
+
+    # ------------------------------------------------------ read back
+
+    def read_back(self, guest):
+        status = guest.get("status")
+        if not (self.check_mode and self.result["changed"]):
+            status = (self.client.get(guest_path(guest) + "/status/current") or {}).get("status", status)
+            items = self.client.get(guest_path(guest) + "/pending") or []
+            self.result["config"] = {key: canonical_scalar(value) if isinstance(value, bool) else value
+                                     for key, value in effective_config(items).items()}
+            self.result["pending"] = pending_keys(items)
+            self.result["reboot_required"] = bool(self.result["pending"]) and status == "running"
+        self.describe(guest, status=status)
+        if self.result.get("config", {}).get(self.name_option):
+            self.result[self.name_option] = self.result["config"][self.name_option]
