@@ -1,0 +1,839 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: guacamole_sync_connections
+short_description: Make a Guacamole connection group hold exactly a list of connections
+version_added: 0.1.0
+description:
+  - Takes one connection group of Apache Guacamole, O(root), as its own, and makes everything below it match
+    O(connections) - the connections with their protocol and parameters, the groups they sit in, and C(READ)
+    for the user groups named - in one run, with one login.
+  - Connections are matched by name in their group. A connection that exists under O(root) with the same name in
+    another group (a guest that changed pool) is moved, which keeps its identifier, history and sharing profiles.
+  - With O(prune), connections and groups under O(root) that O(connections) does not name are deleted, and so is
+    C(READ) of user groups on the connections and groups under O(root) that O(connections) does not ask for.
+    Nothing outside O(root) is read for changes or touched.
+  - Everything is read and checked first (parameter names and values against the server's schema, user groups,
+    names); nothing is written when a check fails. Only what differs is written, so a second run with the same
+    list writes nothing.
+  - The role C(proxgate.core.guacamole_sync) uses it to publish the guests of a Proxmox VE
+    inventory; it works for any list of hosts.
+author:
+  - proxgate.core developers (@proxgate)
+extends_documentation_fragment:
+  - proxgate.core.guacamole
+  - proxgate.core.attributes
+  - proxgate.core.attributes.ACTIONGROUP_GUACAMOLE
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff lists, by path, the connections created, changed, moved and removed (secret parameters as
+        C(********)), the groups created and removed, and the C(READ) grants of each user group whose grants change.
+options:
+  root:
+    description:
+      - Path of the connection group the module manages, such as V(Proxmox) or V(Clusters/pve-prod); created with
+        its parents when missing.
+      - Group names are separated by C(/); write a C(/) inside a name as C(\/).
+      - It cannot be the root group (V(ROOT)) itself, so that O(prune) can never reach connections made elsewhere.
+    type: str
+    required: true
+  connections:
+    description:
+      - Every connection that must exist below O(root). Names are unique within a group.
+      - An empty list removes everything below O(root) (with O(prune)), which needs O(allow_empty=true).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name of the connection.
+        type: str
+        required: true
+      group:
+        description:
+          - Path of its group below O(root), such as V(production) or V(pve1/web); empty (the default) is O(root)
+            itself. Missing groups are created.
+        type: str
+        default: ""
+      protocol:
+        description: The protocol.
+        type: str
+        required: true
+        choices: [vnc, rdp, ssh, telnet, kubernetes]
+      parameters:
+        description:
+          - Its parameters, spelled as Guacamole spells them (C(hostname), C(port), C(ignore-cert)...); values may be
+            strings, numbers or booleans, and an empty value removes a parameter.
+          - Checked against the protocol's parameters as the server lists them. Parameters not named are kept as they
+            are stored (a password typed in the web UI stays), unless O(purge_parameters=true); when the protocol
+            changes, stored parameters the new protocol does not have are dropped.
+          - Secret parameters (C(password), C(private-key), C(passphrase)...) are never shown in results or diffs.
+        type: dict
+        default: {}
+      attributes:
+        description:
+          - Connection attributes, such as C(max-connections) or C(guacd-hostname); only those named are changed.
+        type: dict
+        default: {}
+      user_groups:
+        description:
+          - User groups given C(READ) on the connection and on each group from O(root) down to it (so that they
+            see the folders in the web UI).
+        type: list
+        elements: str
+        default: []
+  keep:
+    description:
+      - Names of connections below O(root) to leave exactly as they are, wherever they are - neither changed nor
+        removed, nor their C(READ) grants. For hosts that are known but cannot be described now, such as a stopped
+        guest whose address is unknown.
+      - A name may not be both here and in O(connections).
+    type: list
+    elements: str
+    default: []
+  prune:
+    description:
+      - Delete the connections below O(root) that are neither in O(connections) nor in O(keep), and the groups below
+        O(root) that no connection of O(connections) or O(keep) is in.
+    type: bool
+    default: true
+  prune_permissions:
+    description:
+      - Revoke C(READ) that a user group holds on a connection of O(connections) or on one of their groups when
+        O(connections) does not give it. The permissions of users, and permissions other than C(READ), are never
+        touched.
+      - Needs one request per user group of the data source to read their permissions.
+    type: bool
+    default: true
+  allow_empty:
+    description:
+      - Accept an empty O(connections) (with an empty O(keep)) and remove everything below O(root).
+      - Without it such a run fails, because an inventory that failed to load gives an empty list, and must not
+        empty the gateway.
+    type: bool
+    default: false
+  create_user_groups:
+    description:
+      - Create the user groups of O(connections[].user_groups) that do not exist (enabled, without members).
+      - Without it, a user group that does not exist fails the task before anything is written.
+    type: bool
+    default: false
+  purge_parameters:
+    description: Remove every stored parameter that O(connections[].parameters) does not name (secrets too).
+    type: bool
+    default: false
+  update_password:
+    description:
+      - V(always) compares each secret parameter given with the stored value and rewrites it when it differs.
+      - V(on_create) sets secrets only when a connection is created; once it exists they are neither compared nor
+        rewritten.
+    type: str
+    choices: [always, on_create]
+    default: always
+  allow_unknown_parameters:
+    description: Accept parameter names the server's schema does not list for the protocol.
+    type: bool
+    default: false
+notes:
+  - "Privileges: C(CREATE_CONNECTION) and C(CREATE_CONNECTION_GROUP) (and C(CREATE_USER_GROUP) with
+    O(create_user_groups)), C(UPDATE) and C(DELETE) on the groups and connections below O(root), C(UPDATE) on the
+    user groups and C(ADMINISTER) on the objects whose C(READ) changes. The system permission C(ADMINISTER) allows
+    all; an account that created O(root) and everything in it holds the object permissions already."
+  - "Requests: about 6 reads, plus one per existing connection below O(root) (its parameters), plus one per user
+    group with O(prune_permissions) (one per user group named otherwise); then one write per group or connection
+    created, changed or deleted, and one per user group whose grants change."
+  - The module runs where the API is reachable, normally the controller (a play on C(localhost)).
+seealso:
+  - module: proxgate.core.guacamole_connection
+  - module: proxgate.core.guacamole_info
+"""
+
+EXAMPLES = r"""
+- name: Publish three hosts under Lab, grouped by site, with READ for their teams
+  proxgate.core.guacamole_sync_connections:
+    root: Lab
+    connections:
+      - name: web01
+        group: paris
+        protocol: ssh
+        parameters: {hostname: 10.20.0.11, port: 22}
+        user_groups: [operators]
+      - name: win-desktop
+        group: paris
+        protocol: rdp
+        parameters: {hostname: 10.20.0.40, port: 3389, ignore-cert: true, security: any}
+        user_groups: [operators, desktop-users]
+      - name: printer
+        protocol: vnc
+        parameters: {hostname: 10.20.9.9, port: 5900}
+  delegate_to: localhost
+
+- name: The same, from a list built earlier; a stopped host's connection is left as it is
+  proxgate.core.guacamole_sync_connections:
+    api_url: https://gateway.example.com/guacamole
+    api_username: automation
+    api_password: "{{ vault_guacamole_password }}"
+    root: Proxmox
+    connections: "{{ wanted_connections }}"
+    keep: [db01]
+  delegate_to: localhost
+
+- name: Only add and update, never delete or revoke
+  proxgate.core.guacamole_sync_connections:
+    root: Proxmox
+    connections: "{{ wanted_connections }}"
+    prune: false
+    prune_permissions: false
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+root:
+  description: The path of O(root).
+  returned: always
+  type: str
+  sample: Proxmox
+connections:
+  description: The connections of O(connections) after the run (in check mode, as they would be), in the given order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The connection's name.
+      type: str
+    path:
+      description: The connection's path.
+      type: str
+      sample: Proxmox/production/web01
+    identifier:
+      description: Its identifier; V(null) for one that check mode would create.
+      type: str
+    protocol:
+      description: Its protocol.
+      type: str
+    parameters:
+      description: Its parameters after the run, secrets as C(********).
+      type: dict
+    user_groups:
+      description: The user groups given C(READ) on it.
+      type: list
+      elements: str
+    status:
+      description: V(created), V(updated), V(moved) (and perhaps updated) or V(unchanged).
+      type: str
+  sample:
+    - {name: web01, path: Proxmox/production/web01, identifier: "3", protocol: ssh, status: created,
+       parameters: {hostname: 10.20.0.111, port: "22"}, user_groups: [operators]}
+created:
+  description: Paths of the connections created.
+  returned: always
+  type: list
+  elements: str
+  sample: [Proxmox/production/web01]
+updated:
+  description: Paths of the connections whose protocol, parameters or attributes were changed.
+  returned: always
+  type: list
+  elements: str
+moved:
+  description: The connections moved to another group, each with its old and new path.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{from: Proxmox/production/win-desktop, to: Proxmox/win-desktop}]
+removed:
+  description: Paths of the connections deleted.
+  returned: always
+  type: list
+  elements: str
+kept:
+  description: Paths of the connections left as they are because O(keep) names them.
+  returned: always
+  type: list
+  elements: str
+groups_created:
+  description: Paths of the connection groups created, parents first (O(root) and its parents included).
+  returned: always
+  type: list
+  elements: str
+groups_removed:
+  description: Paths of the connection groups deleted, deepest first.
+  returned: always
+  type: list
+  elements: str
+user_groups_created:
+  description: Names of the user groups created (O(create_user_groups)).
+  returned: always
+  type: list
+  elements: str
+permissions:
+  description:
+    - For each user group whose grants change, the paths it was granted C(READ) on and the paths its C(READ) was
+      revoked from. A group's path ends with C(/).
+  returned: always
+  type: dict
+  sample: {operators: {granted: [Proxmox/, Proxmox/production/, Proxmox/production/web01], revoked: []}}
+"""
+
+from collections import defaultdict
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError, path_of
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
+    ROOT,
+    GroupIndex,
+    GroupPathError,
+    join_group_path,
+    split_group_path,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
+    PROTOCOLS,
+    ParameterError,
+    form_fields,
+    normalize_values,
+    plan_attributes,
+    plan_parameters,
+    protocol_fields,
+    secret_names,
+)
+
+READ = "READ"
+CONNECTION = "connection"
+GROUP = "group"
+PERMISSION_PATHS = {CONNECTION: "/connectionPermissions/", GROUP: "/connectionGroupPermissions/"}
+
+
+# ----------------------------------------------------------------------------- options
+
+def entry_label(index, entry):
+    name = (entry.get("name") or "").strip()
+    return f"connections[{index}] ({name})" if name else f"connections[{index}]"
+
+
+def option_errors(params):
+    """Every problem of the options that can be seen without asking the server, each naming the option."""
+    errors = []
+    try:
+        if not split_group_path(params["root"]):
+            errors.append("root must be a connection group below ROOT, such as Proxmox (managing ROOT itself would "
+                          "let prune delete every connection of the data source)")
+    except GroupPathError as exc:
+        errors.append(f"root: {exc}")
+    seen = {}
+    for index, entry in enumerate(params["connections"] or []):
+        where = entry_label(index, entry)
+        if not (entry.get("name") or "").strip():
+            errors.append(f"{where}.name must not be empty")
+            continue
+        try:
+            group = tuple(split_group_path(entry.get("group") or ""))
+        except GroupPathError as exc:
+            errors.append(f"{where}.group: {exc}")
+            continue
+        key = (*group, entry["name"])
+        if key in seen:
+            errors.append(f"{where} has the same group and name as connections[{seen[key]}]")
+        seen.setdefault(key, index)
+        if entry["name"] in (params.get("keep") or []):
+            errors.append(f"{where}: {entry['name']!r} is also in keep; a connection is either managed or kept")
+        for user_group in entry.get("user_groups") or []:
+            if not str(user_group).strip():
+                errors.append(f"{where}.user_groups holds an empty name")
+    if not params["connections"] and not params.get("keep") and params["prune"] and not params["allow_empty"]:
+        errors.append("connections is empty: this would delete every connection below root; if that is what you "
+                      "want, set allow_empty: true (an inventory that failed to load also gives an empty list)")
+    return errors
+
+
+class Entry:
+    """One wanted connection, with its group below root as a tuple of names."""
+
+    def __init__(self, index, option):
+        self.index = index
+        self.name = option["name"]
+        self.group = tuple(split_group_path(option.get("group") or ""))
+        self.protocol = option["protocol"]
+        self.given_parameters = option.get("parameters") or {}
+        self.given_attributes = option.get("attributes") or {}
+        self.user_groups = sorted({str(name) for name in option.get("user_groups") or []})
+        self.parameters = {}
+        self.attributes = {}
+        self.fields = {}
+
+    @property
+    def key(self):
+        return (*self.group, self.name)
+
+    @property
+    def label(self):
+        return entry_label(self.index, {"name": self.name})
+
+
+def secret_texts(entries):
+    """The texts of the secret parameter values given, for Ansible to mask wherever they appear."""
+    texts = set()
+    for option in entries:
+        given = option.get("parameters") or {}
+        for name in secret_names(given):
+            if given[name] not in (None, "", False):
+                texts.add(str(given[name]))
+    return texts
+
+
+# ----------------------------------------------------------------------------- the tree below root
+
+def group_prefixes(group):
+    """(), then each group on the way down to group: ('a', 'b') -> [(), ('a',), ('a', 'b')]."""
+    return [tuple(group[:length]) for length in range(len(group) + 1)]
+
+
+class ManagedTree:
+    """What exists below root: groups by their names below root (root is ()), connections by identifier."""
+
+    def __init__(self, index, connections, root_names):
+        self.index = index
+        self.root_names = list(root_names)
+        root, missing = index.walk(self.root_names)
+        self.root_id = None if missing else root
+        self.missing_root = missing
+        self.groups = {}
+        self.connections = {}
+        if self.root_id is None:
+            return
+        self.groups[()] = self.root_id
+        for identifier in index.descendants(self.root_id):
+            self.groups[tuple(index.names_of(identifier)[len(self.root_names):])] = identifier
+        by_id = {identifier: names for names, identifier in self.groups.items()}
+        for identifier, connection in (connections or {}).items():
+            parent = str(connection.get("parentIdentifier") or ROOT)
+            if parent in by_id:
+                self.connections[str(connection.get("identifier", identifier))] = dict(
+                    connection, identifier=str(connection.get("identifier", identifier)), group=by_id[parent])
+
+    def path(self, group, name=None):
+        """The full path of a group below root (or of a connection in it)."""
+        names = [*self.root_names, *group]
+        return join_group_path(names + [name] if name is not None else names)
+
+    def label(self, kind, key):
+        """How a permission object is shown: a connection's path, a group's path with a trailing '/'."""
+        if kind == CONNECTION:
+            return self.path(key[:-1], key[-1])
+        return self.path(key) + "/"
+
+
+def match_connections(entries, tree, keep):
+    """Which existing connection each entry becomes.
+
+    Returns ({entry index: existing identifier}, [identifiers of kept connections], [identifiers no entry takes]).
+    An entry takes the connection of its name in its group; failing that, the only connection of its name elsewhere
+    below root that no entry takes (it is moved).
+    """
+    keep = set(keep)
+    kept = sorted((i for i, c in tree.connections.items() if c.get("name") in keep), key=int_key)
+    free = {i: c for i, c in tree.connections.items() if i not in kept}
+    by_key = {(*c["group"], c.get("name")): i for i, c in free.items()}
+    matched = {}
+    for entry in entries:
+        identifier = by_key.get(entry.key)
+        if identifier is not None:
+            matched[entry.index] = identifier
+    taken = set(matched.values())
+    unmatched = [entry for entry in entries if entry.index not in matched]
+    wanted_names = defaultdict(int)
+    for entry in unmatched:
+        wanted_names[entry.name] += 1
+    by_name = defaultdict(list)
+    for identifier, connection in free.items():
+        if identifier not in taken:
+            by_name[connection.get("name")].append(identifier)
+    for entry in unmatched:
+        candidates = by_name.get(entry.name, [])
+        if len(candidates) == 1 and wanted_names[entry.name] == 1:
+            matched[entry.index] = candidates[0]
+            taken.add(candidates[0])
+    leftover = sorted((i for i in free if i not in taken), key=int_key)
+    return matched, kept, leftover
+
+
+def int_key(identifier):
+    text = str(identifier)
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def plan_groups(entries, tree, kept_ids, prune):
+    """(groups to create, parents first; groups to remove, deepest first), as name tuples below root.
+
+    Root itself (()) is created when missing and something is to be put in it; it is never removed.
+    """
+    wanted = set()
+    for entry in entries:
+        wanted.update(group_prefixes(entry.group))
+    holding = set()
+    for identifier in kept_ids:
+        holding.update(group_prefixes(tree.connections[identifier]["group"]))
+    if entries and () not in tree.groups:
+        wanted.add(())
+    create = sorted((group for group in wanted if group not in tree.groups), key=lambda group: (len(group), group))
+    remove = []
+    if prune:
+        remove = sorted((group for group in tree.groups if group and group not in wanted and group not in holding),
+                        key=lambda group: (-len(group), group))
+    return create, remove
+
+
+def wanted_read(entries):
+    """The (user group, kind, key) READ grants the entries ask for."""
+    pairs = set()
+    for entry in entries:
+        for user_group in entry.user_groups:
+            pairs.add((user_group, CONNECTION, entry.key))
+            pairs.update((user_group, GROUP, group) for group in group_prefixes(entry.group))
+    return pairs
+
+
+def current_read(documents, connection_keys, group_keys):
+    """The (user group, kind, key) READ grants held on the objects in scope.
+
+    documents: {user group: its permission document}; connection_keys: {identifier: key after the run} of the
+    connections in scope; group_keys: {identifier: names below root} of the groups in scope.
+    """
+    pairs = set()
+    for user_group, document in documents.items():
+        for kind, scope, field in ((CONNECTION, connection_keys, "connectionPermissions"),
+                                   (GROUP, group_keys, "connectionGroupPermissions")):
+            for identifier, names in ((document or {}).get(field) or {}).items():
+                if str(identifier) in scope and READ in (names or []):
+                    pairs.add((user_group, kind, scope[str(identifier)]))
+    return pairs
+
+
+def read_operations(grants, revokes, connection_ids, group_ids):
+    """{user group: patch operations}, revocations first; keys mapped to identifiers."""
+    ids = {CONNECTION: connection_ids, GROUP: group_ids}
+    operations = defaultdict(list)
+    for op, pairs in (("remove", revokes), ("add", grants)):
+        for user_group, kind, key in sorted(pairs):
+            operations[user_group].append({"op": op, "path": PERMISSION_PATHS[kind] + str(ids[kind][key]),
+                                           "value": READ})
+    return dict(operations)
+
+
+def permission_report(grants, revokes, tree):
+    report = {}
+    for name, pairs in (("granted", grants), ("revoked", revokes)):
+        for user_group, kind, key in pairs:
+            report.setdefault(user_group, {"granted": [], "revoked": []})[name].append(tree.label(kind, key))
+    for lists in report.values():
+        lists["granted"].sort()
+        lists["revoked"].sort()
+    return dict(sorted(report.items()))
+
+
+def read_diff(current, wanted, changed_groups, tree):
+    """before/after of the READ grants of the user groups whose grants change, as sorted paths."""
+    before, after = {}, {}
+    for user_group in sorted(changed_groups):
+        before[user_group] = sorted(tree.label(kind, key) for group, kind, key in current if group == user_group)
+        after[user_group] = sorted(tree.label(kind, key) for group, kind, key in wanted if group == user_group)
+    return before, after
+
+
+# ----------------------------------------------------------------------------- the module
+
+class GuacamoleSyncConnections(GuacamoleModule):
+    argument_spec = dict(
+        root=dict(type="str", required=True),
+        connections=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            group=dict(type="str", default=""),
+            protocol=dict(type="str", required=True, choices=list(PROTOCOLS)),
+            parameters=dict(type="dict", default={}),
+            attributes=dict(type="dict", default={}),
+            user_groups=dict(type="list", elements="str", default=[]),
+        )),
+        keep=dict(type="list", elements="str", default=[]),
+        prune=dict(type="bool", default=True),
+        prune_permissions=dict(type="bool", default=True),
+        allow_empty=dict(type="bool", default=False),
+        create_user_groups=dict(type="bool", default=False),
+        purge_parameters=dict(type="bool", default=False),
+        update_password=dict(type="str", choices=["always", "on_create"], default="always", no_log=False),
+        allow_unknown_parameters=dict(type="bool", default=False),
+    )
+
+    def validate(self):
+        # First, so that even a failure below shows no secret.
+        self.module.no_log_values.update(secret_texts(self.params["connections"] or []))
+        errors = option_errors(self.params)
+        if errors:
+            self.fail("; ".join(errors))
+        self.root_names = split_group_path(self.params["root"])
+        self.entries = [Entry(index, option) for index, option in enumerate(self.params["connections"])]
+
+    def permission_hint(self, exc):
+        return (f"user {self.params['api_username']!r} lacks a permission: the sync needs CREATE_CONNECTION and "
+                "CREATE_CONNECTION_GROUP, UPDATE and DELETE below root, UPDATE on the user groups and ADMINISTER on "
+                "the objects whose READ changes (or the system permission ADMINISTER)")
+
+    # ------------------------------------------------------------------ reading and checking
+
+    def check_values(self):
+        """Normalize every entry's parameters and attributes against the server's schema; fail listing all errors."""
+        protocols = self.client.get("schema/protocols") or {}
+        attribute_fields = None
+        if any(entry.given_attributes for entry in self.entries):
+            attribute_fields = form_fields(self.client.get("schema/connectionAttributes"))
+        errors = []
+        for entry in self.entries:
+            try:
+                entry.fields = protocol_fields(protocols, entry.protocol)
+                entry.parameters = normalize_values(entry.given_parameters, entry.fields,
+                                                    where=f"{entry.label}.parameters",
+                                                    allow_unknown=self.params["allow_unknown_parameters"])
+                if entry.given_attributes:
+                    entry.attributes = normalize_values(entry.given_attributes, attribute_fields,
+                                                        where=f"{entry.label}.attributes", what="attribute")
+            except ParameterError as exc:
+                errors.append(f"{exc} (protocol {entry.protocol})")
+        if errors:
+            self.fail("; ".join(errors))
+
+    def check_user_groups(self, existing):
+        """The user groups to create; fails naming the missing ones unless create_user_groups."""
+        named = sorted({name for entry in self.entries for name in entry.user_groups})
+        missing = [name for name in named if name not in existing]
+        if missing and not self.params["create_user_groups"]:
+            self.fail(f"connections[].user_groups: no user group named {', '.join(map(repr, missing))} in data source "
+                      f"{self.client.data_source!r} (or the API user cannot see it); create it first, or set "
+                      "create_user_groups: true")
+        return missing
+
+    def permission_documents(self, existing_user_groups, wanted):
+        """{user group: permission document} of the user groups whose READ grants are compared."""
+        if self.params["prune_permissions"]:
+            names = sorted(existing_user_groups)
+        else:
+            names = sorted({group for group, _kind, _key in wanted if group in existing_user_groups})
+        documents = {}
+        for name in names:
+            try:
+                documents[name] = self.client.get(path_of("userGroups", name, "permissions")) or {}
+            except GuacamoleApiError as exc:
+                # Listed a moment ago, gone now, or not readable: it holds nothing this run can see.
+                if not exc.missing:
+                    raise
+        return documents
+
+    # ------------------------------------------------------------------ planning
+
+    def plan_connection(self, entry, tree, identifier):
+        """What an existing connection needs: (stored parameters, final parameters, final attributes,
+        {what changes: (before, after)}, secret names)."""
+        existing = tree.connections[identifier]
+        stored = self.client.get(path_of("connections", identifier, "parameters")) or {}
+        kept = stored
+        if existing.get("protocol") != entry.protocol:
+            # Parameters of the old protocol mean nothing (or something else) to the new one.
+            kept = {name: value for name, value in stored.items() if name in entry.fields}
+        secrets = secret_names(set(entry.parameters) | set(stored), entry.fields)
+        parameters, parameter_changes = plan_parameters(
+            kept, entry.parameters, exists=True, secrets=secrets, update_password=self.params["update_password"],
+            purge=self.params["purge_parameters"])
+        attributes, attribute_changes = plan_attributes(existing.get("attributes"), entry.attributes)
+        changes = {}
+        if existing.get("protocol") != entry.protocol:
+            changes["protocol"] = (existing.get("protocol"), entry.protocol)
+        if parameter_changes:
+            changes["parameters"] = sorted(parameter_changes)
+        if attribute_changes:
+            changes["attributes"] = sorted(attribute_changes)
+        if existing["group"] != entry.group:
+            changes["group"] = (existing["group"], entry.group)
+        return stored, parameters, attributes, changes, secrets
+
+    # ------------------------------------------------------------------ run
+
+    def run(self):
+        self.check_values()
+        user_group_map = self.client.get("userGroups") or {}
+        plan = Plan(self.params, self.entries)
+        plan.user_groups_to_create = self.check_user_groups(user_group_map)
+        plan.tree = tree = ManagedTree(GroupIndex.load(self.client), self.client.get("connections") or {},
+                                       self.root_names)
+        plan.matched, plan.kept, leftover = match_connections(self.entries, tree, self.params["keep"])
+        plan.removed = leftover if self.params["prune"] else []
+        plan.groups_to_create, plan.groups_to_remove = plan_groups(self.entries, tree, plan.kept, self.params["prune"])
+        for entry in self.entries:
+            identifier = plan.matched.get(entry.index)
+            if identifier is None:
+                plan.add_create(entry)
+            else:
+                plan.add_existing(entry, identifier, *self.plan_connection(entry, tree, identifier))
+        self.plan_read(plan, user_group_map)
+        if plan.changed and not self.check_mode:
+            self.write(plan)
+        return plan.result(self.diff_mode)
+
+    def plan_read(self, plan, user_group_map):
+        """The READ grants and revocations. In scope: the connections an entry takes over and the wanted groups that
+        exist; kept connections, and what is removed (its permissions go with it), are not."""
+        tree = plan.tree
+        connection_scope = {identifier: self.entries[i].key for i, identifier in plan.matched.items()}
+        wanted_groups = {group for entry in self.entries for group in group_prefixes(entry.group)}
+        group_scope = {identifier: group for group, identifier in tree.groups.items() if group in wanted_groups}
+        plan.wanted_read = wanted_read(self.entries)
+        documents = self.permission_documents(user_group_map, plan.wanted_read)
+        plan.current_read = current_read(documents, connection_scope, group_scope)
+        plan.grants = plan.wanted_read - plan.current_read
+        plan.revokes = (plan.current_read - plan.wanted_read) if self.params["prune_permissions"] else set()
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, plan):
+        """Create user groups, groups, connections; update and move; grant and revoke READ; then delete."""
+        client, tree = self.client, plan.tree
+        for name in plan.user_groups_to_create:
+            client.post("userGroups", json=client.set_disabled({"identifier": name, "attributes": {}}, False))
+        group_ids = dict(tree.groups)
+        for group in plan.groups_to_create:
+            if group:
+                group_ids[group] = self.create_group(group[-1], group_ids[group[:-1]])
+                continue
+            parent, _missing = tree.index.walk(self.root_names)
+            for name in tree.missing_root:
+                parent = self.create_group(name, parent)
+            group_ids[()] = parent
+        connection_ids = {self.entries[i].key: identifier for i, identifier in plan.matched.items()}
+        for entry, parameters, attributes in plan.creates:
+            body = dict(name=entry.name, parentIdentifier=group_ids[entry.group], protocol=entry.protocol,
+                        parameters=parameters, attributes=attributes)
+            identifier = str(client.post("connections", body).get("identifier"))
+            connection_ids[entry.key] = identifier
+            plan.connections[entry.index]["identifier"] = identifier
+        for entry, identifier, parameters, attributes, _changes in plan.updates:
+            body = dict(name=entry.name, identifier=identifier, parentIdentifier=group_ids[entry.group],
+                        protocol=entry.protocol, parameters=parameters, attributes=attributes)
+            client.put(path_of("connections", identifier), body)
+        for user_group, operations in read_operations(plan.grants, plan.revokes, connection_ids, group_ids).items():
+            client.patch(path_of("userGroups", user_group, "permissions"), json=operations)
+        for identifier in plan.removed:
+            client.delete(path_of("connections", identifier))
+        for group in plan.groups_to_remove:
+            client.delete(path_of("connectionGroups", tree.groups[group]))
+
+    def create_group(self, name, parent):
+        body = dict(name=name, parentIdentifier=parent, type="ORGANIZATIONAL", attributes={})
+        return str(self.client.post("connectionGroups", body).get("identifier"))
+
+
+class Plan:
+    """Everything a run would change, worked out before the first write; its result() is the module's result."""
+
+    def __init__(self, params, entries):
+        self.params = params
+        self.entries = entries
+        self.tree = None
+        self.user_groups_to_create = []
+        self.matched, self.kept, self.removed = {}, [], []
+        self.groups_to_create, self.groups_to_remove = [], []
+        self.creates, self.updates = [], []
+        # The result's connections, in the entries' order.
+        self.connections = []
+        self.before, self.after = {}, {}
+        self.wanted_read, self.current_read, self.grants, self.revokes = set(), set(), set(), set()
+
+    def add_create(self, entry):
+        secrets = secret_names(entry.parameters, entry.fields)
+        parameters, _unused = plan_parameters({}, entry.parameters, exists=False)
+        attributes = {name: value or None for name, value in entry.attributes.items()}
+        self.creates.append((entry, parameters, attributes))
+        path = self.tree.path(entry.group, entry.name)
+        self.after[path] = {"protocol": entry.protocol, "parameters": mask_secrets(dict(sorted(parameters.items())),
+                                                                                   secrets)}
+        self.add_result(entry, None, parameters, secrets, "created")
+
+    def add_existing(self, entry, identifier, stored, parameters, attributes, changes, secrets):
+        status = "unchanged"
+        if changes:
+            self.updates.append((entry, identifier, parameters, attributes, changes))
+            status = "moved" if "group" in changes else "updated"
+            old = self.tree.connections[identifier]
+            self.before[self.tree.path(old["group"], old["name"])] = {
+                "protocol": old.get("protocol"), "parameters": mask_secrets(dict(sorted(stored.items())), secrets)}
+            self.after[self.tree.path(entry.group, entry.name)] = {
+                "protocol": entry.protocol, "parameters": mask_secrets(dict(sorted(parameters.items())), secrets)}
+        self.add_result(entry, identifier, parameters, secrets, status)
+
+    def add_result(self, entry, identifier, parameters, secrets, status):
+        self.connections.append(dict(
+            name=entry.name, path=self.tree.path(entry.group, entry.name), identifier=identifier,
+            protocol=entry.protocol, parameters=mask_secrets(dict(sorted(parameters.items())), secrets),
+            user_groups=entry.user_groups, status=status))
+
+    @property
+    def changed(self):
+        return bool(self.user_groups_to_create or self.groups_to_create or self.creates or self.updates
+                    or self.removed or self.groups_to_remove or self.grants or self.revokes)
+
+    def connection_path(self, identifier):
+        connection = self.tree.connections[identifier]
+        return self.tree.path(connection["group"], connection["name"])
+
+    def groups_created(self):
+        """Paths of the groups to create, parents first, with the missing groups above root."""
+        tree, paths = self.tree, []
+        for group in self.groups_to_create:
+            if group:
+                paths.append(tree.path(group))
+                continue
+            present = len(tree.root_names) - len(tree.missing_root)
+            paths += [join_group_path(tree.root_names[:present + count + 1]) for count in range(len(tree.missing_root))]
+        return paths
+
+    def result(self, diff_mode):
+        tree = self.tree
+        result = dict(
+            changed=self.changed, root=tree.path(()), connections=self.connections,
+            created=[tree.path(entry.group, entry.name) for entry, _parameters, _attributes in self.creates],
+            updated=[tree.path(entry.group, entry.name) for entry, _id, _parameters, _attributes, changes
+                     in self.updates if set(changes) - {"group"}],
+            moved=[{"from": self.connection_path(identifier), "to": tree.path(entry.group, entry.name)}
+                   for entry, identifier, _parameters, _attributes, changes in self.updates if "group" in changes],
+            removed=[self.connection_path(identifier) for identifier in self.removed],
+            kept=[self.connection_path(identifier) for identifier in self.kept],
+            groups_created=self.groups_created(),
+            groups_removed=[tree.path(group) for group in self.groups_to_remove],
+            user_groups_created=list(self.user_groups_to_create),
+            permissions=permission_report(self.grants, self.revokes, tree),
+        )
+        if diff_mode:
+            before = dict(self.before)
+            before.update({self.connection_path(i): {"protocol": tree.connections[i].get("protocol")}
+                           for i in self.removed})
+            changed_user_groups = {group for group, _kind, _key in self.grants | self.revokes}
+            read_before, read_after = read_diff(self.current_read, self.wanted_read, changed_user_groups, tree)
+            result["diff"] = {
+                "before": {"connections": before, "connection_groups": result["groups_removed"], "read": read_before},
+                "after": {"connections": self.after, "connection_groups": result["groups_created"], "read": read_after},
+            }
+        return result
+
+
+def main():
+    GuacamoleSyncConnections().execute()
+
+
+if __name__ == "__main__":
+    main()

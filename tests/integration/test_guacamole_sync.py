@@ -1,0 +1,248 @@
+"""The guacamole_sync role through playbooks/publish.yml: real ansible-playbook runs with the real
+proxgate.core.proxmox inventory against the Proxmox test server (demo guests: web01 101 Linux running with an
+agent in pool production, win-desktop 102 Windows running with an agent in pool production, db01 103 stopped,
+dns01 200 a running container, template 9000) and the Guacamole emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.emulators.pve.guests import DEMO_NETWORK
+from tests.emulators.pve.server import agent_interfaces
+from tests.integration import guacamole_fixtures
+from tests.integration.conftest import BIN, COLLECTIONS, REPO, TOKEN_ID, TOKEN_SECRET, PlaybookRun
+from tests.integration.guacamole_fixtures import assert_no_session_left, guac_env
+from tests.integration.guacamole_fixtures import writes as guacamole_writes
+
+pytestmark = pytest.mark.integration
+
+guacamole_server = guacamole_fixtures.guacamole_server
+
+PUBLISH = REPO / "playbooks" / "publish.yml"
+DEMO_INVENTORY = REPO / "playbooks" / "inventory" / "demo.proxmox.yml"
+PUBLISH_TASK = "Publish the guests below Proxmox"
+# What the QEMU guest agent of a Windows guest answers to get-osinfo.
+WINDOWS_OS = {"name": "Microsoft Windows", "id": "mswindows", "version": "Microsoft Windows 11",
+              "version-id": "11", "pretty-name": "Windows 11 Pro", "variant": "client", "variant-id": "client",
+              "kernel-release": "22631", "kernel-version": "10.0", "machine": "x86_64"}
+ACCESS = {"guacamole_sync_user_groups_by_pool": {"production": ["operators"]},
+          "guacamole_sync_user_groups_by_tag": {"windows": ["desktop-users"]}}
+
+
+@pytest.fixture
+def publish(tmp_path, pve):
+    """publish(guac, inventory=DEMO_INVENTORY, extra_vars=None, check=False, diff=False) -> PlaybookRun of
+    `ansible-playbook -i <inventory> playbooks/publish.yml`, the inventory's auth from PROXMOX_* (token)."""
+    counter = {"n": 0}
+
+    def run(guac, inventory=DEMO_INVENTORY, extra_vars=None, check=False, diff=False):
+        counter["n"] += 1
+        workdir = tmp_path / f"publish{counter['n']}"
+        workdir.mkdir()
+        results_file = workdir / "results.jsonl"
+        command = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(PUBLISH)]
+        command += ["--check"] if check else []
+        command += ["--diff"] if diff else []
+        command += ["-e", json.dumps(extra_vars)] if extra_vars else []
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("PROXMOX_", "GUACAMOLE_", "ANSIBLE_"))}
+        env.update(guac_env(guac))
+        env.update({
+            "PROXMOX_URL": pve.url, "PROXMOX_CA_PATH": pve.certfile,
+            "PROXMOX_TOKEN_ID": TOKEN_ID, "PROXMOX_TOKEN_SECRET": TOKEN_SECRET,
+            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+            "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "tests" / "integration" / "callback_plugins"),
+            "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+            "ANSIBLE_HOME": str(workdir / "ansible-home"),
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "PROXGATE_RESULTS_FILE": str(results_file),
+            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+        })
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir, timeout=300,
+                              check=False)
+        results = []
+        if results_file.exists():
+            results = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
+        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)
+
+    return run
+
+
+def gateway(emu):
+    """(connections by path, groups by path, {user group: paths it has READ on}) of the emulator's state;
+    a group's path in the READ sets ends with '/'."""
+    state = emu.state()
+    groups = state["connection_groups"]
+
+    def group_path(identifier):
+        names = []
+        while identifier != "ROOT":
+            names.append(groups[identifier]["name"])
+            identifier = groups[identifier]["parentIdentifier"]
+        return "/".join(reversed(names))
+
+    connections = {}
+    for connection in state["connections"].values():
+        parent = group_path(connection["parentIdentifier"])
+        connections[f"{parent}/{connection['name']}" if parent else connection["name"]] = connection
+    group_paths = {group_path(identifier): group for identifier, group in groups.items()}
+    read = {}
+    for name, user_group in state["user_groups"].items():
+        document = user_group["permissions"]
+        read[name] = ({path for path, c in connections.items()
+                       if "READ" in document["connectionPermissions"].get(c["identifier"], [])}
+                      | {path + "/" for path, g in group_paths.items()
+                         if "READ" in document["connectionGroupPermissions"].get(g["identifier"], [])})
+    return connections, group_paths, read
+
+
+def summary(connection):
+    return connection["protocol"], connection["parameters"].get("hostname"), connection["parameters"].get("port")
+
+
+def seeded(guacamole_server):
+    """A Guacamole emulator with the two mapped user groups and a connection made by hand at the top level."""
+    emu = guacamole_server()
+    emu.add_user_group("operators")
+    emu.add_user_group("desktop-users")
+    emu.add_connection("jumphost", parameters={"hostname": "192.0.2.1", "port": "22"})
+    return emu
+
+
+def test_check_mode_then_publish_then_nothing_changes(publish, pve, writes, guacamole_server):
+    emu = seeded(guacamole_server)
+
+    plan = publish(emu, extra_vars=ACCESS, check=True, diff=True)
+    assert plan.rc == 0, plan.stdout + plan.stderr
+    assert guacamole_writes(emu) == [] and writes() == []
+    assert sorted(plan.result(PUBLISH_TASK)["created"]) == [
+        "Proxmox/dns01", "Proxmox/production/web01", "Proxmox/production/win-desktop"]
+
+    applied = publish(emu, extra_vars=ACCESS)
+    assert applied.rc == 0, applied.stdout + applied.stderr
+    connections, groups, read = gateway(emu)
+    assert set(connections) == {"jumphost", "Proxmox/production/web01", "Proxmox/production/win-desktop",
+                                "Proxmox/dns01"}
+    assert set(groups) == {"Proxmox", "Proxmox/production"}
+    # web01: ostype l26 -> SSH; win-desktop: ostype win11 -> RDP with the role's RDP defaults; dns01: a container.
+    assert summary(connections["Proxmox/production/web01"]) == ("ssh", "10.20.0.111", "22")
+    assert summary(connections["Proxmox/production/win-desktop"]) == ("rdp", "10.20.0.112", "3389")
+    assert connections["Proxmox/production/win-desktop"]["parameters"]["ignore-cert"] == "true"
+    assert summary(connections["Proxmox/dns01"]) == ("ssh", "10.20.2.0", "22")
+    assert read["operators"] == {"Proxmox/", "Proxmox/production/", "Proxmox/production/web01",
+                                 "Proxmox/production/win-desktop"}
+    assert read["desktop-users"] == {"Proxmox/", "Proxmox/production/", "Proxmox/production/win-desktop"}
+    # db01 is stopped: no address, so no connection, and the run says so.
+    assert "Not published, no address: db01" in applied.result("List the guests without an address")["msg"]
+    assert connections["jumphost"]["parameters"] == {"hostname": "192.0.2.1", "port": "22"}
+    assert writes() == [], "publishing only reads Proxmox"
+
+    count = len(guacamole_writes(emu))
+    again = publish(emu, extra_vars=ACCESS)
+    assert again.rc == 0, again.stdout + again.stderr
+    assert again.changed == [] and len(guacamole_writes(emu)) == count
+    assert_no_session_left(emu)
+
+
+def test_renamed_deleted_and_retagged_guests(publish, pve, guacamole_server):
+    emu = seeded(guacamole_server)
+    first = publish(emu, extra_vars=ACCESS)
+    assert first.rc == 0, first.stdout + first.stderr
+    # db01 was published while it ran; now stopped, its connection stays as it is.
+    db01 = emu.add_connection("db01", parameters={"hostname": "10.20.0.113", "port": "22"},
+                              parent=gateway(emu)[1]["Proxmox"]["identifier"])
+    printer = emu.add_connection("printer", protocol="vnc", parameters={"hostname": "192.0.2.9"},
+                                 parent=emu.add_connection_group("Lab"))
+    before, _groups, _read = gateway(emu)
+
+    web = pve.pve.vm(101)
+    web.name = web.config["name"] = "web02"
+    pve.pve.cts = [ct for ct in pve.pve.cts if ct.vmid != 200]
+    pve.pve.vm(102).config["tags"] = "guac-vnc;windows"
+
+    synced = publish(emu, extra_vars=ACCESS, diff=True)
+    assert synced.rc == 0, synced.stdout + synced.stderr
+    result = synced.result(PUBLISH_TASK)
+    assert sorted(result["removed"]) == ["Proxmox/dns01", "Proxmox/production/web01"]
+    assert result["created"] == ["Proxmox/production/web02"]
+    assert result["updated"] == ["Proxmox/production/win-desktop"]
+    assert result["kept"] == ["Proxmox/db01"]
+
+    connections, _groups, read = gateway(emu)
+    assert set(connections) == {"jumphost", "Lab/printer", "Proxmox/db01", "Proxmox/production/web02",
+                                "Proxmox/production/win-desktop"}
+    assert summary(connections["Proxmox/production/web02"]) == ("ssh", "10.20.0.111", "22")
+    win = connections["Proxmox/production/win-desktop"]
+    assert summary(win) == ("vnc", "10.20.0.112", "5900") and "ignore-cert" not in win["parameters"]
+    assert win["identifier"] == before["Proxmox/production/win-desktop"]["identifier"]
+    assert connections["Proxmox/db01"]["identifier"] == db01
+    assert connections["Lab/printer"]["identifier"] == printer and connections["jumphost"] == before["jumphost"]
+    assert read["operators"] == {"Proxmox/", "Proxmox/production/", "Proxmox/production/web02",
+                                 "Proxmox/production/win-desktop"}
+
+    count = len(guacamole_writes(emu))
+    again = publish(emu, extra_vars=ACCESS)
+    assert again.rc == 0 and again.changed == [] and len(guacamole_writes(emu)) == count, again.stdout
+
+
+def test_protocol_rules_without_want_config_group_by_node_and_host_variables(publish, pve, guacamole_server,
+                                                                              tmp_path):
+    emu = guacamole_server()
+    web, win, db = pve.pve.vm(101), pve.pve.vm(102), pve.pve.vm(103)
+    web.agent["os"] = None                      # the agent tells no OS: the linux tag decides
+    win.agent["os"] = WINDOWS_OS                # the agent says Windows; no tag says anything
+    win.config.pop("tags")
+    db.status, db.agent = "running", {"interfaces": agent_interfaces(DEMO_NETWORK, 103)}
+    pve.pve.cts[0].config["tags"] = "guac-off"  # dns01 is not published
+    inventory = tmp_path / "lab.proxmox.yml"
+    inventory.write_text(yaml.safe_dump({
+        "plugin": "proxgate.core.proxmox",
+        "want_os_info": True,
+        "compose": {"guacamole_protocol": "'vnc' if 'db' in proxmox_tags else None",
+                    "guacamole_parameters": "{'username': 'Administrator'} if proxmox_node == 'pve2' and "
+                                            "'db' not in proxmox_tags else {}",
+                    "guacamole_user_groups": "['admins'] if proxmox_node == 'pve2' else []"},
+    }))
+    extra = {"guacamole_sync_root": "Clusters/lab", "guacamole_sync_group_by": "node",
+             "guacamole_sync_default_protocol": "telnet", "guacamole_sync_create_user_groups": True,
+             "guacamole_sync_parameters": {"ssh": {"enable-sftp": True}, "rdp": {"security": "nla"}}}
+
+    run = publish(emu, inventory=inventory, extra_vars=extra)
+    assert run.rc == 0, run.stdout + run.stderr
+    connections, groups, read = gateway(emu)
+    assert set(groups) == {"Clusters", "Clusters/lab", "Clusters/lab/pve1", "Clusters/lab/pve2"}
+    assert set(connections) == {"Clusters/lab/pve1/web01", "Clusters/lab/pve2/win-desktop", "Clusters/lab/pve2/db01"}
+    assert connections["Clusters/lab/pve1/web01"]["protocol"] == "ssh"
+    assert connections["Clusters/lab/pve1/web01"]["parameters"] == {
+        "hostname": "10.20.0.111", "port": "22", "enable-sftp": "true"}
+    assert connections["Clusters/lab/pve2/win-desktop"]["protocol"] == "rdp"
+    assert connections["Clusters/lab/pve2/win-desktop"]["parameters"] == {
+        "hostname": "10.20.0.112", "port": "3389", "security": "nla", "username": "Administrator"}
+    assert summary(connections["Clusters/lab/pve2/db01"]) == ("vnc", "10.20.0.113", "5900")
+    assert read["admins"] == {"Clusters/lab/", "Clusters/lab/pve2/", "Clusters/lab/pve2/win-desktop",
+                              "Clusters/lab/pve2/db01"}
+    assert "tagged guac-off: dns01" in run.result("List the guests left out by tag")["msg"]
+
+
+def test_an_inventory_without_guests_removes_nothing(publish, pve, guacamole_server, tmp_path):
+    emu = guacamole_server()
+    emu.add_connection("web01", parameters={"hostname": "10.20.0.111"},
+                       parent=emu.add_connection_group("Proxmox"))
+    inventory = tmp_path / "none.proxmox.yml"
+    inventory.write_text("plugin: proxgate.core.proxmox\nstatuses: [paused]\n")
+
+    run = publish(emu, inventory=inventory)
+    assert run.rc != 0
+    assert "Publishing nothing would remove every connection below Proxmox" in run.failed[0]["result"]["msg"]
+    assert guacamole_writes(emu) == []
+    assert set(gateway(emu)[0]) == {"Proxmox/web01"}
