@@ -237,8 +237,8 @@ class GuacamoleConnectionGroup(GuacamoleModule):
             parent, missing = groups.walk(self.parent_names)
             problem = None
             if missing:
-                _unused, problem = find_parent(groups, join_group_path(self.parent_names),
-                                         path_option="path" if self.params["path"] is not None else "parent")
+                path_option = "path" if self.params["path"] is not None else "parent"
+                _unused, problem = find_parent(groups, join_group_path(self.parent_names), path_option=path_option)
         if self.params["state"] == "absent":
             existing = None if (parent is None or missing) else find_child(groups.groups, parent, self.name)
             return self.ensure_absent(existing, groups)

@@ -567,15 +567,15 @@ class ProxmoxLxc(GuestModule):
             data["ssh-public-keys"] = p["ssh_public_keys"]
         return data
 
-    def conflicts(self, ct, wanted, current):
+    def conflicts(self, guest, wanted, current):
         problems, notes = lxc_mount_conflicts(wanted, current)
-        problem = unprivileged_problem(self.params["unprivileged"], current, f"container {ct['vmid']}")
+        problem = unprivileged_problem(self.params["unprivileged"], current, f"container {guest['vmid']}")
         if problem:
             problems.insert(0, problem)
         return problems, notes
 
-    def write_config(self, ct, changes, current, payload, **params):
-        self.wait(self.client.put(guest_path(ct) + "/config", **params, **payload))
+    def write_config(self, guest, changes, current, payload, **params):
+        self.wait(self.client.put(guest_path(guest) + "/config", **params, **payload))
 
 
 def main():

@@ -573,7 +573,7 @@ class ProxmoxVm(GuestModule):
                           "give cloudinit_storage to create one")
         return wanted
 
-    def conflicts(self, vm, wanted, current):
+    def conflicts(self, guest, wanted, current):
         return disk_conflicts(wanted, current)
 
     def compare(self, wanted, current):
@@ -583,12 +583,12 @@ class ProxmoxVm(GuestModule):
             changes.add("cipassword", current.get("cipassword"), wanted["cipassword"])
         return changes
 
-    def write_config(self, vm, changes, current, payload, **params):
+    def write_config(self, guest, changes, current, payload, **params):
         # POST is QEMU's asynchronous config call: it returns a task to wait for.
-        self.wait(self.client.post(guest_path(vm) + "/config", **params, **payload))
+        self.wait(self.client.post(guest_path(guest) + "/config", **params, **payload))
         if any(is_cloudinit_key(key) for key in changes) and cloudinit_drive({**current, **payload}):
             # Write the new settings into the cloud-init drive now, not only at the next start.
-            self.client.put(guest_path(vm) + "/cloudinit")
+            self.client.put(guest_path(guest) + "/cloudinit")
 
 
 def main():

@@ -198,7 +198,7 @@ def test_retention_prunes_with_remove_and_limits_without(fixed):
     pve.storages["local"]["prune-backups"] = "keep-last=1"
     first = vzdump(client, vmid="100", storage="local", protected=1)
     assert wait_task(client, first) == "OK"
-    for _ in range(2):
+    for _unused in range(2):
         assert wait_task(client, vzdump(client, vmid="100", storage="local", remove=1)) == "OK"
     kept = backups(client)
     assert len(kept) == 2 and sorted(item.get("protected", 0) for item in kept) == [0, 1], \

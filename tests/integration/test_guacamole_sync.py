@@ -195,8 +195,8 @@ def test_renamed_deleted_and_retagged_guests(publish, pve, guacamole_server):
     assert again.rc == 0 and again.changed == [] and len(guacamole_writes(emu)) == count, again.stdout
 
 
-def test_protocol_rules_without_want_config_group_by_node_and_host_variables(publish, pve, guacamole_server,
-                                                                              tmp_path):
+def test_protocol_rules_without_want_config_group_by_node_and_host_variables(
+        publish, pve, guacamole_server, tmp_path):
     emu = guacamole_server()
     web, win, db = pve.pve.vm(101), pve.pve.vm(102), pve.pve.vm(103)
     web.agent["os"] = None                      # the agent tells no OS: the linux tag decides

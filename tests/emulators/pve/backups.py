@@ -73,7 +73,7 @@ def parse_retention(text):
     """A prune-backups property string (keep-last=3,keep-daily=7) as a dict of ints."""
     out = {}
     for item in split_list(str(text or "").replace(",", " ")):
-        key, _, value = item.partition("=")
+        key, _unused, value = item.partition("=")
         out[key] = int(value or 0)
     return out
 

@@ -125,12 +125,12 @@ def test_plan_on_create_never_touches_an_existing_secret():
                                      update_password="on_create")
     assert final["password"] == "old" and changes == {"port": ("22", "2")}
     # ...not even with purge, when the secret is named.
-    final, _unused = plan_parameters(STORED, {"password": "new", "hostname": "h"}, exists=True, secrets={"password"},
-                               update_password="on_create", purge=True)
+    final, _unused = plan_parameters(STORED, {"password": "new", "hostname": "h"}, exists=True,
+                                     secrets={"password"}, update_password="on_create", purge=True)
     assert final == {"hostname": "h", "password": "old"}
     # A new object gets its secrets.
     final, _unused = plan_parameters({}, {"password": "new"}, exists=False, secrets={"password"},
-                               update_password="on_create")
+                                     update_password="on_create")
     assert final == {"password": "new"}
 
 
