@@ -19,6 +19,7 @@ from fakepve import FakePve, PveError
 from fakepve.certs import make_cert
 
 from .backups import BackupGaps
+from .imports import ImportGaps
 
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 LOGIN_PATH = "/api2/json/access/ticket"
@@ -26,8 +27,10 @@ HIDDEN_PASSWORD = "**********"
 MAC = re.compile(r"=((?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2})(?:,|$)")
 
 
-class ProxgatePve(BackupGaps, FakePve):
-    """FakePve plus: vzdump that writes archive volumes (backups.BackupGaps), pending values in GET config, the real agent errors (no agent configured, VM not
+class ProxgatePve(ImportGaps, BackupGaps, FakePve):
+    """FakePve plus: disk import and disk operations as a node does them (imports.ImportGaps), vzdump
+    that writes archive volumes (backups.BackupGaps),
+    pending values in GET config, the real agent errors (no agent configured, VM not
     running), a guest OS whose agent comes up after boot, deterministic dropped connections, guests
     without a name and LXC interfaces as a node lists them, a hung agent that holds the request for
     real seconds, and a request log file for the benchmarks."""
