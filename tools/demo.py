@@ -1,6 +1,7 @@
 """`make demo`: provision a VM and publish it to a team through Guacamole.
 
-Runs playbooks/provision.yml (create a VM, start it, wait for its guest-agent address) and then
+Runs playbooks/provision.yml (create a VM with cloud-init, import a cloud image as its boot disk and
+grow it, start it, wait for its guest-agent address, take a `baseline` snapshot) and then
 playbooks/grant_access.yml (a connection group, a user group with a user, and a connection to the
 VM with READ for that group), each twice: the second run must change nothing.
 
@@ -105,7 +106,8 @@ def main():
             print(f"== Guacamole at {os.environ['GUACAMOLE_URL']}", flush=True)
         else:
             env.update(start_guacamole(stack, workdir))
-        if not run_twice("provision.yml", env, extra_vars, "create and start a VM, wait for its address"):
+        if not run_twice("provision.yml", env, extra_vars, "create a VM with cloud-init, import a cloud image as its "
+                         "boot disk and grow it, start it, wait for its address, snapshot 'baseline'"):
             return 1
         if not run_twice("grant_access.yml", env, extra_vars,
                          "a connection group, a user group with a user, a connection with READ for the group"):

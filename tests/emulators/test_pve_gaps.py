@@ -480,3 +480,18 @@ def test_generated_running_vms_without_an_agent_have_none_on_the_server(served):
             else:
                 # agent: 1 in the config, no agent in the guest OS: the boot model must not invent one.
                 assert error_of(reply) == (500, "QEMU guest agent is not running")
+
+
+# ------------------------------------------------------------------ (g) the cloud-init volume's name
+
+def test_a_new_cloud_init_drive_is_named_as_a_node_names_it(plain, fixed):
+    for _served, client in (plain, fixed):
+        upid = data(client.post("/nodes/pve1/qemu", data=dict(vmid=130, name="ci130", scsi0="local-lvm:4",
+                                                               ide2="local-lvm:cloudinit")))
+        assert wait_task(client, upid) == "OK"
+    # Gap: plain fakepve gives it the next disk name, which no client can tell from a data disk.
+    plain_ide2 = data(plain[1].get("/nodes/pve1/qemu/130/config"))["ide2"]
+    assert re.fullmatch(r"local-lvm:vm-130-disk-\d+,media=cdrom", plain_ide2)
+    ide2 = data(fixed[1].get("/nodes/pve1/qemu/130/config"))["ide2"]
+    assert ide2 == "local-lvm:vm-130-cloudinit,media=cdrom"
+    assert "vm-130-cloudinit" in fixed[0].storages["local-lvm"]["volumes"]

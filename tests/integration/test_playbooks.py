@@ -3,6 +3,7 @@ grant_access.yml publishing that VM to a team on the Guacamole emulator; reruns 
 
 import pytest
 
+from tests.emulators.pve import add_demo_image
 from tests.integration import guacamole_fixtures
 from tests.integration.conftest import REPO
 from tests.integration.guacamole_fixtures import guac_env
@@ -20,11 +21,19 @@ def playbook(name):
 def test_provision_then_grant_access_end_to_end(run_playbook, pve, pve_env, writes, guacamole_server):
     emu = guacamole_server(tls=True)
     env = {**pve_env, **guac_env(emu)}
+    add_demo_image(pve.pve)
 
     provision = run_playbook(None, env=env, playbook=playbook("provision.yml"))
     assert provision.rc == 0, provision.stdout + provision.stderr
     vm = next(vm for vm in pve.pve.vms if vm.name == "demo-web01")
     assert vm.status == "running" and "demo" in vm.config["tags"]
+    # The seed's whole flow: the image imported as scsi0 and grown, cloud-init, boot order, baseline.
+    assert vm.config["scsi0"].startswith("local-lvm:vm-") and "size=8G" in vm.config["scsi0"]
+    assert "import-from" not in vm.config["scsi0"]
+    assert vm.config["ciuser"] == "debian" and vm.config["ipconfig0"] == "ip=dhcp"
+    assert "cloudinit" in vm.config["ide2"]
+    assert vm.config["boot"].startswith("order=scsi0")
+    assert "baseline" in vm.snapshots
     address = provision.result("Wait for the guest agent to report an address")["address"]
 
     grant = run_playbook(None, env=env, playbook=playbook("grant_access.yml"))
@@ -50,7 +59,8 @@ def test_provision_then_grant_access_end_to_end(run_playbook, pve, pve_env, writ
 def test_check_mode_of_both_playbooks_writes_nothing(run_playbook, pve, pve_env, writes, guacamole_server):
     emu = guacamole_server()
     env = {**pve_env, **guac_env(emu)}
+    add_demo_image(pve.pve)
     plan = run_playbook(None, env=env, playbook=playbook("provision.yml"), check=True, diff=True)
     assert plan.rc == 0, plan.stdout + plan.stderr
-    assert "Create the VM and start it" in plan.changed
+    assert "Create the VM with cloud-init settings" in plan.changed
     assert writes() == []

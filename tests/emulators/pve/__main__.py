@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fakepve.certs import make_cert
 
-from .guests import demo_guests, generate_guests
+from .guests import add_demo_image, demo_guests, generate_guests
 from .server import ProxgatePve, load_guests
 
 
@@ -71,6 +71,8 @@ async def serve_until_stopped(args, certfile, keyfile, request_log):
         token_id, _unused, secret = token.partition("=")
         pve.apitokens[token_id] = secret
     load_guests(pve, guests_from(args.guests))
+    if args.guests == "demo":
+        add_demo_image(pve)
     await pve.start(certfile, keyfile)
     print(f"fakepve listening on {pve.url}", flush=True)
     stop = asyncio.Event()

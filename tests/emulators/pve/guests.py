@@ -8,6 +8,9 @@ import random
 from .server import agent_interfaces
 
 DEMO_NETWORK = ipaddress.ip_network("10.20.0.0/16")
+# The cloud image playbooks/provision.yml imports by default: local:import/<name>.
+DEMO_IMAGE = "debian-13-genericcloud-amd64.qcow2"
+DEMO_IMAGE_SIZE = 3 * 1024 ** 3
 
 
 def demo_guests():
@@ -59,3 +62,12 @@ def generate_guests(count, nodes=3, running=0.7, with_agent=0.8, lxc_share=0.1, 
             guest["agent"] = {"interfaces": agent_interfaces(network, vmid)}
         guests.append(guest)
     return guests
+
+
+def add_demo_image(pve):
+    """Give the `local` storage the `import` content type and a cloud image in it, as an admin would after
+    downloading one (PVE 8.2+), so provision.yml can import it by volume id."""
+    store = pve.storages["local"]
+    if "import" not in store["content"].split(","):
+        store["content"] += ",import"
+    pve.store_file("local", DEMO_IMAGE, DEMO_IMAGE_SIZE, content="import")

@@ -118,6 +118,18 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
         config["digest"] = vm.digest()
         return web.json_response({"data": config})
 
+    def _qm_new_drive(self, vmid, key, value, default):
+        # Gap: a node names a new cloud-init drive's volume vm-<vmid>-cloudinit, not the next vm-<vmid>-disk-<n>.
+        drive, made = super()._qm_new_drive(vmid, key, value, default)
+        if not made or not str(value).split(",")[0].endswith(":cloudinit"):
+            return drive, made
+        storage, name = made[0].split(":", 1)
+        cloudinit_name = re.sub(r"vm-(\d+)-disk-\d+", r"vm-\1-cloudinit", name)
+        volumes = self.storages[storage]["volumes"]
+        volumes[cloudinit_name] = volumes.pop(name)
+        cloudinit_volid = f"{storage}:{cloudinit_name}"
+        return drive.replace(made[0], cloudinit_volid, 1), [cloudinit_volid]
+
     async def _agent_call(self, match, values):
         vm = self.find(values["node"], values["vmid"])
         # Gap: a node checks, in this order, that the config has an agent and that the VM runs
