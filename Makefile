@@ -10,7 +10,7 @@ DEMO_COLLECTIONS := build/demo-collections
 
 help:
 	@echo "make demo   - run playbooks/provision.yml against the Proxmox test server (or PROXMOX_URL)"
-	@echo "make test   - lint, build check, unit and integration tests"
+	@echo "make test   - ruff, ansible-lint, ansible-test sanity, unit, emulator and integration tests"
 	@echo "make bench  - benchmarks (tests/bench)"
 	@echo "make docs   - docs/modules/*.md from the modules' DOCUMENTATION"
 	@echo "make sanity - ansible-test sanity (per-test venvs from PyPI)"
@@ -45,7 +45,7 @@ lint: venv collection
 sanity: venv
 	tools/sanity.sh
 
-test: venv collection lint
+test: venv collection lint sanity
 	$(BIN)/python -m pytest -n 2 -q tests/unit tests/emulators tests/integration
 
 unit: venv collection

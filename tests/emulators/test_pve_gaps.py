@@ -486,8 +486,8 @@ def test_generated_running_vms_without_an_agent_have_none_on_the_server(served):
 
 def test_a_new_cloud_init_drive_is_named_as_a_node_names_it(plain, fixed):
     for _served, client in (plain, fixed):
-        upid = data(client.post("/nodes/pve1/qemu", data=dict(vmid=130, name="ci130", scsi0="local-lvm:4",
-                                                               ide2="local-lvm:cloudinit")))
+        create = dict(vmid=130, name="ci130", scsi0="local-lvm:4", ide2="local-lvm:cloudinit")
+        upid = data(client.post("/nodes/pve1/qemu", data=create))
         assert wait_task(client, upid) == "OK"
     # Gap: plain fakepve gives it the next disk name, which no client can tell from a data disk.
     plain_ide2 = data(plain[1].get("/nodes/pve1/qemu/130/config"))["ide2"]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A fake `qm` for the SSH tests: `qm importdisk` (and `qm disk import`) against the Proxmox test server.
 
 The SSH tests start a real OpenSSH server whose PATH has this program first (through a wrapper named

@@ -121,7 +121,7 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
     def _qm_new_drive(self, vmid, key, value, default):
         # Gap: a node names a new cloud-init drive's volume vm-<vmid>-cloudinit, not the next vm-<vmid>-disk-<n>.
         drive, made = super()._qm_new_drive(vmid, key, value, default)
-        if not made or not str(value).split(",")[0].endswith(":cloudinit"):
+        if not made or not str(value).split(",", maxsplit=1)[0].endswith(":cloudinit"):
             return drive, made
         storage, name = made[0].split(":", 1)
         cloudinit_name = re.sub(r"vm-(\d+)-disk-\d+", r"vm-\1-cloudinit", name)
