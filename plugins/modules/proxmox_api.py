@@ -108,6 +108,9 @@ options:
     elements: str
     default: [password, passwd, cipassword, secret, token, key, otp]
 notes:
+  - Needs the privileges of the path and method called, as the API viewer lists them (for example
+    C(Sys.Modify) on C(/) for C(PUT /cluster/options), C(VM.Config.Options) on C(/vms/{vmid}) for a VM's
+    description); C(state=present) also needs the right to read the path.
   - Transient faults (connection failures, HTTP 502, 503, 504, 595, 596, a guest locked by another task)
     are retried up to O(api_retries) times with a backoff of 1, 2, 4... seconds. A lost reply is only
     resent for V(GET), V(PUT) and V(DELETE); a V(POST) is never sent twice.

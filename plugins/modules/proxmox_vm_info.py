@@ -15,6 +15,10 @@ description:
   - With O(config=true), also reads each listed VM's configuration.
 author:
   - proxgate.core developers (@proxgate)
+notes:
+  - >-
+    Needs C(VM.Audit) on the VMs to list. C(/cluster/resources) leaves out the guests the user cannot audit,
+    so a user with fewer privileges sees fewer VMs rather than an error. O(config=true) needs C(VM.Audit) too.
 extends_documentation_fragment:
   - proxgate.core.proxmox
   - proxgate.core.attributes
