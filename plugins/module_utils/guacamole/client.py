@@ -15,11 +15,15 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 
 from __future__ import annotations
 
-import random
-import ssl
-import time
 import traceback
 from urllib.parse import quote, urlsplit
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.http import (
+    backoff_sleep,
+    resend_after_connect_failure,
+    tls_hint,
+    tls_verify,
+)
 
 try:
     import httpx
@@ -158,14 +162,7 @@ class GuacamoleClient:
 
     @staticmethod
     def _verify(validate_certs, ca_path):
-        if not validate_certs:
-            return False
-        if ca_path:
-            try:
-                return ssl.create_default_context(cafile=ca_path)
-            except (OSError, ssl.SSLError) as exc:
-                raise GuacamoleError(f"ca_path {ca_path!r} could not be loaded as a CA bundle: {exc}") from exc
-        return True
+        return tls_verify(validate_certs, ca_path, GuacamoleError)
 
     def __enter__(self):
         return self
@@ -348,25 +345,16 @@ class GuacamoleClient:
         return method != "POST" or path == TOKENS_PATH
 
     def _may_resend(self, method, path, exc):
-        """Connect failures never reached the server. A TLS handshake the server refused (untrusted
-        certificate) fails the same way every time; one cut short by a closed connection is worth another try."""
-        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-            tls_error = _ssl_cause(exc)
-            if tls_error is not None and not isinstance(tls_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
-                return False
-            return "CERTIFICATE" not in str(exc).upper()
-        return self._may_repeat(method, path)
+        """Connect failures as common.http says; a lost reply only for the requests _may_repeat allows."""
+        resend = resend_after_connect_failure(exc)
+        return self._may_repeat(method, path) if resend is None else resend
 
     def _sleep(self, attempt):
-        delay = self.backoff * (2 ** (attempt - 1))
-        time.sleep(delay + random.uniform(0, delay / 4))
+        backoff_sleep(self.backoff, attempt)
 
     @staticmethod
     def _tls_hint(exc):
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(_ssl_cause(exc), ssl.SSLCertVerificationError):
-            return (" (the TLS certificate is not trusted: give its CA in ca_path, or set validate_certs: false "
-                    "for a lab server you trust)")
-        return ""
+        return tls_hint(exc, "server")
 
     @staticmethod
     def _payload(method, path, response):
@@ -403,14 +391,3 @@ def encode_query(params):
                 continue
             encoded.append((key, str(item).lower() if isinstance(item, bool) else str(item)))
     return encoded or None
-
-
-def _ssl_cause(exc):
-    """The ssl.SSLError behind an httpx error, if any: httpx raises from httpcore's error, which wraps it."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, ssl.SSLError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None

@@ -9,12 +9,16 @@ exceptions into ``fail_json`` / ``AnsibleError``.
 
 from __future__ import annotations
 
-import random
-import ssl
 import threading
-import time
 import traceback
 from urllib.parse import quote, urlsplit
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.http import (
+    backoff_sleep,
+    resend_after_connect_failure,
+    tls_hint,
+    tls_verify,
+)
 
 try:
     import httpx
@@ -152,14 +156,7 @@ class ProxmoxClient:
 
     @staticmethod
     def _verify(validate_certs, ca_path):
-        if not validate_certs:
-            return False
-        if ca_path:
-            try:
-                return ssl.create_default_context(cafile=ca_path)
-            except (OSError, ssl.SSLError) as exc:
-                raise ProxmoxError(f"ca_path {ca_path!r} could not be loaded as a CA bundle: {exc}") from exc
-        return True
+        return tls_verify(validate_certs, ca_path, ProxmoxError)
 
     @property
     def auth_mode(self):
@@ -250,15 +247,9 @@ class ProxmoxClient:
 
     @staticmethod
     def _may_resend(method, exc):
-        """Connect failures never reached the server; a lost reply is only resent for idempotent methods.
-        A TLS handshake the server refused (untrusted certificate, not TLS at all) fails the same way every
-        time; one cut short by a closed connection is worth another try."""
-        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-            tls_error = _ssl_cause(exc)
-            if tls_error is not None and not isinstance(tls_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
-                return False
-            return "CERTIFICATE" not in str(exc).upper()
-        return method in IDEMPOTENT_METHODS
+        """Connect failures as common.http says; a lost reply is only resent for idempotent methods."""
+        resend = resend_after_connect_failure(exc)
+        return method in IDEMPOTENT_METHODS if resend is None else resend
 
     @staticmethod
     def _transient(method, error):
@@ -273,15 +264,11 @@ class ProxmoxClient:
         return any(text in error.message for text in TRANSIENT_MESSAGES)
 
     def _sleep(self, attempt):
-        delay = self.backoff * (2 ** (attempt - 1))
-        time.sleep(delay + random.uniform(0, delay / 4))
+        backoff_sleep(self.backoff, attempt)
 
     @staticmethod
     def _tls_hint(exc):
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(_ssl_cause(exc), ssl.SSLCertVerificationError):
-            return (" (the TLS certificate is not trusted: give its CA in ca_path, or set validate_certs: false "
-                    "for a lab node you trust)")
-        return ""
+        return tls_hint(exc, "node")
 
     @staticmethod
     def _payload(method, path, response):
@@ -306,17 +293,6 @@ class ProxmoxClient:
             message = response.text[:200]
         cls = ProxmoxAuthError if response.status_code == 401 else ProxmoxApiError
         return cls(method, path, response.status_code, message, errors)
-
-
-def _ssl_cause(exc):
-    """The ssl.SSLError behind an httpx error, if any: httpx raises from httpcore's error, which wraps it."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, ssl.SSLError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 def quote_segment(text):

@@ -14,7 +14,7 @@ import httpcore
 import httpx
 import pytest
 
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox import client as client_module
+from ansible_collections.proxgate.core.plugins.module_utils.common import http as http_module
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
     ProxmoxApiError,
     ProxmoxAuthError,
@@ -419,7 +419,7 @@ def test_tls_handshake_cut_short_by_the_server_is_retried():
 
 def test_backoff_grows_exponentially(monkeypatch):
     delays = []
-    monkeypatch.setattr(client_module.time, "sleep", delays.append)
+    monkeypatch.setattr(http_module.time, "sleep", delays.append)
     node = ScriptedNode(*[answer(500, message="VM is locked (backup)")] * 4)
     with pytest.raises(ProxmoxApiError):
         token_client(node, retries=3, backoff=1.0).put(VM_CONFIG, cores=2)

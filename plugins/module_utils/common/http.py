@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the Proxmox and Guacamole clients share about HTTP: TLS trust, which connect failures are worth
+another try, backoff, and the hint for an untrusted certificate."""
+
+from __future__ import annotations
+
+import random
+import ssl
+import time
+
+try:
+    import httpx
+except ImportError:  # the clients report the missing library themselves
+    httpx = None
+
+
+def tls_verify(validate_certs, ca_path, error_class):
+    """httpx's `verify` for the options: False, True (the system's CAs) or a context trusting ca_path."""
+    if not validate_certs:
+        return False
+    if ca_path:
+        try:
+            return ssl.create_default_context(cafile=ca_path)
+        except (OSError, ssl.SSLError) as exc:
+            raise error_class(f"ca_path {ca_path!r} could not be loaded as a CA bundle: {exc}") from exc
+    return True
+
+
+def ssl_cause(exc):
+    """The ssl.SSLError behind an httpx error, if any: httpx raises from httpcore's error, which wraps it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ssl.SSLError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def resend_after_connect_failure(exc):
+    """For a failure while connecting, whether sending again can help; None when exc is not one.
+
+    A connect failure never reached the server. A TLS handshake the server refused (untrusted certificate,
+    not TLS at all) fails the same way every time; one cut short by a closed connection is worth another try.
+    """
+    if not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return None
+    tls_error = ssl_cause(exc)
+    if tls_error is not None and not isinstance(tls_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+        return False
+    return "CERTIFICATE" not in str(exc).upper()
+
+
+def backoff_sleep(backoff, attempt):
+    """Sleep before retry number `attempt` (1, 2, ...): backoff, 2 x backoff, 4 x backoff... plus jitter."""
+    delay = backoff * (2 ** (attempt - 1))
+    time.sleep(delay + random.uniform(0, delay / 4))
+
+
+def tls_hint(exc, server="server"):
+    """A hint to add to a connection error whose cause is an untrusted certificate."""
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(ssl_cause(exc), ssl.SSLCertVerificationError):
+        return (" (the TLS certificate is not trusted: give its CA in ca_path, or set validate_certs: false "
+                f"for a lab {server} you trust)")
+    return ""
