@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -129,3 +130,18 @@ def run_playbook(tmp_path):
         return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)
 
     return run
+
+
+def oldest_ansible_venv():
+    """A venv with the oldest ansible-core that requires_ansible admits (kept under build/ between runs;
+    a lock keeps parallel test workers from building it twice)."""
+    venv = REPO / "build" / "venvs" / "ansible-core-2.17"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / "ansible-core-2.17.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / ".installed").exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                            "ansible-core>=2.17.0,<2.18", "httpx"], check=True)
+            (venv / ".installed").touch()
+    return venv

@@ -3,7 +3,6 @@ from there; and on the oldest ansible-core that meta/runtime.yml admits."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.integration.conftest import oldest_ansible_venv
 
 pytestmark = pytest.mark.integration
 
@@ -64,21 +65,6 @@ def test_runtime_yml_declares_every_module_in_its_action_group():
     for family in ("proxmox", "guacamole"):
         modules = sorted(path.stem for path in (REPO / "plugins" / "modules").glob(f"{family}_*.py"))
         assert sorted(runtime["action_groups"][family]) == modules
-
-
-def oldest_ansible_venv():
-    """A venv with the oldest ansible-core that requires_ansible admits (kept under build/ between runs;
-    a lock keeps parallel test workers from building it twice)."""
-    venv = REPO / "build" / "venvs" / "ansible-core-2.17"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / "ansible-core-2.17.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (venv / ".installed").exists():
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                            "ansible-core>=2.17.0,<2.18", "httpx"], check=True)
-            (venv / ".installed").touch()
-    return venv
 
 
 def test_modules_run_on_the_oldest_supported_ansible_core(tmp_path, pve, pve_env):

@@ -17,7 +17,7 @@ import yaml
 
 from tests.emulators.pve.guests import DEMO_NETWORK
 from tests.emulators.pve.server import windows_agent_interfaces
-from tests.integration.conftest import COLLECTIONS, PASSWORD, TOKEN_ID, TOKEN_SECRET
+from tests.integration.conftest import COLLECTIONS, PASSWORD, TOKEN_ID, TOKEN_SECRET, oldest_ansible_venv
 
 pytestmark = pytest.mark.integration
 
@@ -178,17 +178,13 @@ def test_api_values_stay_untrusted_and_are_never_templated(inventory, pve, pve_e
     assert run.raw["_meta"]["hostvars"]["web01"]["proxmox_node"] == {"__ansible_unsafe": "pve1"}
 
 
-OLDEST_CORE = Path(__file__).resolve().parents[2] / "build" / "venvs" / "ansible-core-2.17" / "bin"
-
-
 @pytest.mark.parametrize("auth_mode", ["token"])
-@pytest.mark.skipif(not (OLDEST_CORE / "ansible-inventory").exists(),
-                    reason="no build/venvs/ansible-core-2.17 (test_collection_install.py builds it)")
 def test_on_the_oldest_ansible_core_too(inventory, pve, pve_env):
+    oldest_core = oldest_ansible_venv() / "bin"
     # Before 2.19 nothing is untrusted by default: the plugin's make_unsafe is what keeps API text untemplated.
     pve.pve.vm(101).config["description"] = "{{ 7 * 7 }}"
     run = inventory({"want_config": True, "compose": {"web_description": "proxmox_config.description"},
-                     "hostname": "{{ proxmox_name }}.lab"}, env=pve_env, bin_dir=OLDEST_CORE)
+                     "hostname": "{{ proxmox_name }}.lab"}, env=pve_env, bin_dir=oldest_core)
     assert run.rc == 0, run.stderr
     assert run.address("web01.lab") == "10.20.0.111"
     assert run.hostvars["web01.lab"]["web_description"] == "{{ 7 * 7 }}"
