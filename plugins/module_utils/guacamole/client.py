@@ -18,7 +18,7 @@ from __future__ import annotations
 import traceback
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.http import (
+from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     backoff_sleep,
     resend_after_connect_failure,
     tls_hint,
@@ -345,7 +345,7 @@ class GuacamoleClient:
         return method != "POST" or path == TOKENS_PATH
 
     def _may_resend(self, method, path, exc):
-        """Connect failures as common.http says; a lost reply only for the requests _may_repeat allows."""
+        """Connect failures as common.http_client says; a lost reply only for the requests _may_repeat allows."""
         resend = resend_after_connect_failure(exc)
         return self._may_repeat(method, path) if resend is None else resend
 

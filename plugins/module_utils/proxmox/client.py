@@ -13,7 +13,7 @@ import threading
 import traceback
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.http import (
+from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     backoff_sleep,
     resend_after_connect_failure,
     tls_hint,
@@ -247,7 +247,7 @@ class ProxmoxClient:
 
     @staticmethod
     def _may_resend(method, exc):
-        """Connect failures as common.http says; a lost reply is only resent for idempotent methods."""
+        """Connect failures as common.http_client says; a lost reply is only resent for idempotent methods."""
         resend = resend_after_connect_failure(exc)
         return method in IDEMPOTENT_METHODS if resend is None else resend
 

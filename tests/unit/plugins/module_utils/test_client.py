@@ -14,7 +14,7 @@ import httpcore
 import httpx
 import pytest
 
-from ansible_collections.proxgate.core.plugins.module_utils.common import http as http_module
+from ansible_collections.proxgate.core.plugins.module_utils.common import http_client as http_module
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
     ProxmoxApiError,
     ProxmoxAuthError,
