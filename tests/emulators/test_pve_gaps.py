@@ -357,6 +357,16 @@ def test_config_get_hides_the_cloud_init_password(plain, fixed):
         assert config["cipassword"] == "**********" and config["ciuser"] == "admin"
 
 
+def test_pending_list_hides_the_cloud_init_password(plain, fixed):
+    for pve in (plain[0], fixed[0]):
+        pve.add_vm(100, "web", status="running", config={"cipassword": "old-pass"}, pending={"cipassword": "new-pass"})
+    # Gap: plain fakepve lists both passwords in the clear.
+    plain_items = {item["key"]: item for item in data(plain[1].get(f"{VM}/pending"))}
+    assert plain_items["cipassword"]["pending"] == "new-pass"
+    item = {item["key"]: item for item in data(fixed[1].get(f"{VM}/pending"))}["cipassword"]
+    assert item["value"] == "**********" and item["pending"] == "**********"
+
+
 # ------------------------------------------------------------------ (g) what the inventory plugin reads
 
 def test_guest_without_a_name_has_no_name_field(plain, fixed):

@@ -118,6 +118,17 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
         config["digest"] = vm.digest()
         return web.json_response({"data": config})
 
+    async def _pending(self, request):
+        # Gap: the pending list hides the cloud-init password too, current and pending value alike.
+        response = await super()._pending(request)
+        items = json.loads(response.text)["data"]
+        for item in items:
+            if item["key"] == "cipassword":
+                for field in ("value", "pending"):
+                    if item.get(field) is not None:
+                        item[field] = HIDDEN_PASSWORD
+        return web.json_response({"data": items})
+
     def _qm_new_drive(self, vmid, key, value, default):
         # Gap: a node names a new cloud-init drive's volume vm-<vmid>-cloudinit, not the next vm-<vmid>-disk-<n>.
         drive, made = super()._qm_new_drive(vmid, key, value, default)
