@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make molecule`: every role's molecule scenarios, one after the other (their machines share the host's network).
+# The roles that deploy a gateway run in Debian 12 machines booted with systemd in systemd-nspawn
+# (tools/nspawn_machine.py); no Docker. Needs root, debootstrap and systemd-container (.ci/run installs them).
+# MOLECULE_ROLES="guacd" limits the run to some roles.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-$PWD/.venv/bin}
+export PATH="$BIN:$PATH"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+roles=${MOLECULE_ROLES:-$(ls -d roles/*/molecule 2>/dev/null | cut -d/ -f2)}
+[ -n "$roles" ] || { echo "no molecule scenarios"; exit 0; }
+"$BIN/python" tools/nspawn_machine.py base
+for role in $roles; do
+  for scenario in roles/"$role"/molecule/*/molecule.yml; do
+    name=$(basename "$(dirname "$scenario")")
+    echo "== molecule: role $role, scenario $name"
+    (cd "roles/$role" && molecule test --scenario-name "$name")
+  done
+done
