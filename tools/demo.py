@@ -1,9 +1,11 @@
-"""`make demo`: provision a VM and publish it to a team through Guacamole.
+"""`make demo`: provision a VM, then publish every guest of the cluster through Guacamole.
 
-Runs playbooks/provision.yml (create a VM with cloud-init, import a cloud image as its boot disk and
-grow it, start it, wait for its guest-agent address, take a `baseline` snapshot) and then
-playbooks/grant_access.yml (a connection group, a user group with a user, and a connection to the
-VM with READ for that group), each twice: the second run must change nothing.
+Runs playbooks/site.yml with the inventory playbooks/inventory/demo.proxmox.yml: provision.yml (create a VM
+with cloud-init, import a cloud image as its boot disk and grow it, start it, wait for its guest-agent
+address, take a `baseline` snapshot), gateway.yml (no host in the group guacamole_gateway here: the gateway
+is the emulator, or yours), and publish.yml (one Guacamole connection per guest with an address, by OS and
+tag, in a group per pool). It runs twice: the second run must change nothing. Then it prints the Guacamole
+connection tree it made.
 
 By default both run against the project's test servers on loopback: the Proxmox test server
 (fakepve with the project's additions) and the Guacamole emulator, each over HTTPS with its own
@@ -24,6 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+INVENTORY = REPO / "playbooks" / "inventory" / "demo.proxmox.yml"
+NO = ("0", "false", "no", "off")
 RECAP_CHANGED = re.compile(r"^localhost\s+:.*\bchanged=(\d+)", re.M)
 PVE_PASSWORD = "demo-password"
 GUACAMOLE_PASSWORD = "demo-guacadmin-password"
@@ -38,7 +42,7 @@ def ansible_env(collections_path):
 
 def run_playbook(name, env, extra_vars):
     """Run a playbook, showing its output; returns (exit code, the recap's changed count)."""
-    command = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-e",
+    command = [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), "-i", "localhost,", "-e",
                f"ansible_python_interpreter={sys.executable}", str(REPO / "playbooks" / name)]
     if extra_vars:
         command += ["-e", extra_vars]
@@ -106,15 +110,45 @@ def main():
             print(f"== Guacamole at {os.environ['GUACAMOLE_URL']}", flush=True)
         else:
             env.update(start_guacamole(stack, workdir))
-        if not run_twice("provision.yml", env, extra_vars, "create a VM with cloud-init, import a cloud image as its "
-                         "boot disk and grow it, start it, wait for its address, snapshot 'baseline'"):
+        if not run_twice("site.yml", env, extra_vars, "provision a VM from a cloud image, then publish every "
+                         "guest with an address as a Guacamole connection"):
             return 1
-        if not run_twice("grant_access.yml", env, extra_vars,
-                         "a connection group, a user group with a user, a connection with READ for the group"):
-            return 1
-    print("== done: the VM runs, reported its address, and is a Guacamole connection the operators group may "
-          "open; every rerun changed nothing")
+        print("== The Guacamole connection tree", flush=True)
+        print("\n".join(tree_lines(guacamole_tree(env))), flush=True)
+    print("== done: the VM runs and reported its address; every guest with an address is a Guacamole connection; "
+          "the rerun changed nothing")
     return 0
+
+
+def guacamole_tree(env):
+    """GET connectionGroups/ROOT/tree, with the same login as the playbooks."""
+    import httpx  # installed with the collection's requirements
+
+    url = env["GUACAMOLE_URL"].rstrip("/")
+    verify = env.get("GUACAMOLE_CA_PATH") or env.get("GUACAMOLE_VALIDATE_CERTS", "true").lower() not in NO
+    with httpx.Client(verify=verify, timeout=30) as http:
+        login = http.post(f"{url}/api/tokens", data={"username": env["GUACAMOLE_USERNAME"],
+                                                      "password": env["GUACAMOLE_PASSWORD"]})
+        login.raise_for_status()
+        token = login.json()
+        try:
+            source = env.get("GUACAMOLE_DATA_SOURCE") or token["dataSource"]
+            tree = http.get(f"{url}/api/session/data/{source}/connectionGroups/ROOT/tree",
+                            headers={"Guacamole-Token": token["authToken"]})
+            tree.raise_for_status()
+            return tree.json()
+        finally:
+            http.delete(f"{url}/api/tokens/{token['authToken']}", headers={"Guacamole-Token": token["authToken"]})
+
+
+def tree_lines(group, depth=0):
+    indent = "  " * depth
+    lines = [f"{indent}{group.get('name', 'ROOT')}/"]
+    for connection in sorted(group.get("childConnections", []), key=lambda c: c["name"]):
+        lines.append(f"{indent}  {connection['name']} ({connection.get('protocol', '?')})")
+    for child in sorted(group.get("childConnectionGroups", []), key=lambda g: g["name"]):
+        lines.extend(tree_lines(child, depth + 1))
+    return lines
 
 
 if __name__ == "__main__":
