@@ -259,9 +259,12 @@ class ProxmoxClient:
             return True
         if error.status != 500:
             return False
+        # "can't lock file ... - got timeout" refused the call before it ran: safe to send again, even a POST.
+        if any(text in error.message for text in TRANSIENT_MESSAGES):
+            return True
         if TIMEOUT_MESSAGE in error.message:
             return method in IDEMPOTENT_METHODS
-        return any(text in error.message for text in TRANSIENT_MESSAGES)
+        return False
 
     def _sleep(self, attempt):
         backoff_sleep(self.backoff, attempt)

@@ -329,6 +329,14 @@ def test_a_node_side_timeout_is_retried_for_reads_but_not_for_a_post():
     assert len(node.calls) == 1
 
 
+def test_a_config_lock_timeout_is_retried_even_for_a_post():
+    """'can't lock file ... got timeout' is the node refusing before it ran anything: safe to send again."""
+    node = ScriptedNode(answer(500, message="can't lock file '/var/lock/qemu-server/lock-101.conf' - got timeout"),
+                        answer(data=None))
+    token_client(node).post("/nodes/pve1/qemu/101/config", memory=4096)
+    assert len(node.calls) == 2
+
+
 def test_connect_error_is_retried_even_for_post():
     node = ScriptedNode(transport_error(httpx.ConnectError, "[Errno 111] Connection refused"),
                         answer(data="UPID:pve1:00000001:00000002:00000003:qmstart:100:root@pam:"))
