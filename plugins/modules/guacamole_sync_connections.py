@@ -287,7 +287,7 @@ permissions:
 
 from collections import defaultdict
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets, show_changed_secrets
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError, path_of
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
     ROOT,
@@ -770,10 +770,13 @@ class Plan:
             self.updates.append((entry, identifier, parameters, attributes, changes))
             status = "moved" if "group" in changes else "updated"
             old = self.tree.connections[identifier]
-            self.before[self.tree.path(old["group"], old["name"])] = {
-                "protocol": old.get("protocol"), "parameters": mask_secrets(dict(sorted(stored.items())), secrets)}
-            self.after[self.tree.path(entry.group, entry.name)] = {
-                "protocol": entry.protocol, "parameters": mask_secrets(dict(sorted(parameters.items())), secrets)}
+            stored_shown = mask_secrets(dict(sorted(stored.items())), secrets)
+            wanted_shown = show_changed_secrets(stored_shown, mask_secrets(dict(sorted(parameters.items())), secrets),
+                                                stored, parameters)
+            self.before[self.tree.path(old["group"], old["name"])] = {"protocol": old.get("protocol"),
+                                                                      "parameters": stored_shown}
+            self.after[self.tree.path(entry.group, entry.name)] = {"protocol": entry.protocol,
+                                                                   "parameters": wanted_shown}
         self.add_result(entry, identifier, parameters, secrets, status)
 
     def add_result(self, entry, identifier, parameters, secrets, status):

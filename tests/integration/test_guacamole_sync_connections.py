@@ -111,6 +111,21 @@ def test_check_mode_create_and_idempotence_from_an_empty_gateway(guac, run_playb
     assert_no_session_left(guac)
 
 
+def test_a_changed_password_alone_shows_in_the_diff_though_masked(guac, run_playbook):
+    root = guac.add_connection_group("Proxmox")
+    guac.add_connection("win-desktop", protocol="rdp", parent=root,
+                        parameters={"hostname": "10.20.0.112", "port": "3389", "password": "old-" + SECRET})
+    wanted = [{"name": "win-desktop", "protocol": "rdp",
+               "parameters": {"hostname": "10.20.0.112", "port": 3389, "password": SECRET}}]
+    plan = run_playbook(sync_task(root="Proxmox", connections=wanted, update_password="always"),
+                        env=guac_env(guac), check=True, diff=True)
+    assert plan.rc == 0, plan.stdout + plan.stderr
+    diff = plan.result("Sync")["diff"]
+    assert diff["before"]["connections"]["Proxmox/win-desktop"]["parameters"]["password"] == "********"
+    assert diff["after"]["connections"]["Proxmox/win-desktop"]["parameters"]["password"] == "******** (changed)"
+    assert SECRET not in plan.stdout + json.dumps(plan.results) and writes(guac) == []
+
+
 def test_moves_prunes_inside_root_only_keeps_and_revokes(guac, run_playbook):
     root = guac.add_connection_group("Proxmox")
     old_pool = guac.add_connection_group("staging", parent=root)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 SECRET_MASK = "********"
+SECRET_CHANGED = "******** (changed)"
 
 
 def mask_secrets(values, secret_keys):
@@ -16,6 +17,15 @@ def mask_secrets(values, secret_keys):
     if isinstance(values, list):
         return [mask_secrets(value, secret_keys) for value in values]
     return values
+
+
+def show_changed_secrets(before, after, raw_before, raw_after):
+    """Mark the secrets that change in a masked diff: both sides would read as the mask and the diff would show
+    nothing, though the run writes them. before/after are the masked dicts, raw_* the unmasked ones."""
+    for key, value in after.items():
+        if value == SECRET_MASK and before.get(key) == SECRET_MASK and raw_before.get(key) != raw_after.get(key):
+            after[key] = SECRET_CHANGED
+    return after
 
 
 class Changes:
@@ -47,8 +57,9 @@ class Changes:
         return list(self.after)
 
     def diff(self, before_header=None, after_header=None):
-        result = {"before": mask_secrets(self.before, self.secret_keys),
-                  "after": mask_secrets(self.after, self.secret_keys)}
+        before = mask_secrets(self.before, self.secret_keys)
+        after = show_changed_secrets(before, mask_secrets(self.after, self.secret_keys), self.before, self.after)
+        result = {"before": before, "after": after}
         if before_header:
             result["before_header"] = before_header
         if after_header:

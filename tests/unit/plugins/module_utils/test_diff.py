@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import SECRET_MASK, Changes, mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import (
+    SECRET_CHANGED,
+    SECRET_MASK,
+    Changes,
+    mask_secrets,
+)
 
 
 def test_no_changes_is_false_and_diffs_to_empty():
@@ -30,10 +35,19 @@ def test_diff_masks_secrets_on_both_sides_and_keeps_headers():
     changes.add("ciuser", "debian", "ops")
     diff = changes.diff(before_header="vm 100 (current)", after_header="vm 100 (wanted)")
     assert diff == {"before": {"cipassword": SECRET_MASK, "ciuser": "debian"},
-                    "after": {"cipassword": SECRET_MASK, "ciuser": "ops"},
+                    "after": {"cipassword": SECRET_CHANGED, "ciuser": "ops"},
                     "before_header": "vm 100 (current)", "after_header": "vm 100 (wanted)"}
     assert "old-secret" not in repr(diff) and "new-secret" not in repr(diff)
     assert changes.after["cipassword"] == "new-secret", "the value to write is kept unmasked"
+
+
+def test_a_secret_that_changes_shows_in_the_diff_though_masked():
+    """Masked on both sides, a changed password would look unchanged and the diff would show nothing."""
+    changes = Changes(secret_keys=("cipassword",))
+    changes.add("cipassword", "old-secret", "new-secret")
+    diff = changes.diff()
+    assert diff["before"] != diff["after"]
+    assert diff["after"]["cipassword"] == "******** (changed)"
 
 
 def test_an_unset_secret_stays_visible_as_unset():
