@@ -26,6 +26,8 @@ fi
 rm -rf "$work"
 mkdir -p "$dest"
 cd "$repo"
-git ls-files -co --exclude-standard -z | xargs -0 tar -cf - | tar -xf - -C "$dest"
+# Files deleted in the work tree but not yet in git are still listed: leave them out.
+git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do if [ -e "$f" ]; then printf '%s\0' "$f"; fi; done \
+  | xargs -0 tar -cf - | tar -xf - -C "$dest"
 cd "$dest"
 exec "$bin/ansible-test" sanity --local --python "$python_version" --requirements "$@"

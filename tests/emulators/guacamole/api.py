@@ -143,12 +143,15 @@ class Api:
         return (username, password) if colon else (None, None)
 
     def _authenticate(self, username: str | None, password: str | None) -> tuple[DataSource, User]:
+        # The first data source that stores the user checks the password, as the JDBC provider does; the
+        # others (postgresql-shared) never authenticate anyone, so an old password there cannot log in.
         for ds in self.data_sources.values():
             user = ds.users.get(username or "")
-            if user is not None and user.password is not None and user.password == password:
-                if user.disabled:
-                    break
+            if user is None:
+                continue
+            if user.password is not None and user.password == password and not user.disabled:
                 return ds, user
+            break
         raise invalid_credentials()
 
     @staticmethod
