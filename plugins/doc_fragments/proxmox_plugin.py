@@ -63,7 +63,8 @@ options:
   ca_path:
     description:
       - PEM file of the certificate authority (or the self-signed certificate) to trust for the API.
-    type: path
+      - Empty (as an AWX credential without a CA sets E(PROXMOX_CA_PATH)) means the system's CAs.
+    type: str
     env:
       - name: PROXMOX_CA_PATH
   api_timeout:

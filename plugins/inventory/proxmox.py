@@ -201,6 +201,7 @@ cache_timeout: 600
 """
 
 import difflib
+import os
 import time
 
 from ansible.errors import AnsibleError, AnsibleParserError
@@ -366,10 +367,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError(f"{NAME} needs the httpx Python library on the controller: "
                                "pip install 'httpx>=0.27' (or add it to the execution environment)")
         auth = {name: self._templated(name) for name in AUTH_OPTIONS}
+        # A str, not a path option: Ansible turns an empty path into the current directory.
+        ca_path = self.get_option("ca_path")
         try:
             return ProxmoxClient(auth["api_url"], user=auth["api_user"], password=auth["api_password"],
                                  token_id=auth["api_token_id"], token_secret=auth["api_token_secret"],
-                                 validate_certs=self.get_option("validate_certs"), ca_path=self.get_option("ca_path"),
+                                 validate_certs=self.get_option("validate_certs"),
+                                 ca_path=os.path.expanduser(ca_path) if ca_path else None,
                                  timeout=timeout, retries=retries, max_connections=max_connections)
         except ProxmoxError as exc:
             raise AnsibleError(f"{NAME}: {exc}") from exc
