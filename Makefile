@@ -6,14 +6,16 @@ BIN := $(VENV)/bin
 COLLECTION_LINK := build/collections/ansible_collections/proxgate/core
 DEMO_COLLECTIONS := build/demo-collections
 
-.PHONY: help venv collection demo test unit integration lint sanity build bench docs clean
+.PHONY: help venv collection demo test unit integration lint sanity molecule release-check build bench docs clean
 
 help:
-	@echo "make demo   - run playbooks/provision.yml against the Proxmox test server (or PROXMOX_URL)"
+	@echo "make demo   - run playbooks/site.yml against the test servers (or PROXMOX_URL / GUACAMOLE_URL)"
 	@echo "make test   - ruff, ansible-lint, ansible-test sanity, unit, emulator and integration tests"
 	@echo "make bench  - benchmarks (tests/bench)"
-	@echo "make docs   - docs/modules/*.md from the modules' DOCUMENTATION"
+	@echo "make docs   - docs/modules, docs/plugins, docs/roles from the modules', plugins' and roles' docs"
 	@echo "make sanity - ansible-test sanity (per-test venvs from PyPI)"
+	@echo "make molecule - the roles' molecule scenarios in systemd-nspawn machines (root; no Docker)"
+	@echo "make release-check - changelog, version, build, install and smoke-run of the tarball"
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +49,13 @@ sanity: venv
 
 test: venv collection lint sanity
 	$(BIN)/python -m pytest -n 2 -q tests/unit tests/emulators tests/integration
+	$(MAKE) molecule release-check
+
+molecule: venv collection
+	BIN=$(CURDIR)/$(BIN) tools/molecule.sh
+
+release-check: venv collection
+	BIN=$(CURDIR)/$(BIN) tools/release_check.sh
 
 unit: venv collection
 	$(BIN)/python -m pytest -q tests/unit

@@ -8,6 +8,14 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-$PWD/.venv/bin}
 export PATH="$BIN:$PATH"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+if [ "$(id -u)" != 0 ]; then
+  echo "make molecule: the scenarios boot machines with systemd-nspawn, which needs root (run make test as root," >&2
+  echo "or the other targets - lint, sanity, unit, integration, release-check - on their own)" >&2
+  exit 1
+fi
+for tool in debootstrap systemd-nspawn; do
+  command -v "$tool" >/dev/null || { echo "make molecule: $tool is missing (apt-get install debootstrap systemd-container)" >&2; exit 1; }
+done
 roles=${MOLECULE_ROLES:-$(ls -d roles/*/molecule 2>/dev/null | cut -d/ -f2)}
 [ -n "$roles" ] || { echo "no molecule scenarios"; exit 0; }
 "$BIN/python" tools/nspawn_machine.py base

@@ -38,7 +38,8 @@ def build_and_install(tmp_path):
     tarballs = list(dist.glob("proxgate-core-*.tar.gz"))
     assert len(tarballs) == 1
     installed = tmp_path / "collections"
-    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(installed), str(tarballs[0])],
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--force", "-p", str(installed),
+                    str(tarballs[0])],
                    check=True, capture_output=True, text=True)
     return tarballs[0], installed
 
