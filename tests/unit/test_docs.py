@@ -1,7 +1,9 @@
-"""Every module's documentation parses and renders (ansible-doc), with its examples and return values."""
+"""Every module's documentation parses and renders (ansible-doc), with its examples and return values; and
+tools/docs.py's pages (modules, plugins, roles) are complete and current."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +12,17 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-MODULES = sorted(path.stem for path in (REPO / "plugins" / "modules").glob("*.py")
-                 if subprocess.run(["git", "ls-files", "--error-unmatch", str(path)], cwd=REPO,
-                                   capture_output=True, check=False).returncode == 0)
+DOCS_TOOL = REPO / "tools" / "docs.py"
+
+
+def tracked(pattern):
+    listed = subprocess.run(["git", "ls-files", "--", pattern], cwd=REPO, capture_output=True, text=True, check=True)
+    return sorted(REPO / name for name in listed.stdout.split())
+
+
+MODULES = [path.stem for path in tracked("plugins/modules/*.py")]
+INVENTORY_PLUGINS = [path.stem for path in tracked("plugins/inventory/*.py") if path.stem != "__init__"]
+ROLES = [path.parents[1].name for path in tracked("roles/*/meta/argument_specs.yml")]
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +53,68 @@ def test_module_documentation_is_complete(docs, name):
     assert doc["return"], f"{name} documents no return values"
 
 
+def docs_tool(*args):
+    return subprocess.run([sys.executable, str(DOCS_TOOL), *args], capture_output=True, text=True, check=False)
+
+
 def test_docs_pages_are_current():
-    """docs/modules/ is generated from the modules' docs: a change to a module's docs needs `make docs`."""
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "docs.py"), "--check"],
-                          capture_output=True, text=True, check=False)
+    """docs/modules, docs/plugins and docs/roles are generated: a change to a module's docs or a role's
+    argument specs needs `make docs`."""
+    proc = docs_tool("--check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """What `make docs` writes, written to a directory of its own."""
+    out = tmp_path_factory.mktemp("docs")
+    proc = docs_tool("--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def test_every_module_plugin_and_role_has_a_page(generated):
+    assert sorted(path.stem for path in (generated / "modules").glob("*.md") if path.stem != "README") == MODULES
+    assert sorted(path.stem for path in (generated / "plugins" / "inventory").glob("*.md")) == INVENTORY_PLUGINS
+    assert sorted(path.stem for path in (generated / "roles").glob("*.md") if path.stem != "README") == ROLES
+    for section, names in (("modules", MODULES), ("roles", ROLES)):
+        index = (generated / section / "README.md").read_text()
+        assert all(f"[proxgate.core.{name}]({name}.md)" in index for name in names), index
+    assert "[proxgate.core.proxmox](inventory/proxmox.md)" in (generated / "plugins" / "README.md").read_text()
+    inventory = (generated / "plugins" / "inventory" / "proxmox.md").read_text()
+    assert "*inventory, added in version 0.1.0*" in inventory and "Environment: `PROXMOX_TOKEN_SECRET`" in inventory
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_role_page_lists_every_variable_of_its_argument_specs(generated, role):
+    page = (generated / "roles" / f"{role}.md").read_text()
+    specs = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    for entry_point, spec in specs.items():
+        assert text_of(spec["short_description"]) in page, entry_point
+        for variable, option in (spec.get("options") or {}).items():
+            row = next((line for line in page.splitlines() if line.startswith(f"| `{variable}`")), None)
+            assert row, f"{role}: {variable} has no row"
+            assert f"| {option.get('type', 'str')}" in row
+            if option.get("default") not in (None, "", [], {}):
+                assert "Default: " in row, f"{role}: the default of {variable} is not shown"
+
+
+def text_of(value):
+    return value if isinstance(value, str) else " ".join(value)
+
+
+def test_the_check_names_stale_missing_and_left_over_pages(generated, tmp_path):
+    copy = tmp_path / "docs"
+    shutil.copytree(generated, copy)
+    role_page = copy / "roles" / f"{ROLES[0]}.md"
+    role_page.write_text(role_page.read_text().replace("| `", "| `x", 1))
+    (copy / "plugins" / "inventory" / "proxmox.md").unlink()
+    (copy / "modules" / "proxmox_gone.md").write_text("# a module that was removed\n")
+    proc = docs_tool("--check", "--out", str(copy))
+    assert proc.returncode == 1
+    assert proc.stdout.strip() == ("the generated docs are out of date (run make docs): plugins/inventory/proxmox.md, "
+                                   f"roles/{ROLES[0]}.md, modules/proxmox_gone.md")
+
+    assert docs_tool("--out", str(copy)).returncode == 0
+    assert not (copy / "modules" / "proxmox_gone.md").exists()
+    assert docs_tool("--check", "--out", str(copy)).returncode == 0
