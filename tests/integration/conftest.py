@@ -46,6 +46,33 @@ class PlaybookRun:
         return [r for r in self.results if r["status"] == "failed"]
 
 
+def run_ansible_playbook(command, workdir, env=None):
+    """Run an ansible-playbook command in workdir with a clean environment (none of the caller's PROXMOX_*,
+    GUACAMOLE_* or ANSIBLE_* variables; the collection from build/collections; every task's result recorded by
+    callback_plugins/record_results.py), plus env. Returns a PlaybookRun."""
+    results_file = workdir / "results.jsonl"
+    full_env = {key: value for key, value in os.environ.items()
+                if not key.startswith(("PROXMOX_", "GUACAMOLE_", "ANSIBLE_"))}
+    full_env.update({
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+        "ANSIBLE_HOME": str(workdir / "ansible-home"),
+        "PROXGATE_RESULTS_FILE": str(results_file),
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+    })
+    full_env.update(env or {})
+    proc = subprocess.run(command, capture_output=True, text=True, env=full_env, cwd=workdir, timeout=300,
+                          check=False)
+    results = []
+    if results_file.exists():
+        results = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
+    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)
+
+
 @pytest.fixture
 def pve(tmp_path):
     """A fresh Proxmox test server for one test, with the demo guests, a password user and an API token."""
@@ -97,7 +124,6 @@ def run_playbook(tmp_path):
             playbook_path.write_text(play + textwrap.indent(textwrap.dedent(tasks).strip() + "\n", "    "))
         else:
             playbook_path = Path(playbook)
-        results_file = workdir / "results.jsonl"
         command = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                    "-e", f"ansible_python_interpreter={sys.executable}", str(playbook_path)]
         if check:
@@ -108,26 +134,7 @@ def run_playbook(tmp_path):
             command.append("-" + "v" * verbosity)
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]
-        full_env = {key: value for key, value in os.environ.items()
-                    if not key.startswith(("PROXMOX_", "GUACAMOLE_", "ANSIBLE_"))}
-        full_env.update({
-            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-            "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "callback_plugins"),
-            "ANSIBLE_CALLBACKS_ENABLED": "record_results",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
-            "ANSIBLE_HOME": str(workdir / "ansible-home"),
-            "PROXGATE_RESULTS_FILE": str(results_file),
-            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-        })
-        full_env.update(env or {})
-        proc = subprocess.run(command, capture_output=True, text=True, env=full_env, cwd=workdir, timeout=300,
-                              check=False)
-        results = []
-        if results_file.exists():
-            results = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
-        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)
+        return run_ansible_playbook(command, workdir, env)
 
     return run
 

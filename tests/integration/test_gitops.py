@@ -18,17 +18,14 @@ that holds audit privileges only, as docs/gitops.md advises."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
-from dataclasses import dataclass, field
 
 import pytest
 
 from tests.emulators.pve import add_demo_image
 from tests.integration import guacamole_fixtures
-from tests.integration.conftest import BIN, COLLECTIONS, REPO, TOKEN_ID, TOKEN_SECRET
+from tests.integration.conftest import BIN, REPO, TOKEN_ID, TOKEN_SECRET, PlaybookRun, run_ansible_playbook
 from tests.integration.guacamole_fixtures import ADMIN_PASSWORD, guac_env
 from tests.integration.guacamole_fixtures import writes as guacamole_writes
 
@@ -38,7 +35,6 @@ guacamole_server = guacamole_fixtures.guacamole_server
 
 SITE = REPO / "playbooks" / "site.yml"
 INVENTORY = REPO / "playbooks" / "inventory" / "demo.proxmox.yml"
-CALLBACKS = REPO / "tests" / "integration" / "callback_plugins"
 PLAN_TOKEN_ID = "planner@pve!ci"
 PLAN_TOKEN_SECRET = "7c2e6f0a-1b3d-4e5f-8a9b-0c1d2e3f4a5b"
 PLAN_PRIVILEGES = ("VM.Audit", "VM.GuestAgent.Audit", "Datastore.Audit", "Sys.Audit", "Pool.Audit", "SDN.Audit")
@@ -58,17 +54,8 @@ INPUTS = {"guacamole_sync_parameters": {"ssh": {"password": SSH_PASSWORD}, "rdp"
 CHANGED_INPUTS = {**INPUTS, "provision_memory": 4096, "guacamole_sync_user_groups_by_tag": {"demo": ["operators"]}}
 
 
-@dataclass
-class SiteRun:
-    rc: int
-    stdout: str
-    stderr: str
-    results: list = field(default_factory=list)
-
-    def result(self, task):
-        found = [entry["result"] for entry in self.results if entry["task"] == task]
-        assert found, f"no result for {task!r}:\n{self.stdout}"
-        return found[-1]
+class SiteRun(PlaybookRun):
+    """A run of the site playbook, with the changed and skipped tasks as sets of names."""
 
     @property
     def changed(self):
@@ -89,35 +76,18 @@ def site(tmp_path, pve):
         counter["n"] += 1
         workdir = tmp_path / f"site{counter['n']}"
         workdir.mkdir()
-        results = workdir / "results.jsonl"
         command = [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), str(SITE), "--diff"]
         command += ["--check"] if check else []
         command += ["-e", json.dumps(extra_vars)] if extra_vars else []
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("PROXMOX_", "GUACAMOLE_", "ANSIBLE_"))}
-        env.update(guac_env(guac))
-        env.update({
-            # What the pipeline's CI variables give.
-            "PROXMOX_URL": pve.url, "PROXMOX_CA_PATH": pve.certfile,
-            "PROXMOX_TOKEN_ID": token[0], "PROXMOX_TOKEN_SECRET": token[1],
-            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
-            # What the test needs.
-            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
-            "ANSIBLE_CALLBACKS_ENABLED": "record_results",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "ANSIBLE_LOCALHOST_WARNING": "0",
-            "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
-            "ANSIBLE_HOME": str(workdir / "ansible-home"),
-            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-            "PROXGATE_RESULTS_FILE": str(results),
-            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-        })
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir, timeout=300,
-                              check=False)
-        records = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
-        return SiteRun(proc.returncode, proc.stdout, proc.stderr, records)
+        env = dict(guac_env(guac),
+                   # What the pipeline's CI variables give.
+                   PROXMOX_URL=pve.url, PROXMOX_CA_PATH=pve.certfile,
+                   PROXMOX_TOKEN_ID=token[0], PROXMOX_TOKEN_SECRET=token[1],
+                   ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
+                   # What the test needs.
+                   ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+        recorded = run_ansible_playbook(command, workdir, env)
+        return SiteRun(recorded.rc, recorded.stdout, recorded.stderr, recorded.results)
 
     return run
 

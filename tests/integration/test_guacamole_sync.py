@@ -6,8 +6,6 @@ dns01 200 a running container, template 9000) and the Guacamole emulator."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 
 import pytest
@@ -16,7 +14,7 @@ import yaml
 from tests.emulators.pve.guests import DEMO_NETWORK
 from tests.emulators.pve.server import agent_interfaces
 from tests.integration import guacamole_fixtures
-from tests.integration.conftest import BIN, COLLECTIONS, REPO, TOKEN_ID, TOKEN_SECRET, PlaybookRun
+from tests.integration.conftest import BIN, REPO, TOKEN_ID, TOKEN_SECRET, run_ansible_playbook
 from tests.integration.guacamole_fixtures import assert_no_session_left, guac_env
 from tests.integration.guacamole_fixtures import writes as guacamole_writes
 
@@ -45,35 +43,14 @@ def publish(tmp_path, pve):
         counter["n"] += 1
         workdir = tmp_path / f"publish{counter['n']}"
         workdir.mkdir()
-        results_file = workdir / "results.jsonl"
         command = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(PUBLISH)]
         command += ["--check"] if check else []
         command += ["--diff"] if diff else []
         command += ["-e", json.dumps(extra_vars)] if extra_vars else []
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("PROXMOX_", "GUACAMOLE_", "ANSIBLE_"))}
-        env.update(guac_env(guac))
-        env.update({
-            "PROXMOX_URL": pve.url, "PROXMOX_CA_PATH": pve.certfile,
-            "PROXMOX_TOKEN_ID": TOKEN_ID, "PROXMOX_TOKEN_SECRET": TOKEN_SECRET,
-            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-            "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "tests" / "integration" / "callback_plugins"),
-            "ANSIBLE_CALLBACKS_ENABLED": "record_results",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "ANSIBLE_LOCALHOST_WARNING": "0",
-            "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
-            "ANSIBLE_HOME": str(workdir / "ansible-home"),
-            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-            "PROXGATE_RESULTS_FILE": str(results_file),
-            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-        })
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir, timeout=300,
-                              check=False)
-        results = []
-        if results_file.exists():
-            results = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
-        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)
+        env = dict(guac_env(guac), PROXMOX_URL=pve.url, PROXMOX_CA_PATH=pve.certfile, PROXMOX_TOKEN_ID=TOKEN_ID,
+                   PROXMOX_TOKEN_SECRET=TOKEN_SECRET, ANSIBLE_LOCALHOST_WARNING="0",
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+        return run_ansible_playbook(command, workdir, env)
 
     return run
 
