@@ -127,8 +127,8 @@ def guacamole_tree(env):
     url = env["GUACAMOLE_URL"].rstrip("/")
     verify = env.get("GUACAMOLE_CA_PATH") or env.get("GUACAMOLE_VALIDATE_CERTS", "true").lower() not in NO
     with httpx.Client(verify=verify, timeout=30) as http:
-        login = http.post(f"{url}/api/tokens", data={"username": env["GUACAMOLE_USERNAME"],
-                                                      "password": env["GUACAMOLE_PASSWORD"]})
+        credentials = {"username": env["GUACAMOLE_USERNAME"], "password": env["GUACAMOLE_PASSWORD"]}
+        login = http.post(f"{url}/api/tokens", data=credentials)
         login.raise_for_status()
         token = login.json()
         try:

@@ -16,7 +16,7 @@ fi
 for tool in debootstrap systemd-nspawn; do
   command -v "$tool" >/dev/null || { echo "make molecule: $tool is missing (apt-get install debootstrap systemd-container)" >&2; exit 1; }
 done
-roles=${MOLECULE_ROLES:-$(ls -d roles/*/molecule 2>/dev/null | cut -d/ -f2)}
+roles=${MOLECULE_ROLES:-$(find roles -mindepth 2 -maxdepth 2 -name molecule -type d | cut -d/ -f2 | sort)}
 [ -n "$roles" ] || { echo "no molecule scenarios"; exit 0; }
 "$BIN/python" tools/nspawn_machine.py base
 for role in $roles; do

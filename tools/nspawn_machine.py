@@ -155,7 +155,7 @@ def down(name, quiet=False):
         pid = int(pidfile.read_text())
         try:
             os.kill(pid, signal.SIGTERM)  # nspawn asks the machine's systemd to power off
-            for _ in range(100):
+            for _attempt in range(100):
                 os.kill(pid, 0)
                 time.sleep(0.2)
             os.killpg(pid, signal.SIGKILL)

@@ -38,7 +38,7 @@ def guacd(tmp_path):
         started.append(process)
         line = process.stdout.readline().strip()
         assert line.startswith("guacd-emulator listening on "), line
-        host, _, bound = line.rsplit(" ", 1)[1].rpartition(":")
+        host, _colon, bound = line.rsplit(" ", 1)[1].rpartition(":")
         return Guacd(process, host, int(bound))
 
     yield start
@@ -81,7 +81,7 @@ def test_plain_ping_returns_version_and_args_in_check_mode_too(guacd, run_playbo
 
 def test_tls_with_ca_file_and_with_an_unknown_ca(guacd, run_playbook, tmp_path):
     cert, key = make_self_signed_cert(tmp_path / "pki")
-    other_ca, _ = make_self_signed_cert(tmp_path / "other")
+    other_ca, _other_key = make_self_signed_cert(tmp_path / "other")
     peer = guacd("-C", cert, "-K", key)
     common = dict(host=peer.host, port=peer.port, timeout=5)
     run = run_playbook(
@@ -167,7 +167,7 @@ def test_retries_until_a_late_guacd_answers(guacd, run_playbook):
     port = starting.getsockname()[1]
 
     def restart():
-        connection, _ = starting.accept()
+        connection, _peer = starting.accept()
         connection.close()
         starting.close()
         time.sleep(1.0)

@@ -145,7 +145,7 @@ def add_guests(pve):
 def test_proxmox_messages(run_playbook, pve, writes):
     add_guests(pve)
     pve.pve.apitokens[LIMITED_TOKEN] = LIMITED_SECRET
-    pve.pve.grant(LIMITED_TOKEN.split("!")[0], "/", "VM.Audit", "Sys.Audit", "VM.Config.CPU")
+    pve.pve.grant(LIMITED_TOKEN.split("!", maxsplit=1)[0], "/", "VM.Audit", "Sys.Audit", "VM.Config.CPU")
     # PVE's own texts, from fakepve's catalogue of each endpoint's errors, every time (retries included).
     pve.pve.fail("POST", CONFIG_PATH.format(node="pve1", vmid=104), error="locked")
     pve.pve.fail("POST", CONFIG_PATH.format(node="pve1", vmid=106), error="config_lock_timeout")
@@ -251,13 +251,14 @@ def test_proxmox_messages(run_playbook, pve, writes):
 def test_a_lock_held_by_another_task_is_retried(run_playbook, pve, error, refusals):
     """'VM is locked (backup)' and "can't lock file ... got timeout" both refuse before anything ran."""
     pve.pve.fail("POST", CONFIG_PATH.format(node="pve2", vmid=103), error=error, times=refusals)
-    run = run_playbook("""
+    task = """
 - name: Change the memory while another task holds the guest
   proxgate.core.proxmox_vm:
     vmid: 103
     memory: 8192
-""", env={"PROXMOX_URL": pve.url, "PROXMOX_CA_PATH": pve.certfile,
-         "PROXMOX_TOKEN_ID": TOKEN_ID, "PROXMOX_TOKEN_SECRET": TOKEN_SECRET})
+"""
+    run = run_playbook(task, env={"PROXMOX_URL": pve.url, "PROXMOX_CA_PATH": pve.certfile,
+                                  "PROXMOX_TOKEN_ID": TOKEN_ID, "PROXMOX_TOKEN_SECRET": TOKEN_SECRET})
     assert run.rc == 0, run.stdout + run.stderr
     assert int(pve.pve.vm(103).config["memory"]) == 8192
     posts = [path for method, path, _body in pve.pve.requests

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """guacd-emulator: a stand-in for guacd (the Guacamole proxy daemon) that speaks the start of its handshake.
 
 Answers `select` with `args` (the protocol version first, then the real parameter names of guacd 1.5/1.6 for
@@ -117,7 +116,7 @@ def read_instruction(stream) -> list[str]:
         if not digits:
             raise BadInstruction("empty element length")
         chars = []
-        for _ in range(int(digits)):
+        for _position in range(int(digits)):
             chars.append(read_char(stream))
         elements.append("".join(chars))
         terminator = stream.read(1)
@@ -325,7 +324,7 @@ def merge_config(options):
 def bind(options, emulator):
     infos = socket.getaddrinfo(options.host, options.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     last_error = None
-    for family, _, _, _, address in infos:
+    for family, _type, _proto, _name, address in infos:
         try:
             return Server(address[:2], family, emulator)
         except OSError as exc:
