@@ -244,7 +244,7 @@ def test_secrets_are_masked_in_the_diff_but_written_in_clear():
     changes = plan_changes(WEB01, desired, DEFAULT_SECRET_KEYS)
     assert changes.keys() == ["cipassword", "ciuser"]
     assert changes.diff() == {"before": {"cipassword": "********", "ciuser": None},
-                              "after": {"cipassword": "********", "ciuser": "admin"}}
+                              "after": {"cipassword": "******** (changed)", "ciuser": "admin"}}
     assert write_payload(changes, desired) == desired
     assert hidden_keys(WEB01, changes) == ["cipassword"]
     assert hidden_keys(WEB01, plan_changes(WEB01, {"memory": 1})) == []
