@@ -50,3 +50,13 @@ attributes:
     membership:
       - proxgate.core.guacamole
 """
+
+    ACTIONGROUP_RUSTGUAC = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/proxgate.core.rustguac) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - proxgate.core.rustguac
+"""

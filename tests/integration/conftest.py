@@ -52,7 +52,7 @@ def run_ansible_playbook(command, workdir, env=None):
     callback_plugins/record_results.py), plus env. Returns a PlaybookRun."""
     results_file = workdir / "results.jsonl"
     full_env = {key: value for key, value in os.environ.items()
-                if not key.startswith(("PROXMOX_", "GUACAMOLE_", "ANSIBLE_"))}
+                if not key.startswith(("PROXMOX_", "GUACAMOLE_", "RUSTGUAC_", "ANSIBLE_"))}
     full_env.update({
         "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
         "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "callback_plugins"),

@@ -63,7 +63,7 @@ def test_tarball_installs_and_runs(tmp_path, run_playbook, pve, pve_env):
 def test_runtime_yml_declares_every_module_in_its_action_group():
     runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
     assert runtime["requires_ansible"] == ">=2.17.0"
-    for family in ("proxmox", "guacamole"):
+    for family in ("proxmox", "guacamole", "rustguac"):
         modules = sorted(path.stem for path in (REPO / "plugins" / "modules").glob(f"{family}_*.py"))
         assert sorted(runtime["action_groups"][family]) == modules
 

@@ -20,6 +20,12 @@ def tracked(pattern):
     return sorted(REPO / name for name in listed.stdout.split())
 
 
+# The auth options each API's doc fragment brings (guacd_ping talks to guacd, which has no auth).
+AUTH_OPTIONS = {
+    "proxmox": ("api_url", "api_token_secret", "validate_certs"),
+    "guacamole": ("api_url", "api_username", "api_password", "validate_certs"),
+    "rustguac": ("api_url", "api_key", "validate_certs"),
+}
 MODULES = [path.stem for path in tracked("plugins/modules/*.py")]
 INVENTORY_PLUGINS = [path.stem for path in tracked("plugins/inventory/*.py") if path.stem != "__init__"]
 ROLES = [path.parents[1].name for path in tracked("roles/*/meta/argument_specs.yml")]
@@ -41,8 +47,7 @@ def test_module_documentation_is_complete(docs, name):
     assert doc["doc"]["version_added"] == "0.1.0"
     assert doc["doc"]["short_description"]
     options = doc["doc"]["options"]
-    auth = (("api_url", "api_token_secret", "validate_certs") if name.startswith("proxmox_")
-            else ("api_url", "api_username", "api_password", "validate_certs"))
+    auth = AUTH_OPTIONS.get(name.split("_", 1)[0], ())
     for option in auth:
         assert option in options, f"{name} lacks the auth doc fragment"
     for option, spec in options.items():

@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every rustguac module shares: the auth options, the client built from them, and errors turned into
+fail_json with the method, path, status, the server's message and, for a 403, the role the call needs."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
+from ansible_collections.proxgate.core.plugins.module_utils.common.module import ApiModule
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import (
+    HEADER_STYLES,
+    HTTPX_IMPORT_ERROR,
+    RustguacApiError,
+    RustguacClient,
+    RustguacError,
+)
+
+
+def rustguac_auth_argument_spec():
+    """The options of the proxgate.core.rustguac doc fragment, each with its environment fallback."""
+    return dict(
+        api_url=dict(type="str", required=True, fallback=(env_fallback, ["RUSTGUAC_URL"])),
+        api_key=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["RUSTGUAC_API_KEY"])),
+        api_key_header=dict(type="str", default="bearer", choices=list(HEADER_STYLES),
+                            fallback=(env_fallback, ["RUSTGUAC_API_KEY_HEADER"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["RUSTGUAC_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["RUSTGUAC_CA_PATH"])),
+        api_timeout=dict(type="int", default=30),
+        api_retries=dict(type="int", default=3),
+    )
+
+
+def client_from_params(params):
+    return RustguacClient(params["api_url"], params["api_key"], header_style=params.get("api_key_header") or "bearer",
+                          validate_certs=params.get("validate_certs", True), ca_path=params.get("ca_path"),
+                          timeout=params.get("api_timeout"), retries=params.get("api_retries"))
+
+
+def compare(current, desired, secret_keys=()):
+    """Changes for every key of desired whose value is not None and differs from current's."""
+    changes = Changes(secret_keys=secret_keys)
+    for key, value in desired.items():
+        if value is not None and (current or {}).get(key) != value:
+            changes.add(key, (current or {}).get(key), value)
+    return changes
+
+
+class RustguacModule(ApiModule):
+    """An AnsibleModule with the rustguac auth options merged in and a client.
+
+    Subclasses set ``argument_spec`` (and ``module_kwargs``) and ``required_role`` (named in a 403's message),
+    may override ``validate()``, and implement ``run()`` returning the result dict.
+    """
+
+    auth_argument_spec = staticmethod(rustguac_auth_argument_spec)
+    httpx_import_error = HTTPX_IMPORT_ERROR
+    client_errors = (RustguacError,)
+    required_role = "admin"
+
+    def connect(self):
+        self.client = client_from_params(self.params)
+
+    def permission_hint(self, exc):
+        """The sentence added to a 403; modules override it where the role alone does not say it."""
+        return f"the API key's role is too low: this module needs the {self.required_role} role; see its notes"
+
+    def report_error(self, exc):
+        if isinstance(exc, RustguacApiError):
+            msg = str(exc)
+            if exc.forbidden:
+                msg += f" ({self.permission_hint(exc)})"
+            elif exc.unauthorized:
+                msg += " (the server does not accept api_key: it is unknown, revoked or expired)"
+            self.fail(msg, status=exc.status)
+        self.fail(str(exc))
+
+    def with_diff(self, result, before, after):
+        if self.diff_mode:
+            result["diff"] = {"before": before, "after": after}
+        return result
+
+
+def listed(reply, key):
+    """The list a list call returned: the reply itself, or the list under key (``{"folders": [...]}``)."""
+    if isinstance(reply, dict):
+        reply = reply.get(key)
+    return [item for item in reply or [] if isinstance(item, dict)]

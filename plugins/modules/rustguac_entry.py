@@ -1,0 +1,364 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rustguac_entry
+short_description: Create, update or delete a rustguac address-book entry
+version_added: 0.1.0
+description:
+  - Manages one connection entry of a rustguac address-book folder, found by O(scope), O(folder) and O(name).
+  - Reads the folder's entries, compares the options given with what is stored, and writes only when
+    something differs. Options left out keep their stored values.
+  - "Credentials are write-only: the server never returns O(password), O(private_key) or the jump hosts'
+    credentials, and its update keeps the stored ones when they are left out. So the module cannot compare
+    them; O(update_password) decides when they are sent."
+author:
+  - proxgate.core developers (@proxgate)
+extends_documentation_fragment:
+  - proxgate.core.rustguac
+  - proxgate.core.attributes
+  - proxgate.core.attributes.ACTIONGROUP_RUSTGUAC
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff holds only what differs; credentials are shown as C(********) (C(******** (changed)) when
+        they are sent again).
+options:
+  scope:
+    description:
+      - Scope of the folder, V(shared) or V(instance).
+    type: str
+    choices: [shared, instance]
+    default: shared
+  folder:
+    description:
+      - Name of the folder the entry is in. It must exist (see M(proxgate.core.rustguac_folder)).
+    type: str
+    required: true
+  name:
+    description:
+      - Name of the entry, unique within its folder. It cannot hold C(/).
+    type: str
+    required: true
+  type:
+    description:
+      - The protocol. Required with O(state=present).
+    type: str
+    choices: [ssh, rdp, vnc, web]
+  hostname:
+    description:
+      - Target hostname or IP address (types V(ssh), V(rdp), V(vnc); required for them).
+    type: str
+  port:
+    description:
+      - Target port (types V(ssh), V(rdp), V(vnc)); the server uses the protocol's default when it is not set.
+    type: int
+  username:
+    description:
+      - User name on the target (types V(ssh), V(rdp)).
+    type: str
+  password:
+    description:
+      - Password on the target (types V(ssh), V(rdp), V(vnc); for VNC the VNC password). Write-only, see
+        O(update_password).
+    type: str
+  private_key:
+    description:
+      - OpenSSH PEM private key (type V(ssh)). Write-only, see O(update_password).
+    type: str
+  url:
+    description:
+      - Target URL (type V(web); required for it).
+    type: str
+  domain:
+    description:
+      - Windows domain (type V(rdp)).
+    type: str
+  security:
+    description:
+      - RDP security mode (type V(rdp)).
+    type: str
+    choices: [tls, nla, rdp]
+  ignore_cert:
+    description:
+      - Ignore certificate errors of the RDP server (type V(rdp)).
+    type: bool
+  auth_pkg:
+    description:
+      - NLA authentication package (type V(rdp)); V("") is negotiate.
+    type: str
+    choices: [kerberos, ntlm, ""]
+  kdc_url:
+    description:
+      - Kerberos KDC or KDC proxy URL (type V(rdp)).
+    type: str
+  color_depth:
+    description:
+      - Color depth in bits (type V(rdp)).
+    type: int
+    choices: [8, 16, 24, 32]
+  enable_drive:
+    description:
+      - Enable file transfer or drive redirection (types V(rdp), V(ssh)).
+    type: bool
+  display_name:
+    description:
+      - Friendly name, shown as a banner before the session starts.
+    type: str
+  prompt_credentials:
+    description:
+      - Ask the user for credentials at connect time (they are used for that session only).
+    type: bool
+  jump_hosts:
+    description:
+      - The chain of SSH bastions to tunnel through, in order; each hop connects through the previous one.
+      - Given, it replaces the stored chain (V([]) removes every hop); left out, the stored chain is kept.
+      - Hops are compared by O(jump_hosts[].hostname), O(jump_hosts[].port) and O(jump_hosts[].username). The
+        server merges hop credentials by position, so a hop whose hostname, port or username changes is
+        treated as new and its credentials are sent whatever O(update_password) says.
+    type: list
+    elements: dict
+    suboptions:
+      hostname:
+        description: SSH bastion hostname.
+        type: str
+        required: true
+      port:
+        description: SSH port.
+        type: int
+        default: 22
+      username:
+        description: SSH user name.
+        type: str
+        required: true
+      password:
+        description: SSH password. Write-only.
+        type: str
+      private_key:
+        description: OpenSSH PEM private key. Write-only.
+        type: str
+  update_password:
+    description:
+      - When the write-only credentials (O(password), O(private_key) and the jump hosts' ones) are sent.
+      - V(on_create) sends them when the entry (or a jump host) is created, and when the server reports an
+        entry without that credential (a C(has_password) or C(has_private_key) flag set to false, when it
+        lists one); otherwise they are neither sent nor compared, so a second run reports no change. A
+        credential changed in your variables is B(not) applied to an existing entry; run once with
+        V(always) to rotate it.
+      - V(always) sends every credential given on every run. The server cannot tell whether it differs, so
+        such a run B(always reports changed) and rewrites the credential (in Vault) each time; use it for a
+        rotation, not in a play that must converge to changed=false.
+    type: str
+    choices: [always, on_create]
+    default: on_create
+  state:
+    description:
+      - V(present) creates or updates the entry, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - "Role needed: C(admin) (entries are managed by admins only). A key with a lower role gets HTTP 403."
+  - The address book needs Vault on the server; without it the server answers the calls with an error.
+seealso:
+  - module: proxgate.core.rustguac_folder
+  - module: proxgate.core.rustguac_info
+"""
+
+EXAMPLES = r"""
+- name: An SSH entry reached through a bastion (auth from RUSTGUAC_* environment variables)
+  proxgate.core.rustguac_entry:
+    folder: production
+    name: web01
+    type: ssh
+    hostname: 10.20.0.11
+    username: deploy
+    private_key: "{{ vault_deploy_key }}"
+    enable_drive: true
+    jump_hosts:
+      - hostname: bastion.example.com
+        username: jump
+        private_key: "{{ vault_jump_key }}"
+
+- name: An RDP entry with Kerberos NLA whose users type their own password
+  proxgate.core.rustguac_entry:
+    folder: windows
+    name: fileserver
+    type: rdp
+    hostname: fileserver.corp.example.com
+    domain: CORP.EXAMPLE.COM
+    security: nla
+    auth_pkg: kerberos
+    kdc_url: https://dc.corp.example.com/KdcProxy
+    prompt_credentials: true
+
+- name: Rotate a stored password (reports changed on every run)
+  proxgate.core.rustguac_entry:
+    folder: production
+    name: db01
+    type: ssh
+    hostname: db01.internal
+    password: "{{ vault_db01_new_password }}"
+    update_password: always
+
+- name: Remove an entry
+  proxgate.core.rustguac_entry:
+    folder: production
+    name: old-host
+    state: absent
+"""
+
+RETURN = r"""
+entry:
+  description:
+    - The entry after the task (what it would be, in check mode), without credentials (the server does not
+      return them). Empty after O(state=absent).
+  returned: always
+  type: dict
+  sample:
+    name: web01
+    scope: shared
+    folder: production
+    type: ssh
+    hostname: 10.20.0.11
+    username: deploy
+    enable_drive: true
+    jump_hosts: [{hostname: bastion.example.com, port: 22, username: jump}]
+changed_keys:
+  description: The fields that were (or, in check mode, would be) written, sorted; credentials included.
+  returned: always
+  type: list
+  elements: str
+  sample: [hostname, jump_hosts]
+secrets_sent:
+  description:
+    - Names of the credentials the write carried (never their values), such as C(password) or
+      C(jump_hosts[0].private_key).
+  returned: always
+  type: list
+  elements: str
+  sample: [password]
+"""
+
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import path_of
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.entries import (
+    TYPES,
+    input_problems,
+    plan_entry,
+    public_entry,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, listed
+
+
+def find_entry(entries, name):
+    for entry in entries:
+        if entry.get("name") == name:
+            return entry
+    return None
+
+
+class RustguacEntry(RustguacModule):
+    argument_spec = dict(
+        scope=dict(type="str", choices=["shared", "instance"], default="shared"),
+        folder=dict(type="str", required=True),
+        name=dict(type="str", required=True),
+        type=dict(type="str", choices=list(TYPES)),
+        hostname=dict(type="str"),
+        port=dict(type="int"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        private_key=dict(type="str", no_log=True),
+        url=dict(type="str"),
+        domain=dict(type="str"),
+        security=dict(type="str", choices=["tls", "nla", "rdp"]),
+        ignore_cert=dict(type="bool"),
+        auth_pkg=dict(type="str", choices=["kerberos", "ntlm", ""]),
+        kdc_url=dict(type="str"),
+        color_depth=dict(type="int", choices=[8, 16, 24, 32]),
+        enable_drive=dict(type="bool"),
+        display_name=dict(type="str"),
+        prompt_credentials=dict(type="bool"),
+        jump_hosts=dict(type="list", elements="dict", options=dict(
+            hostname=dict(type="str", required=True),
+            port=dict(type="int", default=22),
+            username=dict(type="str", required=True),
+            password=dict(type="str", no_log=True),
+            private_key=dict(type="str", no_log=True),
+        )),
+        update_password=dict(type="str", choices=["always", "on_create"], default="on_create", no_log=False),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module_kwargs = dict(required_if=[("state", "present", ("type",))])
+    required_role = "admin"
+
+    def validate(self):
+        params = self.params
+        for option in ("folder", "name"):
+            if not params[option].strip() or "/" in params[option]:
+                self.fail(f"{option} must be a non-empty name without '/', got {params[option]!r}")
+        if params["state"] == "present":
+            problems = input_problems(params)
+            if problems:
+                self.fail("; ".join(problems))
+
+    def entries_path(self, *more):
+        return path_of("addressbook", "folders", self.params["scope"], self.params["folder"], "entries", *more)
+
+    def read_entries(self):
+        """The folder's entries; None when the folder does not exist."""
+        try:
+            return listed(self.client.get(self.entries_path()), "entries")
+        except self.client_errors[0] as exc:
+            if getattr(exc, "missing", False):
+                return None
+            raise
+
+    def describe(self, entry):
+        described = dict(name=self.params["name"], scope=self.params["scope"], folder=self.params["folder"])
+        # public_entry drops the credentials, also those of the jump hosts.
+        described.update(public_entry(entry))
+        return described
+
+    def run(self):
+        entries = self.read_entries()
+        if entries is None and self.params["state"] == "present":
+            self.fail(f"folder {self.params['folder']!r} (scope {self.params['scope']}) does not exist: "
+                      "create it first with proxgate.core.rustguac_folder")
+        existing = find_entry(entries or [], self.params["name"])
+        if self.params["state"] == "absent":
+            return self.ensure_absent(existing)
+        body, changes, sent = plan_entry(existing, self.params, self.params["update_password"])
+        diff = changes.diff()
+        if existing is None:
+            diff["before"] = {}
+        result = dict(changed=body is not None, entry=self.describe(body if body is not None else existing),
+                      changed_keys=sorted(changes.keys()), secrets_sent=sent)
+        if body is not None and not self.check_mode:
+            if existing is None:
+                self.client.post(self.entries_path(), dict(name=self.params["name"], **body))
+            else:
+                self.client.put(self.entries_path(self.params["name"]), body)
+        return self.with_diff(result, diff["before"], diff["after"])
+
+    def ensure_absent(self, existing):
+        result = dict(changed=existing is not None, entry={}, changed_keys=[], secrets_sent=[])
+        if existing is None:
+            return self.with_diff(result, {}, {})
+        if not self.check_mode:
+            self.client.delete(self.entries_path(self.params["name"]))
+        return self.with_diff(result, self.describe(existing), {})
+
+
+def main():
+    RustguacEntry().execute()
+
+
+if __name__ == "__main__":
+    main()

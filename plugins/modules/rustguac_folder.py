@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rustguac_folder
+short_description: Create, update or delete a rustguac address-book folder
+version_added: 0.1.0
+description:
+  - Manages one folder of the rustguac address book (kept in Vault by the server), found by O(scope) and
+    O(name).
+  - Reads the folders, compares O(allowed_groups) and O(description) with what is stored, and writes only
+    when something differs.
+author:
+  - proxgate.core developers (@proxgate)
+extends_documentation_fragment:
+  - proxgate.core.rustguac
+  - proxgate.core.attributes
+  - proxgate.core.attributes.ACTIONGROUP_RUSTGUAC
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  scope:
+    description:
+      - V(shared) folders are common to every rustguac instance that uses the same Vault path,
+        V(instance) folders belong to this instance only.
+    type: str
+    choices: [shared, instance]
+    default: shared
+  name:
+    description:
+      - Name of the folder, unique within its scope. It cannot hold C(/).
+    type: str
+    required: true
+  allowed_groups:
+    description:
+      - The OIDC groups whose members see the folder and may connect to its entries (admins see every
+        folder).
+      - The order does not matter. Left out, the stored list is kept (an empty list when creating).
+    type: list
+    elements: str
+  description:
+    description:
+      - Free text shown with the folder. Left out, the stored text is kept.
+    type: str
+  state:
+    description:
+      - V(present) creates or updates the folder, V(absent) deletes it B(with all its entries).
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - "Role needed: C(admin) (folders are managed by admins only). A key with a lower role gets HTTP 403."
+seealso:
+  - module: proxgate.core.rustguac_entry
+  - module: proxgate.core.rustguac_info
+"""
+
+EXAMPLES = r"""
+- name: A shared folder for the ops team (auth from RUSTGUAC_* environment variables)
+  proxgate.core.rustguac_folder:
+    name: production
+    allowed_groups: [ops, devops]
+    description: Production servers
+
+- name: Remove a folder and its entries
+  proxgate.core.rustguac_folder:
+    api_url: https://gateway.example.com:8089
+    api_key: "{{ vault_rustguac_admin_key }}"
+    scope: instance
+    name: old-lab
+    state: absent
+"""
+
+RETURN = r"""
+folder:
+  description:
+    - The folder after the task (what it would be, in check mode); empty after O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    scope:
+      description: V(shared) or V(instance).
+      type: str
+      sample: shared
+    name:
+      description: The folder's name.
+      type: str
+      sample: production
+    allowed_groups:
+      description: The OIDC groups that see it, sorted.
+      type: list
+      elements: str
+      sample: [devops, ops]
+    description:
+      description: Its description.
+      type: str
+      sample: Production servers
+changed_keys:
+  description: The settings that were (or, in check mode, would be) written, sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: [allowed_groups]
+"""
+
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import path_of
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import (
+    RustguacModule,
+    compare,
+    listed,
+)
+
+FOLDERS = "/addressbook/folders"
+
+
+def describe(folder):
+    return dict(scope=folder.get("scope"), name=folder.get("name"),
+                allowed_groups=sorted(folder.get("allowed_groups") or []),
+                description=folder.get("description") or "")
+
+
+def find_folder(folders, scope, name):
+    for folder in folders:
+        if folder.get("scope") == scope and folder.get("name") == name:
+            return folder
+    return None
+
+
+class RustguacFolder(RustguacModule):
+    argument_spec = dict(
+        scope=dict(type="str", choices=["shared", "instance"], default="shared"),
+        name=dict(type="str", required=True),
+        allowed_groups=dict(type="list", elements="str"),
+        description=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    required_role = "admin"
+
+    def validate(self):
+        name = self.params["name"]
+        if not name.strip() or "/" in name:
+            self.fail(f"name must be a non-empty folder name without '/', got {name!r}")
+        groups = self.params["allowed_groups"]
+        if groups is not None and any(not str(group).strip() for group in groups):
+            self.fail("allowed_groups must not hold an empty group name")
+
+    def desired(self):
+        groups = self.params["allowed_groups"]
+        return dict(allowed_groups=None if groups is None else sorted(set(groups)),
+                    description=self.params["description"])
+
+    def run(self):
+        scope, name = self.params["scope"], self.params["name"]
+        existing = find_folder(listed(self.client.get(FOLDERS), "folders"), scope, name)
+        path = path_of("addressbook", "folders", scope, name)
+        if self.params["state"] == "absent":
+            if existing is None:
+                return self.with_diff(dict(changed=False, folder={}, changed_keys=[]), {}, {})
+            if not self.check_mode:
+                self.client.delete(path)
+            return self.with_diff(dict(changed=True, folder={}, changed_keys=[]), describe(existing), {})
+        desired = self.desired()
+        if existing is None:
+            folder = dict(scope=scope, name=name, allowed_groups=desired["allowed_groups"] or [],
+                          description=desired["description"] or "")
+            if not self.check_mode:
+                self.client.post(FOLDERS, folder)
+            return self.with_diff(dict(changed=True, folder=folder, changed_keys=sorted(folder)), {}, folder)
+        current = describe(existing)
+        changes = compare(current, desired)
+        folder = {**current, **{key: changes.after[key] for key in changes}}
+        result = dict(changed=bool(changes), folder=folder, changed_keys=sorted(changes.keys()))
+        if changes and not self.check_mode:
+            self.client.put(path, dict(allowed_groups=folder["allowed_groups"], description=folder["description"]))
+        diff = changes.diff()
+        return self.with_diff(result, diff["before"], diff["after"])
+
+
+def main():
+    RustguacFolder().execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: proxgate.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rustguac_group_mapping
+short_description: Map an OIDC group to a rustguac role
+version_added: 0.1.0
+description:
+  - Manages the mapping of one OIDC group to the rustguac role its members get when they log in.
+  - Looks the group up among the existing mappings first and updates that mapping by its id, so it never
+    runs into the server's C(409 Conflict) for a group that already has one.
+author:
+  - proxgate.core developers (@proxgate)
+extends_documentation_fragment:
+  - proxgate.core.rustguac
+  - proxgate.core.attributes
+  - proxgate.core.attributes.ACTIONGROUP_RUSTGUAC
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  oidc_group:
+    description:
+      - The group name as the OIDC provider puts it in the C(groups) claim.
+    type: str
+    required: true
+  role:
+    description:
+      - The role members of the group get. Required with O(state=present).
+    type: str
+    choices: [admin, poweruser, operator, viewer]
+  state:
+    description:
+      - V(present) creates or updates the mapping, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - "Role needed: C(admin). A key with a lower role gets HTTP 403."
+seealso:
+  - module: proxgate.core.rustguac_user
+"""
+
+EXAMPLES = r"""
+- name: Members of the OIDC group engineering become powerusers
+  proxgate.core.rustguac_group_mapping:
+    oidc_group: engineering
+    role: poweruser
+
+- name: Drop the mapping of a retired group
+  proxgate.core.rustguac_group_mapping:
+    oidc_group: contractors
+    state: absent
+"""
+
+RETURN = r"""
+mapping:
+  description: The mapping after the task (what it would be, in check mode); empty after O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: The mapping's id; V(null) for one that check mode would create.
+      type: int
+      sample: 3
+    oidc_group:
+      description: The OIDC group.
+      type: str
+      sample: engineering
+    role:
+      description: The role.
+      type: str
+      sample: poweruser
+"""
+
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import ROLES, RustguacApiError, path_of
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, listed
+
+MAPPINGS = "/admin/group-mappings"
+
+
+def find_mapping(mappings, group):
+    for mapping in mappings:
+        if mapping.get("oidc_group") == group:
+            return mapping
+    return None
+
+
+class RustguacGroupMapping(RustguacModule):
+    argument_spec = dict(
+        oidc_group=dict(type="str", required=True),
+        role=dict(type="str", choices=list(reversed(ROLES))),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module_kwargs = dict(required_if=[("state", "present", ("role",))])
+    required_role = "admin"
+
+    def validate(self):
+        if not self.params["oidc_group"].strip():
+            self.fail("oidc_group must not be empty")
+
+    def lookup(self):
+        return find_mapping(listed(self.client.get(MAPPINGS), "mappings"), self.params["oidc_group"])
+
+    def run(self):
+        group, role = self.params["oidc_group"], self.params["role"]
+        existing = self.lookup()
+        before = {} if existing is None else dict(oidc_group=group, role=existing.get("role"))
+        if self.params["state"] == "absent":
+            if existing is not None and not self.check_mode:
+                self.client.delete(path_of("admin", "group-mappings", existing["id"]))
+            return self.with_diff(dict(changed=existing is not None, mapping={}), before, {})
+        after = dict(oidc_group=group, role=role)
+        if existing is not None and existing.get("role") == role:
+            return self.with_diff(dict(changed=False, mapping=dict(id=existing.get("id"), **after)), before, after)
+        mapping_id = None if existing is None else existing.get("id")
+        if not self.check_mode:
+            mapping_id = self.write(existing, after)
+        return self.with_diff(dict(changed=True, mapping=dict(id=mapping_id, **after)), before, after)
+
+    def write(self, existing, body):
+        """Update by id, or create; a create that races another writer (409) becomes an update."""
+        if existing is None:
+            try:
+                reply = self.client.post(MAPPINGS, body)
+                return reply.get("id") if isinstance(reply, dict) else None
+            except RustguacApiError as exc:
+                if not exc.conflict:
+                    raise
+                existing = self.lookup()
+                if existing is None:
+                    raise
+        self.client.put(path_of("admin", "group-mappings", existing["id"]), body)
+        return existing["id"]
+
+
+def main():
+    RustguacGroupMapping().execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,931 @@
+"""State and request handlers of the emulated rustguac REST API (all under /api/)."""
+from __future__ import annotations
+
+import copy
+import datetime
+import hashlib
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+ROLES = {"viewer": 1, "operator": 2, "poweruser": 3, "admin": 4}
+SCOPES = ("shared", "instance")
+ENTRY_TYPES = ("ssh", "rdp", "vnc", "web")
+SESSION_TYPES = ENTRY_TYPES
+SECRET_FIELDS = ("password", "private_key")
+STR_FIELDS = ("hostname", "username", "password", "private_key", "url", "domain", "security",
+              "auth_pkg", "kdc_url", "display_name")
+INT_FIELDS = ("port", "color_depth")
+BOOL_FIELDS = ("ignore_cert", "enable_drive", "prompt_credentials")
+ENTRY_FIELDS = ("type",) + STR_FIELDS + INT_FIELDS + BOOL_FIELDS + ("jump_hosts",)
+SAFE_RECORDING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None  # dict/list -> JSON, str -> text/plain, bytes -> octet-stream, None -> empty
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": message}`` (or plain text for axum's extractor rejections)."""
+
+    def __init__(self, status: int, message: str, *, plain: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.plain = plain
+
+    def response(self) -> Response:
+        if self.plain:
+            return Response(self.status, self.message)
+        return Response(self.status, {"error": self.message})
+
+
+def unprocessable(message: str) -> ApiError:
+    return ApiError(422, f"Failed to deserialize the JSON body into the target type: {message}",
+                    plain=True)
+
+
+@dataclass
+class Identity:
+    kind: str  # "api_key" or "user"
+    name: str  # key name or user email
+    role: str
+    groups: list[str]
+    email: str | None = None
+
+    @property
+    def level(self) -> int:
+        return ROLES[self.role]
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Any
+    body: bytes
+    remote: str
+
+
+# --- body parsing (serde-like) ---------------------------------------------------------
+
+
+def parse_json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:
+    if not request.body:
+        if optional:
+            return {}
+        raise ApiError(400, "Failed to parse the request body as JSON: EOF while parsing a value at "
+                            "line 1 column 0", plain=True)
+    content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise ApiError(415, "Expected request with `Content-Type: application/json`", plain=True)
+    try:
+        value = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, f"Failed to parse the request body as JSON: {exc}", plain=True) from exc
+    if not isinstance(value, dict):
+        raise unprocessable("invalid type: expected a JSON object")
+    return value
+
+
+def opt_str(body: dict, name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise unprocessable(f"{name}: invalid type: {type(value).__name__}, expected a string")
+    return value
+
+
+def opt_int(body: dict, name: str, low: int = 0, high: int = 2**31 - 1) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise unprocessable(f"{name}: invalid type: {type(value).__name__}, expected an integer")
+    if not low <= value <= high:
+        raise unprocessable(f"{name}: invalid value: integer `{value}`, expected {low}..={high}")
+    return value
+
+
+def opt_bool(body: dict, name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise unprocessable(f"{name}: invalid type: {type(value).__name__}, expected a boolean")
+    return value
+
+
+def opt_enum(body: dict, name: str, choices: tuple[str, ...] | dict) -> str | None:
+    value = opt_str(body, name)
+    if value is not None and value not in choices:
+        expected = ", ".join(f"`{choice}`" for choice in choices)
+        raise unprocessable(f"{name}: unknown variant `{value}`, expected one of {expected}")
+    return value
+
+
+def opt_str_list(body: dict, name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise unprocessable(f"{name}: invalid type, expected a sequence of strings")
+    return list(value)
+
+
+def parse_jump_hosts(body: dict) -> list[dict[str, Any]] | None:
+    hops = body.get("jump_hosts")
+    if hops is None:
+        return None
+    if not isinstance(hops, list) or not all(isinstance(hop, dict) for hop in hops):
+        raise unprocessable("jump_hosts: invalid type, expected a sequence of objects")
+    parsed = []
+    for index, hop in enumerate(hops):
+        for required in ("hostname", "username"):
+            if hop.get(required) is None:
+                raise unprocessable(f"jump_hosts[{index}]: missing field `{required}`")
+        item: dict[str, Any] = {"hostname": opt_str(hop, "hostname"),
+                                "port": opt_int(hop, "port", 1, 65535) or 22,
+                                "username": opt_str(hop, "username")}
+        for secret in SECRET_FIELDS:
+            value = opt_str(hop, secret)
+            if value is not None:
+                item[secret] = value
+        parsed.append(item)
+    return parsed
+
+
+def parse_entry_fields(body: dict) -> dict[str, Any]:
+    """The known entry fields present (not null) in body, type-checked; unknown fields are ignored."""
+    fields: dict[str, Any] = {}
+    entry_type = opt_enum(body, "type", ENTRY_TYPES)
+    if entry_type is not None:
+        fields["type"] = entry_type
+    for name in STR_FIELDS:
+        if (value := opt_str(body, name)) is not None:
+            fields[name] = value
+    if (port := opt_int(body, "port", 0, 65535)) is not None:
+        fields["port"] = port
+    if (depth := opt_int(body, "color_depth", 0, 255)) is not None:
+        fields["color_depth"] = depth
+    for name in BOOL_FIELDS:
+        if (flag := opt_bool(body, name)) is not None:
+            fields[name] = flag
+    if (hops := parse_jump_hosts(body)) is not None:
+        fields["jump_hosts"] = hops
+    return fields
+
+
+def parse_expiry(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ApiError(400, f"invalid expires_at: {value!r} is not an ISO 8601 timestamp") from exc
+    return value
+
+
+def is_expired(expires_at: str | None) -> bool:
+    if not expires_at:
+        return False
+    moment = datetime.datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment <= datetime.datetime.now(datetime.timezone.utc)
+
+
+def public_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the API shows it: no password / private_key, has_* flags instead."""
+    shown = {key: copy.deepcopy(value) for key, value in entry.items()
+             if key not in SECRET_FIELDS and key != "jump_hosts"}
+    for secret in SECRET_FIELDS:
+        shown[f"has_{secret}"] = bool(entry.get(secret))
+    if "jump_hosts" in entry:
+        shown["jump_hosts"] = [
+            {**{key: value for key, value in hop.items() if key not in SECRET_FIELDS},
+             **{f"has_{secret}": bool(hop.get(secret)) for secret in SECRET_FIELDS}}
+            for hop in entry["jump_hosts"]
+        ]
+    return shown
+
+
+def merge_entry(existing: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """PUT semantics: incoming fields on top of the stored entry; omitted secrets kept; hops merged
+    by index (the new list decides the hops, a hop's omitted secrets come from the old hop at the
+    same index)."""
+    merged = copy.deepcopy(existing)
+    for key, value in incoming.items():
+        if key != "jump_hosts":
+            merged[key] = value
+    if "jump_hosts" in incoming:
+        old_hops = existing.get("jump_hosts") or []
+        hops = []
+        for index, hop in enumerate(incoming["jump_hosts"]):
+            hop = dict(hop)
+            if index < len(old_hops):
+                for secret in SECRET_FIELDS:
+                    if secret not in hop and secret in old_hops[index]:
+                        hop[secret] = old_hops[index][secret]
+            hops.append(hop)
+        merged["jump_hosts"] = hops
+    return merged
+
+
+# --- the API ----------------------------------------------------------------------------
+
+
+Handler = Callable[["Api", Request, Identity | None, list[str]], Response]
+
+
+class Api:
+    def __init__(self, admin_key: str) -> None:
+        self.vault_enabled = True
+        self.oidc_enabled = True
+        self.site_title = "rustguac"
+        self.api_keys: dict[str, dict[str, Any]] = {}
+        self.folders: dict[tuple[str, str], dict[str, Any]] = {}
+        self.entries: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.group_mappings: dict[int, dict[str, Any]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[int, dict[str, Any]] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.recordings: dict[str, dict[str, Any]] = {}
+        self.token_audit: list[dict[str, Any]] = []
+        self._next_mapping = 1
+        self._next_token = 1
+        self._next_user = 1
+        self.add_api_key("admin", "admin", key=admin_key)
+
+    # --- seeding ------------------------------------------------------------------------
+
+    def add_api_key(self, name: str, role: str = "admin", key: str | None = None,
+                    groups: list[str] | None = None, expires_at: str | None = None) -> str:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        key = key or secrets.token_hex(24)
+        self.api_keys[key] = {"name": name, "role": role, "groups": list(groups or []),
+                              "expires_at": expires_at, "key": key}
+        return key
+
+    def add_user(self, email: str, name: str = "", role: str = "operator", enabled: bool = True,
+                 groups: list[str] | None = None) -> dict[str, Any]:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        user = {"id": self._next_user, "email": email, "name": name or email.split("@")[0],
+                "role": role, "disabled": not enabled, "groups": list(groups or []),
+                "created_at": now_iso(), "last_login": None, "auth_sessions": 1}
+        self._next_user += 1
+        self.users[email] = user
+        return user
+
+    def create_token(self, email: str, name: str, max_role: str | None,
+                     expires_at: str | None, actor: str, ip_addr: str) -> dict[str, Any]:
+        plaintext = "rgu_" + secrets.token_hex(24)
+        token = {"id": self._next_token, "email": email, "name": name, "max_role": max_role,
+                 "expires_at": expires_at, "created_at": now_iso(), "last_used_at": None,
+                 "token": plaintext,
+                 "token_hash": hashlib.sha256(plaintext.encode()).hexdigest()}
+        self._next_token += 1
+        self.tokens[token["id"]] = token
+        self.audit(email, name, "create", ip_addr, f"created by {actor}")
+        return token
+
+    def audit(self, email: str, token_name: str, action: str, ip_addr: str, details: str) -> None:
+        self.token_audit.append({"created_at": now_iso(), "user_email": email,
+                                 "token_name": token_name, "action": action, "ip_addr": ip_addr,
+                                 "details": details})
+
+    def state(self) -> dict[str, Any]:
+        return copy.deepcopy({
+            "folders": [folder for _key, folder in sorted(self.folders.items())],
+            "entries": [{"scope": key[0], "folder": key[1], **entry}
+                        for key, entry in sorted(self.entries.items())],
+            "group_mappings": [self.group_mappings[key] for key in sorted(self.group_mappings)],
+            "users": [self.users[key] for key in sorted(self.users)],
+            "tokens": [self.tokens[key] for key in sorted(self.tokens)],
+            "api_keys": list(self.api_keys.values()),
+            "sessions": list(self.sessions.values()),
+            "recordings": [{key: value for key, value in item.items() if key != "content"}
+                           for item in self.recordings.values()],
+            "token_audit": self.token_audit,
+        })
+
+    # --- authentication --------------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> Identity | None:
+        """None when no credentials came; raises 401 for unknown, expired or disabled ones."""
+        header = request.headers.get("Authorization")
+        key = request.headers.get("X-API-Key")
+        if header:
+            scheme, _unused, value = header.partition(" ")
+            if scheme.lower() != "bearer" or not value.strip():
+                raise ApiError(401, "Invalid authorization header")
+            key = value.strip()
+        if not key:
+            return None
+        if key.startswith("rgu_"):
+            return self._user_token_identity(key, request.remote)
+        api_key = self.api_keys.get(key)
+        if api_key is None:
+            raise ApiError(401, "Invalid API key")
+        if is_expired(api_key["expires_at"]):
+            raise ApiError(401, "API key expired")
+        return Identity("api_key", api_key["name"], api_key["role"], api_key["groups"])
+
+    def _user_token_identity(self, plaintext: str, ip_addr: str) -> Identity:
+        digest = hashlib.sha256(plaintext.encode()).hexdigest()
+        token = next((item for item in self.tokens.values() if item["token_hash"] == digest), None)
+        if token is None:
+            raise ApiError(401, "Invalid API token")
+        if is_expired(token["expires_at"]):
+            raise ApiError(401, "API token expired")
+        user = self.users.get(token["email"])
+        if user is None:
+            raise ApiError(401, "Invalid API token")
+        if user["disabled"]:
+            raise ApiError(401, "User account is disabled")
+        role = user["role"]
+        if token["max_role"] and ROLES[token["max_role"]] < ROLES[role]:
+            role = token["max_role"]
+        token["last_used_at"] = now_iso()
+        return Identity("user", user["email"], role, list(user["groups"]), email=user["email"])
+
+    # --- dispatch ---------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        try:
+            return self._dispatch(request)
+        except ApiError as error:
+            return error.response()
+
+    def _dispatch(self, request: Request) -> Response:
+        segments = [unquote(part) for part in request.path.strip("/").split("/")]
+        if request.path.rstrip("/") == "":
+            segments = []
+        matched_path = False
+        for method, pattern, min_role, handler in ROUTES:
+            params = match(pattern, segments)
+            if params is None:
+                continue
+            matched_path = True
+            if method != request.method:
+                continue
+            identity = None
+            if min_role is not None:
+                identity = self.authenticate(request)
+                if identity is None:
+                    raise ApiError(401, "Authentication required")
+                if identity.level < ROLES[min_role]:
+                    raise ApiError(403, f"Insufficient permissions: requires {min_role} role")
+            return handler(self, request, identity, params)
+        if matched_path:
+            return Response(405, "")
+        return Response(404, "")
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def require_vault(self) -> None:
+        if not self.vault_enabled:
+            raise ApiError(503, "Vault is not configured")
+
+    def folder(self, scope: str, name: str) -> dict[str, Any]:
+        if scope not in SCOPES:
+            raise ApiError(400, f"Invalid scope '{scope}': must be 'shared' or 'instance'")
+        folder = self.folders.get((scope, name))
+        if folder is None:
+            raise ApiError(404, f"Folder '{name}' not found in scope '{scope}'")
+        return folder
+
+    @staticmethod
+    def can_see(identity: Identity, folder: dict[str, Any]) -> bool:
+        return identity.role == "admin" or bool(set(identity.groups) & set(folder["allowed_groups"]))
+
+    def visible_folder(self, identity: Identity, scope: str, name: str) -> dict[str, Any]:
+        folder = self.folder(scope, name)
+        if not self.can_see(identity, folder):
+            raise ApiError(403, "Access denied: not a member of an allowed group for this folder")
+        return folder
+
+    def create_session(self, fields: dict[str, Any], owner: str, source: str) -> dict[str, Any]:
+        session_id = str(uuid.uuid4())
+        share_key = secrets.token_hex(8)
+        session = {"session_id": session_id, "session_type": fields.get("session_type", "ssh"),
+                   "hostname": fields.get("hostname"), "port": fields.get("port"),
+                   "username": fields.get("username"), "url": fields.get("url"),
+                   "owner": owner, "source": source, "created_at": now_iso(),
+                   "jump_hosts": len(fields.get("jump_hosts") or []),
+                   "client_url": f"/client/{session_id}",
+                   "share_url": f"/client/{session_id}&key={share_key}",
+                   "banner_text": fields.get("banner")}
+        self.sessions[session_id] = session
+        return session
+
+
+def match(pattern: tuple[str, ...], segments: list[str]) -> list[str] | None:
+    if len(pattern) != len(segments):
+        return None
+    params = []
+    for expected, actual in zip(pattern, segments, strict=True):
+        if expected == "*":
+            if actual == "":
+                return None
+            params.append(actual)
+        elif expected != actual:
+            return None
+    return params
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+def health(api: Api, request: Request, identity: Identity | None, params: list[str]) -> Response:
+    return Response(200, {"status": "ok"})
+
+
+def auth_status(api: Api, request: Request, identity: Identity | None, params: list[str]) -> Response:
+    return Response(200, {"oidc_enabled": api.oidc_enabled, "site_title": api.site_title})
+
+
+def me(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    user = api.users.get(identity.email or "")
+    return Response(200, {
+        "name": user["name"] if user else identity.name,
+        "email": identity.email,
+        "role": identity.role,
+        "groups": identity.groups,
+        "auth_type": "oidc" if identity.kind == "user" else "api_key",
+        "vault_enabled": api.vault_enabled,
+        "vault_configured": api.vault_enabled,
+    })
+
+
+# folders
+
+
+def list_folders(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    api.require_vault()
+    return Response(200, [copy.deepcopy(folder) for _key, folder in sorted(api.folders.items())
+                          if api.can_see(identity, folder)])
+
+
+def create_folder(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    api.require_vault()
+    body = parse_json_body(request)
+    for required in ("scope", "name"):
+        if body.get(required) is None:
+            raise unprocessable(f"missing field `{required}`")
+    scope = opt_enum(body, "scope", SCOPES)
+    name = opt_str(body, "name") or ""
+    if not name.strip() or "/" in name or len(name) > 100:
+        raise ApiError(400, "Invalid folder name: 1-100 characters, no '/'")
+    if (scope, name) in api.folders:
+        raise ApiError(409, f"Folder '{name}' already exists in scope '{scope}'")
+    folder = {"scope": scope, "name": name,
+              "allowed_groups": opt_str_list(body, "allowed_groups") or [],
+              "description": opt_str(body, "description") or ""}
+    api.folders[(scope, name)] = folder
+    return Response(201, copy.deepcopy(folder))
+
+
+def update_folder(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    api.require_vault()
+    folder = api.folder(*params)
+    body = parse_json_body(request)
+    groups = opt_str_list(body, "allowed_groups")
+    description = opt_str(body, "description")
+    if groups is not None:
+        folder["allowed_groups"] = groups
+    if description is not None:
+        folder["description"] = description
+    return Response(200, copy.deepcopy(folder))
+
+
+def delete_folder(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    api.require_vault()
+    scope, name = params
+    api.folder(scope, name)
+    del api.folders[(scope, name)]
+    for key in [key for key in api.entries if key[:2] == (scope, name)]:
+        del api.entries[key]
+    return Response(204)
+
+
+# entries
+
+
+def list_entries(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    api.require_vault()
+    scope, folder = params
+    api.visible_folder(identity, scope, folder)
+    return Response(200, [public_entry(entry) for key, entry in sorted(api.entries.items())
+                          if key[:2] == (scope, folder)])
+
+
+def create_entry(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    api.require_vault()
+    scope, folder = params
+    api.folder(scope, folder)
+    body = parse_json_body(request)
+    if body.get("name") is None:
+        raise unprocessable("missing field `name`")
+    name = opt_str(body, "name") or ""
+    if not name.strip() or "/" in name or len(name) > 100:
+        raise ApiError(400, "Invalid entry name: 1-100 characters, no '/'")
+    fields = parse_entry_fields(body)
+    if "type" not in fields:
+        raise unprocessable("missing field `type`")
+    if (scope, folder, name) in api.entries:
+        raise ApiError(409, f"Entry '{name}' already exists in folder '{folder}'")
+    entry = {"name": name, **fields}
+    api.entries[(scope, folder, name)] = entry
+    return Response(201, public_entry(entry))
+
+
+def update_entry(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    api.require_vault()
+    scope, folder, name = params
+    api.folder(scope, folder)
+    existing = api.entries.get((scope, folder, name))
+    if existing is None:
+        raise ApiError(404, f"Entry '{name}' not found in folder '{folder}'")
+    incoming = parse_entry_fields(parse_json_body(request))
+    entry = merge_entry(existing, incoming)
+    entry["name"] = name
+    api.entries[(scope, folder, name)] = entry
+    return Response(200, public_entry(entry))
+
+
+def delete_entry(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    api.require_vault()
+    scope, folder, name = params
+    api.folder(scope, folder)
+    if api.entries.pop((scope, folder, name), None) is None:
+        raise ApiError(404, f"Entry '{name}' not found in folder '{folder}'")
+    return Response(204)
+
+
+def connect_entry(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    api.require_vault()
+    scope, folder, name = params
+    api.visible_folder(identity, scope, folder)
+    entry = api.entries.get((scope, folder, name))
+    if entry is None:
+        raise ApiError(404, f"Entry '{name}' not found in folder '{folder}'")
+    overrides = parse_json_body(request, optional=True)
+    fields = {**entry, "session_type": entry["type"]}
+    if (username := opt_str(overrides, "username")) is not None:
+        fields["username"] = username
+    if (banner := opt_str(overrides, "banner")) is not None:
+        fields["banner"] = banner
+    session = api.create_session(fields, identity.email or identity.name,
+                                 f"addressbook:{scope}/{folder}/{name}")
+    return Response(200, {key: session[key] for key in ("session_id", "client_url", "share_url")})
+
+
+# group mappings
+
+
+def list_mappings(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    return Response(200, [copy.deepcopy(api.group_mappings[key]) for key in sorted(api.group_mappings)])
+
+
+def parse_mapping(body: dict) -> tuple[str, str]:
+    for required in ("oidc_group", "role"):
+        if body.get(required) is None:
+            raise unprocessable(f"missing field `{required}`")
+    group = opt_str(body, "oidc_group") or ""
+    role = opt_str(body, "role") or ""
+    if not group.strip():
+        raise ApiError(400, "oidc_group must not be empty")
+    if role not in ROLES:
+        raise ApiError(400, f"Invalid role '{role}': must be one of admin, poweruser, operator, viewer")
+    return group, role
+
+
+def create_mapping(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    group, role = parse_mapping(parse_json_body(request))
+    if any(item["oidc_group"] == group for item in api.group_mappings.values()):
+        raise ApiError(409, f"A mapping for group '{group}' already exists")
+    mapping = {"id": api._next_mapping, "oidc_group": group, "role": role, "created_at": now_iso()}
+    api._next_mapping += 1
+    api.group_mappings[mapping["id"]] = mapping
+    return Response(201, copy.deepcopy(mapping))
+
+
+def mapping_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise ApiError(400, f"Invalid URL: Cannot parse `{raw}` to a `i64`", plain=True)
+    return int(raw)
+
+
+def update_mapping(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    ident = mapping_id(params[0])
+    mapping = api.group_mappings.get(ident)
+    if mapping is None:
+        raise ApiError(404, f"Group mapping {ident} not found")
+    group, role = parse_mapping(parse_json_body(request))
+    if any(item["oidc_group"] == group and key != ident for key, item in api.group_mappings.items()):
+        raise ApiError(409, f"A mapping for group '{group}' already exists")
+    mapping.update(oidc_group=group, role=role)
+    return Response(200, copy.deepcopy(mapping))
+
+
+def delete_mapping(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    ident = mapping_id(params[0])
+    if api.group_mappings.pop(ident, None) is None:
+        raise ApiError(404, f"Group mapping {ident} not found")
+    return Response(204)
+
+
+# users
+
+
+def public_user(user: dict[str, Any]) -> dict[str, Any]:
+    return {key: copy.deepcopy(value) for key, value in user.items() if key != "auth_sessions"}
+
+
+def user_of(api: Api, email: str) -> dict[str, Any]:
+    user = api.users.get(email)
+    if user is None:
+        raise ApiError(404, f"User '{email}' not found")
+    return user
+
+
+def list_users(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    return Response(200, [public_user(api.users[key]) for key in sorted(api.users)])
+
+
+def set_user_role(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    user = user_of(api, params[0])
+    body = parse_json_body(request)
+    if body.get("role") is None:
+        raise unprocessable("missing field `role`")
+    role = opt_str(body, "role")
+    if role not in ROLES:
+        raise ApiError(400, f"Invalid role '{role}': must be one of admin, poweruser, operator, viewer")
+    user["role"] = role
+    return Response(200, public_user(user))
+
+
+def delete_user(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    user = user_of(api, params[0])
+    del api.users[user["email"]]
+    for key in [key for key, token in api.tokens.items() if token["email"] == user["email"]]:
+        del api.tokens[key]
+    return Response(204)
+
+
+def disable_user(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    user = user_of(api, params[0])
+    user["disabled"] = True
+    user["auth_sessions"] = 0
+    return Response(200, public_user(user))
+
+
+def enable_user(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    user = user_of(api, params[0])
+    user["disabled"] = False
+    return Response(200, public_user(user))
+
+
+def logout_user(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    user = user_of(api, params[0])
+    user["auth_sessions"] = 0
+    return Response(204)
+
+
+# tokens
+
+
+def token_metadata(token: dict[str, Any]) -> dict[str, Any]:
+    return {key: token[key] for key in ("id", "email", "name", "max_role", "expires_at",
+                                        "created_at", "last_used_at")}
+
+
+def parse_token_request(api: Api, body: dict, email: str) -> tuple[str, str | None, str | None]:
+    if body.get("name") is None:
+        raise unprocessable("missing field `name`")
+    name = opt_str(body, "name") or ""
+    if not 1 <= len(name) <= 100:
+        raise ApiError(400, "Token name must be 1-100 characters")
+    max_role = opt_str(body, "max_role")
+    user = api.users[email]
+    if max_role is not None:
+        if max_role not in ROLES:
+            raise ApiError(400, f"Invalid role '{max_role}': must be one of admin, poweruser, "
+                                "operator, viewer")
+        if ROLES[max_role] > ROLES[user["role"]]:
+            raise ApiError(400, f"max_role '{max_role}' exceeds the user's current role "
+                                f"'{user['role']}'")
+    expires_at = parse_expiry(opt_str(body, "expires_at"))
+    if any(token["email"] == email and token["name"] == name for token in api.tokens.values()):
+        raise ApiError(409, f"A token named '{name}' already exists for this user")
+    return name, max_role, expires_at
+
+
+def created_token(token: dict[str, Any]) -> Response:
+    return Response(201, {key: token[key] for key in ("id", "name", "token", "max_role", "expires_at")})
+
+
+def require_oidc(identity: Identity) -> str:
+    if identity.kind != "user" or identity.email is None:
+        raise ApiError(403, "Personal API tokens are only available to OIDC-authenticated users")
+    return identity.email
+
+
+def create_my_token(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    email = require_oidc(identity)
+    name, max_role, expires_at = parse_token_request(api, parse_json_body(request), email)
+    token = api.create_token(email, name, max_role, expires_at, email, request.remote)
+    return created_token(token)
+
+
+def list_my_tokens(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    email = require_oidc(identity)
+    return Response(200, [token_metadata(token) for _key, token in sorted(api.tokens.items())
+                          if token["email"] == email])
+
+
+def token_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise ApiError(400, f"Invalid URL: Cannot parse `{raw}` to a `i64`", plain=True)
+    return int(raw)
+
+
+def revoke(api: Api, ident: int, request: Request, actor: str) -> Response:
+    token = api.tokens.pop(ident)
+    api.audit(token["email"], token["name"], "revoke", request.remote, f"revoked by {actor}")
+    return Response(204)
+
+
+def revoke_my_token(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    email = require_oidc(identity)
+    ident = token_id(params[0])
+    token = api.tokens.get(ident)
+    if token is None or token["email"] != email:
+        raise ApiError(404, f"Token {ident} not found")
+    return revoke(api, ident, request, email)
+
+
+def admin_create_token(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    body = parse_json_body(request)
+    if body.get("email") is None:
+        raise unprocessable("missing field `email`")
+    email = opt_str(body, "email") or ""
+    user_of(api, email)
+    name, max_role, expires_at = parse_token_request(api, body, email)
+    token = api.create_token(email, name, max_role, expires_at, identity.email or identity.name,
+                             request.remote)
+    return created_token(token)
+
+
+def admin_list_tokens(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    return Response(200, [token_metadata(token) for _key, token in sorted(api.tokens.items())])
+
+
+def admin_revoke_token(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    ident = token_id(params[0])
+    if ident not in api.tokens:
+        raise ApiError(404, f"Token {ident} not found")
+    return revoke(api, ident, request, identity.email or identity.name)
+
+
+def token_audit(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    raw_limit = (request.query.get("limit") or ["200"])[0]
+    if not raw_limit.isdigit():
+        raise ApiError(400, "Failed to deserialize query string: limit: invalid digit found in "
+                            "string", plain=True)
+    limit = min(int(raw_limit), 1000)
+    email = (request.query.get("email") or [None])[0]
+    events = [event for event in reversed(api.token_audit)
+              if email is None or event["user_email"] == email]
+    return Response(200, copy.deepcopy(events[:limit]))
+
+
+# sessions
+
+
+def session_view(session: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in session.items() if key != "banner_text"}
+
+
+def list_sessions(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    return Response(200, [session_view(session) for session in api.sessions.values()])
+
+
+def session_of(api: Api, raw: str) -> dict[str, Any]:
+    session = api.sessions.get(raw)
+    if session is None:
+        raise ApiError(404, f"Session '{raw}' not found")
+    return session
+
+
+def get_session(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    return Response(200, session_view(session_of(api, params[0])))
+
+
+def delete_session(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    session = session_of(api, params[0])
+    if identity.role != "admin" and session["owner"] != (identity.email or identity.name):
+        raise ApiError(403, "You can only terminate your own sessions")
+    del api.sessions[session["session_id"]]
+    return Response(204)
+
+
+def create_adhoc_session(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    body = parse_json_body(request)
+    if body.get("session_type") is None:
+        raise unprocessable("missing field `session_type`")
+    fields = parse_entry_fields({**body, "type": None})
+    fields["session_type"] = opt_enum(body, "session_type", SESSION_TYPES)
+    if fields["session_type"] == "web" and not fields.get("url"):
+        raise ApiError(400, "url is required for web sessions")
+    if fields["session_type"] != "web" and not fields.get("hostname"):
+        raise ApiError(400, "hostname is required")
+    fields["banner"] = opt_str(body, "banner")
+    if opt_bool(body, "generate_keypair"):
+        fields["banner"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + secrets.token_hex(16) + " rustguac"
+    session = api.create_session(fields, identity.email or identity.name, "adhoc")
+    reply = {key: session[key] for key in ("session_id", "client_url", "share_url")}
+    if opt_bool(body, "generate_keypair"):
+        reply["banner_text"] = session["banner_text"]
+    return Response(200, reply)
+
+
+# recordings
+
+
+def recording_of(api: Api, name: str) -> dict[str, Any]:
+    if not SAFE_RECORDING.match(name) or ".." in name:
+        raise ApiError(400, "Invalid recording name")
+    recording = api.recordings.get(name)
+    if recording is None:
+        raise ApiError(404, f"Recording '{name}' not found")
+    return recording
+
+
+def list_recordings(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    return Response(200, [{key: value for key, value in item.items() if key != "content"}
+                          for _name, item in sorted(api.recordings.items())])
+
+
+def get_recording(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    return Response(200, recording_of(api, params[0])["content"])
+
+
+def delete_recording(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    recording = recording_of(api, params[0])
+    del api.recordings[recording["name"]]
+    return Response(204)
+
+
+FOLDERS = ("addressbook", "folders")
+ROUTES: list[tuple[str, tuple[str, ...], str | None, Handler]] = [
+    ("GET", ("api", "health"), None, health),
+    ("GET", ("api", "auth", "status"), None, auth_status),
+    ("GET", ("api", "me"), "viewer", me),
+    ("GET", ("api", *FOLDERS), "operator", list_folders),
+    ("POST", ("api", *FOLDERS), "admin", create_folder),
+    ("PUT", ("api", *FOLDERS, "*", "*"), "admin", update_folder),
+    ("DELETE", ("api", *FOLDERS, "*", "*"), "admin", delete_folder),
+    ("GET", ("api", *FOLDERS, "*", "*", "entries"), "operator", list_entries),
+    ("POST", ("api", *FOLDERS, "*", "*", "entries"), "admin", create_entry),
+    ("PUT", ("api", *FOLDERS, "*", "*", "entries", "*"), "admin", update_entry),
+    ("DELETE", ("api", *FOLDERS, "*", "*", "entries", "*"), "admin", delete_entry),
+    ("POST", ("api", *FOLDERS, "*", "*", "entries", "*", "connect"), "operator", connect_entry),
+    ("GET", ("api", "admin", "group-mappings"), "admin", list_mappings),
+    ("POST", ("api", "admin", "group-mappings"), "admin", create_mapping),
+    ("PUT", ("api", "admin", "group-mappings", "*"), "admin", update_mapping),
+    ("DELETE", ("api", "admin", "group-mappings", "*"), "admin", delete_mapping),
+    ("GET", ("api", "users"), "admin", list_users),
+    ("PUT", ("api", "users", "*", "role"), "admin", set_user_role),
+    ("DELETE", ("api", "users", "*"), "admin", delete_user),
+    ("POST", ("api", "users", "*", "disable"), "admin", disable_user),
+    ("POST", ("api", "users", "*", "enable"), "admin", enable_user),
+    ("DELETE", ("api", "users", "*", "sessions"), "admin", logout_user),
+    ("POST", ("api", "me", "tokens"), "poweruser", create_my_token),
+    ("GET", ("api", "me", "tokens"), "operator", list_my_tokens),
+    ("DELETE", ("api", "me", "tokens", "*"), "poweruser", revoke_my_token),
+    ("POST", ("api", "admin", "user-tokens"), "admin", admin_create_token),
+    ("GET", ("api", "admin", "user-tokens"), "admin", admin_list_tokens),
+    ("DELETE", ("api", "admin", "user-tokens", "*"), "admin", admin_revoke_token),
+    ("GET", ("api", "admin", "token-audit"), "admin", token_audit),
+    ("POST", ("api", "sessions"), "poweruser", create_adhoc_session),
+    ("GET", ("api", "sessions"), "operator", list_sessions),
+    ("GET", ("api", "sessions", "*"), "operator", get_session),
+    ("DELETE", ("api", "sessions", "*"), "operator", delete_session),
+    ("GET", ("api", "recordings"), "operator", list_recordings),
+    ("GET", ("api", "recordings", "*"), "operator", get_recording),
+    ("DELETE", ("api", "recordings", "*"), "admin", delete_recording),
+]

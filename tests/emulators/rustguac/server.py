@@ -1,0 +1,334 @@
+"""HTTP(S) server, fault injection, request log and the Python-facing API of the emulator."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+from .api import ENTRY_FIELDS, ROLES, SCOPES, Api, ApiError, Request, Response, now_iso, parse_entry_fields
+from .redact import redact_body
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass
+class _Fault:
+    method: str
+    suffix: str
+    remaining: int | None  # None: every matching call
+    status: int = 500
+    message: str = ""
+    seconds: float = 0.0
+
+    def matches(self, method: str, path: str) -> bool:
+        return ((self.remaining is None or self.remaining > 0)
+                and self.method in ("*", method) and path.endswith(self.suffix))
+
+    def take(self) -> None:
+        if self.remaining is not None:
+            self.remaining -= 1
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], emulator: RustguacEmulator) -> None:
+        super().__init__(address, _Handler)
+        self.emulator = emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # client hang-ups and failed TLS handshakes are not worth a traceback
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "rustguac-emulator"
+    sys_version = ""
+    timeout = 60
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        self._started = False
+        try:
+            self._send(self.server.emulator._serve(self, self._read_body()))
+        except Exception:  # noqa: BLE001 -- the one top-level guard: no traceback may escape
+            if not self._started:
+                with contextlib.suppress(OSError):
+                    self._send(Response(500, {"error": "Internal server error"}))
+            self.close_connection = True
+
+    def _send(self, response: Response) -> None:
+        body = response.body
+        if body is None:
+            payload, content_type = b"", None
+        elif isinstance(body, bytes):
+            payload, content_type = body, "application/octet-stream"
+        elif isinstance(body, str):
+            payload, content_type = body.encode("utf-8"), "text/plain; charset=utf-8"
+        else:
+            payload, content_type = json.dumps(body).encode("utf-8"), "application/json"
+        self._started = True
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if content_type and payload:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and payload:
+            self.wfile.write(payload)
+
+
+class RustguacEmulator:
+    """An emulated rustguac REST API on loopback (HTTP, or HTTPS with certfile/keyfile)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, certfile: str | None = None,
+                 keyfile: str | None = None, admin_key: str = "rg-admin-0123456789") -> None:
+        self.host = host
+        self.port = port
+        self.certfile = certfile
+        self.keyfile = keyfile
+        self.admin_key = admin_key
+        self._lock = threading.RLock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self.api = Api(self.admin_key)
+        self._faults: list[_Fault] = []
+        self._hangs: list[_Fault] = []
+        self._requests: list[tuple[str, str, int]] = []
+        self._bodies: list[tuple[str, str, Any]] = []
+
+    def reset(self) -> None:
+        """Forget every object, key (but the admin key), fault and logged request."""
+        with self._lock:
+            self._reset_state()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> RustguacEmulator:
+        server = _Server((self.host, self.port), self)
+        if self.certfile:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.certfile, self.keyfile)
+            # The handshake then happens in the request thread, not in accept().
+            server.socket = context.wrap_socket(server.socket, server_side=True,
+                                                do_handshake_on_connect=False)
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, name="rustguac-emulator",
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> RustguacEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.certfile else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    # --- request handling --------------------------------------------------------------------
+
+    def _serve(self, handler: _Handler, body: bytes) -> Response:
+        method = handler.command
+        raw_path = handler.path
+        path, _unused, query = raw_path.partition("?")
+        with self._lock:
+            hang = next((item for item in self._hangs if item.matches(method, path)), None)
+            if hang is not None:
+                hang.take()
+        if hang is not None:
+            time.sleep(hang.seconds)
+        with self._lock:
+            fault = next((item for item in self._faults if item.matches(method, path)), None)
+            if fault is not None:
+                fault.take()
+                response = Response(fault.status, {"error": fault.message})
+            else:
+                request = Request(method=method, path=path,
+                                  query=parse_qs(query, keep_blank_values=True),
+                                  headers=handler.headers, body=body,
+                                  remote=handler.client_address[0])
+                response = self.api.handle(request)
+            self._requests.append((method, raw_path, response.status))
+            self._bodies.append((method, raw_path, redact_body(body)))
+        return response
+
+    # --- faults -------------------------------------------------------------------------------
+
+    def fail(self, method: str, path_suffix: str, status: int, message: str, times: int = 1) -> None:
+        """The next ``times`` calls of method ("*" for any) to a path ending in path_suffix answer
+        ``status`` with ``{"error": message}``."""
+        with self._lock:
+            self._faults.append(_Fault(method.upper() if method != "*" else "*", path_suffix, times,
+                                       status, message))
+
+    def hang(self, method: str, path_suffix: str, seconds: float, times: int | None = None) -> None:
+        """Matching calls are answered only after ``seconds`` (every one, or the next ``times``)."""
+        with self._lock:
+            self._hangs.append(_Fault(method.upper() if method != "*" else "*", path_suffix, times,
+                                      seconds=seconds))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._hangs.clear()
+
+    @property
+    def vault_enabled(self) -> bool:
+        return self.api.vault_enabled
+
+    @vault_enabled.setter
+    def vault_enabled(self, value: bool) -> None:
+        self.api.vault_enabled = value
+
+    # --- request log ----------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[tuple[str, str, int]]:
+        """(method, path_with_query, status) of every request, in order."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def request_bodies(self) -> list[tuple[str, str, Any]]:
+        """(method, path_with_query, parsed body with secrets replaced by ********)."""
+        with self._lock:
+            return copy.deepcopy(self._bodies)
+
+    def writes(self) -> list[tuple[str, str, int]]:
+        """The logged requests other than GET/HEAD/OPTIONS."""
+        return [item for item in self.requests if item[0] in WRITE_METHODS]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._bodies.clear()
+
+    # --- seeding --------------------------------------------------------------------------------
+
+    def add_api_key(self, name: str, role: str = "admin", groups: list[str] | None = None,
+                    expires_at: str | None = None) -> str:
+        """A new API key (plaintext). role: admin|poweruser|operator|viewer."""
+        with self._lock:
+            return self.api.add_api_key(name, role, groups=groups, expires_at=expires_at)
+
+    def add_folder(self, scope: str = "shared", name: str = "default",
+                   allowed_groups: list[str] | None = None, description: str = "") -> dict[str, Any]:
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}")
+        with self._lock:
+            folder = {"scope": scope, "name": name, "allowed_groups": list(allowed_groups or []),
+                      "description": description}
+            self.api.folders[(scope, name)] = folder
+            return copy.deepcopy(folder)
+
+    def add_entry(self, scope: str = "shared", folder: str = "default", name: str = "entry",
+                  **fields: Any) -> dict[str, Any]:
+        """An entry with the seed's fields (type, hostname, ..., jump_hosts); secrets are stored."""
+        fields.setdefault("type", "ssh")
+        unknown = set(fields) - set(ENTRY_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown entry fields {sorted(unknown)}")
+        try:
+            parsed = parse_entry_fields(fields)
+        except ApiError as error:
+            raise ValueError(error.message) from error
+        with self._lock:
+            if (scope, folder) not in self.api.folders:
+                raise ValueError(f"no folder {scope}/{folder}")
+            entry = {"name": name, **parsed}
+            self.api.entries[(scope, folder, name)] = entry
+            return copy.deepcopy(entry)
+
+    def add_group_mapping(self, oidc_group: str, role: str) -> dict[str, Any]:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        with self._lock:
+            api = self.api
+            mapping = {"id": api._next_mapping, "oidc_group": oidc_group, "role": role,
+                       "created_at": now_iso()}
+            api._next_mapping += 1
+            api.group_mappings[mapping["id"]] = mapping
+            return copy.deepcopy(mapping)
+
+    def add_user(self, email: str, name: str = "", role: str = "viewer", enabled: bool = True,
+                 groups: list[str] | None = None) -> dict[str, Any]:
+        """An OIDC user as a first login would create it."""
+        with self._lock:
+            return copy.deepcopy(self.api.add_user(email, name, role, enabled, groups))
+
+    def add_user_token(self, email: str, name: str, max_role: str | None = None,
+                       expires_at: str | None = None) -> str:
+        """A personal token (``rgu_...`` plaintext) of an existing user: it authenticates as that
+        OIDC user, with the lower of the user's role and max_role."""
+        with self._lock:
+            if email not in self.api.users:
+                raise ValueError(f"no user {email!r}")
+            return self.api.create_token(email, name, max_role, expires_at, "seed", "127.0.0.1")["token"]
+
+    def add_session(self, session_type: str = "ssh", hostname: str | None = "10.0.0.1",
+                    owner: str = "admin", **fields: Any) -> dict[str, Any]:
+        with self._lock:
+            session = self.api.create_session({"session_type": session_type, "hostname": hostname,
+                                               **fields}, owner, "seed")
+            return copy.deepcopy(session)
+
+    def add_recording(self, name: str, content: bytes = b"4.sync,1.0;", modified: str | None = None,
+                      session_id: str | None = None) -> dict[str, Any]:
+        with self._lock:
+            recording = {"name": name, "size": len(content), "modified": modified or now_iso(),
+                         "session_id": session_id, "content": content}
+            self.api.recordings[name] = recording
+            return {key: value for key, value in recording.items() if key != "content"}
+
+    def state(self) -> dict[str, Any]:
+        """A deep copy of everything the server holds, secrets included (for asserts)."""
+        with self._lock:
+            return self.api.state()

@@ -1,0 +1,198 @@
+"""rustguac_entry through real ansible-playbook runs against the rustguac emulator (HTTPS, its CA).
+
+The emulator stores credentials (state() shows them) but never lists them, and merges a PUT as the seed says:
+omitted credentials are kept, jump-host credentials per hop by index."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration import rustguac_fixtures
+from tests.integration.rustguac_fixtures import bodies, everything, rg_env, writes
+
+pytestmark = pytest.mark.integration
+
+rustguac = rustguac_fixtures.rustguac
+
+PASSWORD = "Entry-Passw0rd-secret"
+JUMP_PASSWORD = "Jump-Passw0rd-secret"
+KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-entry-key-secret\n"
+       "-----END OPENSSH PRIVATE KEY-----")
+ENTRIES = "/addressbook/folders/shared/production/entries"
+
+
+def web01(update_password="on_create", hostname="10.20.0.11", bastion="bastion.example.com"):
+    return f"""
+- name: web01
+  proxgate.core.rustguac_entry:
+    folder: production
+    name: web01
+    type: ssh
+    hostname: {hostname}
+    port: 22
+    username: deploy
+    password: "{PASSWORD}"
+    enable_drive: true
+    display_name: Web 01
+    update_password: {update_password}
+    jump_hosts:
+      - hostname: {bastion}
+        username: jump
+        password: "{JUMP_PASSWORD}"
+"""
+
+
+def stored(emu, name="web01"):
+    found = [entry for entry in emu.state()["entries"] if entry["name"] == name]
+    assert len(found) == 1, emu.state()["entries"]
+    return found[0]
+
+
+@pytest.fixture
+def production(rustguac):
+    rustguac.add_folder(name="production", allowed_groups=["ops"])
+    return rustguac
+
+
+def test_check_create_verify_and_idempotent(production, run_playbook):
+    emu, env = production, rg_env(production)
+    checked = run_playbook(web01(), env=env, check=True, diff=True)
+    assert checked.rc == 0, checked.stdout + checked.stderr
+    result = checked.result("web01")
+    assert result["changed"] is True
+    assert result["diff"]["before"] == {}
+    assert result["diff"]["after"]["password"] == "********"
+    assert result["diff"]["after"]["jump_hosts"][0]["password"] == "********"
+    assert result["secrets_sent"] == ["password", "jump_hosts[0].password"]
+    assert writes(emu) == [] and emu.state()["entries"] == []
+
+    applied = run_playbook(web01(), env=env, diff=True)
+    assert applied.rc == 0, applied.stdout + applied.stderr
+    assert applied.result("web01")["changed"] is True
+    assert writes(emu) == [("POST", ENTRIES)]
+    entry = stored(emu)
+    assert entry == {"scope": "shared", "folder": "production", "name": "web01", "type": "ssh",
+                     "hostname": "10.20.0.11", "port": 22, "username": "deploy", "password": PASSWORD,
+                     "enable_drive": True, "display_name": "Web 01",
+                     "jump_hosts": [{"hostname": "bastion.example.com", "port": 22, "username": "jump",
+                                     "password": JUMP_PASSWORD}]}
+    assert "password" not in applied.result("web01")["entry"]
+
+    again = run_playbook(web01(), env=env, diff=True)
+    assert again.rc == 0, again.stdout + again.stderr
+    assert again.result("web01")["changed"] is False
+    assert again.result("web01")["secrets_sent"] == []
+    assert writes(emu) == [("POST", ENTRIES)], "the second run writes nothing"
+
+
+def test_on_create_update_keeps_stored_secret_and_always_rewrites_it(production, run_playbook):
+    emu, env = production, rg_env(production)
+    emu.add_entry(folder="production", name="web01", type="ssh", hostname="10.20.0.11", port=22,
+                  username="deploy", password="set-in-the-ui", enable_drive=True, display_name="Web 01",
+                  jump_hosts=[{"hostname": "bastion.example.com", "username": "jump", "password": "old-jump"}])
+    moved = run_playbook(web01(hostname="10.20.0.12"), env=env, diff=True)
+    assert moved.rc == 0, moved.stdout + moved.stderr
+    result = moved.result("web01")
+    assert result["changed_keys"] == ["hostname"] and result["secrets_sent"] == []
+    assert result["diff"] == {"before": {"hostname": "10.20.0.11"}, "after": {"hostname": "10.20.0.12"}}
+    entry = stored(emu)
+    assert entry["hostname"] == "10.20.0.12"
+    assert entry["password"] == "set-in-the-ui", "on_create leaves the stored secret alone"
+    assert entry["jump_hosts"][0]["password"] == "old-jump"
+    [put] = bodies(emu, "PUT", f"{ENTRIES}/web01")
+    assert "password" not in put and "password" not in put["jump_hosts"][0]
+
+    for run_number in (1, 2):
+        rotated = run_playbook(web01("always", hostname="10.20.0.12"), env=env, diff=True)
+        result = rotated.result("web01")
+        assert result["changed"] is True, f"always reports a change on run {run_number}: it cannot compare"
+        assert result["secrets_sent"] == ["password", "jump_hosts[0].password"]
+        assert result["diff"]["after"]["password"] == "******** (changed)"
+    entry = stored(emu)
+    assert entry["password"] == PASSWORD and entry["jump_hosts"][0]["password"] == JUMP_PASSWORD
+    assert [method for method, _path in writes(emu)] == ["PUT", "PUT", "PUT"]
+
+
+def test_replaced_jump_host_gets_its_own_credentials(production, run_playbook):
+    emu = production
+    emu.add_entry(folder="production", name="web01", type="ssh", hostname="10.20.0.11", port=22,
+                  username="deploy", password=PASSWORD, enable_drive=True, display_name="Web 01",
+                  jump_hosts=[{"hostname": "bastion.example.com", "username": "jump", "password": "old-jump"}])
+    run = run_playbook(web01(bastion="bastion2.example.com"), env=rg_env(emu), diff=True)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.result("web01")["secrets_sent"] == ["jump_hosts[0].password"]
+    hop = stored(emu)["jump_hosts"][0]
+    assert hop == {"hostname": "bastion2.example.com", "port": 22, "username": "jump", "password": JUMP_PASSWORD}
+    again = run_playbook(web01(bastion="bastion2.example.com"), env=rg_env(emu))
+    assert again.result("web01")["changed"] is False
+
+
+def test_secrets_never_in_verbose_output(production, run_playbook):
+    # The failing task comes first: ansible-core shows the playbook lines above a failed task, and a
+    # playbook's own text is not the module's output (real playbooks take secrets from a vault).
+    tasks = f"""
+- name: rdp
+  proxgate.core.rustguac_entry:
+    folder: production
+    name: win
+    type: rdp
+    hostname: win.example.com
+    security: nla
+    ignore_cert: true
+    color_depth: 24
+    private_key: {json.dumps(KEY)}
+  ignore_errors: true
+""" + web01() + f"""
+- name: key entry
+  proxgate.core.rustguac_entry:
+    folder: production
+    name: sshkey
+    type: ssh
+    hostname: 10.0.0.5
+    private_key: {json.dumps(KEY)}
+"""
+    run = run_playbook(tasks, env=rg_env(production), diff=True, verbosity=3)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert "private_key is not used by type rdp (only by ssh)" in run.result("rdp")["msg"]
+    text = everything(run)
+    for secret in (PASSWORD, JUMP_PASSWORD, "entry-key-secret", rg_env(production)["RUSTGUAC_API_KEY"]):
+        assert secret not in text
+    assert stored(production, "sshkey")["private_key"] == KEY
+
+
+def test_bad_input_and_missing_folder_fail_before_any_write(rustguac, run_playbook):
+    run = run_playbook("""
+        - name: web without url
+          proxgate.core.rustguac_entry:
+            folder: production
+            name: app
+            type: web
+          ignore_errors: true
+        - name: no type
+          proxgate.core.rustguac_entry:
+            folder: production
+            name: app
+          ignore_errors: true
+        - name: no folder
+          proxgate.core.rustguac_entry:
+            folder: production
+            name: app
+            type: vnc
+            hostname: 10.0.0.7
+            port: 5901
+    """, env=rg_env(rustguac))
+    assert run.result("web without url")["msg"] == "url is required for type web"
+    assert "state is present but all of the following are missing: type" in run.result("no type")["msg"]
+    assert "folder 'production' (scope shared) does not exist" in run.result("no folder")["msg"]
+    assert writes(rustguac) == []
+
+
+def test_operator_key_gets_403_naming_admin(production, run_playbook):
+    key = production.add_api_key(name="ci-operator", role="operator", groups=["ops"])
+    run = run_playbook(web01(), env=rg_env(production, key=key))
+    msg = run.result("web01")["msg"]
+    assert "POST /addressbook/folders/shared/production/entries failed: HTTP 403" in msg
+    assert "needs the admin role" in msg
+    assert production.state()["entries"] == []
