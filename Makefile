@@ -47,9 +47,8 @@ lint: venv collection
 sanity: venv
 	tools/sanity.sh
 
-test: venv collection lint sanity
-	$(BIN)/python -m pytest -n 2 -q tests/unit tests/emulators tests/integration
-	$(MAKE) molecule release-check
+test: venv collection
+	BIN=$(CURDIR)/$(BIN) MAKE="$(MAKE)" tools/test.sh
 
 molecule: venv collection
 	BIN=$(CURDIR)/$(BIN) tools/molecule.sh
