@@ -3,7 +3,7 @@
 # spend most of their time waiting on apt downloads and systemd, not on the CPU), then the release check.
 # The molecule output is shown at the end, whole.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BIN=${BIN:-$PWD/.venv/bin}
 MAKE=${MAKE:-make}
 mkdir -p build

@@ -322,8 +322,8 @@ def test_group_mappings(emu, api):
     updated = api("PUT", f"/api/admin/group-mappings/{ident}", body={"oidc_group": "engineering", "role": "admin"})
     assert updated.status == 200 and updated.json["role"] == "admin"
     other = emu.add_group_mapping("ops", "operator")
-    clash = api("PUT", f"/api/admin/group-mappings/{other['id']}", body={"oidc_group": "engineering",
-                                                                        "role": "viewer"})
+    clash = api("PUT", f"/api/admin/group-mappings/{other['id']}",
+                body={"oidc_group": "engineering", "role": "viewer"})
     assert clash.status == 409
     assert api("PUT", "/api/admin/group-mappings/999", body={"oidc_group": "q", "role": "viewer"}).status == 404
     listed = api("GET", "/api/admin/group-mappings").json
@@ -401,8 +401,8 @@ def test_token_rules_for_operators_and_api_keys(emu, api):
 def test_admin_user_tokens_and_audit(emu, api):
     emu.add_user("op@example.com", role="operator")
     emu.add_user("other@example.com", role="poweruser")
-    created = api("POST", "/api/admin/user-tokens", body={"email": "op@example.com", "name": "operator-automation",
-                                                           "max_role": "operator"})
+    created = api("POST", "/api/admin/user-tokens",
+                  body={"email": "op@example.com", "name": "operator-automation", "max_role": "operator"})
     assert created.status == 201 and created.json["token"].startswith("rgu_")
     assert api("POST", "/api/admin/user-tokens", body={"email": "nobody@x", "name": "n"}).status == 404
     assert api("POST", "/api/admin/user-tokens",
@@ -411,8 +411,8 @@ def test_admin_user_tokens_and_audit(emu, api):
                body={"email": "op@example.com", "name": "n", "expires_at": "tomorrow"}).status == 400
     other = api("POST", "/api/admin/user-tokens", body={"email": "other@example.com", "name": "o"}).json
     listed = api("GET", "/api/admin/user-tokens").json
-    assert [(t["email"], t["name"]) for t in listed] == [("op@example.com", "operator-automation"),
-                                                        ("other@example.com", "o")]
+    expected = [("op@example.com", "operator-automation"), ("other@example.com", "o")]
+    assert [(t["email"], t["name"]) for t in listed] == expected
     assert all("token" not in t for t in listed)
     # a user can not revoke someone else's token through /api/me
     op_token = created.json["token"]
@@ -471,7 +471,7 @@ def test_recordings(emu, api):
 
 def test_fail_and_hang(emu, api):
     emu.fail("GET", "/folders", 502, "bad gateway", times=2)
-    assert [api("GET", FOLDERS).status for _ in range(3)] == [502, 502, 200]
+    assert [api("GET", FOLDERS).status for _attempt in range(3)] == [502, 502, 200]
     emu.fail("*", "/group-mappings", 500, "boom")
     assert api("POST", "/api/admin/group-mappings", body={"oidc_group": "g", "role": "viewer"}).json == {
         "error": "boom"}

@@ -47,4 +47,3 @@ def bodies(emu, method, path_suffix):
 def everything(run):
     """All a playbook run printed and returned, for asserting that a secret is nowhere in it."""
     return run.stdout + run.stderr + json.dumps(run.results, default=str)
-
