@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
+
+from tests.emulators.loopback import serve_until_signalled
 
 from .server import GuacamoleEmulator
 
@@ -51,17 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.state, encoding="utf-8") as seed:
             emulator.load_state(json.load(seed))
     emulator.totp_required = args.totp
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_unused: stopping.set())
-    emulator.start()
-    print(f"guacamole-emulator listening on {emulator.url}", flush=True)
-    try:
-        while not stopping.wait(0.5):
-            pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_until_signalled(emulator, "guacamole-emulator")
 
 
 if __name__ == "__main__":

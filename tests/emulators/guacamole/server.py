@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import ssl
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.emulators.loopback import LoopbackEmulator
 
 from .api import Api, Request, Response
 from .errors import error_for_status, internal_error, not_found
@@ -32,18 +33,6 @@ class _Fault:
 
     def matches(self, path: str) -> bool:
         return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], emulator: GuacamoleEmulator) -> None:
-        super().__init__(address, _Handler)
-        self.emulator = emulator
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # client hang-ups and failed TLS handshakes are not worth a traceback
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -103,8 +92,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
 
-class GuacamoleEmulator:
+class GuacamoleEmulator(LoopbackEmulator):
     """An emulated Apache Guacamole web app (REST API of 1.5 / 1.6) on loopback."""
+
+    handler_class = _Handler
+    thread_name = "guacamole-emulator"
 
     def __init__(
         self,
@@ -128,8 +120,6 @@ class GuacamoleEmulator:
         self.admin_password = admin_password
         self._data_source_names = tuple(data_sources)
         self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.latency = 0.0
         self._reset_state()
 
@@ -151,41 +141,9 @@ class GuacamoleEmulator:
 
     # --- lifecycle ---------------------------------------------------------------
 
-    def start(self) -> GuacamoleEmulator:
-        server = _Server((self.host, self.port), self)
-        if self.certfile:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(self.certfile, self.keyfile)
-            # The handshake then happens in the request thread, not in accept().
-            server.socket = context.wrap_socket(server.socket, server_side=True,
-                                                do_handshake_on_connect=False)
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="guacamole-emulator",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> GuacamoleEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
-        scheme = "https" if self.certfile else "http"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}{self.context_path}"
+        return f"{self.base_url}{self.context_path}"
 
     # --- request handling ----------------------------------------------------------
 

@@ -8,9 +8,9 @@ Prints ``rustguac-emulator listening on <url>`` once it answers, then serves unt
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
+
+from tests.emulators.loopback import serve_until_signalled
 
 from .server import RustguacEmulator
 
@@ -33,17 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     emulator = RustguacEmulator(host=args.host, port=args.port, certfile=args.tls_cert,
                                 keyfile=args.tls_key, admin_key=args.admin_key)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_unused: stopping.set())
-    emulator.start()
-    print(f"rustguac-emulator listening on {emulator.url}", flush=True)
-    try:
-        while not stopping.wait(0.5):
-            pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_until_signalled(emulator, "rustguac-emulator")
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import ssl
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.emulators.loopback import LoopbackEmulator
 
 from .api import ENTRY_FIELDS, ROLES, SCOPES, Api, ApiError, Request, Response, now_iso, parse_entry_fields
 from .redact import redact_body
@@ -34,18 +35,6 @@ class _Fault:
     def take(self) -> None:
         if self.remaining is not None:
             self.remaining -= 1
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], emulator: RustguacEmulator) -> None:
-        super().__init__(address, _Handler)
-        self.emulator = emulator
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # client hang-ups and failed TLS handshakes are not worth a traceback
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -108,8 +97,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
 
-class RustguacEmulator:
+class RustguacEmulator(LoopbackEmulator):
     """An emulated rustguac REST API on loopback (HTTP, or HTTPS with certfile/keyfile)."""
+
+    handler_class = _Handler
+    thread_name = "rustguac-emulator"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, certfile: str | None = None,
                  keyfile: str | None = None, admin_key: str = "rg-admin-0123456789") -> None:
@@ -119,8 +111,6 @@ class RustguacEmulator:
         self.keyfile = keyfile
         self.admin_key = admin_key
         self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -137,41 +127,9 @@ class RustguacEmulator:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> RustguacEmulator:
-        server = _Server((self.host, self.port), self)
-        if self.certfile:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(self.certfile, self.keyfile)
-            # The handshake then happens in the request thread, not in accept().
-            server.socket = context.wrap_socket(server.socket, server_side=True,
-                                                do_handshake_on_connect=False)
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="rustguac-emulator",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> RustguacEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
-        scheme = "https" if self.certfile else "http"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}"
+        return self.base_url
 
     # --- request handling --------------------------------------------------------------------
 
