@@ -7,11 +7,10 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.emulators.loopback import LoopbackEmulator
+from tests.emulators.loopback import EmulatorRequestHandler, LoopbackEmulator
 
 from .api import Api, Request, Response
 from .errors import error_for_status, internal_error, not_found
@@ -35,38 +34,13 @@ class _Fault:
         return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(EmulatorRequestHandler):
     server_version = "GuacamoleEmulator"
-    sys_version = ""
-    timeout = 60  # idle keep-alive connections are closed eventually
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
 
     def _handle(self) -> None:
         self._started = False
         try:
-            response = self.server.emulator._serve(self, self._read_body())
+            response = self.server.emulator._serve(self, self.read_body())
             if response is None:
                 self.close_connection = True  # injected drop: no response at all
                 return

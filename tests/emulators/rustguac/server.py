@@ -7,11 +7,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.emulators.loopback import LoopbackEmulator
+from tests.emulators.loopback import EmulatorRequestHandler, LoopbackEmulator
 
 from .api import ENTRY_FIELDS, ROLES, SCOPES, Api, ApiError, Request, Response, now_iso, parse_entry_fields
 from .redact import redact_body
@@ -37,38 +36,13 @@ class _Fault:
             self.remaining -= 1
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(EmulatorRequestHandler):
     server_version = "rustguac-emulator"
-    sys_version = ""
-    timeout = 60
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
 
     def _handle(self) -> None:
         self._started = False
         try:
-            self._send(self.server.emulator._serve(self, self._read_body()))
+            self._send(self.server.emulator._serve(self, self.read_body()))
         except Exception:  # noqa: BLE001 -- the one top-level guard: no traceback may escape
             if not self._started:
                 with contextlib.suppress(OSError):
