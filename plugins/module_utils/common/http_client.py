@@ -9,11 +9,17 @@ from __future__ import annotations
 import random
 import ssl
 import time
+import traceback
 
 try:
     import httpx
-except ImportError:  # the clients report the missing library themselves
+except ImportError:  # the clients report the missing library themselves, with this traceback
     httpx = None
+    HAS_HTTPX = False
+    HTTPX_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_HTTPX = True
+    HTTPX_IMPORT_ERROR = None
 
 
 def tls_verify(validate_certs, ca_path, error_class):

@@ -15,24 +15,16 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 
 from __future__ import annotations
 
-import traceback
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
+    HAS_HTTPX,
     backoff_sleep,
+    httpx,
     resend_after_connect_failure,
     tls_hint,
     tls_verify,
 )
-
-try:
-    import httpx
-except ImportError:
-    HAS_HTTPX = False
-    HTTPX_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_HTTPX = True
-    HTTPX_IMPORT_ERROR = None
 
 TOKEN_HEADER = "Guacamole-Token"
 TOKENS_PATH = "/tokens"

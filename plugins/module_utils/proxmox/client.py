@@ -10,24 +10,16 @@ exceptions into ``fail_json`` / ``AnsibleError``.
 from __future__ import annotations
 
 import threading
-import traceback
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
+    HAS_HTTPX,
     backoff_sleep,
+    httpx,
     resend_after_connect_failure,
     tls_hint,
     tls_verify,
 )
-
-try:
-    import httpx
-except ImportError:
-    HAS_HTTPX = False
-    HTTPX_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_HTTPX = True
-    HTTPX_IMPORT_ERROR = None
 
 API_PREFIX = "/api2/json"
 WRITE_METHODS = ("POST", "PUT", "DELETE")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import HTTPX_IMPORT_ERROR
 from ansible_collections.proxgate.core.plugins.module_utils.common.module import ApiModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
-    HTTPX_IMPORT_ERROR,
     ProxmoxApiError,
     ProxmoxClient,
     ProxmoxError,

@@ -12,24 +12,16 @@ names with ``path_of()``, which quotes each segment. The API key travels only in
 
 from __future__ import annotations
 
-import traceback
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
+    HAS_HTTPX,
     backoff_sleep,
+    httpx,
     resend_after_connect_failure,
     tls_hint,
     tls_verify,
 )
-
-try:
-    import httpx
-except ImportError:
-    HAS_HTTPX = False
-    HTTPX_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_HTTPX = True
-    HTTPX_IMPORT_ERROR = None
 
 HEADER_STYLES = ("bearer", "x-api-key")
 RETRY_STATUSES = (500, 502, 503, 504)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
+from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import HTTPX_IMPORT_ERROR
 from ansible_collections.proxgate.core.plugins.module_utils.common.module import ApiModule
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import (
     HEADER_STYLES,
-    HTTPX_IMPORT_ERROR,
     RustguacApiError,
     RustguacClient,
     RustguacError,
