@@ -247,21 +247,18 @@ secrets_sent:
   sample: [password]
 """
 
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import path_of
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook import (
+    entries_path,
+    find_entry,
+    read_entries,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.entries import (
-    TYPES,
+    entry_argument_spec,
     input_problems,
     plan_entry,
     public_entry,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, listed
-
-
-def find_entry(entries, name):
-    for entry in entries:
-        if entry.get("name") == name:
-            return entry
-    return None
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule
 
 
 class RustguacEntry(RustguacModule):
@@ -269,29 +266,7 @@ class RustguacEntry(RustguacModule):
         scope=dict(type="str", choices=["shared", "instance"], default="shared"),
         folder=dict(type="str", required=True),
         name=dict(type="str", required=True),
-        type=dict(type="str", choices=list(TYPES)),
-        hostname=dict(type="str"),
-        port=dict(type="int"),
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        private_key=dict(type="str", no_log=True),
-        url=dict(type="str"),
-        domain=dict(type="str"),
-        security=dict(type="str", choices=["tls", "nla", "rdp"]),
-        ignore_cert=dict(type="bool"),
-        auth_pkg=dict(type="str", choices=["kerberos", "ntlm", ""]),
-        kdc_url=dict(type="str"),
-        color_depth=dict(type="int", choices=[8, 16, 24, 32]),
-        enable_drive=dict(type="bool"),
-        display_name=dict(type="str"),
-        prompt_credentials=dict(type="bool"),
-        jump_hosts=dict(type="list", elements="dict", options=dict(
-            hostname=dict(type="str", required=True),
-            port=dict(type="int", default=22),
-            username=dict(type="str", required=True),
-            password=dict(type="str", no_log=True),
-            private_key=dict(type="str", no_log=True),
-        )),
+        **entry_argument_spec(),
         update_password=dict(type="str", choices=["always", "on_create"], default="on_create", no_log=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
@@ -308,17 +283,8 @@ class RustguacEntry(RustguacModule):
             if problems:
                 self.fail("; ".join(problems))
 
-    def entries_path(self, *more):
-        return path_of("addressbook", "folders", self.params["scope"], self.params["folder"], "entries", *more)
-
-    def read_entries(self):
-        """The folder's entries; None when the folder does not exist."""
-        try:
-            return listed(self.client.get(self.entries_path()), "entries")
-        except self.client_errors[0] as exc:
-            if getattr(exc, "missing", False):
-                return None
-            raise
+    def entries_path(self, *entry):
+        return entries_path(self.params["scope"], self.params["folder"], *entry)
 
     def describe(self, entry):
         described = dict(name=self.params["name"], scope=self.params["scope"], folder=self.params["folder"])
@@ -327,7 +293,7 @@ class RustguacEntry(RustguacModule):
         return described
 
     def run(self):
-        entries = self.read_entries()
+        entries = read_entries(self.client, self.params["scope"], self.params["folder"])
         if entries is None and self.params["state"] == "present":
             self.fail(f"folder {self.params['folder']!r} (scope {self.params['scope']}) does not exist: "
                       "create it first with proxgate.core.rustguac_folder")

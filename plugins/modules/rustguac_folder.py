@@ -110,27 +110,13 @@ changed_keys:
   sample: [allowed_groups]
 """
 
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import path_of
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import (
-    RustguacModule,
-    compare,
-    listed,
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook import (
+    FOLDERS,
+    describe_folder,
+    folder_path,
+    read_folder,
 )
-
-FOLDERS = "/addressbook/folders"
-
-
-def describe(folder):
-    return dict(scope=folder.get("scope"), name=folder.get("name"),
-                allowed_groups=sorted(folder.get("allowed_groups") or []),
-                description=folder.get("description") or "")
-
-
-def find_folder(folders, scope, name):
-    for folder in folders:
-        if folder.get("scope") == scope and folder.get("name") == name:
-            return folder
-    return None
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, compare
 
 
 class RustguacFolder(RustguacModule):
@@ -158,14 +144,14 @@ class RustguacFolder(RustguacModule):
 
     def run(self):
         scope, name = self.params["scope"], self.params["name"]
-        existing = find_folder(listed(self.client.get(FOLDERS), "folders"), scope, name)
-        path = path_of("addressbook", "folders", scope, name)
+        existing = read_folder(self.client, scope, name)
+        path = folder_path(scope, name)
         if self.params["state"] == "absent":
             if existing is None:
                 return self.with_diff(dict(changed=False, folder={}, changed_keys=[]), {}, {})
             if not self.check_mode:
                 self.client.delete(path)
-            return self.with_diff(dict(changed=True, folder={}, changed_keys=[]), describe(existing), {})
+            return self.with_diff(dict(changed=True, folder={}, changed_keys=[]), describe_folder(existing), {})
         desired = self.desired()
         if existing is None:
             folder = dict(scope=scope, name=name, allowed_groups=desired["allowed_groups"] or [],
@@ -173,7 +159,7 @@ class RustguacFolder(RustguacModule):
             if not self.check_mode:
                 self.client.post(FOLDERS, folder)
             return self.with_diff(dict(changed=True, folder=folder, changed_keys=sorted(folder)), {}, folder)
-        current = describe(existing)
+        current = describe_folder(existing)
         changes = compare(current, desired)
         folder = {**current, **{key: changes.after[key] for key in changes}}
         result = dict(changed=bool(changes), folder=folder, changed_keys=sorted(changes.keys()))

@@ -5,25 +5,20 @@ dns01 200 a running container, template 9000) and the Guacamole emulator."""
 
 from __future__ import annotations
 
-import json
-import sys
-
 import pytest
 import yaml
 
 from tests.emulators.pve.guests import DEMO_NETWORK
 from tests.emulators.pve.server import agent_interfaces
-from tests.integration import guacamole_fixtures
-from tests.integration.conftest import BIN, REPO, TOKEN_ID, TOKEN_SECRET, run_ansible_playbook
-from tests.integration.guacamole_fixtures import assert_no_session_left, guac_env
+from tests.integration import guacamole_fixtures, publish_fixtures
+from tests.integration.guacamole_fixtures import assert_no_session_left
 from tests.integration.guacamole_fixtures import writes as guacamole_writes
 
 pytestmark = pytest.mark.integration
 
 guacamole_server = guacamole_fixtures.guacamole_server
+publish = publish_fixtures.publish
 
-PUBLISH = REPO / "playbooks" / "publish.yml"
-DEMO_INVENTORY = REPO / "playbooks" / "inventory" / "demo.proxmox.yml"
 PUBLISH_TASK = "Publish the guests below Proxmox"
 # What the QEMU guest agent of a Windows guest answers to get-osinfo.
 WINDOWS_OS = {"name": "Microsoft Windows", "id": "mswindows", "version": "Microsoft Windows 11",
@@ -31,28 +26,6 @@ WINDOWS_OS = {"name": "Microsoft Windows", "id": "mswindows", "version": "Micros
               "kernel-release": "22631", "kernel-version": "10.0", "machine": "x86_64"}
 ACCESS = {"guacamole_sync_user_groups_by_pool": {"production": ["operators"]},
           "guacamole_sync_user_groups_by_tag": {"windows": ["desktop-users"]}}
-
-
-@pytest.fixture
-def publish(tmp_path, pve):
-    """publish(guac, inventory=DEMO_INVENTORY, extra_vars=None, check=False, diff=False) -> PlaybookRun of
-    `ansible-playbook -i <inventory> playbooks/publish.yml`, the inventory's auth from PROXMOX_* (token)."""
-    counter = {"n": 0}
-
-    def run(guac, inventory=DEMO_INVENTORY, extra_vars=None, check=False, diff=False):
-        counter["n"] += 1
-        workdir = tmp_path / f"publish{counter['n']}"
-        workdir.mkdir()
-        command = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(PUBLISH)]
-        command += ["--check"] if check else []
-        command += ["--diff"] if diff else []
-        command += ["-e", json.dumps(extra_vars)] if extra_vars else []
-        env = dict(guac_env(guac), PROXMOX_URL=pve.url, PROXMOX_CA_PATH=pve.certfile, PROXMOX_TOKEN_ID=TOKEN_ID,
-                   PROXMOX_TOKEN_SECRET=TOKEN_SECRET, ANSIBLE_LOCALHOST_WARNING="0",
-                   ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-        return run_ansible_playbook(command, workdir, env)
-
-    return run
 
 
 def gateway(emu):

@@ -28,6 +28,35 @@ USED_BY = {
 }
 
 
+def entry_argument_spec():
+    """The options of one entry's fields (rustguac_entry's, and each item of rustguac_sync_entries' entries)."""
+    return dict(
+        type=dict(type="str", choices=list(TYPES)),
+        hostname=dict(type="str"),
+        port=dict(type="int"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        private_key=dict(type="str", no_log=True),
+        url=dict(type="str"),
+        domain=dict(type="str"),
+        security=dict(type="str", choices=["tls", "nla", "rdp"]),
+        ignore_cert=dict(type="bool"),
+        auth_pkg=dict(type="str", choices=["kerberos", "ntlm", ""]),
+        kdc_url=dict(type="str"),
+        color_depth=dict(type="int", choices=list(COLOR_DEPTHS)),
+        enable_drive=dict(type="bool"),
+        display_name=dict(type="str"),
+        prompt_credentials=dict(type="bool"),
+        jump_hosts=dict(type="list", elements="dict", options=dict(
+            hostname=dict(type="str", required=True),
+            port=dict(type="int", default=HOP_PORT),
+            username=dict(type="str", required=True),
+            password=dict(type="str", no_log=True),
+            private_key=dict(type="str", no_log=True),
+        )),
+    )
+
+
 def public_hop(hop):
     """A jump host without its secrets, the port defaulted."""
     hop = hop or {}
