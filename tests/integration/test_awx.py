@@ -27,8 +27,9 @@ import yaml
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from tests.integration import guacamole_fixtures, ssh_fixtures
+from tests.integration import guacamole_fixtures, rustguac_fixtures, ssh_fixtures
 from tests.integration.guacamole_fixtures import ADMIN, ADMIN_PASSWORD, assert_no_session_left
+from tests.integration.rustguac_fixtures import ADMIN_KEY as RUSTGUAC_ADMIN_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +40,7 @@ COLLECTIONS = REPO / "build" / "collections"
 BIN = Path(sys.executable).parent
 
 guacamole_server = guacamole_fixtures.guacamole_server
+rustguac = rustguac_fixtures.rustguac
 ssh_node = ssh_fixtures.ssh_node
 
 # AWX's schema for injector keys (awx/main/fields.py).
@@ -50,9 +52,10 @@ INJECTED = {
     "proxmox_ssh_key": {"PROXMOX_SSH_USER", "PROXMOX_SSH_PRIVATE_KEY_FILE", "PROXMOX_SSH_KNOWN_HOSTS"},
     "guacamole_admin": {"GUACAMOLE_URL", "GUACAMOLE_USERNAME", "GUACAMOLE_PASSWORD", "GUACAMOLE_DATA_SOURCE",
                         "GUACAMOLE_VALIDATE_CERTS", "GUACAMOLE_CA_PATH"},
+    "rustguac_api_key": {"RUSTGUAC_URL", "RUSTGUAC_API_KEY", "RUSTGUAC_VALIDATE_CERTS", "RUSTGUAC_CA_PATH"},
 }
 SECRETS = {"proxmox_api_token": {"token_secret"}, "proxmox_ssh_key": {"ssh_private_key"},
-           "guacamole_admin": {"password"}}
+           "guacamole_admin": {"password"}, "rustguac_api_key": {"api_key"}}
 
 
 def credential_type(name):
@@ -284,6 +287,23 @@ def test_guacamole_credential_runs_a_module(guacamole_server, run_playbook, tmp_
     assert_no_session_left(emu)
 
 
+def test_rustguac_credential_runs_a_module(rustguac, run_playbook, tmp_path):
+    rustguac.add_folder(name="production", allowed_groups=["ops"])
+    inputs = {"api_url": rustguac.url, "api_key": RUSTGUAC_ADMIN_KEY, "ca_cert": Path(rustguac.certfile).read_text()}
+    env, safe_env = awx_inject(credential_type("rustguac_api_key"), inputs, tmp_path / "private")
+    assert safe_env["RUSTGUAC_API_KEY"] == "**********"
+    assert env["RUSTGUAC_VALIDATE_CERTS"] == "True"
+
+    run = run_playbook("""
+        - name: Folders
+          proxgate.core.rustguac_info:
+            gather: [folders]
+    """, env=env, verbosity=3)
+    assert run.rc == 0, output(run)
+    assert [folder["name"] for folder in run.result("Folders")["folders"]] == ["production"]
+    assert RUSTGUAC_ADMIN_KEY not in output(run)
+
+
 def qcow2(path, virtual_size):
     """A file with a qcow2 header announcing virtual_size (what qm and the test server read of it)."""
     path.write_bytes(b"QFI\xfb" + struct.pack(">I", 3) + bytes(16) + struct.pack(">Q", virtual_size) + bytes(480))
@@ -346,7 +366,7 @@ def test_the_page_shows_the_injectors_of_the_files():
     blocks = [yaml.safe_load(block) for block in doc_blocks()]
     shown = [block["injectors"] for block in blocks if isinstance(block, dict) and "injectors" in block]
     assert shown == [credential_type(name)["injectors"] for name in
-                     ("proxmox_api_token", "proxmox_ssh_key", "guacamole_admin")]
+                     ("proxmox_api_token", "proxmox_ssh_key", "guacamole_admin", "rustguac_api_key")]
     definition = (AWX_DOCS / "execution-environment.yml").read_text()
     assert yaml.safe_load(doc_block("version: 3")) == yaml.safe_load(definition)
     inventory = yaml.safe_load(doc_block("plugin:"))
