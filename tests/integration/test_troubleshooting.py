@@ -20,14 +20,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from tests.integration import guacamole_fixtures, ssh_fixtures
+from tests.integration import guacamole_fixtures, publish_fixtures, rustguac_fixtures, ssh_fixtures
 from tests.integration.conftest import BIN, COLLECTIONS, PASSWORD, REPO, TOKEN_ID, TOKEN_SECRET
 from tests.integration.guacamole_fixtures import guac_env
+from tests.integration.rustguac_fixtures import rg_env
 
 pytestmark = pytest.mark.integration
 
 guacamole_server = guacamole_fixtures.guacamole_server
 ssh_node = ssh_fixtures.ssh_node
+rustguac = rustguac_fixtures.rustguac
+publish = publish_fixtures.publish
 
 DOC = REPO / "docs" / "troubleshooting.md"
 QUOTE = re.compile(r"<!-- message: ([a-z0-9-]+) -->\n```text\n(.*?)\n```", re.S)
@@ -44,6 +47,7 @@ PVE_MESSAGES = ("pve-login-refused", "pve-token-refused", "pve-ticket-refused", 
 SSH_MESSAGES = ("ssh-host-key-unknown", "ssh-host-key-changed")
 GUACAMOLE_MESSAGES = ("guac-invalid-credentials", "guac-permission-denied", "guac-totp", "guac-data-source",
                       "guac-tls")
+RUSTGUAC_MESSAGES = ("rustguac-unknown-key", "rustguac-role", "rustguac-vault", "rustguac-publish-access")
 INVENTORY_MESSAGES = ("inventory-auth", "inventory-unparsed", "inventory-unknown-plugin", "inventory-publish-empty")
 
 
@@ -351,6 +355,44 @@ def test_guacamole_messages(run_playbook, guacamole_server):
     assert guacamole_fixtures.writes(emu) == [("POST", "connections")], "alice's one attempt, refused"
 
 
+# ------------------------------------------------------------------ rustguac
+
+
+def test_rustguac_messages(run_playbook, rustguac, publish, pve):
+    operator = rustguac.add_api_key(name="ci-operator", role="operator", groups=["ops"])
+    run = run_playbook(f"""
+- name: Unknown key
+  proxgate.core.rustguac_info:
+    api_key: rg-not-a-key-0000
+  ignore_errors: true
+- name: Role too low
+  proxgate.core.rustguac_folder:
+    name: production
+    api_key: {operator}
+  ignore_errors: true
+""", env=rg_env(rustguac))
+    assert run.rc == 0, run.stdout + run.stderr
+    assert_quoted("rustguac-unknown-key", failure(run, "Unknown key"))
+    assert_quoted("rustguac-role", failure(run, "Role too low"))
+
+    rustguac.vault_enabled = False
+    run = run_playbook("""
+- name: No Vault
+  proxgate.core.rustguac_folder:
+    name: production
+  ignore_errors: true
+""", env=rg_env(rustguac))
+    assert_quoted("rustguac-vault", failure(run, "No Vault"))
+    rustguac.vault_enabled = True
+
+    attempts = rustguac_fixtures.writes(rustguac)
+    refused = publish(rustguac, extra_vars={"guacamole_sync_target": "rustguac",
+                                            "guacamole_sync_user_groups_by_pool": {"production": ["ops"]}})
+    assert refused.rc != 0
+    assert_quoted("rustguac-publish-access", " ".join(refused.stdout.split()))
+    assert rustguac.state()["folders"] == [] and rustguac_fixtures.writes(rustguac) == attempts
+
+
 # ------------------------------------------------------------------ inventory
 
 
@@ -381,7 +423,7 @@ def test_inventory_messages(pve, guacamole_server, tmp_path):
 
 def test_every_quoted_message_is_triggered_here():
     quoted = quoted_messages()
-    triggered = PVE_MESSAGES + SSH_MESSAGES + GUACAMOLE_MESSAGES + INVENTORY_MESSAGES
+    triggered = PVE_MESSAGES + SSH_MESSAGES + GUACAMOLE_MESSAGES + RUSTGUAC_MESSAGES + INVENTORY_MESSAGES
     assert sorted(quoted) == sorted(triggered), "a quote without a test here, or a test without its quote"
     for message_id, lines in quoted.items():
         assert lines and all(line.strip() for line in lines), f"{message_id}: an empty quote"
