@@ -213,8 +213,11 @@ class GuestCalls:
         return None
 
     def _connection_error(self, exc):
-        """The client's connection error in one line; a timeout said as such (it is not 'cannot reach')."""
-        if type(exc.__cause__).__name__.endswith("Timeout") and self.call_timeout:
+        """The client's connection error in one line; a timeout said as such (it is not 'cannot reach').
+
+        httpx raises its errors from ReadTimeout, ConnectTimeout, ...; GuestGetClient from the socket's TimeoutError."""
+        cause = exc.__cause__
+        if (isinstance(cause, TimeoutError) or type(cause).__name__.endswith("Timeout")) and self.call_timeout:
             return f"no answer within call_timeout ({self.call_timeout:g}s)"
         return one_line(exc)
 

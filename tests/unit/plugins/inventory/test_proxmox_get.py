@@ -1,0 +1,314 @@
+"""GuestGetClient, the inventory plugin's GET-only client for its per-guest calls, against a real HTTPS server on
+127.0.0.1 (HTTP/1.1, kept-alive connections): TLS trust, auth headers, errors with PVE's message, timeouts, a
+kept-alive connection the server closed, one connection per thread."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
+
+import pytest
+from fakepve.certs import make_cert
+
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
+    ProxmoxApiError,
+    ProxmoxAuthError,
+    ProxmoxClient,
+    ProxmoxConnectionError,
+    ProxmoxError,
+)
+from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_get import GuestGetClient, environment_proxy
+from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory import GuestCalls
+
+TOKEN = "PVEAPIToken=root@pam!ci=5f0c2b4e-8a51-4d3c-9f0e-1c2d3e4f5a6b"
+AGENT = "/nodes/pve1/qemu/101/agent/network-get-interfaces"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as pveproxy
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK wait between them
+
+    def setup(self):
+        super().setup()
+        self.connection_id = next(self.server.connection_ids)
+
+    def log_message(self, *_args):
+        pass
+
+    def do_GET(self):  # noqa: N802 - the name http.server calls
+        path = self.path.removeprefix("/api2/json")
+        self.server.seen.append((self.connection_id, path, dict(self.headers)))
+        route = self.server.routes.get(path.split("?")[0], ("ok",))
+        getattr(self, f"answer_{route[0]}")(path, *route[1:])
+
+    def reply(self, status, body, reason=None):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status, reason)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def answer_ok(self, path):
+        self.reply(200, {"data": {"path": path}})
+
+    def answer_error(self, _path, status, reason, body):
+        self.reply(status, body, reason)
+
+    def answer_raw(self, _path, body):
+        self.reply(200, body)
+
+    def answer_slow(self, path):
+        self.server.release.wait(10)
+        self.answer_ok(path)
+
+    def answer_then_close(self, path):
+        # Answers as if the connection stayed open (no "Connection: close"), then closes it, as a server whose
+        # keep-alive timeout ran out between two calls.
+        self.answer_ok(path)
+        self.close_connection = True
+
+    def answer_drop(self, _path):
+        self.close_connection = True
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, context):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.context = context
+        self.seen = []
+        self.routes = {}
+        self.connection_ids = count(1)
+        self.release = threading.Event()
+
+    def finish_request(self, request, client_address):
+        # The handshake in the connection's own thread: a client that refuses the certificate fails only it.
+        try:
+            request = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        super().finish_request(request, client_address)
+
+    def connections(self):
+        return len({connection for connection, _path, _headers in self.seen})
+
+
+@pytest.fixture
+def pki(tmp_path):
+    (tmp_path / "server").mkdir()
+    (tmp_path / "other").mkdir()
+    certfile, keyfile, _der = make_cert(str(tmp_path / "server"), "node")
+    other_ca = make_cert(str(tmp_path / "other"), "other")[0]
+    return {"cert": certfile, "key": keyfile, "other_ca": other_ca}
+
+
+@pytest.fixture
+def node(pki):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki["cert"], pki["key"])
+    server = Server(context)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    server.url = f"https://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def token_main(node, **kwargs):
+    return ProxmoxClient(node.url, token_id="root@pam!ci", token_secret=TOKEN.rsplit("=", 1)[1], **kwargs)
+
+
+@pytest.fixture
+def client(node, pki):
+    made = GuestGetClient.like(token_main(node), timeout=5, ca_path=pki["cert"])
+    yield made
+    made.close()
+
+
+# ------------------------------------------------------------------ TLS
+
+def test_a_certificate_from_another_ca_is_refused_with_the_hint(node, pki):
+    refused = GuestGetClient.like(token_main(node), timeout=5, ca_path=pki["other_ca"])
+    with pytest.raises(ProxmoxConnectionError) as caught:
+        refused.get(AGENT)
+    text = str(caught.value)
+    assert text.startswith(f"GET {AGENT} failed: cannot reach {node.url}/api2/json: SSLCertVerificationError")
+    assert "not trusted" in text and "ca_path" in text and "validate_certs: false" in text
+    assert node.seen == [], "no request went over an untrusted connection"
+    refused.close()
+
+
+def test_verification_is_on_by_default_and_off_only_when_asked(node, pki):
+    # Without ca_path: the default CAs, which do not hold the node's self-signed certificate.
+    default = GuestGetClient.like(token_main(node), timeout=5)
+    with pytest.raises(ProxmoxConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        default.get(AGENT)
+    unverified = GuestGetClient.like(token_main(node, validate_certs=False), timeout=5, validate_certs=False)
+    assert unverified.get(AGENT) == {"path": AGENT}
+    trusted = GuestGetClient.like(token_main(node), timeout=5, ca_path=pki["cert"])
+    assert trusted.get(AGENT) == {"path": AGENT}
+    for made in (default, unverified, trusted):
+        made.close()
+
+
+def test_a_ca_path_that_is_not_a_certificate_names_the_option(node, tmp_path):
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("hello")
+    with pytest.raises(ProxmoxError, match="ca_path .* could not be loaded"):
+        GuestGetClient.like(token_main(node), timeout=5, ca_path=str(bad))
+
+
+# ------------------------------------------------------------------ auth
+
+def test_token_auth_sends_the_token_header_and_no_cookie(node, client):
+    client.get(AGENT)
+    headers = node.seen[0][2]
+    assert headers["Authorization"] == TOKEN
+    assert "Cookie" not in headers and "CSRFPreventionToken" not in headers
+    assert headers["Accept"] == "application/json"
+
+
+def test_ticket_auth_sends_the_main_clients_ticket_cookie(node, pki):
+    main = ProxmoxClient(node.url, user="root@pam", password="secret", ca_path=pki["cert"])
+    main.ticket, main.csrf = "PVE:root@pam:TICKET", "CSRF-TOKEN"  # as after its login
+    made = GuestGetClient.like(main, timeout=5, ca_path=pki["cert"])
+    made.get(AGENT)
+    headers = node.seen[0][2]
+    assert headers["Cookie"] == "PVEAuthCookie=PVE:root@pam:TICKET"
+    assert "Authorization" not in headers and "CSRFPreventionToken" not in headers, "a GET needs no CSRF token"
+    made.close()
+
+
+def test_a_401_is_an_auth_error(node, client):
+    node.routes[AGENT] = ("error", 401, "No ticket", {"data": None})
+    with pytest.raises(ProxmoxAuthError) as caught:
+        client.get(AGENT)
+    assert caught.value.status == 401 and caught.value.message == "No ticket"
+
+
+# ------------------------------------------------------------------ replies and errors
+
+def test_data_is_unwrapped_and_the_path_is_below_the_api_root(node, client):
+    assert client.get(AGENT) == {"path": AGENT}
+    assert client.get("nodes/pve1/qemu/101/config", current=True) == {"path": "/nodes/pve1/qemu/101/config?current=1"}
+
+
+def test_a_500_carries_pves_message_from_the_body(node, client):
+    # The body's message wins over the status line's (a proxy in front, or the test server, says only this).
+    node.routes[AGENT] = ("error", 500, "Internal Server Error",
+                          {"data": None, "message": "QEMU guest agent is not running\n"})
+    with pytest.raises(ProxmoxApiError) as caught:
+        client.get(AGENT)
+    error = caught.value
+    assert (error.method, error.path, error.status) == ("GET", AGENT, 500)
+    assert error.message == "QEMU guest agent is not running"
+    assert str(error) == f"GET {AGENT} failed: HTTP 500 QEMU guest agent is not running"
+
+
+def test_an_error_without_a_message_in_the_body_takes_the_status_lines(node, client):
+    node.routes[AGENT] = ("error", 500, "VM 101 is not running", {"data": None})
+    with pytest.raises(ProxmoxApiError, match="HTTP 500 VM 101 is not running$"):
+        client.get(AGENT)
+    node.routes[AGENT] = ("error", 400, "Parameter verification failed.",
+                          {"data": None, "errors": {"vmid": "value must be at least 100"}})
+    with pytest.raises(ProxmoxApiError) as caught:
+        client.get(AGENT)
+    assert caught.value.errors == {"vmid": "value must be at least 100"}
+    assert str(caught.value).endswith("HTTP 400 Parameter verification failed. (vmid: value must be at least 100)")
+
+
+def test_a_reply_that_is_not_json_is_an_api_error(node, client):
+    node.routes[AGENT] = ("raw", b"<html>proxy</html>")
+    with pytest.raises(ProxmoxApiError, match="the reply is not JSON: '<html>proxy</html>'"):
+        client.get(AGENT)
+
+
+def test_guest_calls_note_pves_message_as_the_httpx_client_did(node, client):
+    node.routes[AGENT] = ("error", 500, "QEMU guest agent is not running",
+                          {"data": None, "message": "QEMU guest agent is not running\n"})
+    details = GuestCalls(client).fetch([{"vmid": 101, "node": "pve1", "type": "qemu", "status": "running"}])
+    assert details["101"]["errors"] == {"interfaces": "HTTP 500 QEMU guest agent is not running"}
+
+
+# ------------------------------------------------------------------ timeouts and connections
+
+def test_a_timeout_is_reported_as_no_answer_within_call_timeout(node, pki):
+    node.routes[AGENT] = ("slow",)
+    made = GuestGetClient.like(token_main(node), timeout=0.3, ca_path=pki["cert"])
+    made.get("/first")
+    with pytest.raises(ProxmoxConnectionError) as caught:
+        made.get(AGENT)  # on a kept-alive connection: a timeout is not taken for a connection the server closed
+    assert isinstance(caught.value.__cause__, TimeoutError)
+    details = GuestCalls(made, call_timeout=0.3).fetch([{"vmid": 101, "node": "pve1", "type": "qemu",
+                                                         "status": "running"}])
+    assert details["101"]["errors"] == {"interfaces": "no answer within call_timeout (0.3s)"}
+    assert [path for _connection, path, _headers in node.seen] == ["/first", AGENT, AGENT], \
+        "a call that timed out is not sent again"
+    made.close()
+
+
+def test_one_kept_alive_connection_carries_a_threads_calls(node, client):
+    for vmid in range(101, 111):
+        client.get(f"/nodes/pve1/qemu/{vmid}/status/current")
+    assert node.connections() == 1
+
+
+def test_a_kept_alive_connection_the_server_closed_is_opened_again_once(node, client):
+    node.routes["/first"] = ("then_close",)
+    assert client.get("/first") == {"path": "/first"}
+    assert client.get(AGENT) == {"path": AGENT}, "sent again on a new connection"
+    assert [(connection, path) for connection, path, _headers in node.seen] == [(1, "/first"), (2, AGENT)]
+    # Dropped again on the new connection: one new try only, then the error.
+    node.routes[AGENT] = ("drop",)
+    with pytest.raises(ProxmoxConnectionError, match=f"GET {AGENT} failed: cannot reach .*RemoteDisconnected"):
+        client.get(AGENT)
+    assert [path for _connection, path, _headers in node.seen[2:]] == [AGENT, AGENT]
+
+
+def test_a_fresh_connection_that_drops_the_call_is_not_retried(node, client):
+    node.routes[AGENT] = ("drop",)
+    with pytest.raises(ProxmoxConnectionError, match="RemoteDisconnected"):
+        client.get(AGENT)
+    assert len(node.seen) == 1
+
+
+def test_a_node_that_is_not_listening_cannot_be_reached(node, pki):
+    main = token_main(node)
+    node.shutdown()
+    node.server_close()
+    made = GuestGetClient.like(main, timeout=2, ca_path=pki["cert"])
+    with pytest.raises(ProxmoxConnectionError, match=f"cannot reach {node.url}/api2/json: ConnectionRefusedError"):
+        made.get(AGENT)
+
+
+def test_each_worker_thread_keeps_its_own_connection(node, client):
+    guests = [{"vmid": vmid, "node": "pve1", "type": "lxc", "status": "running"} for vmid in range(200, 260)]
+    details = GuestCalls(client, concurrency=4).fetch(guests)
+    assert len(details) == 60 and len(node.seen) == 60
+    assert 1 <= node.connections() <= 4
+    client.close()
+    assert client._connections == []
+
+
+# ------------------------------------------------------------------ proxies
+
+@pytest.mark.parametrize(("env", "proxied"), [
+    ({}, False),
+    ({"HTTPS_PROXY": "http://proxy:3128"}, True),
+    ({"https_proxy": "http://proxy:3128"}, True),
+    ({"ALL_PROXY": "http://proxy:3128"}, True),
+    ({"HTTP_PROXY": "http://proxy:3128"}, False),  # not for an https URL
+])
+def test_environment_proxy_says_when_httpx_would_use_a_proxy(monkeypatch, env, proxied):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert environment_proxy("https://pve.example.com:8006/api2/json") is proxied
