@@ -505,3 +505,38 @@ def test_a_new_cloud_init_drive_is_named_as_a_node_names_it(plain, fixed):
     ide2 = data(fixed[1].get("/nodes/pve1/qemu/130/config"))["ide2"]
     assert ide2 == "local-lvm:vm-130-cloudinit,media=cdrom"
     assert "vm-130-cloudinit" in fixed[0].storages["local-lvm"]["volumes"]
+
+
+# ------------------------------------------------------------------ POST config: privileges before the task
+
+LIMITED_TOKEN = "automation@pve!limited"
+LIMITED_SECRET = "5c1d7e2a-8b3f-4e6a-9d0c-1f2e3a4b5c6d"
+
+
+def limited_client(pve, url, cafile):
+    """A token whose user may read everything and change a VM's CPU, nothing else."""
+    pve.apitokens[LIMITED_TOKEN] = LIMITED_SECRET
+    pve.grant(LIMITED_TOKEN.split("!", maxsplit=1)[0], "/", "VM.Audit", "Sys.Audit", "VM.Config.CPU")
+    return httpx.Client(base_url=url + "/api2/json", verify=ssl.create_default_context(cafile=cafile),
+                        headers={"Authorization": f"PVEAPIToken={LIMITED_TOKEN}={LIMITED_SECRET}"}, timeout=10)
+
+
+def test_post_config_refuses_a_missing_privilege_before_its_task(fakepve, fakepve_cafile, served):
+    message = "Permission check failed (/vms/100, VM.Config.Memory)"
+    fakepve.add_vm(100, "web", status="stopped", config={"memory": 1024, "cores": 1})
+    with limited_client(fakepve, fakepve.url, fakepve_cafile) as client:
+        # The gap: fakepve answers with a task, which then fails.
+        upid = data(client.post(f"{VM}/config", data={"memory": 2048}))
+        assert wait_task(client, upid) == message
+    assert fakepve.vm(100).config["memory"] == 1024
+
+    fixed = served.pve
+    fixed.add_vm(100, "web", status="stopped", config={"memory": 1024, "cores": 1})
+    with limited_client(fixed, served.url, served.certfile) as client:
+        tasks_before = len(data(client.get("/nodes/pve1/tasks")))
+        assert error_of(client.post(f"{VM}/config", data={"memory": 2048})) == (403, message)
+        assert error_of(client.post(f"{VM}/config", data={"delete": "memory"})) == (403, message)
+        assert len(data(client.get("/nodes/pve1/tasks"))) == tasks_before, "no task was started"
+        # What the token may change still runs as a task.
+        assert wait_task(client, data(client.post(f"{VM}/config", data={"cores": 2}))) == "OK"
+    assert fixed.vm(100).config["memory"] == 1024 and str(fixed.vm(100).config["cores"]) == "2"

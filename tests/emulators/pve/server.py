@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 from fakepve import FakePve, PveError
 from fakepve.certs import make_cert
+from fakepve.server import USER, params
 
 from .backups import BackupGaps
 from .imports import ImportGaps
@@ -30,10 +31,10 @@ MAC = re.compile(r"=((?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2})(?:,|$)")
 class ProxgatePve(ImportGaps, BackupGaps, FakePve):
     """FakePve plus: disk import and disk operations as a node does them (imports.ImportGaps), vzdump
     that writes archive volumes (backups.BackupGaps),
-    pending values in GET config, the real agent errors (no agent configured, VM not
-    running), a guest OS whose agent comes up after boot, deterministic dropped connections, guests
-    without a name and LXC interfaces as a node lists them, a hung agent that holds the request for
-    real seconds, and a request log file for the benchmarks."""
+    pending values in GET config, POST config's privilege checks before its task, the real agent errors
+    (no agent configured, VM not running), a guest OS whose agent comes up after boot, deterministic
+    dropped connections, guests without a name and LXC interfaces as a node lists them, a hung agent that
+    holds the request for real seconds, and a request log file for the benchmarks."""
 
     def __init__(self, *args, agent_boot_secs=0.0, agent_network="10.20.0.0/16", request_log=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,6 +97,28 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
         if data is None:
             return None
         return [{key: iface[key] for key in ("name", "hwaddr", "inet", "inet6") if key in iface} for iface in data]
+
+    async def _config_post(self, request):
+        # Gap: qemu-server's update_vm_api checks the privileges each key needs before it forks the qmconfig
+        # worker, so a missing one is a synchronous 403; fakepve raises it inside the task. The lock, the digest
+        # and the values are checked in the worker on both.
+        vm = self._vm(request)
+        self._require_config_privileges(vm, request[USER], await params(request))
+        return await super()._config_post(request)
+
+    def _require_config_privileges(self, vm, user, values):
+        """The privilege checks of fakepve's config update, in its order, for the keys set or deleted."""
+        keys = [key for key in values if key not in ("digest", "delete", "skiplock")]
+        keys += [key for key in str(values.get("delete", "") or "").split(",") if key]
+        for key in keys:
+            privilege = self._config_priv(key)
+            if privilege == "root":
+                if user != "root@pam":
+                    raise PveError(403, f"only root can set '{key}' config")
+            elif key.startswith("ide") and "media=cdrom" in str(values.get(key, "")):
+                self.require(user, f"/vms/{vm.vmid}", "VM.Config.CDROM")
+            else:
+                self.require(user, f"/vms/{vm.vmid}", privilege)
 
     async def _config_get(self, request):
         # Gap: a node's GET config shows pending values unless ?current=1 (fakepve always shows current).
