@@ -17,18 +17,17 @@ Private to the collection: no promise of a stable interface.
 from __future__ import annotations
 
 import http.client
-import json
 import threading
 import urllib.request
 from urllib.parse import quote, urlencode, urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import httpx, tls_hint, tls_verify
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
-    ProxmoxApiError,
-    ProxmoxAuthError,
     ProxmoxConnectionError,
     ProxmoxError,
     form_encode,
+    reply_data,
+    reply_error,
 )
 
 # Characters left as they are in a request path (as httpx leaves them); anything else is percent-encoded.
@@ -98,8 +97,8 @@ class GuestGetClient:
             target += "?" + query
         status, reason, body = self._exchange(path, target)
         if status < 400:
-            return self._payload(path, status, body)
-        raise self._error(path, status, reason, body)
+            return reply_data("GET", path, status, body)
+        raise reply_error("GET", path, status, reason, body)
 
     # ------------------------------------------------------------------ transport
 
@@ -144,32 +143,3 @@ class GuestGetClient:
     def _unreachable(self, path, exc):
         return ProxmoxConnectionError(f"GET {path} failed: cannot reach {self.base_url}: {type(exc).__name__}: "
                                       f"{exc}" + tls_hint(exc, "node"))
-
-    # ------------------------------------------------------------------ replies
-
-    @staticmethod
-    def _payload(path, status, body):
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise ProxmoxApiError("GET", path, status, f"the reply is not JSON: {_text(body)[:200]!r}") from exc
-        return data.get("data") if isinstance(data, dict) else data
-
-    @staticmethod
-    def _error(path, status, reason, body):
-        message, errors = reason, None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            message = data.get("message") or message
-            errors = data.get("errors") if isinstance(data.get("errors"), dict) else None
-        elif body and not message:
-            message = _text(body)[:200]
-        cls = ProxmoxAuthError if status == 401 else ProxmoxApiError
-        return cls("GET", path, status, message, errors)
-
-
-def _text(body):
-    return body.decode("utf-8", errors="replace")

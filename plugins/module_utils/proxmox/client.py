@@ -9,6 +9,7 @@ exceptions into ``fail_json`` / ``AnsibleError``.
 
 from __future__ import annotations
 
+import json
 import threading
 from urllib.parse import quote, urlsplit
 
@@ -267,27 +268,41 @@ class ProxmoxClient:
 
     @staticmethod
     def _payload(method, path, response):
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ProxmoxApiError(method, path, response.status_code,
-                                  f"the reply is not JSON: {response.text[:200]!r}") from exc
-        return body.get("data") if isinstance(body, dict) else body
+        return reply_data(method, path, response.status_code, response.content)
 
     @staticmethod
     def _error(method, path, response):
-        message, errors = response.reason_phrase, None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            message = body.get("message") or message
-            errors = body.get("errors") if isinstance(body.get("errors"), dict) else None
-        elif response.text and not message:
-            message = response.text[:200]
-        cls = ProxmoxAuthError if response.status_code == 401 else ProxmoxApiError
-        return cls(method, path, response.status_code, message, errors)
+        return reply_error(method, path, response.status_code, response.reason_phrase, response.content)
+
+
+def reply_data(method, path, status, body):
+    """The `data` of a successful reply's raw body; ProxmoxApiError when it is not JSON."""
+    try:
+        parsed = json.loads(body)
+    except ValueError as exc:
+        raise ProxmoxApiError(method, path, status, f"the reply is not JSON: {_text(body)[:200]!r}") from exc
+    return parsed.get("data") if isinstance(parsed, dict) else parsed
+
+
+def reply_error(method, path, status, reason, body):
+    """The exception for an error reply: PVE's message (the body's, else the status line's) and per-parameter
+    errors; ProxmoxAuthError for a 401."""
+    message, errors = reason, None
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        message = parsed.get("message") or message
+        errors = parsed.get("errors") if isinstance(parsed.get("errors"), dict) else None
+    elif body and not message:
+        message = _text(body)[:200]
+    cls = ProxmoxAuthError if status == 401 else ProxmoxApiError
+    return cls(method, path, status, message, errors)
+
+
+def _text(body):
+    return body.decode("utf-8", errors="replace")
 
 
 def quote_segment(text):
