@@ -22,6 +22,10 @@ else:
     HTTPX_IMPORT_ERROR = None
 
 
+# Sending one of these twice leaves the server as sending it once; a POST creates (or toggles) something.
+IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
+
+
 def tls_verify(validate_certs, ca_path, error_class):
     """httpx's `verify` for the options: False, True (the system's CAs) or a context trusting ca_path."""
     if not validate_certs:
@@ -57,6 +61,14 @@ def resend_after_connect_failure(exc):
     if tls_error is not None and not isinstance(tls_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
         return False
     return "CERTIFICATE" not in str(exc).upper()
+
+
+def may_resend(exc, repeatable):
+    """Whether a request that failed with the transport error exc may be sent again: a connect failure as
+    resend_after_connect_failure says; a reply lost after the request went out only when the request is
+    `repeatable` (the server may have carried it out)."""
+    resend = resend_after_connect_failure(exc)
+    return repeatable if resend is None else resend
 
 
 def backoff_sleep(backoff, attempt):

@@ -21,7 +21,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.http_client i
     HAS_HTTPX,
     backoff_sleep,
     httpx,
-    resend_after_connect_failure,
+    may_resend,
     tls_hint,
     tls_verify,
 )
@@ -315,7 +315,7 @@ class GuacamoleClient:
                 response = self.http.request(method, url, params=query, json=json, data=form,
                                              headers=self._headers(authenticated))
             except httpx.TransportError as exc:
-                if attempt < self.retries and self._may_resend(method, path, exc):
+                if attempt < self.retries and may_resend(exc, self._may_repeat(method, path)):
                     attempt += 1
                     self._sleep(attempt)
                     continue
@@ -335,11 +335,6 @@ class GuacamoleClient:
     def _may_repeat(method, path):
         """Whether a request the server may have carried out can be sent again: not a POST that creates."""
         return method != "POST" or path == TOKENS_PATH
-
-    def _may_resend(self, method, path, exc):
-        """Connect failures as common.http_client says; a lost reply only for the requests _may_repeat allows."""
-        resend = resend_after_connect_failure(exc)
-        return self._may_repeat(method, path) if resend is None else resend
 
     def _sleep(self, attempt):
         backoff_sleep(self.backoff, attempt)

@@ -15,16 +15,16 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
+    IDEMPOTENT_METHODS,
     backoff_sleep,
     httpx,
-    resend_after_connect_failure,
+    may_resend,
     tls_hint,
     tls_verify,
 )
 
 API_PREFIX = "/api2/json"
 WRITE_METHODS = ("POST", "PUT", "DELETE")
-IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
 # pveproxy answers these when it could not hand the request to a worker or another node:
 # the request was not carried out, so any method may be sent again.
 RETRY_STATUSES = (502, 503, 504, 595, 596)
@@ -222,7 +222,7 @@ class ProxmoxClient:
                 response = self.http.request(method, url, params=form_encode(params) or None,
                                              data=form_encode(data) or None, headers=headers)
             except httpx.TransportError as exc:
-                if attempt < self.retries and self._may_resend(method, exc):
+                if attempt < self.retries and may_resend(exc, method in IDEMPOTENT_METHODS):
                     attempt += 1
                     self._sleep(attempt)
                     continue
@@ -237,12 +237,6 @@ class ProxmoxClient:
                 self._sleep(attempt)
                 continue
             raise error
-
-    @staticmethod
-    def _may_resend(method, exc):
-        """Connect failures as common.http_client says; a lost reply is only resent for idempotent methods."""
-        resend = resend_after_connect_failure(exc)
-        return method in IDEMPOTENT_METHODS if resend is None else resend
 
     @staticmethod
     def _transient(method, error):

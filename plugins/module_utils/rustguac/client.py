@@ -16,17 +16,16 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
+    IDEMPOTENT_METHODS,
     backoff_sleep,
     httpx,
-    resend_after_connect_failure,
+    may_resend,
     tls_hint,
     tls_verify,
 )
 
 HEADER_STYLES = ("bearer", "x-api-key")
 RETRY_STATUSES = (500, 502, 503, 504)
-# Sending one of these twice leaves the server as sending it once; a POST creates (or toggles) something.
-IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
 ROLES = ("viewer", "operator", "poweruser", "admin")
 
 
@@ -168,7 +167,7 @@ class RustguacClient:
                 self.calls += 1
                 response = self.http.request(method, self.base_url + path, params=query, json=json)
             except httpx.TransportError as exc:
-                if attempt < self.retries and self._may_resend(method, exc):
+                if attempt < self.retries and may_resend(exc, method in IDEMPOTENT_METHODS):
                     attempt += 1
                     backoff_sleep(self.backoff, attempt)
                     continue
@@ -183,11 +182,6 @@ class RustguacClient:
                 backoff_sleep(self.backoff, attempt)
                 continue
             raise error
-
-    @staticmethod
-    def _may_resend(method, exc):
-        resend = resend_after_connect_failure(exc)
-        return method in IDEMPOTENT_METHODS if resend is None else resend
 
     @staticmethod
     def _payload(method, path, response):
