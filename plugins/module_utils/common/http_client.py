@@ -10,6 +10,7 @@ import random
 import ssl
 import time
 import traceback
+from urllib.parse import urlsplit
 
 try:
     import httpx
@@ -24,6 +25,19 @@ else:
 
 # Sending one of these twice leaves the server as sending it once; a POST creates (or toggles) something.
 IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
+
+
+def http_url_parts(url):
+    """urlsplit() of an http(s)://host[:port][/path] URL; None for anything else: another scheme, no host name,
+    a port that is not a number or is 0, a bad IPv6 literal."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # reading it raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == 0:
+        return None
+    return parts
 
 
 def tls_verify(validate_certs, ca_path, error_class):

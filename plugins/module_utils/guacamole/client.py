@@ -15,11 +15,12 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
     backoff_sleep,
+    http_url_parts,
     httpx,
     may_resend,
     tls_hint,
@@ -96,13 +97,8 @@ def api_base_url(url):
     """The API root for the web app's address: https://h/guacamole -> https://h/guacamole/api."""
     given = url
     url = (url or "").strip().rstrip("/")
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # reading it raises ValueError for a port that is not a number
-    except ValueError:
-        port = 0
-        parts = None
-    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == 0:
+    parts = http_url_parts(url)
+    if parts is None:
         raise GuacamoleError("api_url must be the http(s) URL of the Guacamole web app, such as "
                              f"https://gateway.example.com/guacamole, got {given!r}")
     if parts.query or parts.fragment:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import threading
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
     IDEMPOTENT_METHODS,
     backoff_sleep,
+    http_url_parts,
     httpx,
     may_resend,
     tls_hint,
@@ -73,21 +74,11 @@ def api_base_url(url):
     """The API root for a node address: https://pve:8006 -> https://pve:8006/api2/json."""
     given = url
     url = (url or "").strip().rstrip("/")
-    if not _is_http_url(url):
+    if http_url_parts(url) is None:
         raise ProxmoxError(f"api_url must be an http(s) URL such as https://pve.example.com:8006, got {given!r}")
     if url.endswith(API_PREFIX):
         return url
     return url + API_PREFIX
-
-
-def _is_http_url(url):
-    """True for http(s)://host[:port][/path]: a scheme, a host name and, if any, a numeric port."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # reading it raises ValueError for a port that is not a number
-    except ValueError:  # that, or a bad IPv6 literal
-        return False
-    return parts.scheme.lower() in ("https", "http") and bool(parts.hostname) and port != 0
 
 
 def form_encode(data):

@@ -12,12 +12,13 @@ names with ``path_of()``, which quotes each segment. The API key travels only in
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
     IDEMPOTENT_METHODS,
     backoff_sleep,
+    http_url_parts,
     httpx,
     may_resend,
     tls_hint,
@@ -71,12 +72,8 @@ def api_base_url(url):
     """The API root for the server's address: https://h:8089 -> https://h:8089/api (an /api suffix is kept)."""
     given = url
     url = (url or "").strip().rstrip("/")
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # reading it raises ValueError for a port that is not a number
-    except ValueError:
-        parts, port = None, 0
-    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == 0:
+    parts = http_url_parts(url)
+    if parts is None:
         raise RustguacError("api_url must be the http(s) URL of the rustguac server, such as "
                             f"https://gateway.example.com:8089, got {given!r}")
     if parts.query or parts.fragment or parts.username or parts.password:
