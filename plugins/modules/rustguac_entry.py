@@ -250,6 +250,7 @@ secrets_sent:
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook import (
     entries_path,
     find_entry,
+    name_problem,
     read_entries,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.entries import (
@@ -275,9 +276,9 @@ class RustguacEntry(RustguacModule):
 
     def validate(self):
         params = self.params
-        for option in ("folder", "name"):
-            if not params[option].strip() or "/" in params[option]:
-                self.fail(f"{option} must be a non-empty name without '/', got {params[option]!r}")
+        problem = name_problem("folder", params["folder"]) or name_problem("name", params["name"])
+        if problem:
+            self.fail(problem)
         if params["state"] == "present":
             problems = input_problems(params)
             if problems:

@@ -114,6 +114,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     FOLDERS,
     describe_folder,
     folder_path,
+    folder_settings,
+    name_problem,
     read_folder,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, compare
@@ -130,17 +132,13 @@ class RustguacFolder(RustguacModule):
     required_role = "admin"
 
     def validate(self):
-        name = self.params["name"]
-        if not name.strip() or "/" in name:
-            self.fail(f"name must be a non-empty folder name without '/', got {name!r}")
-        groups = self.params["allowed_groups"]
-        if groups is not None and any(not str(group).strip() for group in groups):
-            self.fail("allowed_groups must not hold an empty group name")
+        problem = (name_problem("name", self.params["name"], "folder name")
+                   or folder_settings(self.params["allowed_groups"], self.params["description"])[1])
+        if problem:
+            self.fail(problem)
 
     def desired(self):
-        groups = self.params["allowed_groups"]
-        return dict(allowed_groups=None if groups is None else sorted(set(groups)),
-                    description=self.params["description"])
+        return folder_settings(self.params["allowed_groups"], self.params["description"])[0]
 
     def run(self):
         scope, name = self.params["scope"], self.params["name"]

@@ -272,6 +272,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     entries_path,
     find_entry,
     folder_path,
+    folder_settings,
+    name_problem,
     read_entries,
     read_folder,
 )
@@ -291,17 +293,14 @@ def entry_options():
     return dict(name=dict(type="str", required=True), **options)
 
 
-def bad_name(name):
-    return not str(name).strip() or "/" in str(name)
-
-
 def entry_problems(entries, keep):
     """Texts naming each entry (by index and name) whose options do not fit, empty when all is well."""
     problems, seen = [], set()
     for index, entry in enumerate(entries):
         label = f"entries[{index}] ({entry['name']})"
-        if bad_name(entry["name"]):
-            problems.append(f"entries[{index}].name must be a non-empty name without '/', got {entry['name']!r}")
+        bad_name = name_problem(f"entries[{index}].name", entry["name"])
+        if bad_name:
+            problems.append(bad_name)
         elif entry["name"] in seen:
             problems.append(f"{label}: the name is given twice; names are unique in a folder")
         seen.add(entry["name"])
@@ -333,11 +332,10 @@ class RustguacSyncEntries(RustguacModule):
 
     def validate(self):
         params = self.params
-        if bad_name(params["folder"]):
-            self.fail(f"folder must be a non-empty name without '/', got {params['folder']!r}")
-        groups = params["allowed_groups"]
-        if groups is not None and any(not str(group).strip() for group in groups):
-            self.fail("allowed_groups must not hold an empty group name")
+        problem = (name_problem("folder", params["folder"])
+                   or folder_settings(params["allowed_groups"], params["description"])[1])
+        if problem:
+            self.fail(problem)
         problems = entry_problems(params["entries"], params["keep"])
         if problems:
             self.fail("; ".join(problems))
@@ -373,9 +371,7 @@ class RustguacSyncEntries(RustguacModule):
 
     def plan_folder(self, stored):
         """(the folder after the run, the changes of its settings)."""
-        groups = self.params["allowed_groups"]
-        desired = dict(allowed_groups=None if groups is None else sorted(set(groups)),
-                       description=self.params["description"])
+        desired = folder_settings(self.params["allowed_groups"], self.params["description"])[0]
         current = describe_folder(stored) if stored is not None else dict(
             scope=self.params["scope"], name=self.params["folder"], allowed_groups=[], description="")
         changes = compare(current, desired)

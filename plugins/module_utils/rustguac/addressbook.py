@@ -11,6 +11,22 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module impo
 FOLDERS = "/addressbook/folders"
 
 
+def name_problem(option, value, noun="name"):
+    """The message for a folder or entry name that is empty or holds '/' (a path segment), None for a good one."""
+    if str(value).strip() and "/" not in str(value):
+        return None
+    return f"{option} must be a non-empty {noun} without '/', got {value!r}"
+
+
+def folder_settings(allowed_groups, description):
+    """(the folder settings the options ask for, None for those left out; a message for a bad group, or None)."""
+    problem = None
+    if allowed_groups is not None and any(not str(group).strip() for group in allowed_groups):
+        problem = "allowed_groups must not hold an empty group name"
+    groups = None if allowed_groups is None else sorted(set(allowed_groups))
+    return dict(allowed_groups=groups, description=description), problem
+
+
 def folder_path(scope, name):
     return path_of("addressbook", "folders", scope, name)
 
