@@ -311,9 +311,9 @@ def entry_problems(entries, keep):
     return problems
 
 
-def masked_secrets(entry, exists):
-    """The credentials an entry's write carries, as the diff shows them."""
-    return {name: SECRET_MASK for name in SECRETS if entry.get(name)} if not exists else {}
+def masked_secrets(entry):
+    """The credentials a new entry's write carries, as the diff shows them."""
+    return {name: SECRET_MASK for name in SECRETS if entry.get(name)}
 
 
 class RustguacSyncEntries(RustguacModule):
@@ -417,7 +417,7 @@ class SyncPlan:
             (self.updated if exists else self.created).append(name)
             diff = changes.diff()
             self.before[name] = diff["before"] if exists else None
-            self.after[name] = diff["after"] if exists else {**public_entry(body), **masked_secrets(body, exists)}
+            self.after[name] = diff["after"] if exists else {**public_entry(body), **masked_secrets(body)}
         if sent:
             self.secrets_sent[name] = sent
         self.entries.append(dict(name=name, **public_entry(body if body is not None else existing), status=status))
