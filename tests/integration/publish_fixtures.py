@@ -22,18 +22,20 @@ DEMO_INVENTORY = REPO / "playbooks" / "inventory" / "demo.proxmox.yml"
 
 @pytest.fixture
 def publish(tmp_path, pve):
-    """publish(broker, inventory=DEMO_INVENTORY, extra_vars=None, check=False, diff=False) -> PlaybookRun of
-    `ansible-playbook -i <inventory> playbooks/publish.yml`, the inventory's auth from PROXMOX_* (token), the
-    gateway's from GUACAMOLE_* (a Guacamole emulator) or RUSTGUAC_* (a rustguac emulator)."""
+    """publish(broker, inventory=DEMO_INVENTORY, extra_vars=None, check=False, diff=False, verbosity=0) ->
+    PlaybookRun of `ansible-playbook -i <inventory> playbooks/publish.yml`, the inventory's auth from
+    PROXMOX_* (token), the gateway's from GUACAMOLE_* (a Guacamole emulator) or RUSTGUAC_* (a rustguac
+    emulator)."""
     counter = {"n": 0}
 
-    def run(broker, inventory=DEMO_INVENTORY, extra_vars=None, check=False, diff=False):
+    def run(broker, inventory=DEMO_INVENTORY, extra_vars=None, check=False, diff=False, verbosity=0):
         counter["n"] += 1
         workdir = tmp_path / f"publish{counter['n']}"
         workdir.mkdir()
         command = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(PUBLISH)]
         command += ["--check"] if check else []
         command += ["--diff"] if diff else []
+        command += ["-" + "v" * verbosity] if verbosity else []
         command += ["-e", json.dumps(extra_vars)] if extra_vars else []
         gateway_env = rg_env(broker) if isinstance(broker, RustguacEmulator) else guac_env(broker)
         env = dict(gateway_env, PROXMOX_URL=pve.url, PROXMOX_CA_PATH=pve.certfile, PROXMOX_TOKEN_ID=TOKEN_ID,

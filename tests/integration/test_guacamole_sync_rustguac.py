@@ -71,7 +71,7 @@ def test_credentials_and_fields_from_host_variables_never_printed(publish, pve, 
         f"guacamole_parameters: {{username: Administrator, password: '{secret}', security: any}}\n"
         "rustguac_entry: {display_name: Windows desktop}\n")
     extra = dict(TARGET, guacamole_sync_rustguac_fields={"rdp": {"security": "nla"}})
-    run = publish(rustguac, inventory=inventory, extra_vars=extra, diff=True)
+    run = publish(rustguac, inventory=inventory, extra_vars=extra, diff=True, verbosity=3)
     assert run.rc == 0, run.stdout + run.stderr
     desktop = entries(rustguac)["win-desktop"]
     assert desktop["username"] == "Administrator" and desktop["password"] == secret

@@ -48,7 +48,7 @@ def test_check_create_verify_and_idempotent(rustguac, run_playbook):
     assert result["diff"]["after"]["folder"]["allowed_groups"] == ["ops"]
     assert writes(rustguac) == [], "check mode writes nothing"
 
-    applied = run_playbook(sync(THREE), env=env, diff=True)
+    applied = run_playbook(sync(THREE), env=env, diff=True, verbosity=3)
     assert applied.rc == 0, applied.stdout + applied.stderr
     assert writes(rustguac) == [("POST", "/addressbook/folders")] + [("POST", ENTRIES)] * 3
     [folder] = rustguac.state()["folders"]
