@@ -1,26 +1,38 @@
-# The two commands of README.md: `make demo` and `make test`. Everything they need is installed
-# into .venv from PyPI; nothing else is assumed but Python 3.11+ with venv.
+# The two commands of README.md: `make demo` and `make test`. Everything they need from PyPI is installed
+# into .venv at the exact versions and hashes of requirements-lock.txt; the few Debian packages they need
+# come from tools/system_deps.sh (installed as root, or named with the command to run).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+LOCK := requirements-lock.txt
+LOCK_TOOLS := build/lock-tools
+LATEST_VENV := build/venv-latest
 COLLECTION_LINK := build/collections/ansible_collections/proxgate/core
 DEMO_COLLECTIONS := build/demo-collections
 
-.PHONY: help venv collection demo test unit integration lint sanity molecule release-check build bench docs clean
+.PHONY: help venv collection demo test test-latest lock lock-upgrade unit integration lint sanity molecule \
+	release-check build bench docs clean
 
 help:
 	@echo "make demo   - run playbooks/site.yml against the test servers (or PROXMOX_URL / GUACAMOLE_URL)"
 	@echo "make test   - ruff, ansible-lint, ansible-test sanity, unit, emulator and integration tests"
+	@echo "make test-latest - make test with the newest versions requirements.txt and tests/requirements.txt allow"
+	@echo "make lock   - regenerate requirements-lock.txt, keeping its pins; make lock-upgrade takes the newest"
 	@echo "make bench  - benchmarks (tests/bench)"
 	@echo "make docs   - docs/modules, docs/plugins, docs/roles from the modules', plugins' and roles' docs"
 	@echo "make sanity - ansible-test sanity (per-test venvs from PyPI)"
 	@echo "make molecule - the roles' molecule scenarios in systemd-nspawn machines (root; no Docker)"
 	@echo "make release-check - changelog, version, build, install and smoke-run of the tarball"
 
-$(BIN)/.installed: requirements.txt tests/requirements.txt
+# Made anew whenever the lock changes, so that it holds exactly what the lock names and nothing else.
+$(BIN)/.installed: $(LOCK)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "proxgate.core needs Python 3.11 or newer: $(PYTHON) is $$($(PYTHON) -V 2>&1)" >&2; exit 1; }
+	tools/system_deps.sh demo
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt -r tests/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip check --disable-pip-version-check
 	touch $@
 
 venv: $(BIN)/.installed
@@ -40,15 +52,44 @@ demo: venv build
 	$(BIN)/ansible-galaxy collection install --force -p $(DEMO_COLLECTIONS) build/dist/proxgate-core-*.tar.gz
 	DEMO_COLLECTIONS_PATH=$(CURDIR)/$(DEMO_COLLECTIONS) $(BIN)/python tools/demo.py
 
+# ansible-lint finds the collection through ansible.cfg, as it does for anyone running it in the checkout.
 lint: venv collection
 	$(BIN)/ruff check plugins tests tools
-	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections $(BIN)/ansible-lint
+	$(BIN)/ansible-lint
 
 sanity: venv
-	tools/sanity.sh
+	BIN=$(CURDIR)/$(BIN) tools/sanity.sh
 
-test: venv collection
-	BIN=$(CURDIR)/$(BIN) MAKE="$(MAKE)" tools/test.sh
+test:
+	tools/system_deps.sh test
+	$(MAKE) --no-print-directory venv collection
+	BIN=$(CURDIR)/$(BIN) MAKE="$(MAKE) VENV=$(VENV)" tools/test.sh
+
+# The suite with the newest releases the ranges allow, in a venv of its own: a new upstream release that
+# breaks us is seen here, on purpose. Prints what differs from the lock, then runs `make test` with it.
+test-latest:
+	tools/system_deps.sh test
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade \
+		-r requirements.txt -r tests/requirements.txt
+	$(LATEST_VENV)/bin/python tools/lock_diff.py $(LOCK)
+	touch $(LATEST_VENV)/bin/.installed
+	$(MAKE) --no-print-directory VENV=$(LATEST_VENV) test
+
+# uv resolves once for every Python from 3.11 and every platform (--universal), with the hash of each file.
+lock: $(LOCK_TOOLS)/bin/uv
+	$(LOCK_TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" $(LOCK_ARGS) requirements.txt tests/requirements.txt -o $(LOCK)
+
+lock-upgrade:
+	$(MAKE) --no-print-directory lock LOCK_ARGS=--upgrade
+
+$(LOCK_TOOLS)/bin/uv: tools/lock-tools.txt
+	rm -rf $(LOCK_TOOLS)
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r tools/lock-tools.txt
+	touch $@
 
 molecule: venv collection
 	BIN=$(CURDIR)/$(BIN) tools/molecule.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make molecule`: every role's molecule scenarios, one after the other (their machines share the host's network).
 # The roles that deploy a gateway run in Debian 12 machines booted with systemd in systemd-nspawn
-# (tools/nspawn_machine.py); no Docker. Needs root, debootstrap and systemd-container (.ci/run installs them).
+# (tools/nspawn_machine.py); no Docker. Needs root, debootstrap and systemd-container (`make test` installs
+# them: tools/system_deps.sh).
 # MOLECULE_ROLES="guacd" limits the run to some roles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 for tool in debootstrap systemd-nspawn; do
-  command -v "$tool" >/dev/null || { echo "make molecule: $tool is missing (apt-get install debootstrap systemd-container)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "make molecule: $tool is missing (run tools/system_deps.sh test as root)" >&2; exit 1; }
 done
 roles=${MOLECULE_ROLES:-$(find roles -mindepth 2 -maxdepth 2 -name molecule -type d | cut -d/ -f2 | sort)}
 [ -n "$roles" ] || { echo "no molecule scenarios"; exit 0; }
@@ -23,6 +24,8 @@ for role in $roles; do
   for scenario in roles/"$role"/molecule/*/molecule.yml; do
     name=$(basename "$(dirname "$scenario")")
     echo "== molecule: role $role, scenario $name"
+    start=$SECONDS
     (cd "roles/$role" && molecule test --scenario-name "$name")
+    echo "== molecule: role $role, scenario $name: $((SECONDS - start)) s"
   done
 done

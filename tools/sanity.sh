@@ -4,7 +4,7 @@
 # ansible-test would ask this repository's git, which ignores build/), in per-test venvs it makes.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-bin="$repo/.venv/bin"
+bin=${BIN:-$repo/.venv/bin}
 # A fresh folder per run: two runs at once (a CI clone and a work tree) must not delete each other's copy.
 work=$(mktemp -d "${TMPDIR:-/tmp}/proxgate-sanity.XXXXXX")
 trap 'rm -rf "$work"' EXIT

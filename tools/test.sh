@@ -1,24 +1,45 @@
 #!/usr/bin/env bash
 # `make test`: lint, sanity and the pytest suites, with the roles' molecule scenarios running alongside (they
 # spend most of their time waiting on apt downloads and systemd, not on the CPU), then the release check.
-# The molecule output is shown at the end, whole.
+# The molecule output is shown at the end, whole. Each stage's time is printed as it ends, and all of them
+# again at the end, so the slowest stage is plain to see.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 BIN=${BIN:-$PWD/.venv/bin}
 MAKE=${MAKE:-make}
 mkdir -p build
-BIN="$BIN" tools/molecule.sh > build/molecule.log 2>&1 &
-molecule_pid=$!
 
 failed=()
-"$MAKE" --no-print-directory lint sanity || failed+=(lint/sanity)
-"$BIN/python" -m pytest -n 2 -q tests/unit tests/emulators tests/integration || failed+=(pytest)
+times=()
+started=$SECONDS
+# stage NAME COMMAND...: run it, print and keep how long it took, remember a failure.
+stage() {
+  local name=$1 start=$SECONDS
+  shift
+  echo "== $name"
+  "$@" || failed+=("$name")
+  times+=("$name $((SECONDS - start))")
+  echo "== $name: $((SECONDS - start)) s"
+}
+
+( start=$SECONDS; BIN="$BIN" tools/molecule.sh; rc=$?; echo "== molecule total: $((SECONDS - start)) s"; exit $rc ) \
+  > build/molecule.log 2>&1 &
+molecule_pid=$!
+
+stage lint $MAKE --no-print-directory lint
+stage sanity $MAKE --no-print-directory sanity
+stage pytest "$BIN/python" -m pytest -n 2 -q tests/unit tests/emulators tests/integration
 
 wait "$molecule_pid" || failed+=(molecule)
 echo "== make molecule (ran alongside; its output)"
 cat build/molecule.log
-"$MAKE" --no-print-directory release-check || failed+=(release-check)
+molecule_seconds=$(grep -oE '^== molecule total: [0-9]+' build/molecule.log | grep -oE '[0-9]+$')
+times+=("molecule(alongside) ${molecule_seconds:-?}")
+stage release-check $MAKE --no-print-directory release-check
 
+echo "== make test: time of each stage (s)"
+printf '  %-22s %s\n' $(printf '%s\n' "${times[@]}")
+printf '  %-22s %s\n' total $((SECONDS - started))
 if [ ${#failed[@]} -gt 0 ]; then
   echo "make test: FAILED: ${failed[*]}" >&2
   exit 1
