@@ -75,12 +75,15 @@ test-latest:
 		-r requirements.txt -r tests/requirements.txt
 	$(LATEST_VENV)/bin/python tools/lock_diff.py $(LOCK)
 	touch $(LATEST_VENV)/bin/.installed
-	$(MAKE) --no-print-directory VENV=$(LATEST_VENV) test
+	PROXGATE_UNLOCKED=1 $(MAKE) --no-print-directory VENV=$(LATEST_VENV) test
 
 # uv resolves once for every Python from 3.11 and every platform (--universal), with the hash of each file.
+UV_COMPILE = $(LOCK_TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
 lock: $(LOCK_TOOLS)/bin/uv
-	$(LOCK_TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
-		--custom-compile-command "make lock" $(LOCK_ARGS) requirements.txt tests/requirements.txt -o $(LOCK)
+	$(UV_COMPILE) requirements.txt tests/requirements.txt -o $(LOCK)
+	$(UV_COMPILE) tests/requirements-oldest.txt -o tests/requirements-oldest-lock.txt
 
 lock-upgrade:
 	$(MAKE) --no-print-directory lock LOCK_ARGS=--upgrade

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import subprocess
@@ -139,16 +140,23 @@ def run_playbook(tmp_path):
     return run
 
 
+OLDEST_LOCK = REPO / "tests" / "requirements-oldest-lock.txt"
+
+
 def oldest_ansible_venv():
-    """A venv with the oldest ansible-core that requires_ansible admits (kept under build/ between runs;
-    a lock keeps parallel test workers from building it twice)."""
+    """A venv with the oldest ansible-core that requires_ansible admits, at the versions and hashes of
+    tests/requirements-oldest-lock.txt (kept under build/ between runs and made anew when the lock changes;
+    a file lock keeps parallel test workers from building it twice)."""
     venv = REPO / "build" / "venvs" / "ansible-core-2.17"
     venv.parent.mkdir(parents=True, exist_ok=True)
+    installed = venv / ".installed"
+    wanted = hashlib.sha256(OLDEST_LOCK.read_bytes()).hexdigest()
     with open(venv.parent / "ansible-core-2.17.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (venv / ".installed").exists():
+        if not installed.exists() or installed.read_text() != wanted:
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
             subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                            "ansible-core>=2.17.0,<2.18", "httpx"], check=True)
-            (venv / ".installed").touch()
+                            "--disable-pip-version-check", "--require-hashes", "--no-deps", "-r", str(OLDEST_LOCK)],
+                           check=True)
+            installed.write_text(wanted)
     return venv
