@@ -12,6 +12,11 @@ By default both run against the project's test servers on loopback: the Proxmox 
 certificate. With PROXMOX_URL (and PROXMOX_USER/PROXMOX_PASSWORD or PROXMOX_TOKEN_ID/
 PROXMOX_TOKEN_SECRET) set, the real cluster is used instead; with GUACAMOLE_URL (and
 GUACAMOLE_USERNAME/GUACAMOLE_PASSWORD), the real gateway. Playbook variables go in DEMO_EXTRA_VARS (JSON).
+
+ansible-playbook's output and its warnings are shown as they come, in the order it wrote them, each warning
+below the task that caused it; Python deprecation warnings of third-party libraries (cryptography's
+`CryptographyDeprecationWarning: DSA is deprecated`, printed when ansible-core imports it) are left out.
+The demo ends with where to go next in docs/quickstart.md.
 """
 
 from __future__ import annotations
@@ -28,7 +33,16 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 INVENTORY = REPO / "playbooks" / "inventory" / "demo.proxmox.yml"
 NO = ("0", "false", "no", "off")
-RECAP_CHANGED = re.compile(r"^localhost\s+:.*\bchanged=(\d+)", re.M)
+RECAP_CHANGED = re.compile(r"^localhost\s+:.*\bchanged=(\d+)")
+# A Python warning as the interpreter prints it: "<file>:<line>: <Category>: <message>", then the line of source
+# indented by two spaces. Left out of the output rather than ignored through PYTHONWARNINGS: cryptography's
+# CryptographyDeprecationWarning derives from UserWarning (so that Python shows it), and a -W category from an
+# installed package cannot be named (the options are read before site-packages can be imported).
+PYTHON_DEPRECATION = re.compile(r"^(?P<file>.+?\.py):\d+: \w*DeprecationWarning: ")
+WARNING_SOURCE_LINE = re.compile(r"^  \S")
+OURS = "/ansible_collections/proxgate/"
+NEXT = ("next: docs/quickstart.md#look-around - start the two test servers yourself and try the collection by hand,\n"
+        "      beginning with: ansible-inventory -i playbooks/inventory/demo.proxmox.yml --graph")
 PVE_PASSWORD = "demo-password"
 GUACAMOLE_PASSWORD = "demo-guacadmin-password"
 
@@ -40,17 +54,46 @@ def ansible_env(collections_path):
     return env
 
 
-def run_playbook(name, env, extra_vars):
-    """Run a playbook, showing its output; returns (exit code, the recap's changed count)."""
+def playbook_command(name, extra_vars):
     command = [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), "-i", "localhost,", "-e",
                f"ansible_python_interpreter={sys.executable}", str(REPO / "playbooks" / name)]
     if extra_vars:
         command += ["-e", extra_vars]
-    proc = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
-    sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
-    changed = RECAP_CHANGED.search(proc.stdout)
-    return proc.returncode, int(changed.group(1)) if changed else None
+    return command
+
+
+def third_party_deprecation(line):
+    """True for the first line of a Python deprecation warning raised in an installed library other than this
+    collection."""
+    found = PYTHON_DEPRECATION.match(line)
+    if not found:
+        return False
+    installed = {"site-packages", "dist-packages"} & set(Path(found["file"]).parts)
+    return bool(installed) and OURS not in found["file"]
+
+
+def run_playbook(command, env):
+    """Run an ansible-playbook command, printing its output line by line as it comes, its errors and warnings
+    in place, Python deprecation warnings of third-party libraries left out. Returns (exit code, the recap's
+    changed count). Its stdout and stderr are one pipe, and unbuffered, so the lines come in the order it
+    wrote them whatever the ansible-core version or a plugin does about flushing."""
+    changed = None
+    skipping = False
+    with subprocess.Popen(command, env=dict(env, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, encoding="utf-8", errors="replace") as proc:
+        for line in proc.stdout:
+            if skipping and WARNING_SOURCE_LINE.match(line):
+                skipping = False
+                continue
+            skipping = third_party_deprecation(line)
+            if skipping:
+                continue
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            recap = RECAP_CHANGED.match(line)
+            if recap:
+                changed = int(recap.group(1))
+    return proc.returncode, changed
 
 
 def start_server(stack, command, ready_prefix):
@@ -86,10 +129,10 @@ def start_guacamole(stack, workdir):
 
 def run_twice(name, env, extra_vars, what):
     print(f"== {name}: {what}", flush=True)
-    if run_playbook(name, env, extra_vars)[0]:
+    if run_playbook(playbook_command(name, extra_vars), env)[0]:
         return False
     print(f"== {name} again: must report changed=0", flush=True)
-    code, changed = run_playbook(name, env, extra_vars)
+    code, changed = run_playbook(playbook_command(name, extra_vars), env)
     if code or changed != 0:
         print(f"== {name} was not idempotent (exit {code}, changed={changed})", flush=True)
         return False
@@ -117,6 +160,7 @@ def main():
         print("\n".join(tree_lines(guacamole_tree(env))), flush=True)
     print("== done: the VM runs and reported its address; every guest with an address is a Guacamole connection; "
           "the rerun changed nothing")
+    print(NEXT, flush=True)
     return 0
 
 

@@ -97,6 +97,22 @@ def makefile_recipe(target):
     return recipe
 
 
+def sections():
+    """{anchor: text} for the headings of the page, each anchor as GitHub makes it from the heading."""
+    found, anchor, fenced = {}, "", False
+    for line in DOC.read_text().splitlines():
+        fenced = fenced != line.startswith("```")
+        heading = None if fenced else re.match(r"#{1,6} +(.*?)[ #]*$", line)
+        if heading:
+            slug = re.sub(r"[^\w\- ]", "", heading[1].lower()).replace(" ", "-")
+            anchor = slug if slug not in found else next(f"{slug}-{n}" for n in range(1, 99)
+                                                         if f"{slug}-{n}" not in found)
+            found[anchor] = ""
+        elif anchor:
+            found[anchor] += line + "\n"
+    return found
+
+
 def test_make_demo_shows_what_the_quickstart_promises(tmp_path):
     assert blocks()["demo"].strip() == "make demo"
     recipe = makefile_recipe("demo")
@@ -107,6 +123,18 @@ def test_make_demo_shows_what_the_quickstart_promises(tmp_path):
                           capture_output=True, text=True, timeout=600, check=False)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert_transcript(blocks()["demo-output"], demo.stdout)
+    # No third-party deprecation warning: ansible-core's import of cryptography prints one ("DSA is deprecated")
+    # on some versions of cryptography, once per ansible-playbook run.
+    assert "DeprecationWarning" not in demo.stdout + demo.stderr, demo.stdout + demo.stderr
+    # It ends by saying where to go next: the part of the page where the user looks around by hand.
+    ending = demo.stdout.splitlines()[-2:]
+    pointer = re.match(r"next: docs/quickstart\.md#([\w-]+) - \S", ending[0])
+    assert pointer, demo.stdout
+    section = sections().get(pointer[1])
+    assert section is not None, f"docs/quickstart.md has no heading for #{pointer[1]}: {list(sections())}"
+    assert "<!-- quickstart-test: explore -->" in section, f"#{pointer[1]} is not where the page looks around"
+    first_command = ending[1].split("beginning with: ", 1)[1]
+    assert first_command in blocks()["explore"].splitlines(), first_command
 
 
 def listening(url):
