@@ -13,6 +13,8 @@ description:
   - Manages the mapping of one OIDC group to the rustguac role its members get when they log in.
   - Looks the group up among the existing mappings first and updates that mapping by its id, so it never
     runs into the server's C(409 Conflict) for a group that already has one.
+  - The server lists a mapping's group as C(oidc_group) but takes it as C(group) in the body of a create or
+    update (C({"group", "role"}), src/api.rs C(CreateGroupMappingRequest) in rustguac 1.9.7).
 author:
   - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
@@ -28,8 +30,10 @@ options:
   oidc_group:
     description:
       - The group name as the OIDC provider puts it in the C(groups) claim.
+      - Sent to the server as C(group); the server lists it as C(oidc_group).
     type: str
     required: true
+    aliases: [group]
   role:
     description:
       - The role members of the group get. Required with O(state=present).
@@ -94,7 +98,7 @@ def find_mapping(mappings, group):
 
 class RustguacGroupMapping(RustguacModule):
     argument_spec = dict(
-        oidc_group=dict(type="str", required=True),
+        oidc_group=dict(type="str", required=True, aliases=["group"]),
         role=dict(type="str", choices=list(reversed(ROLES))),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
@@ -121,11 +125,14 @@ class RustguacGroupMapping(RustguacModule):
             return self.with_diff(dict(changed=False, mapping=dict(id=existing.get("id"), **after)), before, after)
         mapping_id = None if existing is None else existing.get("id")
         if not self.check_mode:
-            mapping_id = self.write(existing, after)
+            mapping_id = self.write(existing, dict(group=group, role=role))
         return self.with_diff(dict(changed=True, mapping=dict(id=mapping_id, **after)), before, after)
 
     def write(self, existing, body):
-        """Update by id, or create; a create that races another writer (409) becomes an update."""
+        """Update by id, or create; a create that races another writer (409) becomes an update.
+
+        body is the request body, ``{"group", "role"}``; a create answers the mapping, an update ``{"ok": true}``.
+        """
         if existing is None:
             try:
                 reply = self.client.post(MAPPINGS, body)

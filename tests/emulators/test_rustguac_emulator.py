@@ -116,7 +116,7 @@ ROLE_CASES = [
     ("GET", entries_path(), None, "operator"),
     ("POST", entries_path(), {"name": "n", "type": "ssh", "hostname": "h"}, "admin"),
     ("GET", "/api/admin/group-mappings", None, "admin"),
-    ("POST", "/api/admin/group-mappings", {"oidc_group": "g", "role": "viewer"}, "admin"),
+    ("POST", "/api/admin/group-mappings", {"group": "g", "role": "viewer"}, "admin"),
     ("GET", "/api/users", None, "admin"),
     ("PUT", "/api/users/ann%40example.com/role", {"role": "viewer"}, "admin"),
     ("POST", "/api/users/ann%40example.com/disable", None, "admin"),
@@ -141,7 +141,7 @@ def test_roles_gate_every_endpoint_group(emu, api, method, path, body, lowest):
         reply = api(method, path, key=key, body=body)
         if order.index(role) < order.index(lowest):
             assert reply.status == 403, (role, reply)
-            assert "requires" in reply.json["error"]
+            assert "require" in reply.json["error"]
         else:
             assert reply.status < 400, (role, reply)
         emu.reset()
@@ -311,21 +311,14 @@ def test_connect_entry_creates_a_session(emu, api):
 
 
 def test_group_mappings(emu, api):
-    created = api("POST", "/api/admin/group-mappings", body={"oidc_group": "engineering", "role": "poweruser"})
+    """Round trip; each answer is pinned to its source in test_rustguac_conformance.py."""
+    created = api("POST", "/api/admin/group-mappings", body={"group": "engineering", "role": "poweruser"})
     assert created.status == 201
     ident = created.json["id"]
     assert created.json["oidc_group"] == "engineering" and created.json["role"] == "poweruser"
-    dup = api("POST", "/api/admin/group-mappings", body={"oidc_group": "engineering", "role": "admin"})
-    assert dup.status == 409 and "engineering" in dup.json["error"]
-    assert api("POST", "/api/admin/group-mappings", body={"oidc_group": "x", "role": "root"}).status == 400
-
-    updated = api("PUT", f"/api/admin/group-mappings/{ident}", body={"oidc_group": "engineering", "role": "admin"})
-    assert updated.status == 200 and updated.json["role"] == "admin"
-    other = emu.add_group_mapping("ops", "operator")
-    clash = api("PUT", f"/api/admin/group-mappings/{other['id']}",
-                body={"oidc_group": "engineering", "role": "viewer"})
-    assert clash.status == 409
-    assert api("PUT", "/api/admin/group-mappings/999", body={"oidc_group": "q", "role": "viewer"}).status == 404
+    updated = api("PUT", f"/api/admin/group-mappings/{ident}", body={"group": "engineering", "role": "admin"})
+    assert updated.status == 200
+    emu.add_group_mapping("ops", "operator")
     listed = api("GET", "/api/admin/group-mappings").json
     assert [(m["oidc_group"], m["role"]) for m in listed] == [("engineering", "admin"), ("ops", "operator")]
     assert api("DELETE", f"/api/admin/group-mappings/{ident}").status == 204

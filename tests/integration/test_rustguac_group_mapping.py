@@ -79,3 +79,23 @@ def test_absent_and_permissions(rustguac, run_playbook):
     again = run_playbook(tasks, env=rg_env(rustguac))
     assert again.changed == []
     assert writes(rustguac) == [("DELETE", f"/admin/group-mappings/{existing['id']}")]
+
+
+def test_create_and_update_send_the_group_field_the_server_takes(rustguac, run_playbook):
+    """rustguac 1.9.7 takes {"group", "role"} (422 for a body without "group") and lists "oidc_group"."""
+    existing = rustguac.add_group_mapping("ops", "viewer")
+    tasks = mapping("engineering", "operator") + """
+        - name: ops
+          proxgate.core.rustguac_group_mapping:
+            group: ops
+            role: admin
+    """
+    run = run_playbook(tasks, env=rg_env(rustguac))
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.changed == ["engineering", "ops"]
+    bodies = [(method, path, body) for method, path, body in rustguac.request_bodies if method != "GET"]
+    assert bodies == [("POST", "/api/admin/group-mappings", {"group": "engineering", "role": "operator"}),
+                      ("PUT", f"/api/admin/group-mappings/{existing['id']}", {"group": "ops", "role": "admin"})]
+    roles = {item["oidc_group"]: item["role"] for item in rustguac.state()["group_mappings"]}
+    assert roles == {"ops": "admin", "engineering": "operator"}
+    assert 422 not in statuses(rustguac)

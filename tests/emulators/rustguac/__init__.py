@@ -8,6 +8,7 @@ Start it with::
         key = emu.add_api_key(name="ci-operator", role="operator")
         ...  # talk to emu.url with "Authorization: Bearer <key>" or "X-API-Key: <key>"
 """
+from .api import SOURCE_COMMIT, SOURCE_REPO, SOURCE_VERSION
 from .server import RustguacEmulator
 
-__all__ = ["RustguacEmulator"]
+__all__ = ["SOURCE_COMMIT", "SOURCE_REPO", "SOURCE_VERSION", "RustguacEmulator"]

@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+# The real server's source these handlers are checked against, where a handler says so (the rest still follows
+# the API notes; see README.md, "Read in the source"): https://github.com/sol1/rustguac at this tag and commit.
+SOURCE_REPO = "sol1/rustguac"
+SOURCE_VERSION = "v1.9.7"
+SOURCE_COMMIT = "a897fcc63b672907f01c74515b92ff766530f318"
+
 ROLES = {"viewer": 1, "operator": 2, "poweruser": 3, "admin": 4}
 SCOPES = ("shared", "instance")
 ENTRY_TYPES = ("ssh", "rdp", "vnc", "web")
@@ -28,6 +34,18 @@ SAFE_RECORDING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sqlite_now() -> str:
+    """SQLite's ``datetime('now')``, the column default of src/db.rs tables (UTC, no 'T', no zone)."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def serde_position(body: bytes) -> str:
+    """serde_json's `` at line L column C`` for an error found at the end of the top-level object."""
+    text = body.decode("utf-8", "replace").rstrip()
+    lines = text.split("\n")
+    return f" at line {len(lines)} column {len(lines[-1])}"
 
 
 @dataclass
@@ -596,28 +614,42 @@ def connect_entry(api: Api, request: Request, identity: Identity, params: list[s
 # group mappings
 
 
+def mapping_body(request: Request) -> tuple[str, str]:
+    """src/api.rs CreateGroupMappingRequest / UpdateGroupMappingRequest: ``{group: String, role: String}``.
+
+    axum's ``Json`` extractor runs before the handler's admin check, so a body without ``group`` is a 422
+    for any authenticated caller; unknown fields (such as ``oidc_group``) are ignored, as serde does.
+    """
+    body = parse_json_body(request)
+    for required in ("group", "role"):
+        if body.get(required) is None:
+            raise unprocessable(f"missing field `{required}`{serde_position(request.body)}")
+    return opt_str(body, "group") or "", opt_str(body, "role") or ""
+
+
+def require_admin(identity: Identity) -> None:
+    """The handler's own ``id.has_role("admin")`` check (src/api.rs): 403 ``admin role required``."""
+    if identity.level < ROLES["admin"]:
+        raise ApiError(403, "admin role required")
+
+
+def check_mapping_role(role: str) -> None:
+    if role not in ROLES:
+        raise ApiError(400, "role must be admin, poweruser, operator, or viewer")
+
+
 def list_mappings(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    require_admin(identity)
     return Response(200, [copy.deepcopy(api.group_mappings[key]) for key in sorted(api.group_mappings)])
 
 
-def parse_mapping(body: dict) -> tuple[str, str]:
-    for required in ("oidc_group", "role"):
-        if body.get(required) is None:
-            raise unprocessable(f"missing field `{required}`")
-    group = opt_str(body, "oidc_group") or ""
-    role = opt_str(body, "role") or ""
-    if not group.strip():
-        raise ApiError(400, "oidc_group must not be empty")
-    if role not in ROLES:
-        raise ApiError(400, f"Invalid role '{role}': must be one of admin, poweruser, operator, viewer")
-    return group, role
-
-
 def create_mapping(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    group, role = parse_mapping(parse_json_body(request))
+    group, role = mapping_body(request)
+    require_admin(identity)
+    check_mapping_role(role)
     if any(item["oidc_group"] == group for item in api.group_mappings.values()):
-        raise ApiError(409, f"A mapping for group '{group}' already exists")
-    mapping = {"id": api._next_mapping, "oidc_group": group, "role": role, "created_at": now_iso()}
+        raise ApiError(409, "mapping for this group already exists")
+    mapping = {"id": api._next_mapping, "oidc_group": group, "role": role, "created_at": sqlite_now()}
     api._next_mapping += 1
     api.group_mappings[mapping["id"]] = mapping
     return Response(201, copy.deepcopy(mapping))
@@ -631,20 +663,23 @@ def mapping_id(raw: str) -> int:
 
 def update_mapping(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
     ident = mapping_id(params[0])
+    group, role = mapping_body(request)
+    require_admin(identity)
+    check_mapping_role(role)
     mapping = api.group_mappings.get(ident)
     if mapping is None:
-        raise ApiError(404, f"Group mapping {ident} not found")
-    group, role = parse_mapping(parse_json_body(request))
+        raise ApiError(404, "mapping not found")
     if any(item["oidc_group"] == group and key != ident for key, item in api.group_mappings.items()):
-        raise ApiError(409, f"A mapping for group '{group}' already exists")
+        raise ApiError(409, "mapping for this group already exists")
     mapping.update(oidc_group=group, role=role)
-    return Response(200, copy.deepcopy(mapping))
+    return Response(200, {"ok": True})
 
 
 def delete_mapping(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
     ident = mapping_id(params[0])
+    require_admin(identity)
     if api.group_mappings.pop(ident, None) is None:
-        raise ApiError(404, f"Group mapping {ident} not found")
+        raise ApiError(404, "mapping not found")
     return Response(204)
 
 
@@ -904,10 +939,11 @@ ROUTES: list[tuple[str, tuple[str, ...], str | None, Handler]] = [
     ("PUT", ("api", *FOLDERS, "*", "*", "entries", "*"), "admin", update_entry),
     ("DELETE", ("api", *FOLDERS, "*", "*", "entries", "*"), "admin", delete_entry),
     ("POST", ("api", *FOLDERS, "*", "*", "entries", "*", "connect"), "operator", connect_entry),
-    ("GET", ("api", "admin", "group-mappings"), "admin", list_mappings),
-    ("POST", ("api", "admin", "group-mappings"), "admin", create_mapping),
-    ("PUT", ("api", "admin", "group-mappings", "*"), "admin", update_mapping),
-    ("DELETE", ("api", "admin", "group-mappings", "*"), "admin", delete_mapping),
+    # role checked in the handler, after the body extractor (src/api.rs *_group_mapping)
+    ("GET", ("api", "admin", "group-mappings"), "viewer", list_mappings),
+    ("POST", ("api", "admin", "group-mappings"), "viewer", create_mapping),
+    ("PUT", ("api", "admin", "group-mappings", "*"), "viewer", update_mapping),
+    ("DELETE", ("api", "admin", "group-mappings", "*"), "viewer", delete_mapping),
     ("GET", ("api", "users"), "admin", list_users),
     ("PUT", ("api", "users", "*", "role"), "admin", set_user_role),
     ("DELETE", ("api", "users", "*"), "admin", delete_user),

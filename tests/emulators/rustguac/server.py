@@ -12,7 +12,18 @@ from urllib.parse import parse_qs
 
 from tests.emulators.loopback import EmulatorRequestHandler, LoopbackEmulator
 
-from .api import ENTRY_FIELDS, ROLES, SCOPES, Api, ApiError, Request, Response, now_iso, parse_entry_fields
+from .api import (
+    ENTRY_FIELDS,
+    ROLES,
+    SCOPES,
+    Api,
+    ApiError,
+    Request,
+    Response,
+    now_iso,
+    parse_entry_fields,
+    sqlite_now,
+)
 from .redact import redact_body
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -225,7 +236,7 @@ class RustguacEmulator(LoopbackEmulator):
         with self._lock:
             api = self.api
             mapping = {"id": api._next_mapping, "oidc_group": oidc_group, "role": role,
-                       "created_at": now_iso()}
+                       "created_at": sqlite_now()}
             api._next_mapping += 1
             api.group_mappings[mapping["id"]] = mapping
             return copy.deepcopy(mapping)

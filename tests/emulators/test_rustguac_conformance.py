@@ -1,0 +1,126 @@
+"""Conformance of the rustguac emulator with the real server's source.
+
+Every test here pins one behaviour the emulator mirrors to the file and function of sol1/rustguac it was read
+in, at the tag the emulator names (SOURCE_VERSION). The first line of each docstring is
+``<file> <function>[, <function>...]: <what>``; test_every_test_names_its_source checks that.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+
+import pytest
+
+from tests.emulators.rustguac import SOURCE_COMMIT, SOURCE_REPO, SOURCE_VERSION, RustguacEmulator
+from tests.emulators.test_rustguac_emulator import call
+
+ADMIN_KEY = "rg-admin-0123456789"
+MAPPINGS = "/api/admin/group-mappings"
+UNPROCESSABLE = "Failed to deserialize the JSON body into the target type: "
+SOURCE_FILE_AND_NAME = re.compile(r"(?:src/[a-z_/]+\.rs|Cargo\.toml) [A-Za-z_.]+")
+NAME = re.compile(r"[A-Za-z_.]+")
+
+
+def cites_source(doc):
+    """'src/a.rs f, g, src/b.rs h: what' -> True: the part before ': ' lists a file and name first, then
+    names or further files with a name."""
+    head, colon, _rest = doc.partition(": ")
+    parts = head.split(", ")
+    return bool(colon) and bool(SOURCE_FILE_AND_NAME.fullmatch(parts[0])) and all(
+        SOURCE_FILE_AND_NAME.fullmatch(part) or NAME.fullmatch(part) for part in parts[1:])
+
+
+@pytest.fixture
+def emu():
+    with RustguacEmulator(admin_key=ADMIN_KEY) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def api(emu):
+    def run(method, path, key=ADMIN_KEY, **kwargs):
+        return call(emu.url, method, path, key=key, **kwargs)
+    return run
+
+
+def test_the_emulator_names_the_source_it_mirrors():
+    """Cargo.toml package.version: the tag and commit the emulator was checked against (version 1.9.7)."""
+    assert (SOURCE_REPO, SOURCE_VERSION) == ("sol1/rustguac", "v1.9.7")
+    assert re.fullmatch(r"[0-9a-f]{40}", SOURCE_COMMIT)
+
+
+def test_every_test_names_its_source():
+    """Every other test here cites the file and function it was read in (this one checks, cites nothing)."""
+    module = sys.modules[__name__]
+    tests = [obj for name, obj in vars(module).items()
+             if name.startswith("test_") and callable(obj) and name != "test_every_test_names_its_source"]
+    uncited = [test.__name__ for test in tests if not cites_source(inspect.getdoc(test) or "")]
+    assert uncited == []
+
+
+# --- group mappings ---------------------------------------------------------------------------
+
+
+def test_mapping_body_takes_group_not_oidc_group(emu, api):
+    """src/api.rs create_group_mapping, CreateGroupMappingRequest: the body is {group, role}; `oidc_group`
+    is an unknown field serde ignores, so `group` is missing and axum's Json extractor answers 422 in
+    plain text (axum-core __define_rejection: "<body>: <serde_path_to_error message>")."""
+    body = b'{"oidc_group": "ops", "role": "viewer"}'
+    reply = api("POST", MAPPINGS, raw=body)
+    assert reply.status == 422
+    assert reply.json is None
+    assert reply.raw.decode() == UNPROCESSABLE + f"missing field `group` at line 1 column {len(body)}"
+    assert emu.state()["group_mappings"] == []
+
+
+def test_mapping_create_answers_201_with_the_row(emu, api):
+    """src/api.rs create_group_mapping, src/db.rs create_group_mapping: 201 with {id, oidc_group, role,
+    created_at}; created_at is SQLite's datetime('now') (the column default), unknown fields are ignored."""
+    reply = api("POST", MAPPINGS, body={"group": "ops", "role": "operator", "oidc_group": "ignored"})
+    assert reply.status == 201
+    assert set(reply.json) == {"id", "oidc_group", "role", "created_at"}
+    assert (reply.json["oidc_group"], reply.json["role"]) == ("ops", "operator")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", reply.json["created_at"])
+    assert api("GET", MAPPINGS).json == [reply.json]
+
+
+def test_mapping_errors(emu, api):
+    """src/api.rs create_group_mapping, update_group_mapping, delete_group_mapping: a bad role is 400, a
+    second mapping of a group 409 (UNIQUE), an unknown id 404; every body is {"error": ...}."""
+    first = api("POST", MAPPINGS, body={"group": "ops", "role": "operator"}).json
+    other = api("POST", MAPPINGS, body={"group": "dev", "role": "viewer"}).json
+    bad_role = api("POST", MAPPINGS, body={"group": "x", "role": "root"})
+    assert (bad_role.status, bad_role.json) == (400, {"error": "role must be admin, poweruser, operator, or viewer"})
+    dup = api("POST", MAPPINGS, body={"group": "ops", "role": "admin"})
+    assert (dup.status, dup.json) == (409, {"error": "mapping for this group already exists"})
+    clash = api("PUT", f"{MAPPINGS}/{other['id']}", body={"group": "ops", "role": "viewer"})
+    assert (clash.status, clash.json) == (409, {"error": "mapping for this group already exists"})
+    missing = api("PUT", f"{MAPPINGS}/999", body={"group": "q", "role": "viewer"})
+    assert (missing.status, missing.json) == (404, {"error": "mapping not found"})
+    gone = api("DELETE", f"{MAPPINGS}/999")
+    assert (gone.status, gone.json) == (404, {"error": "mapping not found"})
+    roles = {m["oidc_group"]: m["role"] for m in emu.state()["group_mappings"]}
+    assert roles == {"ops": "operator", "dev": "viewer"}
+    assert first["id"] != other["id"]
+
+
+def test_mapping_update_answers_ok_not_the_row(emu, api):
+    """src/api.rs update_group_mapping: 200 {"ok": true}; the row changes group and role together."""
+    ident = api("POST", MAPPINGS, body={"group": "ops", "role": "operator"}).json["id"]
+    reply = api("PUT", f"{MAPPINGS}/{ident}", body={"group": "ops2", "role": "admin"})
+    assert (reply.status, reply.json) == (200, {"ok": True})
+    [row] = api("GET", MAPPINGS).json
+    assert (row["id"], row["oidc_group"], row["role"]) == (ident, "ops2", "admin")
+
+
+def test_mapping_body_is_checked_before_the_role(emu, api):
+    """src/api.rs create_group_mapping: the Json extractor runs before the handler's has_role("admin"), so a
+    non-admin gets 422 for a bad body and 403 {"error": "admin role required"} for a good one."""
+    operator = emu.add_api_key(name="ops", role="operator")
+    assert api("POST", MAPPINGS, key=operator, body={"oidc_group": "g", "role": "viewer"}).status == 422
+    denied = api("POST", MAPPINGS, key=operator, body={"group": "g", "role": "viewer"})
+    assert (denied.status, denied.json) == (403, {"error": "admin role required"})
+    listed = api("GET", MAPPINGS, key=operator)
+    assert (listed.status, listed.json) == (403, {"error": "admin role required"})
+    assert emu.state()["group_mappings"] == []
