@@ -29,8 +29,8 @@ options:
   api_password:
     description:
       - Password of O(api_user), for ticket authentication. Ignored when O(api_token_id) is set.
-      - May be a template, rendered with lookups and extra variables (C(-e)), such as
-        C({{ lookup('ansible.builtin.file', '/run/secrets/pve-password') }}).
+      - May be a template, rendered with lookups and extra variables (C(-e)), such as one that reads a file
+        with the C(ansible.builtin.file) lookup, or C({{ pve_password }}) with C(-e @vault.yml).
     type: str
     env:
       - name: PROXMOX_PASSWORD
@@ -45,9 +45,9 @@ options:
   api_token_secret:
     description:
       - Secret (UUID) of O(api_token_id).
-      - May be a template, rendered with lookups and extra variables (C(-e)), such as
-        C({{ lookup('ansible.builtin.env', 'PVE_INVENTORY_SECRET') }}) or C({{ pve_token_secret }}) with
-        C(-e @vault.yml).
+      - May be a template, rendered with lookups and extra variables (C(-e)), such as one that reads an
+        environment variable with the C(ansible.builtin.env) lookup (the second example does), or
+        C({{ pve_token_secret }}) with C(-e @vault.yml).
     type: str
     env:
       - name: PROXMOX_TOKEN_SECRET
