@@ -6,13 +6,19 @@
   what the page's `demo-output` transcript shows (`[...]` skips lines, `<...>` is anything).
 - `explore` and `explore-stop`: run as they are, in a directory laid out as the clone after `make demo`
   (.venv, playbooks, tests, build/demo-collections).
-- `account-playbook` and `access`: the files of the "own gateway" part, run against the Guacamole emulator
-  and the Proxmox test server: the account they make must be enough for publish.yml."""
+- `account-playbook`, `account-command`, `access` and `publish`: the files and commands of the "own gateway"
+  part, the commands run as they are against the Guacamole emulator and the Proxmox test server: the account
+  they make (its password has spaces, as the page's does) must be enough for publish.yml, and a missing user
+  group stops the account playbook before it makes anything.
+
+tests/integration/test_docs_commands.py runs the page's `<!-- runnable -->` blocks too; the blocks this test
+runs are marked `<!-- not-run: tests/integration/test_quickstart.py ... -->` or runnable."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -31,7 +37,8 @@ pytestmark = pytest.mark.integration
 guacamole_server = guacamole_fixtures.guacamole_server
 
 DOC = REPO / "docs" / "quickstart.md"
-BLOCK = re.compile(r"<!-- quickstart-test: ([a-z-]+) -->\n```[a-z]*\n(.*?)\n```", re.S)
+# The name, then (after any other markers of the block) its content.
+BLOCK = re.compile(r"<!-- quickstart-test: ([a-z-]+) -->\n(?:<!--[^\n]*-->\n)*```[a-z]*\n(.*?)\n```", re.S)
 PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>")
 SKIP = "[...]"
 
@@ -183,39 +190,64 @@ def test_look_around_runs_as_written(tmp_path):
     assert not any(listening(url) for url in urls), "kill %1 %2 stopped both servers"
 
 
-def test_the_account_of_the_quickstart_may_publish(tmp_path, pve, guacamole_server):
+def account_setup(tmp_path, guacamole_server, groups=("operators",)):
+    """The emulator (with these user groups), and a folder laid out as the clone, with the page's files."""
     emu = guacamole_server(tls=True)
-    emu.add_user_group("operators")
+    for group in groups:
+        emu.add_user_group(group)
+    (tmp_path / "playbooks").symlink_to(REPO / "playbooks")
     (tmp_path / "automation-account.yml").write_text(blocks()["account-playbook"] + "\n")
     (tmp_path / "access.yml").write_text(blocks()["access"] + "\n")
+    return emu
+
+
+def run_block(name, tmp_path, **env):
+    """A block of the page, as it is, in bash (set -e) in tmp_path, in a new user's shell plus env."""
     base = clean_env(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR="1",
                      ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_HOME=str(tmp_path / "ansible-home"),
                      ANSIBLE_PYTHON_INTERPRETER=sys.executable, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+    return subprocess.run(["bash", "-c", "set -e\n" + blocks()[name]], cwd=tmp_path, env={**base, **env},
+                          capture_output=True, text=True, timeout=300, check=False)
 
-    def playbook(*args, **env):
-        return subprocess.run([str(BIN / "ansible-playbook"), *args], cwd=tmp_path, env={**base, **env},
-                              capture_output=True, text=True, timeout=300, check=False)
 
-    made = playbook("automation-account.yml", "-e", "automation_password=Automation-Pa55-word",
-                    **guac_env(emu))
+def test_the_account_of_the_quickstart_may_publish(tmp_path, pve, guacamole_server):
+    emu = account_setup(tmp_path, guacamole_server)
+    # The password the page gives the account, and logs in with in its publish step: with spaces, which the
+    # `-e name=value` form would cut at the first one.
+    exports = next(line for line in blocks()["publish"].splitlines() if line.startswith("export "))
+    password = dict(word.partition("=")[::2] for word in shlex.split(exports)[1:])["GUACAMOLE_PASSWORD"]
+    assert " " in password and password in blocks()["account-command"]
+
+    made = run_block("account-command", tmp_path, **guac_env(emu))
     assert made.returncode == 0, made.stdout + made.stderr
-    automation = {**guac_env(emu, username="automation", password="Automation-Pa55-word"),
-                  "PROXMOX_URL": pve.url, "PROXMOX_CA_PATH": pve.certfile,
-                  "PROXMOX_TOKEN_ID": TOKEN_ID, "PROXMOX_TOKEN_SECRET": TOKEN_SECRET}
-    publish = ("-i", str(REPO / "playbooks" / "inventory" / "demo.proxmox.yml"),
-               str(REPO / "playbooks" / "publish.yml"), "-e", "@access.yml")
     before = len(guacamole_writes(emu))
-    plan = playbook(*publish, "--check", "--diff", **automation)
-    assert plan.returncode == 0, plan.stdout + plan.stderr
-    assert len(guacamole_writes(emu)) == before
-    applied = playbook(*publish, **automation)
-    assert applied.returncode == 0, applied.stdout + applied.stderr
+    published = run_block("publish", tmp_path, **guac_env(emu), PROXMOX_URL=pve.url, PROXMOX_CA_PATH=pve.certfile,
+                          PROXMOX_TOKEN_ID=TOKEN_ID, PROXMOX_TOKEN_SECRET=TOKEN_SECRET)
+    assert published.returncode == 0, published.stdout + published.stderr
+    plan, applied = recaps(published.stdout)
+    assert " failed=0 " in plan and " changed=0 " not in plan and " changed=0 " not in applied, published.stdout
+    assert len(guacamole_writes(emu)) > before
     state = emu.state()
     names = {connection["name"]: identifier for identifier, connection in state["connections"].items()}
     assert {"web01", "win-desktop", "dns01"} <= set(names)
     operators = state["user_groups"]["operators"]["permissions"]["connectionPermissions"]
     assert operators.get(names["web01"]) == ["READ"] and operators.get(names["win-desktop"]) == ["READ"]
     assert names["dns01"] not in operators, "dns01 is in no pool"
+
+
+def test_the_account_playbook_makes_nothing_when_a_group_is_missing(tmp_path, guacamole_server):
+    emu = account_setup(tmp_path, guacamole_server, groups=())
+    made = run_block("account-command", tmp_path, **guac_env(emu))
+    assert made.returncode != 0, made.stdout
+    assert "automation_user_groups: no user group named operators on the gateway" in made.stdout, made.stdout
+    assert "Traceback" not in made.stdout + made.stderr
+    assert guacamole_writes(emu) == []
+    assert "automation" not in emu.state()["users"]
+    # Once the group exists, the same command makes the account.
+    emu.add_user_group("operators")
+    made = run_block("account-command", tmp_path, **guac_env(emu))
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "automation" in emu.state()["users"]
 
 
 def test_the_links_of_the_page_resolve():
