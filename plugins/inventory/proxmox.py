@@ -374,7 +374,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                  **self._tls_options(), timeout=timeout, retries=retries,
                                  max_connections=max_connections)
         except ProxmoxError as exc:
-            raise AnsibleError(f"{NAME}: {exc}") from exc
+            # from None: the client's text is whole (the cause and a hint); ansible-core 2.19 would append the
+            # text of each chained cause to it, repeating the hint in one warning.
+            raise AnsibleError(f"{NAME}: {exc}") from None
 
     def _tls_options(self):
         # A str, not a path option: Ansible turns an empty path into the current directory.
@@ -392,7 +394,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             try:
                 return GuestGetClient.like(main, settings["call_timeout"], **self._tls_options())
             except ProxmoxError as exc:
-                raise AnsibleError(f"{NAME}: {exc}") from exc
+                raise AnsibleError(f"{NAME}: {exc}") from None
         # As many kept-alive connections as calls run at once (httpx keeps 20 by default; a busier pool would
         # open a TLS connection per call).
         client = self._client(settings["call_timeout"], 0, max_connections=settings["concurrency"])
@@ -405,7 +407,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             try:
                 resources = main.get("/cluster/resources", type="vm") or []
             except ProxmoxError as exc:
-                raise AnsibleError(f"{NAME}: cannot list the cluster's guests: {exc}") from exc
+                raise AnsibleError(f"{NAME}: cannot list the cluster's guests: {exc}") from None
             guests = sorted((guest for guest in resources if isinstance(guest, dict)
                              and guest.get("type") in ("qemu", "lxc") and guest.get("vmid") is not None),
                             key=lambda guest: int(guest["vmid"]))

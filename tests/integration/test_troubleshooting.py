@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import ssl
 import struct
 import subprocess
@@ -46,8 +47,9 @@ PVE_MESSAGES = ("pve-login-refused", "pve-token-refused", "pve-ticket-refused", 
                 "pve-agent-not-configured", "pve-agent-not-configured-api", "pve-tls")
 SSH_MESSAGES = ("ssh-host-key-unknown", "ssh-host-key-changed")
 GUACAMOLE_MESSAGES = ("guac-invalid-credentials", "guac-permission-denied", "guac-totp", "guac-data-source",
-                      "guac-tls")
+                      "guac-tls", "guac-context-path")
 RUSTGUAC_MESSAGES = ("rustguac-unknown-key", "rustguac-role", "rustguac-vault", "rustguac-publish-access")
+CONNECTION_MESSAGES = ("api-plain-http", "api-timeout")
 INVENTORY_MESSAGES = ("inventory-auth", "inventory-unparsed", "inventory-unknown-plugin", "inventory-publish-empty")
 
 
@@ -355,6 +357,24 @@ def test_guacamole_messages(run_playbook, guacamole_server):
     assert guacamole_fixtures.writes(emu) == [("POST", "connections")], "alice's one attempt, refused"
 
 
+def test_guacamole_api_url_without_the_web_app_path(run_playbook, guacamole_server):
+    emu = guacamole_server(tls=True)
+    server_only = emu.url.removesuffix("/guacamole")
+    run = run_playbook(f"""
+- name: Without the web app's path
+  proxgate.core.guacamole_info:
+    api_url: {server_only}
+  ignore_errors: true
+""", env=guac_env(emu))
+    assert run.rc == 0, run.stdout + run.stderr
+    printed = failure(run, "Without the web app's path")
+    assert_quoted("guac-context-path", printed)
+    assert f"no Guacamole API at {server_only}/api/tokens" in printed, "the URL that was tried"
+    assert f"such as {emu.url})" in printed, "the URL to try instead"
+    assert [(method, path) for method, path, _body in emu.requests] == [("POST", "/api/tokens")], \
+        "one login, not sent again"
+
+
 # ------------------------------------------------------------------ rustguac
 
 
@@ -393,6 +413,103 @@ def test_rustguac_messages(run_playbook, rustguac, publish, pve):
     assert rustguac.state()["folders"] == [] and rustguac_fixtures.writes(rustguac) == attempts
 
 
+# ------------------------------------------------------------------ reaching an API
+
+
+def test_plain_http_to_an_https_port(run_playbook, pve, guacamole_server, rustguac):
+    """The three servers speak HTTPS only: an http:// api_url gets a closed connection and the https:// address
+    to try instead."""
+    guacamole = guacamole_server(tls=True)
+    addresses = {"Proxmox VE": pve.url, "Guacamole": guacamole.url, "rustguac": rustguac.url}
+    plain = {name: url.replace("https://", "http://", 1) for name, url in addresses.items()}
+    run = run_playbook(f"""
+- name: Proxmox VE
+  proxgate.core.proxmox_vm_info:
+    api_url: {plain["Proxmox VE"]}
+    api_retries: 0
+  ignore_errors: true
+- name: Guacamole
+  proxgate.core.guacamole_info:
+    api_url: {plain["Guacamole"]}
+    api_retries: 0
+  ignore_errors: true
+- name: rustguac
+  proxgate.core.rustguac_info:
+    api_url: {plain["rustguac"]}
+    api_retries: 0
+  ignore_errors: true
+""", env={"PROXMOX_TOKEN_ID": TOKEN_ID, "PROXMOX_TOKEN_SECRET": TOKEN_SECRET, **guac_env(guacamole),
+          **rg_env(rustguac)})
+    assert run.rc == 0, run.stdout + run.stderr
+    for name, url in addresses.items():
+        printed = failure(run, name)
+        assert_quoted("api-plain-http", printed)
+        assert printed.endswith(f"try api_url: {url})"), printed
+    assert guacamole.requests == [] and rustguac_fixtures.writes(rustguac) == [], "no request reached the APIs"
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts every connection and never answers, as a hung service does."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.connections = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                connection, _address = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections.append(connection)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join(5)
+        for connection in self.connections:
+            connection.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("module, auth", [
+    ("proxmox_vm_info", f"api_token_id: '{TOKEN_ID}'\n    api_token_secret: {TOKEN_SECRET}"),
+    ("guacamole_info", "api_username: guacadmin\n    api_password: not-used"),
+    ("rustguac_info", "api_key: rg-not-used"),
+])
+def test_a_server_that_never_answers(run_playbook, module, auth):
+    """Small api_timeout and api_retries: the message says how the request was tried and which options
+    set that (with the defaults, 4 attempts of 30 seconds each)."""
+    with SilentServer() as server:
+        run = run_playbook(f"""
+- name: No answer
+  proxgate.core.{module}:
+    api_url: {server.url}
+    api_timeout: 1
+    api_retries: 1
+    {auth}
+  ignore_errors: true
+""")
+        tried = len(server.connections)
+    assert run.rc == 0, run.stdout + run.stderr
+    printed = failure(run, "No answer")
+    assert_quoted("api-timeout", printed)
+    assert "(2 attempts, each timed out after 1s, " in printed
+    assert tried == 2, "each attempt is a connection of its own"
+    # Two waits of 1 second, and a backoff of 1 to 1.25 seconds between them.
+    assert 2.9 <= float(re.search(r", ([0-9.]+)s in all", printed).group(1)) < 10, printed
+
+
 # ------------------------------------------------------------------ inventory
 
 
@@ -418,12 +535,34 @@ def test_inventory_messages(pve, guacamole_server, tmp_path):
     assert_quoted("inventory-unknown-plugin", " ".join((graph.stdout + graph.stderr).split()))
 
 
+@pytest.mark.parametrize("scheme, options, hint", [
+    ("https", "", "(the TLS certificate is not trusted"),
+    ("http", "api_retries: 0\n", "(the server closed the connection without an HTTP reply"),
+])
+def test_the_inventory_gives_a_hint_once(pve, tmp_path, scheme, options, hint):
+    """ansible-core 2.19 appends the text of each chained cause to an error: the client's text, hint and all,
+    must not come twice."""
+    source = tmp_path / "cluster.proxmox.yml"
+    source.write_text(f"plugin: proxgate.core.proxmox\n{options}")
+    env = clean_env(tmp_path, PROXMOX_URL=pve.url.replace("https://", f"{scheme}://", 1), PROXMOX_TOKEN_ID=TOKEN_ID,
+                    PROXMOX_TOKEN_SECRET=TOKEN_SECRET)
+    graph = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), "--graph"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120, check=False)
+    printed = " ".join((graph.stdout + graph.stderr).split())
+    shown = printed.count("proxgate.core.proxmox: cannot list the cluster's guests")
+    assert shown >= 1, printed
+    assert printed.count(hint) == shown, f"the hint once each time the error is shown:\n{printed}"
+    if scheme == "https":
+        assert_quoted("pve-tls", printed)
+
+
 # ------------------------------------------------------------------ the page itself
 
 
 def test_every_quoted_message_is_triggered_here():
     quoted = quoted_messages()
-    triggered = PVE_MESSAGES + SSH_MESSAGES + GUACAMOLE_MESSAGES + RUSTGUAC_MESSAGES + INVENTORY_MESSAGES
+    triggered = (PVE_MESSAGES + SSH_MESSAGES + GUACAMOLE_MESSAGES + RUSTGUAC_MESSAGES + CONNECTION_MESSAGES
+                 + INVENTORY_MESSAGES)
     assert sorted(quoted) == sorted(triggered), "a quote without a test here, or a test without its quote"
     for message_id, lines in quoted.items():
         assert lines and all(line.strip() for line in lines), f"{message_id}: an empty quote"

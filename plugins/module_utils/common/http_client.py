@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: proxgate.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the Proxmox and Guacamole clients share about HTTP: TLS trust, which connect failures are worth
-another try, backoff, and the hint for an untrusted certificate."""
+"""What the Proxmox, Guacamole and rustguac clients share about HTTP: TLS trust, which connect failures are
+worth another try, backoff, and the message for a request that could not reach the server, with a hint at the
+likely cause (an untrusted certificate, http:// to an HTTPS port, a server that does not answer in time)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import random
 import ssl
 import time
 import traceback
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 try:
     import httpx
@@ -97,3 +98,38 @@ def tls_hint(exc, server="server"):
         return (" (the TLS certificate is not trusted: give its CA in ca_path, or set validate_certs: false "
                 f"for a lab {server} you trust)")
     return ""
+
+
+def plain_http_hint(exc, base_url, api_root=""):
+    """A hint for an http:// address whose server hung up without an HTTP reply, as an HTTPS port does when it
+    reads a plain HTTP request instead of a TLS handshake. base_url without api_root is the address to try."""
+    parts = urlsplit(base_url)
+    if parts.scheme.lower() != "http" or not isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return ""
+    path = parts.path[:-len(api_root)] if api_root and parts.path.endswith(api_root) else parts.path
+    suggested = urlunsplit(("https", parts.netloc, path, "", ""))
+    return (" (the server closed the connection without an HTTP reply: is it an HTTPS port? "
+            f"try api_url: {suggested})")
+
+
+def attempts_note(exc, method, tries, elapsed, timeout, retries):
+    """How the request was tried, for its last failure: the attempts and the time they took; for a timeout also
+    the seconds each attempt waited and the options that set both."""
+    attempts = "1 attempt" if tries == 1 else f"{tries} attempts"
+    if not isinstance(exc, httpx.TimeoutException) or timeout is None:
+        return f" ({attempts} in {elapsed:.1f}s)" if tries > 1 else ""
+    each = "timed out" if tries == 1 else "each timed out"
+    note = (f" ({attempts}, {each} after {timeout:g}s, {elapsed:.1f}s in all: api_timeout sets the seconds an "
+            "attempt waits, api_retries how many times a request is sent again")
+    if tries == 1 and retries > 0:
+        note += f"; a {method} that may have reached the server is not sent again"
+    return note + ")"
+
+
+def unreachable_message(method, path, base_url, exc, tries, started, timeout, retries, server="server",
+                        api_root=""):
+    """The text of a request that failed with the transport error exc on the last of `tries` attempts, the first
+    begun at time.monotonic() `started`: the request, the address, the error, then what it likely means."""
+    return (f"{method} {path} failed: cannot reach {base_url}: {type(exc).__name__}: {exc}"
+            + tls_hint(exc, server) + plain_http_hint(exc, base_url, api_root)
+            + attempts_note(exc, method, tries, time.monotonic() - started, timeout, retries))

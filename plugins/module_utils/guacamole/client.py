@@ -15,7 +15,8 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import time
+from urllib.parse import quote, urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
@@ -23,8 +24,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.http_client i
     http_url_parts,
     httpx,
     may_resend,
-    tls_hint,
     tls_verify,
+    unreachable_message,
 )
 
 TOKEN_HEADER = "Guacamole-Token"
@@ -140,6 +141,7 @@ class GuacamoleClient:
         self.wanted_data_source = data_source or None
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
+        self.timeout = timeout
         self._token = None
         self.data_source = None
         self.available_data_sources = []
@@ -201,9 +203,22 @@ class GuacamoleClient:
             message = f"{exc.message} (the server asks for: {fields})" if fields else exc.message
         elif exc.status == 400 and self._totp and "TOTP" in exc.message.upper():
             message = f"the TOTP code was not accepted: {exc.message}"
+        elif exc.status == 404:
+            return GuacamoleApiError(exc.method, exc.path, exc.status, exc.type,
+                                     f"{exc.message} ({self._no_api_hint()})")
         else:
             return exc
         return GuacamoleAuthError(exc.method, exc.path, exc.status, exc.type, message, exc.expected)
+
+    def _no_api_hint(self):
+        """What a 404 on the login usually means: api_url lacks the web app's path."""
+        tried = self.base_url + TOKENS_PATH
+        web_app = self.base_url[:-len("/api")]
+        if not urlsplit(web_app).path:
+            return (f"no Guacamole API at {tried}: api_url usually ends with the web app's path, such as "
+                    f"{web_app}/guacamole")
+        return (f"no Guacamole API at {tried}: is the web app's path in api_url right? It usually ends with "
+                "/guacamole")
 
     def logout(self):
         """DELETE /api/tokens/<token>. Returns None, or the text of the error when the token could not be
@@ -305,6 +320,7 @@ class GuacamoleClient:
         url = self.base_url + path
         query = encode_query(params)
         attempt = 0
+        started = time.monotonic()
         while True:
             try:
                 self.calls += 1
@@ -315,9 +331,9 @@ class GuacamoleClient:
                     attempt += 1
                     self._sleep(attempt)
                     continue
-                raise GuacamoleConnectionError(
-                    f"{method} {shown_path} failed: cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
-                    + self._tls_hint(exc)) from exc
+                raise GuacamoleConnectionError(unreachable_message(
+                    method, shown_path, self.base_url, exc, attempt + 1, started, self.timeout, self.retries,
+                    "server", "/api")) from exc
             if response.status_code < 400:
                 return self._payload(method, shown_path, response)
             error = self._error(method, shown_path, response)
@@ -334,10 +350,6 @@ class GuacamoleClient:
 
     def _sleep(self, attempt):
         backoff_sleep(self.backoff, attempt)
-
-    @staticmethod
-    def _tls_hint(exc):
-        return tls_hint(exc, "server")
 
     @staticmethod
     def _payload(method, path, response):

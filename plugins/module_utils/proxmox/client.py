@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from urllib.parse import quote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
@@ -20,8 +21,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.http_client i
     http_url_parts,
     httpx,
     may_resend,
-    tls_hint,
     tls_verify,
+    unreachable_message,
 )
 
 API_PREFIX = "/api2/json"
@@ -114,6 +115,7 @@ class ProxmoxClient:
             raise ProxmoxError("give api_user and api_password, or api_token_id and api_token_secret")
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
+        self.timeout = timeout
         self.ticket = None
         self.csrf = None
         self.calls = 0
@@ -206,6 +208,7 @@ class ProxmoxClient:
         path = "/" + path.lstrip("/")
         url = self.base_url + path
         attempt = 0
+        started = time.monotonic()
         while True:
             headers = self._auth_headers(method) if authenticated else {}
             try:
@@ -217,9 +220,9 @@ class ProxmoxClient:
                     attempt += 1
                     self._sleep(attempt)
                     continue
-                raise ProxmoxConnectionError(
-                    f"{method} {path} failed: cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
-                    + self._tls_hint(exc)) from exc
+                raise ProxmoxConnectionError(unreachable_message(
+                    method, path, self.base_url, exc, attempt + 1, started, self.timeout, self.retries, "node",
+                    API_PREFIX)) from exc
             if response.status_code < 400:
                 return self._payload(method, path, response)
             error = self._error(method, path, response)
@@ -246,10 +249,6 @@ class ProxmoxClient:
 
     def _sleep(self, attempt):
         backoff_sleep(self.backoff, attempt)
-
-    @staticmethod
-    def _tls_hint(exc):
-        return tls_hint(exc, "node")
 
     @staticmethod
     def _payload(method, path, response):

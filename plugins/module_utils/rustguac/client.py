@@ -12,6 +12,7 @@ names with ``path_of()``, which quotes each segment. The API key travels only in
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
@@ -21,8 +22,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.http_client i
     http_url_parts,
     httpx,
     may_resend,
-    tls_hint,
     tls_verify,
+    unreachable_message,
 )
 
 HEADER_STYLES = ("bearer", "x-api-key")
@@ -122,8 +123,9 @@ class RustguacClient:
         self.base_url = api_base_url(url)
         self.retries = 3 if retries is None else int(retries)
         self.backoff = float(backoff)
+        self.timeout = timeout or 30
         self.calls = 0
-        self.http = httpx.Client(verify=tls_verify(validate_certs, ca_path, RustguacError), timeout=timeout or 30,
+        self.http = httpx.Client(verify=tls_verify(validate_certs, ca_path, RustguacError), timeout=self.timeout,
                                  transport=transport,
                                  headers={"Accept": "application/json", **auth_headers(api_key, header_style)})
 
@@ -159,6 +161,7 @@ class RustguacClient:
         path = "/" + str(path or "").lstrip("/")
         query = {key: value for key, value in (params or {}).items() if value is not None} or None
         attempt = 0
+        started = time.monotonic()
         while True:
             try:
                 self.calls += 1
@@ -168,9 +171,9 @@ class RustguacClient:
                     attempt += 1
                     backoff_sleep(self.backoff, attempt)
                     continue
-                raise RustguacConnectionError(
-                    f"{method} {path} failed: cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
-                    + tls_hint(exc, "rustguac server")) from exc
+                raise RustguacConnectionError(unreachable_message(
+                    method, path, self.base_url, exc, attempt + 1, started, self.timeout, self.retries,
+                    "rustguac server", "/api")) from exc
             if response.status_code < 400:
                 return self._payload(method, path, response) if parse else None
             error = self._error(method, path, response)
