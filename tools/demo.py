@@ -29,18 +29,16 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+try:
+    from tools.library_warnings import LibraryDeprecationFilter
+except ImportError:  # run as a script, with tools/ first on sys.path
+    from library_warnings import LibraryDeprecationFilter
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 INVENTORY = REPO / "playbooks" / "inventory" / "demo.proxmox.yml"
 NO = ("0", "false", "no", "off")
 RECAP_CHANGED = re.compile(r"^localhost\s+:.*\bchanged=(\d+)")
-# A Python warning as the interpreter prints it: "<file>:<line>: <Category>: <message>", then the line of source
-# indented by two spaces. Left out of the output rather than ignored through PYTHONWARNINGS: cryptography's
-# CryptographyDeprecationWarning derives from UserWarning (so that Python shows it), and a -W category from an
-# installed package cannot be named (the options are read before site-packages can be imported).
-PYTHON_DEPRECATION = re.compile(r"^(?P<file>.+?\.py):\d+: \w*DeprecationWarning: ")
-WARNING_SOURCE_LINE = re.compile(r"^  \S")
-OURS = "/ansible_collections/proxgate/"
 NEXT = ("next: docs/quickstart.md#look-around - start the two test servers yourself and try the collection by hand,\n"
         "      beginning with: ansible-inventory -i playbooks/inventory/demo.proxmox.yml --graph")
 PVE_PASSWORD = "demo-password"
@@ -62,31 +60,17 @@ def playbook_command(name, extra_vars):
     return command
 
 
-def third_party_deprecation(line):
-    """True for the first line of a Python deprecation warning raised in an installed library other than this
-    collection."""
-    found = PYTHON_DEPRECATION.match(line)
-    if not found:
-        return False
-    installed = {"site-packages", "dist-packages"} & set(Path(found["file"]).parts)
-    return bool(installed) and OURS not in found["file"]
-
-
 def run_playbook(command, env):
     """Run an ansible-playbook command, printing its output line by line as it comes, its errors and warnings
     in place, Python deprecation warnings of third-party libraries left out. Returns (exit code, the recap's
     changed count). Its stdout and stderr are one pipe, and unbuffered, so the lines come in the order it
     wrote them whatever the ansible-core version or a plugin does about flushing."""
     changed = None
-    skipping = False
+    lines = LibraryDeprecationFilter()
     with subprocess.Popen(command, env=dict(env, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, encoding="utf-8", errors="replace") as proc:
         for line in proc.stdout:
-            if skipping and WARNING_SOURCE_LINE.match(line):
-                skipping = False
-                continue
-            skipping = third_party_deprecation(line)
-            if skipping:
+            if not lines.keep(line):
                 continue
             sys.stdout.write(line)
             sys.stdout.flush()

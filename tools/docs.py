@@ -23,6 +23,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+try:
+    from tools.library_warnings import without_library_deprecations
+except ImportError:  # run as a script, with tools/ first on sys.path
+    from library_warnings import without_library_deprecations
+
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 COLLECTION_LINK = REPO / "build" / "collections" / "ansible_collections" / "proxgate" / "core"
@@ -82,7 +87,7 @@ def read_docs(kind, names):
     proc = subprocess.run([str(BIN / "ansible-doc"), "--json", "-t", kind]
                           + [f"proxgate.core.{name}" for name in names],
                           capture_output=True, text=True, env=env, check=False)
-    if proc.returncode or proc.stderr.strip():
+    if proc.returncode or without_library_deprecations(proc.stderr).strip():
         raise SystemExit(f"ansible-doc failed:\n{proc.stderr}")
     return json.loads(proc.stdout)
 

@@ -3,7 +3,6 @@ tools/docs.py's pages (modules, plugins, roles) are complete and current."""
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tools.library_warnings import without_library_deprecations
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS_TOOL = REPO / "tools" / "docs.py"
@@ -32,37 +33,27 @@ INVENTORY_PLUGINS = [path.stem for path in tracked("plugins/inventory/*.py") if 
 ROLES = [path.parents[1].name for path in tracked("roles/*/meta/argument_specs.yml")]
 
 
-# A Python warning that a third-party library raises at import: "<file>:<line>: <Category>: <text>", followed
-# by the source line it points at. Such lines are the library's business (cryptography 51 deprecates DSA,
-# which ansible-core imports), not a fault of our docs.
-THIRD_PARTY_WARNING = re.compile(r"^(?P<file>/\S+\.py):\d+: \w*Warning: .*\n(?:[ \t]+\S.*\n)?", re.M)
-
-
-def our_stderr(stderr):
-    """What ansible-doc printed about the collection: stderr less Python warnings raised outside it."""
-    return THIRD_PARTY_WARNING.sub(lambda m: "" if "/ansible_collections/proxgate/" not in m["file"]
-                                   else m[0], stderr).strip()
-
-
 @pytest.fixture(scope="module")
 def docs():
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / "build" / "collections"))
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), "--json"]
                           + [f"proxgate.core.{name}" for name in MODULES],
                           capture_output=True, text=True, env=env, check=False)
-    assert proc.returncode == 0 and not our_stderr(proc.stderr), proc.stderr
+    assert proc.returncode == 0 and not without_library_deprecations(proc.stderr).strip(), proc.stderr
     return json.loads(proc.stdout)
 
 
-def test_our_stderr_drops_only_third_party_python_warnings():
+def test_only_library_deprecation_warnings_are_left_out():
     library = ("/venv/lib/python3.11/site-packages/ansible/_internal/_ssh/_ssh_agent.py:18: "
                "CryptographyDeprecationWarning: DSA is deprecated\n  from cryptography import dsa\n")
-    ours = ("/x/ansible_collections/proxgate/core/plugins/modules/proxmox_vm.py:3: DeprecationWarning: old\n"
-            "  import imp\n")
+    ours = ("/venv/lib/python3.11/site-packages/ansible_collections/proxgate/core/plugins/modules/x.py:3: "
+            "DeprecationWarning: old\n  import imp\n")
+    not_installed = "/home/me/script.py:3: DeprecationWarning: old\n  import imp\n"
     ansible_warning = "[WARNING]: proxgate.core.proxmox_vm: option foo has no description\n"
-    assert our_stderr(library) == ""
-    assert our_stderr(library + ansible_warning) == ansible_warning.strip()
-    assert our_stderr(ours) == ours.strip()
+    assert without_library_deprecations(library) == ""
+    assert without_library_deprecations(library + ansible_warning) == ansible_warning
+    assert without_library_deprecations(ours) == ours
+    assert without_library_deprecations(not_installed) == not_installed
 
 
 @pytest.mark.parametrize("name", MODULES)
