@@ -141,23 +141,8 @@ def marking_problems(block):
     return problems
 
 
-# Blocks of a page that another change owns at the time of writing, by (page, first line): not run, for the
-# reason given, until that page marks them itself. Any other unmarked block of the page still fails.
-UNMARKED_FOR_NOW = {
-    ("docs/troubleshooting.md", "curl --cacert pve-root-ca.pem -d username=automation@pve --data-urlencode "
-                                'password="$PROXMOX_PASSWORD" \\'): "asks a real node for a ticket",
-    ("docs/troubleshooting.md", "pveum user permissions automation@pve --path /vms/103        "
-                                "# what the user holds there"): "pveum runs on a Proxmox VE node",
-}
-
-
-def unmarked_for_now(block):
-    key = (str(block.doc.relative_to(REPO)), block.text.splitlines()[0] if block.text else "")
-    return key in UNMARKED_FOR_NOW and not {"runnable", "not-run"} & set(block.markers)
-
-
 def test_every_shell_block_is_marked():
-    problems = [problem for doc in DOCS for block in blocks_of(doc) if not unmarked_for_now(block)
+    problems = [problem for doc in DOCS for block in blocks_of(doc)
                 for problem in marking_problems(block)]
     assert not problems, "\n".join(problems)
 
