@@ -40,11 +40,13 @@ options:
   folder:
     description:
       - Name of the folder the entry is in. It must exist (see M(proxgate.core.rustguac_folder)).
+      - The same rule as for O(name); a sub-folder (C(/)) is refused for now.
     type: str
     required: true
   name:
     description:
-      - Name of the entry, unique within its folder. It cannot hold C(/).
+      - Name of the entry, unique within its folder; 1 to 64 ASCII letters, digits, C(.), C(_) or
+        C(-), and not C(.), C(..) or C(.config) (the rustguac server's rule); other names fail before any call.
     type: str
     required: true
   type:
@@ -250,6 +252,7 @@ secrets_sent:
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook import (
     entries_path,
     find_entry,
+    folder_problem,
     name_problem,
     read_entries,
 )
@@ -276,7 +279,7 @@ class RustguacEntry(RustguacModule):
 
     def validate(self):
         params = self.params
-        problem = name_problem("folder", params["folder"]) or name_problem("name", params["name"])
+        problem = folder_problem("folder", params["folder"]) or name_problem("name", params["name"])
         if problem:
             self.fail(problem)
         if params["state"] == "present":

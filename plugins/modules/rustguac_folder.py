@@ -35,7 +35,9 @@ options:
     default: shared
   name:
     description:
-      - Name of the folder, unique within its scope. It cannot hold C(/).
+      - Name of the folder, unique within its scope; 1 to 64 ASCII letters, digits, C(.), C(_) or
+        C(-), and not C(.), C(..) or C(.config) (the rustguac server's rule); other names fail before any call.
+      - rustguac's sub-folders (C(clients/acme)) are not managed by this module yet; a C(/) is refused.
     type: str
     required: true
   allowed_groups:
@@ -114,8 +116,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     FOLDERS,
     describe_folder,
     folder_path,
+    folder_problem,
     folder_settings,
-    name_problem,
     read_folder,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, compare
@@ -132,7 +134,7 @@ class RustguacFolder(RustguacModule):
     required_role = "admin"
 
     def validate(self):
-        problem = (name_problem("name", self.params["name"], "folder name")
+        problem = (folder_problem("name", self.params["name"])
                    or folder_settings(self.params["allowed_groups"], self.params["description"])[1])
         if problem:
             self.fail(problem)

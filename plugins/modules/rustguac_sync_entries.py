@@ -45,7 +45,10 @@ options:
     default: shared
   folder:
     description:
-      - Name of the folder the module manages; created when missing. It cannot hold C(/).
+      - Name of the folder the module manages; created when missing.
+      - 1 to 64 ASCII letters, digits, C(.), C(_) or C(-), and not C(.), C(..) or C(.config) (the rustguac
+        server's rule); other names fail before any call.
+      - rustguac's sub-folders (C(clients/acme)) are not managed by this module yet; a C(/) is refused.
     type: str
     required: true
   allowed_groups:
@@ -68,7 +71,8 @@ options:
     required: true
     suboptions:
       name:
-        description: Name of the entry. It cannot hold C(/).
+        description: Name of the entry, with the rule of O(folder) (1 to 64 ASCII letters, digits, C(.), C(_) or
+          C(-); not C(.), C(..) or C(.config)).
         type: str
         required: true
       type:
@@ -272,6 +276,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     entries_path,
     find_entry,
     folder_path,
+    folder_problem,
     folder_settings,
     name_problem,
     read_entries,
@@ -332,7 +337,7 @@ class RustguacSyncEntries(RustguacModule):
 
     def validate(self):
         params = self.params
-        problem = (name_problem("folder", params["folder"])
+        problem = (folder_problem("folder", params["folder"])
                    or folder_settings(params["allowed_groups"], params["description"])[1])
         if problem:
             self.fail(problem)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import re
 import sys
+from urllib.parse import quote
 
 import pytest
 
@@ -23,10 +24,10 @@ NAME = re.compile(r"[A-Za-z_.]+")
 
 
 def cites_source(doc):
-    """'src/a.rs f, g, src/b.rs h: what' -> True: the part before ': ' lists a file and name first, then
+    """'src/a.rs f, g; src/b.rs h: what' -> True: the part before ': ' lists a file and name first, then
     names or further files with a name."""
     head, colon, _rest = doc.partition(": ")
-    parts = head.split(", ")
+    parts = re.split(r"[,;] ", head)
     return bool(colon) and bool(SOURCE_FILE_AND_NAME.fullmatch(parts[0])) and all(
         SOURCE_FILE_AND_NAME.fullmatch(part) or NAME.fullmatch(part) for part in parts[1:])
 
@@ -124,3 +125,98 @@ def test_mapping_body_is_checked_before_the_role(emu, api):
     listed = api("GET", MAPPINGS, key=operator)
     assert (listed.status, listed.json) == (403, {"error": "admin role required"})
     assert emu.state()["group_mappings"] == []
+
+
+# --- address-book names -----------------------------------------------------------------------
+
+FOLDERS = "/api/addressbook/folders"
+BAD_NAMES = [
+    ("", "name must be 1-64 characters"),
+    ("x" * 65, "name must be 1-64 characters"),
+    (".", "reserved name"),
+    ("..", "reserved name"),
+    (".config", "reserved name"),
+    ("a\\b", "name cannot contain path separators"),
+    ("web 01", "name must be alphanumeric, hyphens, underscores, or dots"),
+    ("café", "name must be alphanumeric, hyphens, underscores, or dots"),
+    ("a:b", "name must be alphanumeric, hyphens, underscores, or dots"),
+]
+GOOD_NAMES = ["a", "x" * 64, "my-entry.v2", "Web_01", "a..b", "-x-", ".hidden"]
+
+
+def quoted(text):
+    return quote(text, safe="")
+
+
+@pytest.mark.parametrize(("name", "message"), BAD_NAMES, ids=[repr(case[0])[:20] for case in BAD_NAMES])
+def test_bad_entry_names_are_502_invalid_name(emu, api, name, message):
+    """src/vault.rs validate_name, put_entry, src/api.rs ab_create_entry: an entry name outside
+    [A-Za-z0-9._-]{1,64}, or '.', '..', '.config', is a VaultError::BadName that the handler answers with
+    502 {"error": "invalid name: <why>"}; nothing is stored."""
+    emu.add_folder("shared", "production")
+    reply = api("POST", f"{FOLDERS}/shared/production/entries", body={"name": name, "type": "ssh"})
+    assert (reply.status, reply.json) == (502, {"error": f"invalid name: {message}"})
+    assert emu.state()["entries"] == []
+
+
+@pytest.mark.parametrize("name", GOOD_NAMES)
+def test_good_names_are_taken(emu, api, name):
+    """src/vault.rs validate_name: ASCII letters, digits, '-', '_' and '.', 1-64 bytes; '..' inside a name
+    is not refused (only the whole names '.', '..' and '.config' are)."""
+    assert api("POST", FOLDERS, body={"name": name, "allowed_groups": []}).status == 201
+    emu.add_folder("shared", "production")
+    reply = api("POST", f"{FOLDERS}/shared/production/entries", body={"name": name, "type": "ssh"})
+    assert reply.status == 201, reply
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("a/", "path cannot start or end with /"),
+    ("/a", "path cannot start or end with /"),
+    ("a//b", "path cannot contain empty segments"),
+    ("a/../b", "reserved name"),
+    ("a/b c", "name must be alphanumeric, hyphens, underscores, or dots"),
+    ("/".join(["abcdefgh"] * 29), "path too long (max 256 chars)"),
+])
+def test_bad_folder_paths_are_502_invalid_name(emu, api, path, message):
+    """src/vault.rs validate_path, put_folder_config, src/api.rs ab_create_folder: a folder is a path of
+    names joined by '/', at most 256 characters; each segment follows validate_name."""
+    reply = api("POST", FOLDERS, body={"name": path, "allowed_groups": []})
+    assert (reply.status, reply.json) == (502, {"error": f"invalid name: {message}"})
+    assert emu.state()["folders"] == []
+
+
+def test_folder_sub_paths_are_names(emu, api):
+    """src/vault.rs validate_path: 'Clients/Acme' is a valid folder; axum's Path decodes %2F, so the
+    sub-path travels as one URL segment."""
+    assert api("POST", FOLDERS, body={"name": "Clients/Acme", "allowed_groups": []}).status == 201
+    reply = api("POST", f"{FOLDERS}/shared/{quoted('Clients/Acme')}/entries", body={"name": "web01", "type": "ssh"})
+    assert reply.status == 201, reply
+
+
+def test_name_checks_come_before_the_scope(emu, api):
+    """src/vault.rs put_folder_config, resolve_scope_prefix: validate_path runs first, then an unknown scope
+    is BadName("invalid scope: <scope>"); CreateFolderRequest.scope is a plain String (default "shared")."""
+    bad_both = api("POST", FOLDERS, body={"scope": "global", "name": "a b", "allowed_groups": []})
+    assert bad_both.json == {"error": "invalid name: name must be alphanumeric, hyphens, underscores, or dots"}
+    bad_scope = api("POST", FOLDERS, body={"scope": "global", "name": "ab", "allowed_groups": []})
+    assert (bad_scope.status, bad_scope.json) == (502, {"error": "invalid name: invalid scope: global"})
+
+
+def test_entry_listing_of_a_bad_folder_name(emu, api):
+    """src/api.rs ab_list_entries, check_folder_access: an admin skips the access check and the listing's
+    BadName is a 502; for an operator the folder config read fails first and check_folder_access answers 500."""
+    operator = emu.add_api_key(name="ops", role="operator", groups=["ops"])
+    path = f"{FOLDERS}/shared/{quoted('a b')}/entries"
+    admin = api("GET", path)
+    assert (admin.status, admin.json) == (502, {"error": "invalid name: name must be alphanumeric, hyphens, "
+                                                         "underscores, or dots"})
+    assert api("GET", path, key=operator).status == 500
+
+
+def test_entry_update_and_delete_check_the_entry_name(emu, api):
+    """src/vault.rs put_entry, delete_entry; src/api.rs ab_update_entry, ab_delete_entry: the entry name in
+    the URL is checked with validate_name (502)."""
+    emu.add_folder("shared", "production")
+    path = f"{FOLDERS}/shared/production/entries/{quoted('web 01')}"
+    assert api("PUT", path, body={"type": "ssh"}).status == 502
+    assert api("DELETE", path).status == 502

@@ -196,3 +196,66 @@ def test_operator_key_gets_403_naming_admin(production, run_playbook):
     assert "POST /addressbook/folders/shared/production/entries failed: HTTP 403" in msg
     assert "needs the admin role" in msg
     assert production.state()["entries"] == []
+
+
+BAD_NAMES = {
+    # option: (value, what the message says)
+    "folder: ..": ("folder must be a valid rustguac folder name: '..' is reserved ('.' and '..' are dot "
+                     "segments in a URL"),
+    "name: .": "name must be a valid rustguac name: '.' is reserved",
+    "name: .config": "name must be a valid rustguac name: '.config' is reserved",
+    "name: web 01": "name must be a valid rustguac name: 'web 01' holds ' ', and rustguac takes only ASCII",
+    "name: café": "name must be a valid rustguac name: 'café' holds 'é'",
+    f"name: {'x' * 65}": f"name must be a valid rustguac name: '{'x' * 65}' has 65 characters, and rustguac "
+                         "takes 1 to 64",
+}
+
+
+def test_names_rustguac_refuses_fail_before_any_call(production, run_playbook):
+    """rustguac 1.9.7 answers these names with 502 "invalid name" (src/vault.rs validate_name); '.' and '..'
+    would even turn into dot segments of the URL. The module refuses them before it calls the API."""
+    tasks = ""
+    for index, option in enumerate(BAD_NAMES):
+        folder = option.split(": ", 1)[1] if option.startswith("folder") else "production"
+        name = option.split(": ", 1)[1] if option.startswith("name") else "web01"
+        tasks += f"""
+        - name: bad{index}
+          proxgate.core.rustguac_entry:
+            folder: "{folder}"
+            name: "{name}"
+            type: ssh
+            hostname: 10.0.0.5
+            state: {"absent" if index % 2 else "present"}
+          ignore_errors: true
+        """
+    run = run_playbook(tasks, env=rg_env(production))
+    for index, expected in enumerate(BAD_NAMES.values()):
+        assert expected in run.result(f"bad{index}")["msg"], run.result(f"bad{index}")["msg"]
+    assert production.requests == [], "bad names are refused before the API is called"
+
+
+def test_names_rustguac_takes_are_written(production, run_playbook):
+    """Dots, dashes and underscores inside a name, and 64 characters, are good names for rustguac."""
+    tasks = "".join(f"""
+        - name: good{index}
+          proxgate.core.rustguac_entry:
+            folder: production
+            name: "{name}"
+            type: ssh
+            hostname: 10.0.0.5
+        """ for index, name in enumerate(["web-01.example_com", "a..b", "x" * 64]))
+    run = run_playbook(tasks, env=rg_env(production))
+    assert run.rc == 0, run.stdout + run.stderr
+    assert sorted(entry["name"] for entry in production.state()["entries"]) == sorted(
+        ["web-01.example_com", "a..b", "x" * 64])
+
+
+def test_a_502_with_rustguac_error_body_is_not_sent_again(production, run_playbook):
+    """rustguac answers what its Vault refuses with 502 {"error": ...} (src/api.rs ab_list_entries); sending
+    the same GET again gets the same answer, so the client reports it at once."""
+    production.fail("GET", ENTRIES, 502, "invalid name: reserved name", times=3)
+    run = run_playbook(web01(), env=rg_env(production))
+    msg = run.result("web01")["msg"]
+    assert f"GET {ENTRIES} failed: HTTP 502: invalid name: reserved name" in msg
+    assert [status for method, path, status in production.requests] == [502]
+    assert production.state()["entries"] == []

@@ -110,7 +110,7 @@ def test_bad_input_names_the_parameter(rustguac, run_playbook):
             name: a
           environment: {}
     """, env=rg_env(rustguac, key="not-a-key"))
-    assert "name must be a non-empty folder name without '/'" in run.result("slash")["msg"]
+    assert "name must be a top-level folder name, got 'a/b'" in run.result("slash")["msg"]
     assert "HTTP 401" in run.result("unknown key")["msg"]
     assert "api_key" in run.result("unknown key")["msg"]
     assert "not-a-key" not in everything(run)

@@ -5,17 +5,50 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import RustguacApiError, path_of
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import listed
 
 FOLDERS = "/addressbook/folders"
 
 
+NAME_MAX = 64
+NAME_CHARS = re.compile(r"[A-Za-z0-9._-]")
+RESERVED_NAMES = (".", "..", ".config")
+
+
+def name_reason(name):
+    """Why rustguac refuses a folder or entry name, None when it takes it.
+
+    The server's rule (src/vault.rs validate_name in rustguac 1.9.7): 1 to 64 ASCII letters, digits, '.', '_'
+    or '-', and not '.', '..' or '.config'; it answers any other name with HTTP 502 "invalid name". '.' and '..'
+    would also become dot segments in the request's URL, which the HTTP client resolves to another path.
+    """
+    if name in RESERVED_NAMES:
+        return (f"{name!r} is reserved ('.' and '..' are dot segments in a URL, '.config' holds a folder's "
+                "settings)")
+    if not 1 <= len(name) <= NAME_MAX:
+        return f"{name!r} has {len(name)} characters, and rustguac takes 1 to {NAME_MAX}"
+    bad = "".join(sorted({char for char in name if not NAME_CHARS.fullmatch(char)}))
+    if bad:
+        return f"{name!r} holds {bad!r}, and rustguac takes only ASCII letters, digits, '.', '_' and '-'"
+    return None
+
+
 def name_problem(option, value, noun="name"):
-    """The message for a folder or entry name that is empty or holds '/' (a path segment), None for a good one."""
-    if str(value).strip() and "/" not in str(value):
-        return None
-    return f"{option} must be a non-empty {noun} without '/', got {value!r}"
+    """The message for a name rustguac refuses (see name_reason), naming the option; None for a good one."""
+    reason = name_reason(str(value))
+    return None if reason is None else f"{option} must be a valid rustguac {noun}: {reason}"
+
+
+def folder_problem(option, value):
+    """name_problem for a folder. rustguac also takes a path of names ('clients/acme', a sub-folder), but the
+    modules read folders from the top-level listing only, so they refuse a '/' with a message that says so."""
+    if "/" in str(value):
+        return (f"{option} must be a top-level folder name, got {str(value)!r}: sub-folders (a '/' in the "
+                "name) are not managed by these modules yet")
+    return name_problem(option, value, "folder name")
 
 
 def folder_settings(allowed_groups, description):

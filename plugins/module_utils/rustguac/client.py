@@ -38,6 +38,8 @@ class RustguacError(Exception):
 class RustguacApiError(RustguacError):
     """The API answered with an error status; ``message`` is the server's own text (its ``error`` field)."""
 
+    json_error = False  # the reply was rustguac's own {"error": ...}, not a proxy's page
+
     def __init__(self, method, path, status, message=None):
         self.method = method
         self.path = path
@@ -104,8 +106,9 @@ class RustguacClient:
 
     Connect failures that never reached the server are retried for every method; a connection lost after the
     request was sent, and the 5xx answers 500, 502, 503 and 504, are retried only for GET, HEAD, PUT and
-    DELETE, never for a POST (it may have created a token or a mapping). Exponential backoff, at most
-    ``retries`` times. Nothing else is retried.
+    DELETE, never for a POST (it may have created a token or a mapping), and a 502 that carries rustguac's
+    own error body never (its address-book handlers answer every Vault error so, such as "invalid name").
+    Exponential backoff, at most ``retries`` times. Nothing else is retried.
     """
 
     def __init__(self, url, api_key, header_style="bearer", validate_certs=True, ca_path=None, timeout=30,
@@ -177,7 +180,10 @@ class RustguacClient:
             if response.status_code < 400:
                 return self._payload(method, path, response) if parse else None
             error = self._error(method, path, response)
-            if attempt < self.retries and method in IDEMPOTENT_METHODS and error.status in RETRY_STATUSES:
+            # rustguac answers 502 with an error body for what its Vault refused ("invalid name: ..."):
+            # the same request gets the same answer. A proxy's 502 (no such body) is retried.
+            if (attempt < self.retries and method in IDEMPOTENT_METHODS and error.status in RETRY_STATUSES
+                    and not (error.status == 502 and error.json_error)):
                 attempt += 1
                 backoff_sleep(self.backoff, attempt)
                 continue
@@ -203,7 +209,9 @@ class RustguacClient:
             body = None
         if isinstance(body, dict) and (body.get("error") or body.get("message")):
             message = body.get("error") or body.get("message")
-            return RustguacApiError(method, path, response.status_code, str(message))
+            error = RustguacApiError(method, path, response.status_code, str(message))
+            error.json_error = True
+            return error
         text = response.reason_phrase
         if response.text:
             text = f"{text}: {' '.join(response.text.split())[:200]}"

@@ -30,6 +30,9 @@ INT_FIELDS = ("port", "color_depth")
 BOOL_FIELDS = ("ignore_cert", "enable_drive", "prompt_credentials")
 ENTRY_FIELDS = ("type",) + STR_FIELDS + INT_FIELDS + BOOL_FIELDS + ("jump_hosts",)
 SAFE_RECORDING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")  # Rust's is_ascii_alphanumeric plus '-', '_', '.'
+NAME_MAX = 64
+PATH_MAX = 256
 
 
 def now_iso() -> str:
@@ -68,6 +71,44 @@ class ApiError(Exception):
         if self.plain:
             return Response(self.status, self.message)
         return Response(self.status, {"error": self.message})
+
+
+def bad_name(message: str, status: int = 502) -> ApiError:
+    """src/vault.rs VaultError::BadName, shown as ``invalid name: <message>``; the address-book handlers of
+    src/api.rs answer a Vault error with 502 (BAD_GATEWAY), check_folder_access with 500."""
+    return ApiError(status, f"invalid name: {message}")
+
+
+def validate_name(name: str, status: int = 502) -> None:
+    """src/vault.rs validate_name: a folder segment or an entry name."""
+    if not name or len(name.encode("utf-8")) > NAME_MAX:
+        raise bad_name("name must be 1-64 characters", status)
+    if name in (".config", ".", ".."):
+        raise bad_name("reserved name", status)
+    if "/" in name or "\\" in name:
+        raise bad_name("name cannot contain path separators", status)
+    if not NAME_CHARS.fullmatch(name):
+        raise bad_name("name must be alphanumeric, hyphens, underscores, or dots", status)
+
+
+def validate_path(path: str, status: int = 502) -> None:
+    """src/vault.rs validate_path: a folder path, segments joined by '/' (``Clients/Acme``)."""
+    if not path:
+        raise bad_name("path cannot be empty", status)
+    if len(path.encode("utf-8")) > PATH_MAX:
+        raise bad_name("path too long (max 256 chars)", status)
+    if path.startswith("/") or path.endswith("/"):
+        raise bad_name("path cannot start or end with /", status)
+    if "//" in path:
+        raise bad_name("path cannot contain empty segments", status)
+    for segment in path.split("/"):
+        validate_name(segment, status)
+
+
+def check_scope(scope: str, status: int = 502) -> None:
+    """src/vault.rs resolve_scope_prefix (called after the name checks); an instance_name is configured."""
+    if scope not in SCOPES:
+        raise bad_name(f"invalid scope: {scope}", status)
 
 
 def unprocessable(message: str) -> ApiError:
@@ -417,9 +458,10 @@ class Api:
         if not self.vault_enabled:
             raise ApiError(503, "Vault is not configured")
 
-    def folder(self, scope: str, name: str) -> dict[str, Any]:
-        if scope not in SCOPES:
-            raise ApiError(400, f"Invalid scope '{scope}': must be 'shared' or 'instance'")
+    def folder(self, scope: str, name: str, status: int = 502) -> dict[str, Any]:
+        """The folder at scope/name; its path and the scope are checked as src/vault.rs does first."""
+        validate_path(name, status)
+        check_scope(scope, status)
         folder = self.folders.get((scope, name))
         if folder is None:
             raise ApiError(404, f"Folder '{name}' not found in scope '{scope}'")
@@ -430,7 +472,9 @@ class Api:
         return identity.role == "admin" or bool(set(identity.groups) & set(folder["allowed_groups"]))
 
     def visible_folder(self, identity: Identity, scope: str, name: str) -> dict[str, Any]:
-        folder = self.folder(scope, name)
+        # src/api.rs check_folder_access: admins skip it (a bad name is then a 502 from the listing);
+        # for others get_folder_config's BadName comes back as a 500.
+        folder = self.folder(scope, name, 502 if identity.role == "admin" else 500)
         if not self.can_see(identity, folder):
             raise ApiError(403, "Access denied: not a member of an allowed group for this folder")
         return folder
@@ -500,13 +544,12 @@ def list_folders(api: Api, request: Request, identity: Identity, params: list[st
 def create_folder(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
     api.require_vault()
     body = parse_json_body(request)
-    for required in ("scope", "name"):
-        if body.get(required) is None:
-            raise unprocessable(f"missing field `{required}`")
-    scope = opt_enum(body, "scope", SCOPES)
+    if body.get("name") is None:
+        raise unprocessable(f"missing field `name`{serde_position(request.body)}")
+    scope = opt_str(body, "scope") or "shared"  # CreateFolderRequest: a String, serde default "shared"
     name = opt_str(body, "name") or ""
-    if not name.strip() or "/" in name or len(name) > 100:
-        raise ApiError(400, "Invalid folder name: 1-100 characters, no '/'")
+    validate_path(name)  # src/vault.rs put_folder_config
+    check_scope(scope)
     if (scope, name) in api.folders:
         raise ApiError(409, f"Folder '{name}' already exists in scope '{scope}'")
     folder = {"scope": scope, "name": name,
@@ -558,8 +601,7 @@ def create_entry(api: Api, request: Request, identity: Identity, params: list[st
     if body.get("name") is None:
         raise unprocessable("missing field `name`")
     name = opt_str(body, "name") or ""
-    if not name.strip() or "/" in name or len(name) > 100:
-        raise ApiError(400, "Invalid entry name: 1-100 characters, no '/'")
+    validate_name(name)  # src/vault.rs put_entry: validate_path(folder), validate_name(entry), scope
     fields = parse_entry_fields(body)
     if "type" not in fields:
         raise unprocessable("missing field `type`")
@@ -574,6 +616,7 @@ def update_entry(api: Api, request: Request, identity: Identity, params: list[st
     api.require_vault()
     scope, folder, name = params
     api.folder(scope, folder)
+    validate_name(name)  # src/vault.rs put_entry
     existing = api.entries.get((scope, folder, name))
     if existing is None:
         raise ApiError(404, f"Entry '{name}' not found in folder '{folder}'")
@@ -587,7 +630,10 @@ def update_entry(api: Api, request: Request, identity: Identity, params: list[st
 def delete_entry(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
     api.require_vault()
     scope, folder, name = params
-    api.folder(scope, folder)
+    validate_name(name)  # src/vault.rs delete_entry checks the entry name only, then the scope
+    check_scope(scope)
+    if (scope, folder) not in api.folders:
+        raise ApiError(404, f"Folder '{folder}' not found in scope '{scope}'")
     if api.entries.pop((scope, folder, name), None) is None:
         raise ApiError(404, f"Entry '{name}' not found in folder '{folder}'")
     return Response(204)
