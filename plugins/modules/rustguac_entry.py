@@ -255,6 +255,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     folder_problem,
     name_problem,
     read_entries,
+    read_folder,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.entries import (
     entry_argument_spec,
@@ -297,11 +298,15 @@ class RustguacEntry(RustguacModule):
         return described
 
     def run(self):
-        entries = read_entries(self.client, self.params["scope"], self.params["folder"])
-        if entries is None and self.params["state"] == "present":
-            self.fail(f"folder {self.params['folder']!r} (scope {self.params['scope']}) does not exist: "
+        scope, folder = self.params["scope"], self.params["folder"]
+        # The folder list, not the entries: rustguac lists the entries of a missing folder as [] and would
+        # create the folder with a first entry (src/api.rs ab_list_entries, ab_create_entry).
+        if read_folder(self.client, scope, folder) is None:
+            if self.params["state"] == "absent":
+                return self.ensure_absent(None)
+            self.fail(f"folder {folder!r} (scope {scope}) does not exist: "
                       "create it first with proxgate.core.rustguac_folder")
-        existing = find_entry(entries or [], self.params["name"])
+        existing = find_entry(read_entries(self.client, scope, folder), self.params["name"])
         if self.params["state"] == "absent":
             return self.ensure_absent(existing)
         body, changes, sent = plan_entry(existing, self.params, self.params["update_password"])

@@ -353,7 +353,7 @@ class RustguacSyncEntries(RustguacModule):
         scope, name = self.params["scope"], self.params["folder"]
         stored_folder = read_folder(self.client, scope, name)
         folder, folder_changes = self.plan_folder(stored_folder)
-        stored_entries = [] if stored_folder is None else read_entries(self.client, scope, name) or []
+        stored_entries = [] if stored_folder is None else read_entries(self.client, scope, name)
         plan = SyncPlan(stored_folder is None)
         for entry in self.params["entries"]:
             existing = find_entry(stored_entries, entry["name"])

@@ -220,3 +220,36 @@ def test_entry_update_and_delete_check_the_entry_name(emu, api):
     path = f"{FOLDERS}/shared/production/entries/{quoted('web 01')}"
     assert api("PUT", path, body={"type": "ssh"}).status == 502
     assert api("DELETE", path).status == 502
+
+
+# --- entries of a folder that does not exist --------------------------------------------------
+
+
+def test_entries_of_a_missing_folder_are_an_empty_list_for_an_admin(emu, api):
+    """src/api.rs ab_list_entries, check_folder_access: an admin skips the access check, and a listing that
+    Vault answers NotFound becomes Vec::new(), so a folder that does not exist lists as 200 []."""
+    reply = api("GET", f"{FOLDERS}/shared/nowhere/entries")
+    assert (reply.status, reply.json) == (200, [])
+    assert emu.state()["folders"] == []
+
+
+def test_entries_of_a_missing_or_closed_folder_are_403_for_others(emu, api):
+    """src/vault.rs resolve_folder_access; src/api.rs check_folder_access: for a non-admin a missing folder
+    config is "deny", so a missing folder and one the caller's groups do not allow both answer 403
+    {"error": "no access to this folder"}."""
+    emu.add_folder("shared", "lab", allowed_groups=["dev"])
+    operator = emu.add_api_key(name="ops", role="operator", groups=["ops"])
+    for folder in ("nowhere", "lab"):
+        reply = api("GET", f"{FOLDERS}/shared/{folder}/entries", key=operator)
+        assert (reply.status, reply.json) == (403, {"error": "no access to this folder"})
+
+
+def test_an_entry_created_in_a_missing_folder_makes_the_folder(emu, api):
+    """src/api.rs ab_create_entry; src/vault.rs put_entry: the entry is written without a look for the folder,
+    so the folder then exists (a Vault prefix without .config: listed, no groups, empty description)."""
+    reply = api("POST", f"{FOLDERS}/shared/nowhere/entries", body={"name": "web01", "type": "ssh"})
+    assert reply.status == 201, reply
+    [folder] = emu.state()["folders"]
+    assert (folder["scope"], folder["name"], folder["allowed_groups"], folder["description"]) == (
+        "shared", "nowhere", [], "")
+    assert [entry["name"] for entry in api("GET", f"{FOLDERS}/shared/nowhere/entries").json] == ["web01"]

@@ -195,7 +195,7 @@ def test_folder_listing_filtered_by_group(emu, api):
     assert len(api("GET", FOLDERS).json) == 3  # admins see all
     emu.add_entry("shared", "lab", "box")
     denied = api("GET", entries_path(folder="lab"), key=ops)
-    assert denied.status == 403 and "group" in denied.json["error"]
+    assert (denied.status, denied.json) == (403, {"error": "no access to this folder"})
     assert api("GET", entries_path(folder="production"), key=ops).json == []
 
 
@@ -258,7 +258,6 @@ def test_entry_create_errors(emu, api):
     emu.add_folder("shared", "production")
     emu.add_entry("shared", "production", "web01", hostname="10.0.0.5")
     assert api("POST", entries_path(), body={"name": "web01", "type": "ssh"}).status == 409
-    assert api("POST", entries_path(folder="missing"), body={"name": "a", "type": "ssh"}).status == 404
     assert api("POST", entries_path(), body={"name": "a", "type": "telnet"}).status == 422
     assert api("POST", entries_path(), body={"name": "a"}).status == 422
     assert api("POST", entries_path(), body={"name": "a", "type": "ssh", "port": "22"}).status == 422

@@ -257,5 +257,31 @@ def test_a_502_with_rustguac_error_body_is_not_sent_again(production, run_playbo
     run = run_playbook(web01(), env=rg_env(production))
     msg = run.result("web01")["msg"]
     assert f"GET {ENTRIES} failed: HTTP 502: invalid name: reserved name" in msg
-    assert [status for method, path, status in production.requests] == [502]
+    assert [status for method, path, status in production.requests if path.endswith("/entries")] == [502]
     assert production.state()["entries"] == []
+
+
+def test_a_missing_folder_is_reported_not_created(rustguac, run_playbook):
+    """rustguac lists the entries of a missing folder as [] and creates the folder with a first entry
+    (src/api.rs ab_list_entries, ab_create_entry); the module reads the folder list and stops."""
+    rustguac.add_folder(name="staging")
+    run = run_playbook("""
+        - name: web01
+          proxgate.core.rustguac_entry:
+            folder: production
+            name: web01
+            type: ssh
+            hostname: 10.0.0.5
+          ignore_errors: true
+        - name: gone
+          proxgate.core.rustguac_entry:
+            folder: production
+            name: web01
+            state: absent
+    """, env=rg_env(rustguac))
+    assert run.result("web01")["msg"] == ("folder 'production' (scope shared) does not exist: create it first "
+                                          "with proxgate.core.rustguac_folder")
+    assert run.result("gone")["changed"] is False
+    assert [folder["name"] for folder in rustguac.state()["folders"]] == ["staging"]
+    assert rustguac.state()["entries"] == []
+    assert writes(rustguac) == []

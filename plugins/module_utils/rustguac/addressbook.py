@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import RustguacApiError, path_of
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import path_of
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import listed
 
 FOLDERS = "/addressbook/folders"
@@ -83,13 +83,9 @@ def read_folder(client, scope, name):
 
 
 def read_entries(client, scope, folder):
-    """The folder's entries; None when the folder does not exist."""
-    try:
-        return listed(client.get(entries_path(scope, folder)), "entries")
-    except RustguacApiError as exc:
-        if exc.missing:
-            return None
-        raise
+    """The folder's entries. rustguac lists a folder that does not exist as empty (src/api.rs ab_list_entries,
+    for an admin), so whether the folder exists is read_folder's question, not this one's."""
+    return listed(client.get(entries_path(scope, folder)), "entries")
 
 
 def find_entry(entries, name):
