@@ -80,6 +80,7 @@ options:
     description:
       - An existing volume to attach in the slot when it is empty, such as C(local-lvm:vm-100-disk-3), or
         C(unusedN) for a volume the VM lists as unused.
+      - It may not contain C(,), C(=) or a line break, which PVE's property strings cannot hold in a volume.
     type: str
   import_from:
     description:
@@ -89,15 +90,18 @@ options:
       - An URL is downloaded by the node into O(import_storage) as O(import_filename) (unless that file is
         there already) and that volume is imported.
       - Needs O(storage), the storage the disk is made on.
+      - A volume id or a path may not contain C(,) or a line break (it becomes C(import-from=SOURCE) in a
+        property string, which has no quoting); this holds for an import over SSH too.
     type: str
   import_method:
     description:
       - How the image is imported.
       - V(api) sets the disk option C(import-from) (C(STORAGE:0,import-from=SOURCE)) and waits for the task.
         A path on the node is only accepted from C(root@pam) logged in with a password.
-      - V(ssh) connects to the node and runs C(qm importdisk VMID SOURCE STORAGE) (C(qm disk import) on PVE 7.2
-        and later), then attaches the C(unusedN) volume it reports in the slot through the API. It takes paths
-        only, not volume ids or URLs.
+      - V(ssh) connects to the node and runs C(qm importdisk VMID SOURCE STORAGE) (C(qm disk import) on PVE 8
+        and later), then attaches the C(unusedN) volume it reports on its last line in the slot through the
+        API, once that volume is a disk of this VM on O(storage) listed in the VM's configuration (anything
+        else fails, and nothing is attached). It takes paths only, not volume ids or URLs.
       - V(auto) uses the API for a volume id and an URL, and for a path when the login is C(root@pam) with a
         password and the node runs PVE 7.2 or later; otherwise SSH. RV(import_method_used) and
         RV(import_method_reason) say what ran and why.
@@ -149,6 +153,7 @@ options:
     description:
       - Other drive options, as PVE names them (C(aio), C(serial), C(wwn), C(replicate)...).
       - An option set to V(null) is removed. Options not named here are kept as they are.
+      - A value is one value (no list or dict) and may not contain C(,) or a line break.
     type: dict
   boot:
     description:
@@ -217,6 +222,8 @@ options:
     description:
       - V(false) accepts any host key (nothing is written to a known_hosts file). Only for a lab node on a
         network you trust.
+      - Every run that connects with V(false) (or, in check mode, would) gives a warning with the key the node
+        offered, as a changed key - someone answering in the node's place - goes unnoticed.
     type: bool
     default: true
   ssh_become:
@@ -420,10 +427,13 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module impor
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     canonical_scalar,
     format_props,
+    owned_disk_problem,
     parse_drive,
     parse_props,
+    property_field_problem,
     props_equal,
     size_bytes,
+    storage_id_problem,
     volume_storage,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.ssh import (
@@ -436,12 +446,12 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.ssh import (
     normalize_fingerprint,
     parse_import_output,
     qm_import_argv,
+    unchecked_host_key_warning,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
 
 DISK_KEY = re.compile(r"^(ide[0-3]|sata[0-5]|scsi([0-9]|[12][0-9]|30)|virtio([0-9]|1[0-5]))$")
 UNUSED_KEY = re.compile(r"^unused\d+$")
-STORAGE_ID = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", re.I)
 VOLUME_ID = re.compile(r"^(?P<storage>[a-z][a-z0-9\-_.]*[a-z0-9]):(?P<name>\S.*)$", re.I)
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)\s*$", re.I)
 OPTION_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -704,15 +714,19 @@ class ProxmoxDisk(ProxmoxModule):
             also = " (or unusedN with state: absent)" if p["state"] == "present" else ", or unusedN"
             problems.append(f"disk must be a disk slot such as scsi0, virtio1, sata2 or ide0{also}; got {slot!r}")
         for option in ("storage", "import_storage"):
-            if p[option] is not None and not STORAGE_ID.match(p[option]):
-                problems.append(f"{option} must be a storage id (letters, digits, '-', '_', '.'), got {p[option]!r}")
+            problem = storage_id_problem(option, p[option])
+            if problem:
+                problems.append(problem)
         if p["size"] is not None:
             try:
                 disk_size(p["size"])
             except ValueError:
                 problems.append(f"size must be a size such as 32G, 512M or 1T (a bare number is GiB), "
                                 f"got {p['size']!r}")
-        if p["volume"] is not None and not (UNUSED_KEY.match(p["volume"]) or VOLUME_ID.match(p["volume"])):
+        volume_problem = property_field_problem("volume", p["volume"], first="volume")
+        if volume_problem:
+            problems.append(volume_problem)
+        elif p["volume"] is not None and not (UNUSED_KEY.match(p["volume"]) or VOLUME_ID.match(p["volume"])):
             problems.append(f"volume must be a volume id such as local-lvm:vm-100-disk-1 or unusedN, "
                             f"got {p['volume']!r}")
         problems.extend(self._import_problems())
@@ -736,6 +750,13 @@ class ProxmoxDisk(ProxmoxModule):
             return [f"{', '.join(url_only)} only apply with an import_from URL"] if url_only else []
         kind = classify_source(source)
         problems = []
+        if kind in ("path", "volume"):
+            # It becomes import-from=SOURCE in the drive's property string (an URL does not: the volume it is
+            # downloaded to does, whose name IMPORT_FILENAME allows). A path goes the same way over SSH, so that
+            # a run does not fail or pass by the login it uses.
+            problem = property_field_problem("import_from", source)
+            if problem:
+                problems.append(problem)
         if kind is None:
             problems.append(f"import_from must be a volume id (local:import/noble.qcow2), an absolute path on the node "
                             f"or an https:// URL, got {source!r}")
@@ -761,11 +782,15 @@ class ProxmoxDisk(ProxmoxModule):
 
     def _option_problems(self):
         problems = []
-        for name in self.params["options"] or {}:
+        for name, value in (self.params["options"] or {}).items():
             if not OPTION_NAME.match(str(name)) or name in NOT_OPTIONS:
                 problems.append(f"options.{name} is not a drive option this module sets")
             elif name in OWN_OPTIONS:
                 problems.append(f"options.{name}: use the {name} option instead")
+            else:
+                problem = property_field_problem(f"options.{name}", value)
+                if problem:
+                    problems.append(problem)
         return problems
 
     def _ssh_problems(self):
@@ -991,7 +1016,7 @@ class ProxmoxDisk(ProxmoxModule):
                        private_key=p["ssh_private_key"], private_key_passphrase=p["ssh_private_key_passphrase"],
                        private_key_file=p["ssh_private_key_file"], known_hosts=p["ssh_known_hosts"],
                        host_key=p["ssh_host_key"], host_key_checking=p["ssh_host_key_checking"],
-                       become=p["ssh_become"], connect_timeout=p["ssh_timeout"])
+                       become=p["ssh_become"], connect_timeout=p["ssh_timeout"], warn=self.warn)
 
     def import_ssh(self, source, config, current):
         p = self.params
@@ -1003,26 +1028,48 @@ class ProxmoxDisk(ProxmoxModule):
         options = wanted_options(p)
         self.act("import", p["disk"], current, drive_value("<volume qm importdisk makes>", options))
         if self.check_mode:
+            if not p["ssh_host_key_checking"]:
+                self.warn(unchecked_host_key_warning())
             self.boot_change(config)
             return
         try:
             with self.ssh_runner() as ssh:
                 rc, out, err = ssh.run(argv, timeout=p["timeout"])
                 host = ssh.host
-            if rc != 0:
-                self.fail(failure_message(host, self.result["ssh_command"], rc, err, out), rc=rc, stdout=out,
-                          stderr=err)
-            key, volid = parse_import_output(out)
         except SshError as exc:
             self.fail(str(exc))
+        if rc != 0:
+            self.fail(failure_message(host, self.result["ssh_command"], rc, err, out), rc=rc, stdout=out, stderr=err)
+        try:
+            key, volid = parse_import_output(out)
+        except SshError as exc:
+            self.fail(f"{exc}\n{self.nothing_attached()}", stdout=out)
+        config, digest = self.read_config()
+        self.check_imported(key, volid, config, out)
         self.result["imported_as"] = f"{key}:{volid}"
         self.result["actions"].append("attach")
-        config, digest = self.read_config()
         try:
             self.config_write({p["disk"]: drive_value(volid, options)}, digest, self.boot_change(config))
         except ProxmoxError as exc:
             raise ProxmoxError(f"qm imported the image as {key} ({volid}), but attaching it as {p['disk']} failed: "
                                f"{exc}. Attach it with volume: {key}") from exc
+
+    def nothing_attached(self):
+        vmid = self.vm["vmid"]
+        return (f"Nothing was attached to {self.params['disk']}. If qm made a volume, it is an unusedN entry of VM "
+                f"{vmid}: check qm config {vmid} and pvesm list {self.params['storage']} --vmid {vmid} on the node")
+
+    def check_imported(self, key, volid, config, out):
+        """Attach only what qm made for this VM: a disk of this VM on the storage asked for, which the VM's
+        config lists under the unusedN key qm named. Anything else fails, with nothing attached."""
+        vmid, storage = int(self.vm["vmid"]), self.params["storage"]
+        problem = owned_disk_problem(volid, vmid, storage)
+        if problem is None and parse_drive(config.get(key)).get("volume") != volid:
+            listed = config.get(key)
+            problem = f"VM {vmid}'s configuration lists {f'{key}: {listed}' if listed else f'no {key}'}"
+        if problem:
+            self.fail(f"qm reported the imported disk as {key}:{volid}, which is not a new disk of VM {vmid} on "
+                      f"storage {storage}: {problem}.\n{self.nothing_attached()}", stdout=out)
 
     # ------------------------------------------------------ existing disks
 

@@ -361,6 +361,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     canonical_scalar,
     join_tags,
     parse_props,
+    storage_id_problem,
 )
 
 OSTEMPLATE = re.compile(r"^([^:\s/]+:vztmpl/\S+|/\S+)$")
@@ -415,6 +416,10 @@ def option_problems(p):
     problems.extend(group_problems("mounts", p.get("mounts"), MP_KEY, "mp0, mp1, ...", "mp",
                                    "the path inside the container, such as mp=/srv/data"))
     problems.extend(lxc_feature_problems(p.get("features")))
+    # A full clone's volumes are projected onto it as STORAGE:volume (projected_clone_config) before the clone.
+    storage_problem = storage_id_problem("storage", p.get("storage"))
+    if storage_problem:
+        problems.append(storage_problem)
     problems.extend(config_option_problems(p.get("config") or {}, owning_option, NODE_KEYS))
     problems.extend(clone_only_problems(p, CLONE_OPTIONS))
     create_only = [option for option in ("password", "ssh_public_keys") if p.get(option) is not None]

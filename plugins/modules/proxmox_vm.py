@@ -380,6 +380,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     join_tags,
     parse_drive,
     parse_net,
+    storage_id_problem,
 )
 
 # Options that are config keys under the same name.
@@ -480,6 +481,10 @@ def option_problems(p):
             problems.append(f"sshkeys[{index}] is not an SSH public key (type and key data), got {key[:40]!r}")
     if not CLOUDINIT_DRIVE_KEY.match(p["cloudinit_drive"]):
         problems.append(f"cloudinit_drive must be ideN, sataN or scsiN, got {p['cloudinit_drive']!r}")
+    # It becomes the first field of the cloud-init drive's property string, STORAGE:cloudinit.
+    storage_problem = storage_id_problem("cloudinit_storage", p["cloudinit_storage"])
+    if storage_problem:
+        problems.append(storage_problem)
     problems.extend(config_option_problems(p["config"] or {}, owning_option, NODE_KEYS))
     problems.extend(clone_only_problems(p, CLONE_OPTIONS))
     return problems

@@ -350,6 +350,9 @@ def served(tmp_path):
 
 
 def test_fake_qm_importdisk_prints_what_qm_prints_and_changes_the_node(served, tmp_path):
+    """qemu-server src/PVE/CLI/qm.pm, importdisk: `importing disk '$source' to VM $vmid ...` first, the result
+    last: `$drive_id: successfully imported disk '$vm_conf->{$drive_id}'` since qemu-server 8.2.7 (PVE 8.3),
+    `Successfully imported disk as '$drive_id:$volid'` before."""
     image = qcow2(tmp_path / "noble.qcow2", 2 * GIB)
     assert image_size(image) == 2 * GIB
     done = run_qm(served, "importdisk", "100", str(image), "local-lvm")
@@ -358,10 +361,11 @@ def test_fake_qm_importdisk_prints_what_qm_prints_and_changes_the_node(served, t
     assert lines[0] == f"importing disk '{image}' to VM 100 ..."
     assert lines[1] == "transferred 0.0 B of 2.0 GiB (0.00%)"
     assert lines[-2] == "transferred 2.0 GiB of 2.0 GiB (100.00%)"
-    assert lines[-1] == "Successfully imported disk as 'unused0:local-lvm:vm-100-disk-1'"
+    assert lines[-1] == "unused0: successfully imported disk 'local-lvm:vm-100-disk-1'"
     assert served.pve.vm(100).config["unused0"] == "local-lvm:vm-100-disk-1"
     with token_client(served.url, served.certfile) as client:
         assert volumes(client)["local-lvm:vm-100-disk-1"]["size"] == 2 * GIB
+    served.pve.version = "8.2.4"
     again = run_qm(served, "disk", "import", "100", str(image), "local-lvm")
     assert again.stdout.splitlines()[-1] == "Successfully imported disk as 'unused1:local-lvm:vm-100-disk-2'"
 

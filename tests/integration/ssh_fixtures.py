@@ -42,6 +42,7 @@ class SshNode:
     wrong_fingerprint: str
     sudo_log: Path
     log: Path
+    bin_dir: Path  # first on the session's PATH: the fake qm and sudo (a test may put another qm there)
 
     def env(self):
         """The PROXMOX_SSH_* environment (env fallbacks of proxmox_disk) for this sshd."""
@@ -130,7 +131,8 @@ def start_sshd(workdir, pve_url, pve_cafile, token, node="pve1"):
         proc.kill()
         raise
     node_info = SshNode("127.0.0.1", port, "root", workdir / "id_ed25519", workdir / "known_hosts",
-                        workdir / "wrong_known_hosts", fingerprint, wrong_fingerprint, sudo_log, log)
+                        workdir / "wrong_known_hosts", fingerprint, wrong_fingerprint, sudo_log, log,
+                        workdir / "bin")
     return node_info, proc
 
 

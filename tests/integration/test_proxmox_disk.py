@@ -294,6 +294,174 @@ def test_a_failing_import_leaves_the_other_disks_alone(run_playbook, pve, ssh_no
     assert vm.config == before and volumes(pve) == listed
 
 
+# ------------------------------------------------------------------ SSH: what qm reports (issue #15, finding 7)
+
+
+@pytest.mark.parametrize("version", ["8.2.4", "9.0.10"])
+def test_a_file_name_that_imitates_qms_result_attaches_only_the_disk_qm_made(run_playbook, pve, ssh_node, tmp_path,
+                                                                             version):
+    """qemu-server src/PVE/CLI/qm.pm, importdisk: qm echoes the source first (`importing disk '$source' to VM
+    $vmid ...`) and prints its result last - `Successfully imported disk as '$drive_id:$volid'` up to qemu-server
+    8.2.6, `$drive_id: successfully imported disk '$vm_conf->{$drive_id}'` from 8.2.7 (PVE 8.3), which the fake
+    qm prints by the node's version. A file named after the result line made the module attach VM 101's system
+    disk to VM 120 (issue #15, finding 7); only the last line counts now. (A name with a line break does not get
+    as far: import_from may not hold one.)"""
+    pve.pve.version = version
+    other, vm = add_vm(pve, 101), add_vm(pve, 120)
+    other_before = dict(other.config)
+    image = qcow2(tmp_path / "x Successfully imported disk as 'unused0:local-lvm:vm-101-disk-0' y.qcow2", GIB)
+    run = run_playbook(f"""
+- name: Import
+  proxgate.core.proxmox_disk:
+    vmid: 120
+    disk: scsi1
+    storage: local-lvm
+    import_from: {json.dumps(str(image))}
+{ssh_options(ssh_node)}
+""", env=token_env(pve))
+    assert run.rc == 0, run.stdout + run.stderr
+    done = run.result("Import")
+    assert done["imported_as"] == "unused0:local-lvm:vm-120-disk-1", done
+    assert vm.config["scsi1"] == "local-lvm:vm-120-disk-1,size=1G"
+    assert [entry["source"] for entry in pve.pve.qm_imports] == [str(image)]
+    assert not [key for key, value in vm.config.items() if "vm-101-" in str(value)], vm.config
+    assert other.config == other_before
+
+
+LYING_QM = """#!/bin/sh
+# A qm that makes nothing and answers what the test put next to the image (qm disk import VMID SOURCE STORAGE).
+printf "importing disk '%s' to VM %s ...\\n" "$4" "$3"
+cat "$4.reply"
+"""
+
+
+def test_a_reported_volume_that_is_not_a_new_disk_of_the_vm_is_not_attached(run_playbook, pve, ssh_node, writes,
+                                                                            tmp_path):
+    """Whatever answers in qm's place (qemu-server src/PVE/CLI/qm.pm importdisk; ImportDisk.pm do_import lists
+    the volume it allocates as unusedN), only a disk of this VM on the storage asked for, named as pve-storage
+    names one (src/PVE/Storage/Plugin.pm get_next_vm_diskname: vm-<vmid>-disk-<n>) and listed by the VM under
+    the key qm named, is attached; anything else fails with nothing written."""
+    other, vm = add_vm(pve, 101), add_vm(pve, 120)
+    other_before, before = dict(other.config), dict(vm.config)
+    (ssh_node.bin_dir / "qm").write_text(LYING_QM)
+    replies = {
+        "Other VM": ("unused0: successfully imported disk 'local-lvm:vm-101-disk-0'",
+                     "it belongs to VM 101, not to VM 120"),
+        "Other storage": ("unused0: successfully imported disk 'local:120/vm-120-disk-1.qcow2'",
+                          "it is on storage 'local', not on 'local-lvm'"),
+        "Drive options": ("Successfully imported disk as 'unused0:local-lvm:vm-120-disk-1,cache=unsafe'",
+                          "the volume must not contain ','"),
+        "Not in the config": ("unused0: successfully imported disk 'local-lvm:vm-120-disk-1'",
+                              "VM 120's configuration lists no unused0"),
+        "Not the last line": ("unused0: successfully imported disk 'local-lvm:vm-120-disk-1'\nbye",
+                              "its last line is not the result line qm prints at the end of an import"),
+    }
+    tasks = ""
+    for name, (reply, _reason) in replies.items():
+        image = qcow2(tmp_path / f"{name}.qcow2", GIB)
+        Path(f"{image}.reply").write_text(reply + "\n")
+        tasks += f"""
+- name: {name}
+  proxgate.core.proxmox_disk:
+    vmid: 120
+    disk: scsi1
+    storage: local-lvm
+    import_from: {json.dumps(str(image))}
+{ssh_options(ssh_node)}
+  ignore_errors: true
+"""
+    run = run_playbook(tasks, env=token_env(pve))
+    for name, (_reply, reason) in replies.items():
+        msg = failure(run, name)["msg"]
+        assert reason in msg, (name, msg)
+        assert "Nothing was attached to scsi1" in msg and "qm config 120" in msg, (name, msg)
+    first = failure(run, "Other VM")["msg"]
+    assert first.startswith("qm reported the imported disk as unused0:local-lvm:vm-101-disk-0, which is not a new "
+                            "disk of VM 120 on storage local-lvm: it belongs to VM 101, not to VM 120.")
+    assert "Traceback" not in run.stdout + run.stderr
+    assert writes() == [] and vm.config == before and other.config == other_before
+
+
+# ------------------------------------------------------------------ SSH: ssh_host_key_checking: false
+
+
+def test_ssh_host_key_checking_false_warns_on_every_run_that_uses_it(run_playbook, pve, ssh_node, writes,
+                                                                     tmp_path):
+    """A changed host key (known_hosts holds another key) is accepted with ssh_host_key_checking: false, and each
+    import that connects so - or would, in check mode - warns with the key the node offered."""
+    vm = add_vm(pve, 120)
+    image = qcow2(tmp_path / "noble.qcow2", GIB)
+    unchecked = ssh_options(ssh_node, ssh_known_hosts=str(ssh_node.wrong_known_hosts), ssh_host_key_checking=False)
+    tasks = "".join(f"""
+- name: Import {slot}
+  proxgate.core.proxmox_disk:
+    vmid: 120
+    disk: {slot}
+    storage: local-lvm
+    import_from: {image}
+{options}
+""" for slot, options in (("scsi1", unchecked), ("scsi2", unchecked), ("scsi3", ssh_options(ssh_node))))
+    warning = (f"ssh_host_key_checking is false: the SSH host key of [127.0.0.1]:{ssh_node.port} "
+               f"({ssh_node.fingerprint}) was accepted without being checked")
+
+    check = run_playbook(tasks, env=token_env(pve), check=True)
+    assert check.rc == 0, check.stdout + check.stderr
+    for slot in ("scsi1", "scsi2"):
+        assert any(text.startswith("ssh_host_key_checking is false: a run that is not in check mode accepts the "
+                                   "node's SSH host key without checking it") for text in
+                   check.result(f"Import {slot}")["warnings"])
+    assert not check.result("Import scsi3").get("warnings")
+    assert writes() == [] and pve.pve.qm_imports == []
+
+    run = run_playbook(tasks, env=token_env(pve))
+    assert run.rc == 0, run.stdout + run.stderr
+    for slot in ("scsi1", "scsi2"):
+        warnings = run.result(f"Import {slot}")["warnings"]
+        assert [text for text in warnings if text.startswith(warning)], warnings
+        assert f"ssh_host_key: {ssh_node.fingerprint}" in warnings[0]
+    assert not run.result("Import scsi3").get("warnings")
+    # Shown on the console (ansible-playbook prints one warning text once per run).
+    assert f"[WARNING]: {warning}" in run.stderr, run.stderr
+    assert [vm.config[slot].split(",")[0] for slot in ("scsi1", "scsi2", "scsi3")] == \
+        [f"local-lvm:vm-120-disk-{n}" for n in (1, 2, 3)]
+
+
+# ------------------------------------------------------------------ property strings (issue #15, finding 9)
+
+
+def test_values_that_would_add_drive_options_are_refused_before_any_request(run_playbook, pve, tmp_path):
+    """pve-common src/PVE/JSONSchema.pm parse_property_string splits at every ',' (no quoting) and reads a
+    positional part with '=' as key=value; qemu-server src/PVE/QemuServer.pm write_vm_config writes one
+    `key: value` line per key. So `,cache=unsafe` in import_from, volume or an option's value would become
+    drive options of its own, and a line break a configuration line."""
+    vm = add_vm(pve, 120)
+    before = dict(vm.config)
+    image = qcow2(tmp_path / "noble.qcow2", GIB)
+    cases = {
+        "Path": ({"import_from": f"{image},cache=unsafe"}, "import_from must not contain ','"),
+        "Volume id": ({"import_from": "local:import/noble.qcow2,backup=0"}, "import_from must not contain ','"),
+        "Line break": ({"import_from": f"{image}\nscsi5: local-lvm:vm-101-disk-0"},
+                       "import_from must not contain a line break"),
+        "Volume": ({"volume": "local-lvm:vm-120-disk-1,backup=0"}, "volume must not contain ','"),
+        "Volume with =": ({"volume": "cache=unsafe"}, "volume must not contain '='"),
+        "Option": ({"options": {"serial": "abc,cache=unsafe"}}, "options.serial must not contain ','"),
+        "Option list": ({"options": {"serial": ["abc", "cache=unsafe"]}}, "options.serial must be a single value"),
+        "Storage": ({"storage": "local-lvm,cache=unsafe", "size": "1G"}, "storage must not contain ','"),
+    }
+    tasks = "".join(f"""
+- name: {name}
+  proxgate.core.proxmox_disk: {json.dumps({"vmid": 120, "disk": "scsi1", "storage": "local-lvm", **options})}
+  ignore_errors: true
+""" for name, (options, _expected) in cases.items())
+    run = run_playbook(tasks, env=root_env(pve))
+    for name, (_options, expected) in cases.items():
+        msg = failure(run, name)["msg"]
+        assert msg.startswith(expected), (name, msg)
+    assert "Traceback" not in run.stdout + run.stderr
+    assert pve.pve.requests == [], "checked before the login: nothing reaches the server"
+    assert vm.config == before
+
+
 # ------------------------------------------------------------------ new disks, grow, move, detach, delete
 
 

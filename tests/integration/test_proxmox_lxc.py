@@ -300,3 +300,22 @@ def test_invalid_options_are_refused_before_any_api_call(run_playbook, pve, pve_
     run = run_playbook(refusal_tasks(INVALID), env=pve_env)
     assert_refused(run, INVALID)
     assert pve.pve.requests == [], "nothing may reach the server"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_a_clone_storage_that_would_add_mount_options_is_refused(run_playbook, pve, pve_env):
+    """A full clone's volumes are compared as `STORAGE:volume` property strings before the clone. pve-common
+    src/PVE/JSONSchema.pm parse_property_string splits at every ',' (no quoting) and reads a part with '=' as
+    key=value, so a storage holding either is refused with the option's name (issue #15, finding 9)."""
+    run = run_playbook(refusal_tasks(CLONE_STORAGE), env=pve_env)
+    assert_refused(run, CLONE_STORAGE)
+    assert pve.pve.requests == [], "checked before the login: nothing reaches the server"
+    assert ct_named(pve, "ct-x") is None
+
+
+CLONE_STORAGE = [
+    ({"hostname": "ct-x", "clone": "dns01", "full": True, "storage": "local-lvm,backup=0"},
+     ["storage must not contain ','", "PVE's property strings have no quoting", "'local-lvm,backup=0'"]),
+    ({"hostname": "ct-x", "clone": "dns01", "full": True, "storage": "mp=/srv"},
+     ["storage must not contain '='", "not as the storage id"]),
+]

@@ -354,3 +354,34 @@ def test_cloud_init_password_always_is_rewritten_even_when_unchanged(run_playboo
     assert run_playbook(tasks, env=pve_env, extra_vars=secret).rc == 0
     second = run_playbook(tasks, env=pve_env, extra_vars=secret)
     assert second.rc == 0 and second.result("Cloud-init VM")["changed_keys"] == ["cipassword"]
+
+
+# The options are checked before the module logs in, so one auth mode is enough.
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_a_cloudinit_storage_that_would_add_drive_options_is_refused(run_playbook, pve, pve_env):
+    """cloudinit_storage is the first field of the drive `STORAGE:cloudinit`. pve-common src/PVE/JSONSchema.pm
+    parse_property_string splits at every ',' (no quoting) and reads a part with '=' as key=value, so
+    `local-lvm,cache=unsafe` would add a drive option and `media=disk` would not be a storage at all
+    (issue #15, finding 9)."""
+    run = run_playbook("""
+- name: Comma
+  proxgate.core.proxmox_vm:
+    vmid: 101
+    ciuser: admin
+    cloudinit_storage: "local-lvm,cache=unsafe"
+  ignore_errors: true
+- name: Equals
+  proxgate.core.proxmox_vm:
+    name: new01
+    node: pve1
+    ciuser: admin
+    cloudinit_storage: "media=disk"
+  ignore_errors: true
+""", env=pve_env)
+    assert [record["task"] for record in run.failed] == ["Comma", "Equals"]
+    assert run.result("Comma")["msg"].startswith(
+        "cloudinit_storage must not contain ',': PVE's property strings have no quoting")
+    assert run.result("Equals")["msg"].startswith(
+        "cloudinit_storage must not contain '=': PVE would read it as an option=value pair, not as the storage id")
+    assert "Traceback" not in run.stdout + run.stderr
+    assert pve.pve.requests == [], "checked before the login: nothing reaches the server"

@@ -8,6 +8,11 @@ Parse them to dicts, format them back, and compare them the way PVE means them:
 order does not matter, booleans may be spelled 1/on/true, and a value the node
 generates (a MAC, a disk's volume name and size) does not count as a difference
 when the desired value leaves it out.
+
+A value that becomes one field of a property string (a volume, a storage, an
+``import-from`` source, a drive option's value) goes through
+``property_field_problem`` first: PVE has no quoting, so a ``,`` in it would add
+options of the caller's choosing (see docs/security.md).
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ DRIVE_KEY = re.compile(r"^(ide\d+|sata\d+|scsi\d+|virtio\d+|efidisk0|tpmstate0|u
 NET_KEY = re.compile(r"^net\d+$")
 # A new disk in a create or config call: [storage:]size in GiB.
 NEW_DISK = re.compile(r"^(?P<storage>[^/:\s]+):(?P<size>\d+(?:\.\d+)?)$")
+# pve-common PVE::JSONSchema::parse_id, the pve-storage-id format.
+STORAGE_ID = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", re.I)
+# What pve-storage names a VM's disk image: Plugin.pm get_next_vm_diskname makes vm-<vmid>-disk-<n> (with
+# .<fmt> on a file storage, in the directory <vmid>/ that Plugin.pm parse_volname reads the owner from);
+# LVMPlugin, LvmThinPlugin, ZFSPoolPlugin and RBDPlugin parse_volname read it from vm-<vmid>- or base-<vmid>-.
+OWN_DISK = re.compile(r"^(?:(?P<dir>\d+)/)?(?:vm|base)-(?P<owner>\d+)-disk-\d+(?:\.(?:raw|qcow2|vmdk))?$")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 TRUE_WORDS = ("1", "on", "yes", "true")
 FALSE_WORDS = ("0", "off", "no", "false")
 SIZE_UNITS = {"": 1 << 30, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -82,6 +94,67 @@ def props_equal(first, second, default_key=None, ignore=()):
         return {k: _comparable(v) if v is not None else None
                 for k, v in parse_props(text, default_key).items() if k not in ignore}
     return canon(first) == canon(second)
+
+
+# ------------------------------------------------------------------ one field of a property string
+
+def property_field_problem(option, value, first=None):
+    """The message (naming option) for a value that cannot be one field of a PVE property string, or None.
+
+    PVE::JSONSchema::parse_property_string (pve-common src/PVE/JSONSchema.pm) splits a property string at
+    every ',' - there is no quoting and no escape - and reads a part as key=value as soon as it holds an '='
+    (the key ends at the first '='), else as the value of the format's default key. So no field may hold a
+    ',', and the first, positional field (a drive's volume, ``storage:size``) no '=' either: give first, the
+    name of what that field is (such as 'volume'), for it. The value of a key=value field may hold '='
+    (``import-from=local:import/a=b.qcow2`` reads back whole). Nothing may hold a line break or another
+    control character: qemu-server writes a configuration as ``key: value`` lines (write_vm_config) and
+    reads it back line by line (parse_vm_config).
+    """
+    if value is None:
+        return None
+    if isinstance(value, (dict, list, tuple, set)):
+        return f"{option} must be a single value (a string, number or boolean), got a {type(value).__name__}"
+    text = canonical_scalar(value)
+    if "," in text:
+        return (f"{option} must not contain ',': PVE's property strings have no quoting, so what follows a ',' "
+                f"would be read as options of its own; got {text!r}")
+    if first and "=" in text:
+        return (f"{option} must not contain '=': PVE would read it as an option=value pair, not as the {first}; "
+                f"got {text!r}")
+    if CONTROL_CHARACTER.search(text):
+        return (f"{option} must not contain a line break or another control character: PVE keeps a "
+                f"configuration as one 'key: value' line per key; got {text!r}")
+    return None
+
+
+def storage_id_problem(option, value):
+    """The message (naming option) for a value that is not a storage id as pve-common's parse_id takes one,
+    or None. A storage id is the first field of a volume (``STORAGE:...``), so property_field_problem comes
+    first and gives its reason."""
+    problem = property_field_problem(option, value, first="storage id")
+    if problem or value is None or STORAGE_ID.match(canonical_scalar(value)):
+        return problem
+    return f"{option} must be a storage id (letters, digits, '-', '_', '.'), got {value!r}"
+
+
+def owned_disk_problem(volid, vmid, storage):
+    """None when volid is a disk image of VM vmid on storage, named as pve-storage names one
+    (``local-lvm:vm-100-disk-1``, ``local:100/vm-100-disk-1.qcow2``); else what is wrong with it."""
+    problem = property_field_problem("the volume", volid, first="volume")
+    if problem:
+        return problem
+    text = str(volid or "")
+    have_storage, _sep, name = text.partition(":")
+    if have_storage != storage:
+        return f"it is on storage {have_storage!r}, not on {storage!r}"
+    found = OWN_DISK.match(name)
+    if not found:
+        return f"{name!r} is not named as PVE names a VM's disk (vm-{vmid}-disk-N)"
+    want = str(int(vmid))
+    other = next((owner for owner in (found.group("owner"), found.group("dir")) if owner not in (None, want)), None)
+    if other is not None:
+        return f"it belongs to VM {other}, not to VM {want}"
+    return None
 
 
 # ------------------------------------------------------------------ nets

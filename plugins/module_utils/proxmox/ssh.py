@@ -4,9 +4,10 @@
 """Running ``qm`` on a Proxmox VE node over SSH (paramiko), for what the API cannot do with a token.
 
 The node's host key is checked strictly by default: against a known_hosts file, or against one pinned
-``SHA256:...`` fingerprint. Accepting any key takes an explicit ``host_key_checking=False``; a key is
-never added to a file. Every argument of a command is shell-quoted (``shlex.quote``), so a path or a
-storage name cannot run anything on the node, whatever it holds.
+``SHA256:...`` fingerprint. Accepting any key takes an explicit ``host_key_checking=False``, and every key
+taken that way is reported to the caller's ``warn``; a key is never added to a file. Every argument of a
+command is shell-quoted (``shlex.quote``), so a path or a storage name cannot run anything on the node,
+whatever it holds. What qm reports is read from its last line only (``parse_import_output``).
 """
 
 from __future__ import annotations
@@ -31,10 +32,16 @@ else:
     PARAMIKO_IMPORT_ERROR = None
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
-# qm importdisk up to PVE 8.1: "Successfully imported disk as 'unused0:local-lvm:vm-100-disk-0'".
-IMPORTED_AS = re.compile(r"Successfully imported disk as '(?P<key>[a-z]+\d+):(?P<volid>[^',]+)[^']*'")
-# Later versions: "unused0: successfully imported disk 'local-lvm:vm-100-disk-0'".
-IMPORTED_DISK = re.compile(r"^(?P<key>[a-z]+\d+): successfully imported disk '(?P<volid>[^',]+)[^']*'", re.M)
+# qemu-server src/PVE/CLI/qm.pm, importdisk: qm first echoes the source ("importing disk '<source>' to VM
+# <vmid> ..."), then qemu-img's progress, and last of all the result. Only that last line is read: the echo
+# holds the file name, which whoever named the file chose. ImportDisk::do_import without target-disk (never
+# passed here) lists the new volume as unusedN.
+IMPORT_RESULT = (
+    # Since qemu-server 8.2.7 (PVE 8.3): "$drive_id: successfully imported disk '$vm_conf->{$drive_id}'".
+    re.compile(r"(?P<key>unused\d+): successfully imported disk '(?P<volid>[^']+)'"),
+    # qemu-server from 2019 (PVE 6.1) to 8.2.6: "Successfully imported disk as '$drive_id:$volid'".
+    re.compile(r"Successfully imported disk as '(?P<key>unused\d+):(?P<volid>[^']+)'"),
+)
 FINGERPRINT = re.compile(r"^(?:SHA256:)?(?P<digest>[A-Za-z0-9+/]{43})=?$")
 OUTPUT_TAIL = 1500
 
@@ -77,12 +84,32 @@ def qm_import_argv(vmid, source, storage, disk_format=None, subcommand="importdi
 
 
 def parse_import_output(text):
-    """(config key, volume id) of the disk qm importdisk reports, such as ('unused0', 'local-lvm:vm-100-disk-0')."""
+    """(unusedN key, volume id) of the disk qm importdisk reports on its last line, such as
+    ('unused0', 'local-lvm:vm-100-disk-0'). SshError when the last line is not qm's result line."""
     text = (text or "").replace("\r", "\n")
-    found = IMPORTED_AS.search(text) or IMPORTED_DISK.search(text)
-    if not found:
-        raise SshError("qm finished but reported no imported disk; its output ended with:\n" + tail(text))
-    return found.group("key"), found.group("volid")
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    last = lines[-1] if lines else ""
+    for form in IMPORT_RESULT:
+        found = form.fullmatch(last)
+        if found:
+            return found.group("key"), found.group("volid")
+    raise SshError("qm finished, but its last line is not the result line qm prints at the end of an import "
+                   "(\"unusedN: successfully imported disk '<volume>'\"); its output ended with:\n" + tail(text))
+
+
+def unchecked_host_key_warning(host=None, offered=None):
+    """The warning of a run with ssh_host_key_checking: false: with the host and the fingerprint of the key it
+    offered once connected; without them in check mode, where no connection is made."""
+    if offered:
+        what = f"the SSH host key of {host} ({offered}) was accepted without being checked"
+        pin = f"ssh_host_key: {offered} (after comparing it with ssh-keygen -lf on the node)"
+    else:
+        what = "a run that is not in check mode accepts the node's SSH host key without checking it"
+        pin = "ssh_host_key"
+    return (f"ssh_host_key_checking is false: {what}. Any key is taken, a changed one too, so whoever answers "
+            "in the node's place (after a DNS or ARP spoof, or on a reused address) gets the SSH login - the "
+            "password, if ssh_password is used - and the image path, and can answer in qm's place. Pin the "
+            f"node's key with {pin} or list it in ssh_known_hosts, and drop ssh_host_key_checking: false")
 
 
 def tail(text, limit=OUTPUT_TAIL):
@@ -156,10 +183,15 @@ class _RejectUnknown:
 
 
 class _AcceptAny:
-    """ssh_host_key_checking: false - any key is accepted and nothing is written anywhere."""
+    """ssh_host_key_checking: false - any key is accepted and nothing is written anywhere; warn (a callable)
+    hears of every key taken that way, with its fingerprint."""
+
+    def __init__(self, warn=None):
+        self.warn = warn
 
     def missing_host_key(self, client, hostname, key):
-        return None
+        if self.warn is not None:
+            self.warn(unchecked_host_key_warning(hostname, fingerprint(key.asbytes())))
 
 
 def _key_kind(key):
@@ -178,7 +210,7 @@ class NodeSsh:
 
     def __init__(self, host, port=22, user="root", password=None, private_key=None, private_key_passphrase=None,
                  private_key_file=None, known_hosts=None, host_key=None, host_key_checking=True, become=False,
-                 connect_timeout=30):
+                 connect_timeout=30, warn=None):
         if not HAS_PARAMIKO:
             raise SshError("the paramiko Python library is required for SSH")
         self.host = host
@@ -194,6 +226,8 @@ class NodeSsh:
         self.host_key_checking = host_key_checking
         self.become = become
         self.connect_timeout = connect_timeout
+        # Told (a message) of a host key taken unchecked, with host_key_checking=False.
+        self.warn = warn
         self.client = None
 
     @property
@@ -214,7 +248,7 @@ class NodeSsh:
 
     def _policy(self, client):
         if not self.host_key_checking:
-            return _AcceptAny()
+            return _AcceptAny(self.warn)
         if self.host_key:
             expected = normalize_fingerprint(self.host_key)
             if expected is None:

@@ -3,7 +3,10 @@
 The SSH tests start a real OpenSSH server whose PATH has this program first (through a wrapper named
 `qm`). It does what the node's qm does - through the test server's private endpoint
 `.../proxgate-qm-importdisk`, so the VM's config and the storage change as on a node - and prints what
-`qm importdisk` prints: the progress lines, then `Successfully imported disk as 'unused0:<volume id>'`.
+`qm importdisk` prints (qemu-server src/PVE/CLI/qm.pm, importdisk): `importing disk '<source>' to VM <vmid> ...`,
+the progress lines, then as the last line `unused0: successfully imported disk '<volume id>'` on a node of
+PVE 8.3 or later (qemu-server 8.2.7 and later; the test server's `GET /nodes/{node}/version`), and
+`Successfully imported disk as 'unused0:<volume id>'` on an older one.
 Errors go to stderr with exit status 255, as PVE's CLI handler does.
 
 Standard library only: it runs under whatever python3 the SSH session finds. It reads the test server from
@@ -61,13 +64,15 @@ def parse_import(args):
     return {"vmid": int(vmid), "source": source, "storage": storage, "format": options.get("format")}
 
 
-def call_server(vmid, fields):
+def call_server(path, fields=None):
+    """POST fields to (or, without them, GET) a path of the node's API on the test server; its data."""
     url = os.environ["PROXGATE_PVE_URL"].rstrip("/")
     node = os.environ.get("PROXGATE_PVE_NODE", "pve1")
     context = ssl.create_default_context(cafile=os.environ["PROXGATE_PVE_CA"])
-    body = urllib.parse.urlencode({k: v for k, v in fields.items() if v is not None}).encode()
-    request = urllib.request.Request(f"{url}/api2/json/nodes/{node}/qemu/{vmid}/proxgate-qm-importdisk",
-                                     data=body, method="POST",
+    body = None if fields is None else \
+        urllib.parse.urlencode({k: v for k, v in fields.items() if v is not None}).encode()
+    request = urllib.request.Request(f"{url}/api2/json/nodes/{node}{path}", data=body,
+                                     method="GET" if body is None else "POST",
                                      headers={"Authorization": "PVEAPIToken=" + os.environ["PROXGATE_PVE_TOKEN"]})
     try:
         with urllib.request.urlopen(request, context=context, timeout=30) as response:
@@ -86,13 +91,23 @@ def call_server(vmid, fields):
 def importdisk(args):
     wanted = parse_import(args)
     # qm checks the VM, its lock, the file and the storage before it says anything.
-    result = call_server(wanted["vmid"], {"source": wanted["source"], "storage": wanted["storage"],
-                                          "format": wanted["format"]})
+    result = call_server(f"/qemu/{wanted['vmid']}/proxgate-qm-importdisk",
+                         {"source": wanted["source"], "storage": wanted["storage"], "format": wanted["format"]})
     print(f"importing disk '{wanted['source']}' to VM {wanted['vmid']} ...", flush=True)
     size = int(result["size"])
     for share in (0, 25, 50, 75, 100):
         print(f"transferred {human(size * share // 100)} of {human(size)} ({share:.2f}%)", flush=True)
-    print(f"Successfully imported disk as '{result['key']}:{result['volid']}'", flush=True)
+    if node_version() >= (8, 3):
+        print(f"{result['key']}: successfully imported disk '{result['volid']}'", flush=True)
+    else:
+        print(f"Successfully imported disk as '{result['key']}:{result['volid']}'", flush=True)
+
+
+def node_version():
+    """(major, minor) of the node's PVE version."""
+    release = str(call_server("/version").get("release") or "0.0")
+    major, _dot, minor = release.partition(".")
+    return int(major), int(minor or 0)
 
 
 def main(argv):

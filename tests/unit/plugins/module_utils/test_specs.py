@@ -11,12 +11,15 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     format_props,
     join_tags,
     net_equal,
+    owned_disk_problem,
     parse_drive,
     parse_net,
     parse_props,
+    property_field_problem,
     props_equal,
     size_bytes,
     split_tags,
+    storage_id_problem,
     volume_storage,
 )
 
@@ -206,3 +209,79 @@ def test_split_tags(value, tags):
 
 def test_join_tags_is_what_pve_stores():
     assert join_tags(["web", "Prod", "web"]) == "prod;web"
+
+
+# ------------------------------------------------------------------ one field of a property string
+
+@pytest.mark.parametrize("value, first", [
+    ("/var/lib/vz/template/noble.qcow2", None), ("local:import/a=b+c.qcow2", None), ("native", None),
+    (True, None), (4, None), (None, None), ("local-lvm:vm-100-disk-1", "volume"), ("local-lvm", "storage id"),
+    ("/var/lib/vz/template/noble cloud.qcow2", None),
+])
+def test_a_value_that_stays_one_field_passes(value, first):
+    """pve-common src/PVE/JSONSchema.pm parse_property_string: `split(/,/, $data)`, then a part is key=value by
+    `/^([^=]+)=(.+)$/` - the key ends at the first '=', so a value may hold more."""
+    assert property_field_problem("import_from", value, first) is None
+
+
+@pytest.mark.parametrize("value, first, found", [
+    ("/var/lib/vz/x.qcow2,cache=unsafe", None, "import_from must not contain ','"),
+    ("local-lvm:vm-100-disk-0,backup=0", "volume", "import_from must not contain ','"),
+    (",", None, "must not contain ','"),
+    ("cache=unsafe", "volume", "import_from must not contain '=': PVE would read it as an option=value pair, "
+                               "not as the volume"),
+    ("/x.qcow2\nscsi5: local-lvm:vm-101-disk-0", None, "must not contain a line break"),
+    ("a\x00b", "volume", "another control character"),
+    (["a", "b"], None, "import_from must be a single value (a string, number or boolean), got a list"),
+    ({"a": 1}, None, "got a dict"),
+])
+def test_a_value_that_would_add_fields_or_lines_is_refused(value, first, found):
+    """parse_property_string has no quoting: a ',' starts the next option and a positional part with '=' is
+    read as key=value; qemu-server src/PVE/QemuServer.pm write_vm_config writes `"$key: $conf->{$key}\\n"`
+    and parse_vm_config splits at "\\n"."""
+    message = property_field_problem("import_from", value, first)
+    assert found in message
+    if isinstance(value, str):
+        assert repr(value) in message, "the message shows the value it refuses"
+
+
+def test_our_parser_reads_a_checked_value_back_whole():
+    values = {"volume": "local-lvm:0", "import-from": "local:import/a=b.qcow2", "serial": "x=y"}
+    assert all(property_field_problem(key, value, "volume" if key == "volume" else None) is None
+               for key, value in values.items())
+    assert parse_drive(format_props(values, default_key="volume")) == values
+
+
+@pytest.mark.parametrize("value, found", [
+    ("local-lvm", None), ("ceph.vm_2", None), (None, None),
+    ("local-lvm,cache=unsafe", "storage must not contain ','"),
+    ("local=x", "storage must not contain '=': PVE would read it as an option=value pair, not as the storage id"),
+    ("local-lvm; touch /tmp/x", "storage must be a storage id (letters, digits, '-', '_', '.')"),
+    ("l", "storage must be a storage id"),
+])
+def test_storage_id_problem(value, found):
+    """pve-common src/PVE/JSONSchema.pm parse_id: `m/^[a-z][a-z0-9\\-\\_\\.]*[a-z0-9]$/i`, at least 2 characters."""
+    message = storage_id_problem("storage", value)
+    assert message is None if found is None else found in message
+
+
+@pytest.mark.parametrize("volid, storage, found", [
+    ("local-lvm:vm-120-disk-1", "local-lvm", None),
+    ("local-lvm:base-120-disk-0", "local-lvm", None),
+    ("local:120/vm-120-disk-3.qcow2", "local", None),
+    ("local-lvm:vm-101-disk-0", "local-lvm", "it belongs to VM 101, not to VM 120"),
+    ("local:101/vm-120-disk-0.raw", "local", "it belongs to VM 101, not to VM 120"),
+    ("local:120/vm-101-disk-0.raw", "local", "it belongs to VM 101, not to VM 120"),
+    ("local-lvm:vm-1200-disk-1", "local-lvm", "it belongs to VM 1200, not to VM 120"),
+    ("other-lvm:vm-120-disk-1", "local-lvm", "it is on storage 'other-lvm', not on 'local-lvm'"),
+    ("/dev/pve/vm-120-disk-1", "local-lvm", "it is on storage '/dev/pve/vm-120-disk-1', not on 'local-lvm'"),
+    ("local-lvm:vm-120-disk-1,cache=unsafe", "local-lvm", "the volume must not contain ','"),
+    ("local-lvm:vm-120-cloudinit", "local-lvm", "is not named as PVE names a VM's disk (vm-120-disk-N)"),
+    ("local-lvm:base-101-disk-0/vm-120-disk-1", "local-lvm", "is not named as PVE names a VM's disk"),
+])
+def test_owned_disk_problem(volid, storage, found):
+    """pve-storage src/PVE/Storage/Plugin.pm get_next_vm_diskname names a new disk `vm-$vmid-disk-$i` (plus
+    `.$fmt` on a file storage, whose parse_volname takes the owner from the `<vmid>/` directory); LVMPlugin,
+    LvmThinPlugin, ZFSPoolPlugin and RBDPlugin parse_volname take it from `vm-<vmid>-` / `base-<vmid>-`."""
+    message = owned_disk_problem(volid, 120, storage)
+    assert message is None if found is None else found in message

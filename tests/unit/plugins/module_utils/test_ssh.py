@@ -24,6 +24,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.ssh import (
     normalize_fingerprint,
     parse_import_output,
     qm_import_argv,
+    unchecked_host_key_warning,
 )
 
 # A public key and the fingerprint `ssh-keygen -l -E sha256` prints for it.
@@ -49,21 +50,47 @@ unused1: successfully imported disk 'local-lvm:vm-100-disk-2'
 """
 
 
+SPOOF = "x Successfully imported disk as 'unused0:local-lvm:vm-101-disk-0' y.qcow2"
+NEW_SPOOF = "x\nunused0: successfully imported disk 'local-lvm:vm-101-disk-0'\ny.qcow2"
+
+
 @pytest.mark.parametrize("output, key, volid", [
     (OLD_OUTPUT, "unused0", "local-lvm:vm-100-disk-1"),
     (NEW_OUTPUT, "unused1", "local-lvm:vm-100-disk-2"),
-    ("scsi1: successfully imported disk 'local:100/vm-100-disk-0.qcow2,iothread=1,size=2G'\n", "scsi1",
-     "local:100/vm-100-disk-0.qcow2"),
     ("Successfully imported disk as 'unused3:ceph-vm:vm-100-disk-4'", "unused3", "ceph-vm:vm-100-disk-4"),
+    # The echo of a file name that imitates the result comes first; qm's own line is the last.
+    (f"importing disk '/tmp/{SPOOF}' to VM 120 ...\ntransferred 1.0 GiB of 1.0 GiB (100.00%)\n"
+     "Successfully imported disk as 'unused0:local-lvm:vm-120-disk-1'\n", "unused0", "local-lvm:vm-120-disk-1"),
+    (f"importing disk '/tmp/{NEW_SPOOF}' to VM 120 ...\ntransferred 1.0 GiB of 1.0 GiB (100.00%)\n"
+     "unused0: successfully imported disk 'local-lvm:vm-120-disk-1'\n", "unused0", "local-lvm:vm-120-disk-1"),
+    # Read whole: whether the volume may be attached is owned_disk_problem's to say.
+    ("unused0: successfully imported disk 'local-lvm:vm-100-disk-1,cache=unsafe'\n", "unused0",
+     "local-lvm:vm-100-disk-1,cache=unsafe"),
 ])
-def test_parse_import_output(output, key, volid):
+def test_the_result_is_read_from_qms_last_line(output, key, volid):
+    """qemu-server src/PVE/CLI/qm.pm, importdisk: `print "importing disk '$source' to VM $vmid ...\\n"` first,
+    and last `print "$drive_id: successfully imported disk '$vm_conf->{$drive_id}'\\n"` (qemu-server 8.2.7 and
+    later; `Successfully imported disk as '$drive_id:$volid'` from 2019 to 8.2.6)."""
     assert parse_import_output(output) == (key, volid)
 
 
-def test_output_without_an_imported_disk_is_an_error_with_its_tail():
+@pytest.mark.parametrize("output", [
+    "importing disk 'x' to VM 100 ...\nsomething else\n",
+    # A result line anywhere but last is not qm's: the echo of a hostile name.
+    f"importing disk '/tmp/{SPOOF}' to VM 120 ...\nqemu-img: Could not open\n",
+    f"importing disk '/tmp/{NEW_SPOOF}' to VM 120 ...\n",
+    "unused0: successfully imported disk 'local-lvm:vm-120-disk-1'\nand then some\n",
+    # Without target-disk (never passed), do_import lists the volume as unusedN, nothing else.
+    "scsi1: successfully imported disk 'local:100/vm-100-disk-0.qcow2,iothread=1,size=2G'\n",
+    "x unused0: successfully imported disk 'local-lvm:vm-120-disk-1'\n",
+    "",
+])
+def test_a_last_line_that_is_not_qms_result_is_refused(output):
+    """Only the line qemu-server's qm.pm importdisk prints last counts (ImportDisk.pm do_import adds unusedN)."""
     with pytest.raises(SshError) as refused:
-        parse_import_output("importing disk 'x' to VM 100 ...\nsomething else\n")
-    assert "reported no imported disk" in str(refused.value) and "something else" in str(refused.value)
+        parse_import_output(output)
+    assert "its last line is not the result line qm prints at the end of an import" in str(refused.value)
+    assert output.strip()[-20:] in str(refused.value)
 
 
 def test_qm_import_argv():
@@ -146,6 +173,18 @@ def test_unknown_host_says_how_to_add_it():
     assert "is not in /home/a/.ssh/known_hosts" in message and f"the node offered {FINGERPRINT}" in message
     assert "ssh-keyscan -p 2222 pve1 >> /home/a/.ssh/known_hosts" in message
     assert f"pin it with ssh_host_key: {FINGERPRINT}" in message
+
+
+def test_accepting_any_key_warns_with_the_key_each_time():
+    heard = []
+    policy = ssh._AcceptAny(heard.append)
+    policy.missing_host_key(None, "[127.0.0.1]:2222", public_key())
+    policy.missing_host_key(None, "[127.0.0.1]:2222", public_key())
+    assert heard == [unchecked_host_key_warning("[127.0.0.1]:2222", FINGERPRINT)] * 2
+    assert heard[0].startswith("ssh_host_key_checking is false: the SSH host key of [127.0.0.1]:2222 "
+                               f"({FINGERPRINT}) was accepted without being checked")
+    assert f"ssh_host_key: {FINGERPRINT}" in heard[0] and "password" in heard[0]
+    assert "accepts the node's SSH host key without checking it" in unchecked_host_key_warning()
 
 
 def test_policy_choice(tmp_path, monkeypatch):

@@ -179,6 +179,9 @@ VALID = {"hostname": "dns02", "node": "pve1", "ostemplate": "local:vztmpl/debian
     ({"config": {"startup": ["order=1"]}}, "config.startup must be a single value"),
     ({"config": {"lock": "backup"}}, "config.lock is set by the node, not by a caller"),
     ({"storage": "local-lvm", "full": True}, "full, storage only apply with clone"),
+    ({"clone": "dns01", "ostemplate": None, "storage": "local-lvm,backup=0"}, "storage must not contain ','"),
+    ({"clone": "dns01", "ostemplate": None, "storage": "mp=/srv"}, "storage must not contain '='"),
+    ({"clone": "dns01", "ostemplate": None, "storage": "local lvm"}, "storage must be a storage id"),
     ({"clone": "dns01", "ostemplate": None, "password": "long-enough"},
      "password only apply when creating from ostemplate"),
 ])

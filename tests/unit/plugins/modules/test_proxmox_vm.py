@@ -12,6 +12,7 @@ from ansible_collections.proxgate.core.plugins.modules.proxmox_vm import (
     SECRET_KEYS,
     desired_config,
     disk_conflicts,
+    option_problems,
     value_to_write,
 )
 
@@ -95,3 +96,23 @@ def test_disk_moves_and_replacements_are_refused_and_sizes_only_noted():
 ])
 def test_vm_names_follow_pve_dns_name_format(name, valid):
     assert bool(DNS_NAME.match(name)) is valid
+
+
+# Every option option_problems reads, as the argument spec leaves them when not given.
+OPTIONS = {"vmid": None, "name": "web01", "cores": None, "sockets": None, "memory": None, "shutdown_timeout": 180,
+           "timeout": 600, "nets": None, "disks": None, "ipconfig": None, "sshkeys": None, "cloudinit_drive": "ide2",
+           "cloudinit_storage": None, "config": None, "clone": None, "full": None, "storage": None, "format": None,
+           "snapname": None}
+
+
+@pytest.mark.parametrize("storage, expected", [
+    ("local-lvm", None),
+    ("local-lvm,cache=unsafe", "cloudinit_storage must not contain ','"),
+    ("media=disk", "cloudinit_storage must not contain '='"),
+    ("local lvm", "cloudinit_storage must be a storage id"),
+])
+def test_cloudinit_storage_is_one_storage_id(storage, expected):
+    """It becomes the first field of `STORAGE:cloudinit` (pve-common JSONSchema.pm parse_property_string has no
+    quoting; parse_id is the storage id's format)."""
+    problems = option_problems({**OPTIONS, "cloudinit_storage": storage})
+    assert problems == [] if expected is None else any(expected in problem for problem in problems), problems
