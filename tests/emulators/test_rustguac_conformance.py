@@ -9,13 +9,16 @@ from __future__ import annotations
 import inspect
 import re
 import sys
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import yaml
 
 from tests.emulators.rustguac import SOURCE_COMMIT, SOURCE_REPO, SOURCE_VERSION, RustguacEmulator
 from tests.emulators.test_rustguac_emulator import call
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "rg-admin-0123456789"
 MAPPINGS = "/api/admin/group-mappings"
 UNPROCESSABLE = "Failed to deserialize the JSON body into the target type: "
@@ -253,3 +256,14 @@ def test_an_entry_created_in_a_missing_folder_makes_the_folder(emu, api):
     assert (folder["scope"], folder["name"], folder["allowed_groups"], folder["description"]) == (
         "shared", "nowhere", [], "")
     assert [entry["name"] for entry in api("GET", f"{FOLDERS}/shared/nowhere/entries").json] == ["web01"]
+
+
+# --- the version the role installs --------------------------------------------------------------
+
+
+def test_the_role_installs_the_version_the_emulator_mirrors():
+    """Cargo.toml package.version: roles/rustguac installs by default the release the emulator was checked
+    against (tag v1.9.7), and leaves the checksum to the user, as sol1 publishes none for its tarballs."""
+    defaults = yaml.safe_load((REPO_ROOT / "roles" / "rustguac" / "defaults" / "main.yml").read_text())
+    assert f"v{defaults['rustguac_version']}" == SOURCE_VERSION
+    assert defaults["rustguac_checksum"] == ""
