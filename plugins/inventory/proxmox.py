@@ -41,6 +41,12 @@ options:
       - A guest without a name (half-created) is named after its type and vmid, such as C(qemu-105).
       - When several guests get the same name, the one with the lowest vmid keeps it and each other one is
         named C(<name>-<vmid>); a warning lists them.
+      - A guest whose name is one Ansible reads as the controller (C(localhost), C(127.0.0.1), C(::1)), a
+        built-in group (C(all), C(ungrouped)) or a group of the inventory (the plugin's own, those of
+        O(groups) and O(keyed_groups), those of sources read earlier) is named as a guest without a name is,
+        such as C(qemu-105) (C(-2), C(-3), ... added if a guest is really called so), with a warning naming
+        the guest and why. Otherwise a guest's owner could make tasks delegated to localhost run on the guest,
+        or join other hosts' groups or give them variables.
     type: str
     default: name
   prefix:
@@ -222,11 +228,13 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory im
     duplicates_message,
     fallback_name,
     fingerprint,
+    free_name,
     group_names,
     host_variables,
     keep_guest,
+    refused_message,
+    safe_names,
     slim,
-    unique_names,
     why_no_address,
 )
 
@@ -449,40 +457,82 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         guests = data["guests"]
         details = data.get("details") or {}
         prefix = settings["prefix"]
-        names = self._host_names(guests, settings)
-        with_address = 0
+        own_groups = {int(guest["vmid"]): [self._sanitize_group_name(make_unsafe(group))
+                                           for group in group_names(guest, settings["group_by"], prefix)]
+                      for guest in guests}
+        # Every group name known before the hosts are added: the other sources' groups, the plugin's own and the
+        # composed ones. A host of such a name would receive the group's members or its variables.
+        groups = set(self.inventory.groups)
+        groups.update(group for names in own_groups.values() for group in names)
+        groups.update(self._sanitize_group_name(name) for name in self.get_option("groups") or {})
+        names = self._host_names(guests, settings, groups)
+        hosts, reasons = {}, {}
         for guest in guests:
             vmid = int(guest["vmid"])
-            host = make_unsafe(names[vmid])
             found = details.get(str(vmid))
             variables, address = host_variables(guest, found, prefix, settings["interface"], settings["networks"],
                                                 settings["family"], settings["with_interfaces"])
             variables = make_unsafe(variables)
             if address:
                 variables["ansible_host"] = make_unsafe(address)
-                with_address += 1
+            hosts[vmid] = variables
+            reason = why_no_address(guest, found) if settings["want_addresses"] and not address else None
+            if reason:
+                reasons[vmid] = reason
+        self._place(hosts, names, own_groups, settings["strict"])
+        self._rename_keyed_group_clashes(guests, hosts, names, own_groups, settings["strict"])
+        for vmid, reason in reasons.items():
+            self.display.v(f"{NAME}: {names[vmid]} (vmid {vmid}) has no address: {reason}")
+        with_address = sum(1 for variables in hosts.values() if "ansible_host" in variables)
+        self.display.v(f"{NAME}: {len(guests)} guests, {with_address} with an address")
+
+    def _place(self, hosts, names, own_groups, strict):
+        """Add the hosts, then their composed variables, then their groups: the plugin's and the composed ones
+        (whose names no host has), then the keyed ones last, which add a host by its object, never by a name
+        that may be a group's."""
+        compose = self.get_option("compose")
+        for vmid, variables in hosts.items():
+            host = make_unsafe(names[vmid])
             self.inventory.add_host(host)
             for key, value in variables.items():
                 self.inventory.set_variable(host, key, value)
-            for group in group_names(guest, settings["group_by"], prefix):
-                group = self.inventory.add_group(self._sanitize_group_name(make_unsafe(group)))
-                self.inventory.add_child(group, host)
-            self._construct(host, variables, settings["strict"])
-            reason = why_no_address(guest, found) if settings["want_addresses"] and not address else None
-            if reason:
-                self.display.v(f"{NAME}: {host} (vmid {vmid}) has no address: {reason}")
-        self.display.v(f"{NAME}: {len(guests)} guests, {with_address} with an address")
+        for vmid, variables in hosts.items():
+            self._set_composite_vars(compose, variables, make_unsafe(names[vmid]), strict=strict)
+        for vmid, variables in hosts.items():
+            host = make_unsafe(names[vmid])
+            for group in own_groups[vmid]:
+                self.inventory.add_child(self.inventory.add_group(group), host)
+            self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
+        for vmid, variables in hosts.items():
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, make_unsafe(names[vmid]),
+                                           strict=strict)
 
-    def _construct(self, host, variables, strict):
-        self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
-        self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
-        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
+    def _rename_keyed_group_clashes(self, guests, hosts, names, own_groups, strict):
+        """A keyed group's name is only known once it is made: a host named like one is taken out and added
+        again under its fallback name (a few rounds at most, as a new name could clash again)."""
+        by_vmid = {int(guest["vmid"]): guest for guest in guests}
+        for _round in range(5):
+            clashes = sorted(vmid for vmid, name in names.items() if name in self.inventory.groups)
+            if not clashes:
+                return
+            taken = set(self.inventory.hosts)
+            for vmid in clashes:
+                wanted = names[vmid]
+                self.inventory.remove_host(self.inventory.hosts[wanted])
+                names[vmid] = free_name(fallback_name(by_vmid[vmid]), taken | set(self.inventory.groups))
+                taken.add(names[vmid])
+                problem = "it is the name of a group of this inventory (made by keyed_groups)"
+                self.display.warning(f"{NAME}: {refused_message(vmid, wanted, problem, names[vmid])}")
+            self._place({vmid: hosts[vmid] for vmid in clashes}, names, own_groups, strict)
 
-    def _host_names(self, guests, settings):
+    def _host_names(self, guests, settings, groups):
         wanted = [(int(guest["vmid"]), self._wanted_name(guest, settings)) for guest in guests]
-        names, duplicates = unique_names(wanted)
+        fallbacks = {int(guest["vmid"]): fallback_name(guest) for guest in guests}
+        names, duplicates, refused = safe_names(wanted, fallbacks, groups)
         if duplicates:
             self.display.warning(f"{NAME}: {duplicates_message(duplicates, names)}")
+        for vmid, (name, problem) in sorted(refused.items()):
+            self.display.warning(f"{NAME}: {refused_message(vmid, name, problem, names[vmid])}")
         return names
 
     def _wanted_name(self, guest, settings):

@@ -15,6 +15,8 @@ import re
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible import constants as C
+
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.addresses import (
     normalize_agent_interfaces,
     normalize_lxc_interfaces,
@@ -75,6 +77,71 @@ def agent_enabled(value):
 def fallback_name(guest):
     """The host name of a guest that has no name (a half-created one): its type and vmid, e.g. qemu-105."""
     return f"{guest.get('type') or 'guest'}-{int(guest['vmid'])}"
+
+
+# Groups every Ansible inventory has (ansible-core's InventoryData makes them first).
+BUILTIN_GROUPS = ("all", "ungrouped")
+
+
+def controller_names():
+    """The names ansible-core reads as the controller itself (C.LOCALHOST in ansible/constants.py: localhost,
+    127.0.0.1, ::1): a host of such a name is what `delegate_to: localhost`, `hosts: localhost` and
+    `local_action` run on."""
+    return tuple(C.LOCALHOST)
+
+
+def name_problem(name, groups=()):
+    """Why a guest may not have this host name (None when it may): a name that is the controller's or a
+    group's would let the guest's owner choose where delegated tasks run, or which hosts a group holds."""
+    if name in controller_names():
+        return ("Ansible reads it as the controller itself (implicit localhost): delegate_to: localhost would "
+                "run on this guest")
+    if name in BUILTIN_GROUPS:
+        return f"it is Ansible's built-in group {name!r}"
+    if name in groups:
+        return "it is the name of a group of this inventory"
+    return None
+
+
+def free_name(base, taken, groups=()):
+    """base, or base-2, base-3, ... : the first that is neither taken nor a name a host may not have."""
+    candidate, number = base, 1
+    while candidate in taken or name_problem(candidate, groups):
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+def safe_names(wanted, fallbacks, groups=()):
+    """Host names for [(vmid, wanted name)] that no guest can use to become the controller or a group.
+
+    A wanted name with a name_problem is not used: that guest gets its fallback name (fallbacks[vmid], as a
+    guest without a name gets: qemu-105), after the other guests are named, so it never displaces one of them.
+    Returns (names, duplicates as unique_names returns them, {vmid: (wanted name, why it was refused)}).
+    """
+    refused = {}
+    usable = []
+    for vmid, name in wanted:
+        problem = name_problem(name, groups)
+        if problem:
+            refused[int(vmid)] = (name, problem)
+        else:
+            usable.append((vmid, name))
+    names, duplicates = unique_names(usable)
+    for vmid in sorted(names):
+        # A '<name>-<vmid>' of a duplicate may itself be a group's name.
+        problem = name_problem(names[vmid], groups)
+        if problem:
+            refused[vmid] = (names.pop(vmid), problem)
+    taken = set(names.values())
+    for vmid in sorted(refused):
+        names[vmid] = free_name(fallbacks[vmid], taken, groups)
+        taken.add(names[vmid])
+    return names, duplicates, refused
+
+
+def refused_message(vmid, name, problem, host):
+    return f"guest {vmid} is named {name!r}, which a host may not be called: {problem}. It is {host} in this inventory"
 
 
 def unique_names(wanted):

@@ -16,8 +16,15 @@ import pytest
 import yaml
 
 from tests.emulators.pve.guests import DEMO_NETWORK
-from tests.emulators.pve.server import windows_agent_interfaces
-from tests.integration.conftest import COLLECTIONS, PASSWORD, TOKEN_ID, TOKEN_SECRET, oldest_ansible_venv
+from tests.emulators.pve.server import agent_interfaces, windows_agent_interfaces
+from tests.integration.conftest import (
+    COLLECTIONS,
+    PASSWORD,
+    TOKEN_ID,
+    TOKEN_SECRET,
+    oldest_ansible_venv,
+    run_ansible_playbook,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -308,6 +315,94 @@ def test_hostname_by_vmid_or_template(inventory, pve_env):
     assert "hostname ('proxmox_nmae | upper') failed for guest 101" in run.stdout
     run = inventory({"hostname": "proxmox_nmae | upper", "strict": True}, env=pve_env)
     assert run.rc != 0 and "hostname ('proxmox_nmae | upper') failed for guest" in run.stderr
+
+
+# ------------------------------------------------------------------ names a guest may not have (docs/security.md)
+
+def one_line(text):
+    """Ansible's output with its line wrapping undone, to look for a whole message."""
+    return " ".join(text.split())
+
+
+def live_counters_removed(data):
+    for variables in data["_meta"]["hostvars"].values():
+        for counter in ("proxmox_uptime", "proxmox_cpu", "proxmox_mem"):
+            variables.pop(counter, None)
+    return data
+
+
+def add_running_vm(pve, vmid, name, interfaces=None, **extra):
+    pve.pve.add_vm(vmid, name, node="pve1", status="running", config={"agent": "1"}, **extra)
+    pve.pve.vm(vmid).agent = {"interfaces": interfaces if interfaces is not None
+                              else agent_interfaces(DEMO_NETWORK, vmid)}
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_a_guest_named_like_the_controller_is_renamed_and_localhost_stays_the_controller(
+        inventory, pve, pve_env, tmp_path):
+    controller_names = {110: "localhost", 111: "127.0.0.1", 112: "::1"}
+    for vmid, name in controller_names.items():
+        add_running_vm(pve, vmid, name)
+    run = inventory({}, env=pve_env)
+    assert run.rc == 0, run.stderr
+    warnings = one_line(run.stderr)
+    for vmid, name in controller_names.items():
+        assert name not in run.hosts
+        host = f"qemu-{vmid}"
+        assert run.hostvars[host]["proxmox_name"] == name and run.address(host) == f"10.20.0.{10 + vmid}"
+        assert (f"guest {vmid} is named {name!r}, which a host may not be called: Ansible reads it as the "
+                f"controller itself (implicit localhost)") in warnings
+        assert f"It is {host} in this inventory" in warnings
+    assert "web01" in run.hosts and run.address("web01") == "10.20.0.111", "the other guests keep their names"
+    # What a user notices: a task delegated to localhost runs on the controller, not over SSH on guest 110.
+    workdir = tmp_path / "play"
+    workdir.mkdir()
+    playbook = workdir / "play.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Delegate to the controller", "hosts": "web01", "gather_facts": False,
+        "tasks": [{"name": "On the controller", "delegate_to": "localhost",
+                   "ansible.builtin.command": "echo on-the-controller", "changed_when": False}]}]))
+    env = dict(pve_env, ANSIBLE_INVENTORY_ENABLED="proxgate.core.proxmox", ANSIBLE_TIMEOUT="3")
+    source = tmp_path / "sources" / "cluster.proxmox.yml"
+    played = run_ansible_playbook([str(BIN / "ansible-playbook"), "-i", str(source), str(playbook)], workdir, env)
+    assert played.rc == 0, played.stdout + played.stderr
+    assert played.result("On the controller")["stdout"] == "on-the-controller"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_a_guest_named_like_a_group_is_renamed_and_the_rest_of_the_inventory_is_unchanged(inventory, pve, pve_env):
+    config = {"keyed_groups": [{"key": "proxmox_pool | default('none')", "prefix": "pool"}],
+              "groups": {"big": "proxmox_maxmem >= 4 * 1024 ** 3"}}
+    before = inventory(config, env=pve_env)
+    assert before.rc == 0, before.stderr
+    assert before.group("pool_none") == ["db01", "dns01"]
+    group_names = {120: "all", 121: "ungrouped", 122: "proxmox_pool_production", 123: "proxmox_tag_web",
+                   124: "proxmox_node_pve2", 125: "pool_production", 126: "big", 127: "pool_none"}
+    for vmid, name in group_names.items():
+        # Stopped, on pve1, in no pool: each joins only groups the inventory has already.
+        pve.pve.add_vm(vmid, name, node="pve1", status="stopped", config={"agent": "1"})
+    after = inventory(config, env=pve_env)
+    assert after.rc == 0, after.stderr
+    warnings = one_line(after.stderr)
+    renamed = {f"qemu-{vmid}" for vmid in group_names}
+    for vmid, name in group_names.items():
+        assert after.hostvars[f"qemu-{vmid}"]["proxmox_name"] == name
+        assert f"guest {vmid} is named {name!r}, which a host may not be called" in warnings
+        assert f"It is qemu-{vmid} in this inventory" in warnings
+    assert "from keyed_groups" in warnings or "(made by keyed_groups)" in warnings, "pool_none is only made by one"
+    assert sorted(after.hosts) == sorted(before.hosts + list(renamed))
+    assert after.group("pool_none") == ["db01", "dns01", *sorted(renamed)]
+    # Without the renamed guests, every other host, group, member and variable is as it was (but the live
+    # counters, which change from one listing to the next).
+    others = live_counters_removed(after.data)
+    for host in renamed:
+        del others["_meta"]["hostvars"][host]
+    for group in others.values():
+        if "hosts" in group:
+            group["hosts"] = [host for host in group["hosts"] if host not in renamed]
+            if not group["hosts"]:
+                del group["hosts"]
+    assert others == live_counters_removed(before.data)
 
 
 # ------------------------------------------------------------------ agents that do not answer

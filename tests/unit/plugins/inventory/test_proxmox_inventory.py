@@ -21,6 +21,8 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory im
     group_names,
     host_variables,
     keep_guest,
+    name_problem,
+    safe_names,
     unique_names,
     why_no_address,
 )
@@ -64,6 +66,25 @@ def test_duplicates_message_says_who_got_which_name():
 def test_fallback_name_for_guests_without_a_name():
     assert fallback_name(guest(105)) == "qemu-105"
     assert fallback_name(guest(200, kind="lxc")) == "lxc-200"
+
+
+def test_names_of_the_controller_and_of_groups_are_refused():
+    for name in ("localhost", "127.0.0.1", "::1"):
+        assert "implicit localhost" in name_problem(name)
+    assert "built-in group" in name_problem("all") and "built-in group" in name_problem("ungrouped")
+    assert "a group of this inventory" in name_problem("proxmox_tag_web", {"proxmox_tag_web"})
+    assert name_problem("Localhost") is None and name_problem("web01", {"proxmox_tag_web"}) is None
+
+
+def test_a_refused_name_becomes_the_fallback_without_displacing_a_guest_that_has_it():
+    # Guest 120 really is called qemu-105: guest 105, named localhost, does not take that name from it.
+    wanted = [(101, "web"), (105, "localhost"), (120, "qemu-105"), (130, "big"), (131, "web")]
+    fallbacks = {vmid: f"qemu-{vmid}" for vmid, _name in wanted}
+    names, duplicates, refused = safe_names(wanted, fallbacks, {"big", "web-131"})
+    assert names == {101: "web", 105: "qemu-105-2", 120: "qemu-105", 130: "qemu-130", 131: "qemu-131"}
+    assert set(refused) == {105, 130, 131} and refused[105][0] == "localhost"
+    assert refused[131] == ("web-131", name_problem("web-131", {"web-131"})), "a duplicate's name is checked too"
+    assert duplicates == {"web": [101, 131]}
 
 
 # --------------------------------------------------------------------- filtering
