@@ -44,6 +44,10 @@ options:
         string (parameters go in O(data)).
       - A path segment that itself contains C(/) (a volume id such as C(local:iso/x.iso)) must be
         URL-encoded by you (C(local:iso%2Fx.iso)).
+      - This is a raw path, sent as given. The names in it are not checked against PVE's formats nor
+        quoted, as the other modules do with their node, pool, storage and snapshot name options. A
+        variable placed in it can add segments (C(pve1/qemu/101/status/stop)); build it only from values
+        you trust.
     type: str
     required: true
   method:

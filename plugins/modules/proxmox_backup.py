@@ -239,7 +239,7 @@ jobs:
 import posixpath
 import re
 
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxApiError, quote_segment
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxApiError, api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import cluster_guests, resolve_guest_refs
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import (
@@ -382,6 +382,7 @@ class ProxmoxBackup(ProxmoxModule):
         remove=dict(type="bool", default=True),
         timeout=dict(type="int", default=3600),
     )
+    name_formats = {"node": "pve-node", "storage": "pve-storage-id"}
 
     def validate(self):
         params = self.params
@@ -413,7 +414,7 @@ class ProxmoxBackup(ProxmoxModule):
         return guests
 
     def storage_path(self, node):
-        return f"/nodes/{quote_segment(node)}/storage/{quote_segment(self.params['storage'])}"
+        return api_path("nodes", node, "storage", self.params["storage"])
 
     def check_storage(self, node, guests):
         """The storage's status on the node, once it is known to take backups there."""
@@ -460,7 +461,7 @@ class ProxmoxBackup(ProxmoxModule):
         job = {"node": node, "vmids": [int(g["vmid"]) for g in guests], "upid": None, "exitstatus": None,
                "warnings": []}
         try:
-            upid = self.client.post(f"/nodes/{quote_segment(node)}/vzdump", **self.vzdump_data(guests))
+            upid = self.client.post(api_path("nodes", node, "vzdump"), **self.vzdump_data(guests))
         except ProxmoxApiError as exc:
             return job, [], (f"vzdump on node {node} was refused: {exc}", [])
         if not is_upid(upid):
@@ -514,7 +515,7 @@ class ProxmoxBackup(ProxmoxModule):
     def volume_info(self, node, volid):
         """A volume the listing does not show (no right to list it?), from GET .../content/<volid>."""
         try:
-            info = self.client.get(f"{self.storage_path(node)}/content/{quote_segment(volid)}") or {}
+            info = self.client.get(self.storage_path(node) + api_path("content", volid)) or {}
         except ProxmoxApiError:
             return {"volid": volid}
         return dict(info, volid=volid)

@@ -130,7 +130,7 @@ backups:
 import re
 from datetime import datetime, timezone
 
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import quote_segment
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import resolve_guest_refs
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 
@@ -206,6 +206,7 @@ class ProxmoxBackupInfo(ProxmoxModule):
         guests=dict(type="list", elements="str"),
         newest=dict(type="int"),
     )
+    name_formats = {"node": "pve-node", "storage": "pve-storage-id"}
 
     def validate(self):
         if self.params["newest"] is not None and self.params["newest"] < 1:
@@ -230,8 +231,7 @@ class ProxmoxBackupInfo(ProxmoxModule):
             self.fail(f"storage {storage!r} is not available on any node of the cluster")
         backups = []
         for node in nodes:
-            items = self.client.get(f"/nodes/{quote_segment(node)}/storage/{quote_segment(storage)}/content",
-                                    content="backup") or []
+            items = self.client.get(api_path("nodes", node, "storage", storage, "content"), content="backup") or []
             backups += [backup_fields(item, node, names) for item in items
                         if item.get("content", "backup") == "backup"]
         if vmids is not None:

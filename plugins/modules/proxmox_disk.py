@@ -420,7 +420,7 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
     ProxmoxApiError,
     ProxmoxError,
-    quote_segment,
+    api_path,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
@@ -692,6 +692,7 @@ class ProxmoxDisk(ProxmoxModule):
     module_kwargs = dict(required_one_of=[("vmid", "name")],
                          mutually_exclusive=[("import_from", "volume"), ("ssh_private_key", "ssh_private_key_file")],
                          required_together=[("checksum", "checksum_algorithm")])
+    # storage and import_storage: validate() checks them (storage_id_problem, the pve-storage-id format).
 
     def __init__(self):
         super().__init__()
@@ -858,7 +859,7 @@ class ProxmoxDisk(ProxmoxModule):
         """Make sure the storage exists on the node and takes this content; fail (before any write) otherwise."""
         node = self.vm["node"]
         try:
-            status = self.client.get(f"/nodes/{node}/storage/{quote_segment(storage)}/status") or {}
+            status = self.client.get(api_path("nodes", node, "storage", storage, "status")) or {}
         except ProxmoxApiError as exc:
             self.fail(f"storage {storage!r} cannot be used on node {node}: {exc}")
         contents = [item for item in re.split(r"[,;\s]+", str(status.get("content") or "")) if item]
@@ -951,7 +952,7 @@ class ProxmoxDisk(ProxmoxModule):
         """The node's (major, minor), read once; None when it cannot be read."""
         if self.version is None:
             try:
-                reply = self.client.get(f"/nodes/{self.vm['node']}/version") or {}
+                reply = self.client.get(api_path("nodes", self.vm["node"], "version")) or {}
             except ProxmoxApiError:
                 reply = {}
             self.version = parse_version(reply.get("version")) or parse_version(reply.get("release")) or ()
@@ -984,14 +985,14 @@ class ProxmoxDisk(ProxmoxModule):
         volid = f"{storage}:import/{filename}"
         self.storage_status(storage, "import")
         node = self.vm["node"]
-        listing = self.client.get(f"/nodes/{node}/storage/{quote_segment(storage)}/content", content="import") or []
+        listing = self.client.get(api_path("nodes", node, "storage", storage, "content"), content="import") or []
         if any(item.get("volid") == volid for item in listing):
             self.result["downloaded"] = False
             return volid
         self.result["downloaded"] = True
         self.act("download", "download", None, f"{url} -> {volid}")
         if not self.check_mode:
-            self.wait(self.client.post(f"/nodes/{node}/storage/{quote_segment(storage)}/download-url", url=url,
+            self.wait(self.client.post(api_path("nodes", node, "storage", storage, "download-url"), url=url,
                                        content="import", filename=filename, checksum=p["checksum"],
                                        **{"checksum-algorithm": p["checksum_algorithm"],
                                           "verify-certificates": p["download_verify_certificates"]}))
@@ -1080,8 +1081,7 @@ class ProxmoxDisk(ProxmoxModule):
         storage = volume_storage(volume)
         if not storage:
             return None
-        info = self.client.get(f"/nodes/{self.vm['node']}/storage/{quote_segment(storage)}/content/"
-                               f"{quote_segment(volume)}") or {}
+        info = self.client.get(api_path("nodes", self.vm["node"], "storage", storage, "content", volume)) or {}
         return int(info["size"]) if info.get("size") else None
 
     def converge(self, config, digest, filled=False):

@@ -163,16 +163,17 @@ snapshot:
       sample: installed
 """
 
-import re
 
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import quote_segment
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.names import CONFIG_ID, SNAPSHOT_NAME_LONGEST
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import wait_for_task
 
 # PVE's pve-configid format, which snapshot names have: a letter, then one or more of [A-Za-z0-9_-].
-SNAPNAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]+")
-SNAPNAME_MAX = 40
+# pve-configid, PVE's format of snapshot names (names.py says where it was read)
+SNAPNAME_RE = CONFIG_ID
+SNAPNAME_MAX = SNAPSHOT_NAME_LONGEST
 # The entry PVE's snapshot list ends with: the VM's present state, not a snapshot.
 CURRENT = "current"
 
@@ -270,16 +271,15 @@ class ProxmoxSnapshot(ProxmoxModule):
         self.wait(self.client.post(f"{path}/snapshot", **data))
 
     def update_description(self, path):
-        snap = quote_segment(self.params["snapname"])
-        self.client.put(f"{path}/snapshot/{snap}/config", description=self.params["description"])
+        self.client.put(path + api_path("snapshot", self.params["snapname"], "config"),
+                        description=self.params["description"])
 
     def remove(self, path):
-        self.wait(self.client.delete(f"{path}/snapshot/{quote_segment(self.params['snapname'])}"))
+        self.wait(self.client.delete(path + api_path("snapshot", self.params["snapname"])))
 
     def rollback(self, path):
-        snap = quote_segment(self.params["snapname"])
         data = {"start": True} if self.params["start"] else {}
-        self.wait(self.client.post(f"{path}/snapshot/{snap}/rollback", **data))
+        self.wait(self.client.post(path + api_path("snapshot", self.params["snapname"], "rollback"), **data))
 
     def apply(self, action, path, guest):
         if action == "create":

@@ -166,6 +166,8 @@ class ProxmoxVmInfo(ProxmoxModule):
         templates=dict(type="str", choices=["include", "exclude", "only"], default="include"),
         config=dict(type="bool", default=False),
     )
+    # Filters, not paths: a value that is no node name or pool id could only match nothing, so it is refused.
+    name_formats = {"node": "pve-node", "pool": "pve-poolid"}
 
     def matches(self, guest):
         params = self.params

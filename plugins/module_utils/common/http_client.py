@@ -11,7 +11,7 @@ import random
 import ssl
 import time
 import traceback
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 try:
     import httpx
@@ -26,6 +26,23 @@ else:
 
 # Sending one of these twice leaves the server as sending it once; a POST creates (or toggles) something.
 IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
+
+
+def path_segment(value, error=ValueError):
+    """value as exactly one URL path segment: every character but letters, digits and '-', '_', '.', '~' is
+    percent-encoded ('/' as %2F, '?' as %3F, '#' as %23, '%' as %25), so a value can neither add segments nor
+    end the path. An empty value, '.' and '..' are refused with `error`: a URL client resolves the dot
+    segments, and an empty one would name the collection above the object."""
+    text = "" if value is None else str(value)
+    if text in ("", ".", ".."):
+        raise error(f"{text!r} cannot be a segment of an API path (an empty value, '.' and '..' are refused)")
+    return quote(text, safe="")
+
+
+def join_segments(segments, error=ValueError):
+    """'/a/b/c' from the segments, each quoted by path_segment: the only way the clients build a path from
+    values; literal parts ("nodes", "status") go through it too, unchanged."""
+    return "/" + "/".join(path_segment(segment, error) for segment in segments)
 
 
 def http_url_parts(url):

@@ -16,14 +16,16 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 from __future__ import annotations
 
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
     backoff_sleep,
     http_url_parts,
     httpx,
+    join_segments,
     may_resend,
+    path_segment,
     tls_verify,
     unreachable_message,
 )
@@ -108,13 +110,14 @@ def api_base_url(url):
 
 
 def quote_segment(text):
-    """One path segment, safe for the URL (usernames and group names may hold '/', '@', spaces)."""
-    return quote(str(text), safe="")
+    """One path segment, safe for the URL (usernames and group names may hold '/', '@', spaces);
+    GuacamoleError for '', '.' and '..', which a URL client would resolve."""
+    return path_segment(text, GuacamoleError)
 
 
 def path_of(*segments):
     """A data-source-relative path from unquoted segments: path_of('users', 'a b') -> 'users/a%20b'."""
-    return "/".join(quote_segment(segment) for segment in segments)
+    return join_segments(segments, GuacamoleError)[1:]
 
 
 class GuacamoleClient:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from urllib.parse import quote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
@@ -20,7 +19,9 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.http_client i
     backoff_sleep,
     http_url_parts,
     httpx,
+    join_segments,
     may_resend,
+    path_segment,
     tls_verify,
     unreachable_message,
 )
@@ -289,6 +290,12 @@ def _text(body):
     return body.decode("utf-8", errors="replace")
 
 
-def quote_segment(text):
-    """One path segment, safe for the URL (UPIDs, volume ids, snapshot names)."""
-    return quote(str(text), safe="")
+def quote_segment(value):
+    """One path segment, safe for the URL (UPIDs, volume ids, snapshot names); ProxmoxError for '', '.', '..'."""
+    return path_segment(value, ProxmoxError)
+
+
+def api_path(*segments):
+    """The API path of the segments, each quoted as one: api_path("nodes", node, "qemu", vmid) ->
+    /nodes/pve1/qemu/101. Every value a module or plugin puts in a path goes through here."""
+    return join_segments(segments, ProxmoxError)

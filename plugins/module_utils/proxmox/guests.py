@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError, api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import split_tags
 
 
@@ -34,8 +34,9 @@ def find_guest(client, vmid=None, name=None, kind="qemu"):
 
 
 def guest_path(guest):
-    """The API path of a guest: /nodes/<node>/<qemu|lxc>/<vmid>."""
-    return f"/nodes/{guest['node']}/{guest.get('type', 'qemu')}/{guest['vmid']}"
+    """The API path of a guest: /nodes/<node>/<qemu|lxc>/<vmid>, each part (as /cluster/resources gave it)
+    quoted as one segment."""
+    return api_path("nodes", guest["node"], guest.get("type", "qemu"), guest["vmid"])
 
 
 def describe(guest):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError, api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
     config_changes,
     effective_config,
@@ -75,6 +75,14 @@ def config_option_problems(config, option_of, node_keys):
 
 # ---------------------------------------------------------------- module
 
+def put_pool(client, pool, **data):
+    """PUT a pool's members: /pools/<pool>, the one call PVE 7 and 8.0 have; a nested pool (parent/child, PVE
+    8.1 and later), whose id cannot be one path segment, as PUT /pools with poolid."""
+    if "/" in pool:
+        return client.put("/pools", poolid=pool, **data)
+    return client.put(api_path("pools", pool), **data)
+
+
 class GuestModule(ProxmoxModule):
     """One guest of one kind, found by vmid or by its unique name, from creation to removal.
 
@@ -90,6 +98,10 @@ class GuestModule(ProxmoxModule):
     secret_keys = ()  # configuration keys masked in the diff
     value_equal = staticmethod(config_value_equal)  # value_equal(key, desired, current)
     value_to_write = None  # value_to_write(key, wanted, current): what to send for a changed key
+    # node and pool go into paths (POST /nodes/<node>/<kind>, PUT /pools/<pool>); storage and snapname are
+    # the clone's target storage and source snapshot, names PVE checks by the same formats.
+    name_formats = {"node": "pve-node", "pool": "pve-poolid", "storage": "pve-storage-id",
+                    "snapname": "pve-snapshot-name"}
 
     def __init__(self):
         super().__init__()
@@ -212,8 +224,8 @@ class GuestModule(ProxmoxModule):
             self.update(guest, record=False)
             return guest
         payload = {key: value for key, value in wanted.items() if value is not None}
-        self.wait(self.client.post(f"/nodes/{node}/{self.kind}", vmid=vmid, pool=p["pool"] or None, **create_params,
-                                   **payload))
+        self.wait(self.client.post(api_path("nodes", node, self.kind), vmid=vmid, pool=p["pool"] or None,
+                                   **create_params, **payload))
         return self.find_created(vmid)
 
     def find_created(self, vmid):
@@ -279,9 +291,9 @@ class GuestModule(ProxmoxModule):
             return
         vmid = str(guest["vmid"])
         if wanted:
-            self.client.put(f"/pools/{wanted}", vms=vmid, **({"allow-move": True} if current else {}))
+            put_pool(self.client, wanted, vms=vmid, **({"allow-move": True} if current else {}))
         else:
-            self.client.put(f"/pools/{current}", vms=vmid, delete=True)
+            put_pool(self.client, current, vms=vmid, delete=True)
 
     # ---------------------------------------------------------- power
 
@@ -326,7 +338,7 @@ class GuestModule(ProxmoxModule):
         self.diff["after"]["status"] = after
         guest["status"] = after
         if not self.check_mode:
-            self.wait(self.client.post(guest_path(guest) + f"/status/{action}", **data))
+            self.wait(self.client.post(guest_path(guest) + api_path("status", action), **data))
 
     # --------------------------------------------------------- remove
 

@@ -14,6 +14,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client impor
     ProxmoxClient,
     ProxmoxError,
 )
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.names import name_problems
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import ProxmoxTaskError
 
 
@@ -62,6 +63,15 @@ class ProxmoxModule(ApiModule):
     auth_argument_spec = staticmethod(proxmox_auth_argument_spec)
     httpx_import_error = HTTPX_IMPORT_ERROR
     client_errors = (ProxmoxError,)
+    # Options whose values go into API paths (or name such objects), each with PVE's format of it
+    # (names.FORMATS): checked before anything else, so no call is made with a value that is no such name.
+    name_formats: dict = {}
+
+    def __init__(self):
+        super().__init__()
+        problems = name_problems(self.params, self.name_formats)
+        if problems:
+            self.fail("; ".join(problems))
 
     def connect(self):
         self.client = client_from_params(self.params)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError, quote_segment
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError, api_path
 
 LOG_TAIL_LINES = 20
 # Enough for the progress lines of a long disk import; the tail is what is reported.
@@ -55,7 +55,7 @@ def task_succeeded(exitstatus):
 def task_log_tail(client, upid, lines=LOG_TAIL_LINES):
     """The last lines of the task's log, oldest first (all of them when lines is None)."""
     node = parse_upid(upid)["node"]
-    path = f"/nodes/{node}/tasks/{quote_segment(upid)}/log"
+    path = api_path("nodes", node, "tasks", upid, "log")
     tail, start = [], 0
     # The log API pages from the start (and the client keeps only `data`, not the `total` beside it):
     # read on while pages come back full, so the error at the end of a long log is not cut off.
@@ -72,7 +72,7 @@ def task_log_tail(client, upid, lines=LOG_TAIL_LINES):
 def wait_for_task(client, upid, timeout=600, poll=0.2, max_poll=2.0):
     """Poll the task's status until it stops; returns the status dict, raises ProxmoxTaskError on failure."""
     node = parse_upid(upid)["node"]
-    path = f"/nodes/{node}/tasks/{quote_segment(upid)}/status"
+    path = api_path("nodes", node, "tasks", upid, "status")
     deadline = time.monotonic() + timeout
     while True:
         status = client.get(path) or {}

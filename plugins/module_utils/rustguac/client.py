@@ -13,7 +13,6 @@ names with ``path_of()``, which quotes each segment. The API key travels only in
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
@@ -21,7 +20,9 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.http_client i
     backoff_sleep,
     http_url_parts,
     httpx,
+    join_segments,
     may_resend,
+    path_segment,
     tls_verify,
     unreachable_message,
 )
@@ -86,13 +87,14 @@ def api_base_url(url):
 
 
 def quote_segment(text):
-    """One path segment, safe for the URL (emails hold '@', names may hold '/' or spaces)."""
-    return quote(str(text), safe="")
+    """One path segment, safe for the URL (emails hold '@', names may hold '/' or spaces);
+    RustguacError for '', '.' and '..', which a URL client would resolve."""
+    return path_segment(text, RustguacError)
 
 
 def path_of(*segments):
     """An API path from unquoted segments: path_of('users', 'a@b.c', 'role') -> '/users/a%40b.c/role'."""
-    return "/" + "/".join(quote_segment(segment) for segment in segments)
+    return join_segments(segments, RustguacError)
 
 
 def auth_headers(api_key, header_style):
