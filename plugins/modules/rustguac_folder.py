@@ -12,8 +12,11 @@ version_added: 0.1.0
 description:
   - Manages one folder of the rustguac address book (kept in Vault by the server), found by O(scope) and
     O(name).
-  - Reads the folders, compares O(allowed_groups) and O(description) with what is stored, and writes only
-    when something differs.
+  - Finds the folder in the folder list, reads its groups and description from its settings
+    (C(GET .../folders/{scope}/{name}/config); the list does not carry the groups), compares them with
+    O(allowed_groups) and O(description), and writes only when something differs.
+  - The server replaces all the settings on an update and resets those left out, so the module sends the
+    stored values (and the folder's C(inherit_from_parent)) along with the changed ones.
 author:
   - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
@@ -53,7 +56,7 @@ options:
     type: str
   state:
     description:
-      - V(present) creates or updates the folder, V(absent) deletes it B(with all its entries).
+      - V(present) creates or updates the folder, V(absent) deletes it B(with all its entries and sub-folders).
     type: str
     choices: [present, absent]
     default: present
@@ -117,8 +120,10 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     describe_folder,
     folder_path,
     folder_problem,
+    folder_put_body,
     folder_settings,
     read_folder,
+    read_folder_config,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, compare
 
@@ -144,27 +149,30 @@ class RustguacFolder(RustguacModule):
 
     def run(self):
         scope, name = self.params["scope"], self.params["name"]
-        existing = read_folder(self.client, scope, name)
         path = folder_path(scope, name)
+        # The listing says whether the folder exists; its groups come only from its config (admin only).
+        config = None if read_folder(self.client, scope, name) is None else read_folder_config(self.client, scope,
+                                                                                                 name)
         if self.params["state"] == "absent":
-            if existing is None:
+            if config is None:
                 return self.with_diff(dict(changed=False, folder={}, changed_keys=[]), {}, {})
             if not self.check_mode:
                 self.client.delete(path)
-            return self.with_diff(dict(changed=True, folder={}, changed_keys=[]), describe_folder(existing), {})
+            return self.with_diff(dict(changed=True, folder={}, changed_keys=[]), describe_folder(scope, name, config),
+                                  {})
         desired = self.desired()
-        if existing is None:
+        if config is None:
             folder = dict(scope=scope, name=name, allowed_groups=desired["allowed_groups"] or [],
                           description=desired["description"] or "")
             if not self.check_mode:
                 self.client.post(FOLDERS, folder)
             return self.with_diff(dict(changed=True, folder=folder, changed_keys=sorted(folder)), {}, folder)
-        current = describe_folder(existing)
+        current = describe_folder(scope, name, config)
         changes = compare(current, desired)
         folder = {**current, **{key: changes.after[key] for key in changes}}
         result = dict(changed=bool(changes), folder=folder, changed_keys=sorted(changes.keys()))
         if changes and not self.check_mode:
-            self.client.put(path, dict(allowed_groups=folder["allowed_groups"], description=folder["description"]))
+            self.client.put(path, folder_put_body(config, folder))
         diff = changes.diff()
         return self.with_diff(result, diff["before"], diff["after"])
 

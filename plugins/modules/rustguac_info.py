@@ -64,12 +64,15 @@ healthy:
   type: bool
   sample: true
 folders:
-  description: The visible folders, sorted by scope and name.
+  description:
+    - The visible top-level folders, sorted by scope and name, as the server lists them (rustguac 1.9.7
+      lists C(name), C(description), C(scope), C(path), C(has_children); not a folder's groups, which
+      M(proxgate.core.rustguac_folder) reads with an admin key).
   returned: when V(folders) or V(entries) is gathered
   type: list
   elements: dict
   sample:
-    - {scope: shared, name: production, allowed_groups: [ops], description: Production servers}
+    - {scope: shared, name: production, path: production, description: Production servers, has_children: false}
 entries:
   description:
     - Every entry of every visible folder, sorted, each with C(scope), C(folder) and C(path)

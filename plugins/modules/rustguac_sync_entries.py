@@ -277,10 +277,12 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     find_entry,
     folder_path,
     folder_problem,
+    folder_put_body,
     folder_settings,
     name_problem,
     read_entries,
     read_folder,
+    read_folder_config,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.entries import (
     SECRETS,
@@ -352,7 +354,9 @@ class RustguacSyncEntries(RustguacModule):
     def run(self):
         scope, name = self.params["scope"], self.params["folder"]
         stored_folder = read_folder(self.client, scope, name)
-        folder, folder_changes = self.plan_folder(stored_folder)
+        # The listing has no groups: they come from the folder's config (admin only).
+        config = None if stored_folder is None else read_folder_config(self.client, scope, name)
+        folder, folder_changes = self.plan_folder(config)
         stored_entries = [] if stored_folder is None else read_entries(self.client, scope, name)
         plan = SyncPlan(stored_folder is None)
         for entry in self.params["entries"]:
@@ -366,7 +370,7 @@ class RustguacSyncEntries(RustguacModule):
             elif stored.get("name") not in managed and self.params["prune"]:
                 plan.remove(stored)
         if not self.check_mode:
-            self.write(stored_folder, folder, folder_changes, plan)
+            self.write(config, folder, folder_changes, plan)
         before, after = plan.diff()
         if folder_changes:
             folder_diff = folder_changes.diff()
@@ -374,24 +378,22 @@ class RustguacSyncEntries(RustguacModule):
         result = dict(changed=bool(folder_changes) or plan.changed, folder=folder, **plan.result())
         return self.with_diff(result, before, after)
 
-    def plan_folder(self, stored):
-        """(the folder after the run, the changes of its settings)."""
+    def plan_folder(self, config):
+        """(the folder after the run, the changes of its settings); config is None for a new folder."""
         desired = folder_settings(self.params["allowed_groups"], self.params["description"])[0]
-        current = describe_folder(stored) if stored is not None else dict(
-            scope=self.params["scope"], name=self.params["folder"], allowed_groups=[], description="")
+        current = describe_folder(self.params["scope"], self.params["folder"], config or {})
         changes = compare(current, desired)
-        if stored is None:
+        if config is None:
             changes.add("name", None, self.params["folder"])
         folder = {**current, **{key: changes.after[key] for key in changes if key in current}}
         return folder, changes
 
-    def write(self, stored_folder, folder, folder_changes, plan):
+    def write(self, config, folder, folder_changes, plan):
         scope, name = self.params["scope"], self.params["folder"]
-        if stored_folder is None:
+        if config is None:
             self.client.post(FOLDERS, folder)
         elif folder_changes:
-            self.client.put(folder_path(scope, name), dict(allowed_groups=folder["allowed_groups"],
-                                                           description=folder["description"]))
+            self.client.put(folder_path(scope, name), folder_put_body(config, folder))
         for entry_name, body, exists in plan.writes:
             if exists:
                 self.client.put(entries_path(scope, name, entry_name), body)

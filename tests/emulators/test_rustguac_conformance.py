@@ -267,3 +267,103 @@ def test_the_role_installs_the_version_the_emulator_mirrors():
     defaults = yaml.safe_load((REPO_ROOT / "roles" / "rustguac" / "defaults" / "main.yml").read_text())
     assert f"v{defaults['rustguac_version']}" == SOURCE_VERSION
     assert defaults["rustguac_checksum"] == ""
+
+
+# --- folders --------------------------------------------------------------------------------------
+
+
+def test_folder_listing_has_no_groups(emu, api):
+    """src/api.rs ab_list_folders; src/vault.rs list_folders_in_scope, FolderInfo: top-level folders only,
+    shared before instance, each {name, description, scope, path, has_children}; allowed_groups is not
+    listed (it lives in the folder's .config)."""
+    emu.add_folder("instance", "lab", allowed_groups=["dev"])
+    emu.add_folder("shared", "production", allowed_groups=["ops"], description="Prod")
+    emu.add_folder("shared", "clients/acme", allowed_groups=["ops"])
+    listed = api("GET", FOLDERS).json
+    assert listed == [
+        {"name": "clients", "description": "", "scope": "shared", "path": "clients", "has_children": True},
+        {"name": "production", "description": "Prod", "scope": "shared", "path": "production",
+         "has_children": False},
+        {"name": "lab", "description": "", "scope": "instance", "path": "lab", "has_children": False},
+    ]
+
+
+def test_folder_listing_for_others_follows_each_folder_config(emu, api):
+    """src/api.rs ab_list_folders; src/vault.rs resolve_folder_access: a non-admin sees a top-level folder
+    whose own allowed_groups meet the caller's groups (no config: not seen); a viewer gets 403
+    {"error": "operator role required"}."""
+    emu.add_folder("shared", "production", allowed_groups=["ops"])
+    emu.add_folder("shared", "lab", allowed_groups=["dev"])
+    # a folder made by its first entry has no config
+    assert api("POST", f"{FOLDERS}/shared/configless/entries", body={"name": "web01", "type": "ssh"}).status == 201
+    operator = emu.add_api_key(name="ops", role="operator", groups=["ops"])
+    assert [f["name"] for f in api("GET", FOLDERS, key=operator).json] == ["production"]
+    viewer = emu.add_api_key(name="v", role="viewer", groups=["ops"])
+    denied = api("GET", FOLDERS, key=viewer)
+    assert (denied.status, denied.json) == (403, {"error": "operator role required"})
+
+
+def test_folder_config_route_gives_the_groups(emu, api):
+    """src/api.rs ab_get_folder_config: admin only; {allowed_groups, description, inherit_from_parent}, and
+    the defaults ([], "", false) for a folder without a config."""
+    emu.add_folder("shared", "production", allowed_groups=["ops", "devops"], description="Prod",
+                   inherit_from_parent=True)
+    config = api("GET", f"{FOLDERS}/shared/production/config")
+    assert (config.status, config.json) == (200, {"allowed_groups": ["ops", "devops"], "description": "Prod",
+                                                  "inherit_from_parent": True})
+    missing = api("GET", f"{FOLDERS}/shared/nowhere/config")
+    assert missing.json == {"allowed_groups": [], "description": "", "inherit_from_parent": False}
+    operator = emu.add_api_key(name="ops", role="operator", groups=["ops"])
+    denied = api("GET", f"{FOLDERS}/shared/production/config", key=operator)
+    assert (denied.status, denied.json) == (403, {"error": "admin role required"})
+
+
+def test_folder_put_replaces_the_whole_config(emu, api):
+    """src/api.rs ab_update_folder, UpdateFolderRequest: allowed_groups is required (422 without it);
+    an omitted description or inherit_from_parent is reset to "" / false; 200 {"ok": true}."""
+    emu.add_folder("shared", "production", allowed_groups=["ops"], description="Prod", inherit_from_parent=True)
+    path = f"{FOLDERS}/shared/production"
+    body = b'{"description": "new"}'
+    no_groups = api("PUT", path, raw=body)
+    assert (no_groups.status, no_groups.raw.decode()) == (
+        422, UNPROCESSABLE + f"missing field `allowed_groups` at line 1 column {len(body)}")
+    reply = api("PUT", path, body={"allowed_groups": ["ops"]})
+    assert (reply.status, reply.json) == (200, {"ok": True})
+    assert api("GET", f"{path}/config").json == {"allowed_groups": ["ops"], "description": "",
+                                                 "inherit_from_parent": False}
+
+
+def test_folder_put_and_post_create_or_overwrite(emu, api):
+    """src/api.rs ab_create_folder, ab_update_folder; src/vault.rs put_folder_config: both write the config
+    whether or not the folder exists (no 404, no 409); POST answers 201 {"ok": true}."""
+    assert api("PUT", f"{FOLDERS}/shared/fresh", body={"allowed_groups": ["a"]}).status == 200
+    again = api("POST", FOLDERS, body={"name": "fresh", "allowed_groups": ["b"], "description": "d"})
+    assert (again.status, again.json) == (201, {"ok": True})
+    assert api("GET", f"{FOLDERS}/shared/fresh/config").json["allowed_groups"] == ["b"]
+    no_groups = api("POST", FOLDERS, body={"name": "x"})
+    assert no_groups.status == 422 and b"missing field `allowed_groups`" in no_groups.raw
+
+
+def test_folder_delete_takes_the_subtree(emu, api):
+    """src/api.rs ab_delete_folder; src/vault.rs delete_folder: the folder, its sub-folders and their entries;
+    200 {"ok": true, "subfolders_deleted", "entries_deleted"}, zeros for a folder that is not there."""
+    emu.add_folder("shared", "clients", allowed_groups=["ops"])
+    emu.add_folder("shared", "clients/acme", allowed_groups=["ops"])
+    emu.add_entry("shared", "clients", "gw")
+    emu.add_entry("shared", "clients/acme", "web01")
+    emu.add_folder("shared", "other", allowed_groups=["ops"])
+    reply = api("DELETE", f"{FOLDERS}/shared/clients")
+    assert (reply.status, reply.json) == (200, {"ok": True, "subfolders_deleted": 1, "entries_deleted": 2})
+    assert [f["name"] for f in emu.state()["folders"]] == ["other"] and emu.state()["entries"] == []
+    gone = api("DELETE", f"{FOLDERS}/shared/clients")
+    assert gone.json == {"ok": True, "subfolders_deleted": 0, "entries_deleted": 0}
+
+
+def test_folder_writes_read_the_body_before_the_role(emu, api):
+    """src/api.rs ab_create_folder, ab_update_folder: the Json extractor runs before the admin check (422
+    first), then 403 {"error": "admin role required"}."""
+    operator = emu.add_api_key(name="ops", role="operator", groups=["ops"])
+    assert api("POST", FOLDERS, key=operator, body={"name": "x"}).status == 422
+    denied = api("PUT", f"{FOLDERS}/shared/x", key=operator, body={"allowed_groups": []})
+    assert (denied.status, denied.json) == (403, {"error": "admin role required"})
+    assert emu.state()["folders"] == []

@@ -34,7 +34,8 @@ def test_check_create_verify_and_idempotent(rustguac, run_playbook):
     assert applied.result("production")["changed"] is True
     assert writes(rustguac) == [("POST", "/addressbook/folders")]
     assert rustguac.state()["folders"] == [{"scope": "shared", "name": "production",
-                                            "allowed_groups": ["devops", "ops"], "description": "Production servers"}]
+                                            "allowed_groups": ["devops", "ops"], "description": "Production servers",
+                                            "inherit_from_parent": False}]
 
     again = run_playbook(PRODUCTION, env=env, diff=True)
     assert again.rc == 0, again.stdout + again.stderr
@@ -63,6 +64,43 @@ def test_update_only_what_differs_and_keep_what_is_not_given(rustguac, run_playb
     again = run_playbook(tasks, env=rg_env(rustguac))
     assert again.result("groups")["changed"] is False
     assert len(writes(rustguac)) == 1
+
+
+def test_description_only_keeps_the_groups_and_the_inheritance(rustguac, run_playbook):
+    """rustguac 1.9.7 lists folders without their groups and its PUT replaces the whole config, resetting what
+    the body leaves out (src/api.rs ab_list_folders, ab_update_folder): the module reads the config route and
+    sends the stored groups and inherit_from_parent along with the new description."""
+    rustguac.add_folder(name="production", allowed_groups=["ops", "devops"], description="old",
+                        inherit_from_parent=True)
+    tasks = """
+        - name: text
+          proxgate.core.rustguac_folder:
+            name: production
+            description: new
+    """
+    run = run_playbook(tasks, env=rg_env(rustguac), diff=True)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.result("text")["changed_keys"] == ["description"]
+    assert run.result("text")["folder"]["allowed_groups"] == ["devops", "ops"]
+    assert writes(rustguac) == [("PUT", "/addressbook/folders/shared/production")]
+    [folder] = rustguac.state()["folders"]
+    assert (sorted(folder["allowed_groups"]), folder["description"], folder["inherit_from_parent"]) == (
+        ["devops", "ops"], "new", True)
+
+
+def test_the_same_groups_in_another_order_change_nothing(rustguac, run_playbook):
+    """The stored groups (from the folder config) are compared as a set with allowed_groups."""
+    rustguac.add_folder(name="production", allowed_groups=["ops", "devops"], description="Prod")
+    run = run_playbook("""
+        - name: same
+          proxgate.core.rustguac_folder:
+            name: production
+            allowed_groups: [devops, ops, devops]
+            description: Prod
+    """, env=rg_env(rustguac))
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.result("same")["changed"] is False and run.result("same")["changed_keys"] == []
+    assert writes(rustguac) == []
 
 
 def test_absent_check_then_delete_then_idempotent(rustguac, run_playbook):

@@ -53,7 +53,7 @@ def test_check_create_verify_and_idempotent(rustguac, run_playbook):
     assert writes(rustguac) == [("POST", "/addressbook/folders")] + [("POST", ENTRIES)] * 3
     [folder] = rustguac.state()["folders"]
     assert folder == {"scope": "shared", "name": "Proxmox", "allowed_groups": ["ops"],
-                      "description": "Proxmox guests"}
+                      "description": "Proxmox guests", "inherit_from_parent": False}
     stored = folder_entries(rustguac)
     assert stored["web01"]["password"] == PASSWORD and stored["web01"]["hostname"] == "10.20.0.11"
     assert stored["win-desktop"]["type"] == "rdp" and stored["win-desktop"]["ignore_cert"] is True
@@ -152,3 +152,27 @@ def test_operator_key_gets_403_naming_admin_and_nothing_is_written(rustguac, run
     msg = run.result("sync")["msg"]
     assert "POST /addressbook/folders failed: HTTP 403" in msg and "needs the admin role" in msg
     assert rustguac.state()["folders"] == [] and rustguac.state()["entries"] == []
+
+
+def test_folder_groups_come_from_its_config_and_survive_a_description_change(rustguac, run_playbook):
+    """rustguac 1.9.7 lists folders without groups and resets what a folder PUT leaves out (src/api.rs
+    ab_list_folders, ab_update_folder): unchanged groups write nothing, a new description keeps them."""
+    rustguac.add_folder(name="Proxmox", allowed_groups=["ops"], description="Proxmox guests",
+                        inherit_from_parent=True)
+    entry = "[{name: web01, type: ssh, hostname: 10.20.0.11}]"
+    rustguac.add_entry(scope="shared", folder="Proxmox", name="web01", type="ssh", hostname="10.20.0.11")
+    same = run_playbook(sync(entry), env=rg_env(rustguac))
+    assert same.rc == 0, same.stdout + same.stderr
+    assert same.result("sync")["changed"] is False and writes(rustguac) == []
+    text = run_playbook(f"""
+- name: sync
+  proxgate.core.rustguac_sync_entries:
+    folder: Proxmox
+    description: Proxmox VE guests
+    entries: {entry}
+""", env=rg_env(rustguac))
+    assert text.result("sync")["changed"] is True
+    assert writes(rustguac) == [("PUT", "/addressbook/folders/shared/Proxmox")]
+    [folder] = rustguac.state()["folders"]
+    assert (folder["allowed_groups"], folder["description"], folder["inherit_from_parent"]) == (
+        ["ops"], "Proxmox VE guests", True)

@@ -68,18 +68,35 @@ def entries_path(scope, folder, *entry):
     return path_of("addressbook", "folders", scope, folder, "entries", *entry)
 
 
-def describe_folder(folder):
-    return dict(scope=folder.get("scope"), name=folder.get("name"),
-                allowed_groups=sorted(folder.get("allowed_groups") or []),
-                description=folder.get("description") or "")
+def describe_folder(scope, name, config):
+    """The folder as the modules report it, from its config (read_folder_config)."""
+    return dict(scope=scope, name=name, allowed_groups=sorted(set(config.get("allowed_groups") or [])),
+                description=config.get("description") or "")
 
 
 def read_folder(client, scope, name):
-    """The folder as listed (the caller's key must see it), None when there is none."""
+    """The folder as listed (the caller's key must see it), None when there is none.
+
+    rustguac 1.9.7 lists top-level folders as {name, description, scope, path, has_children}, without their
+    groups (src/api.rs ab_list_folders); read_folder_config gives those."""
     for folder in listed(client.get(FOLDERS), "folders"):
         if folder.get("scope") == scope and folder.get("name") == name:
             return folder
     return None
+
+
+def read_folder_config(client, scope, name):
+    """The folder's settings, {allowed_groups, description, inherit_from_parent} (GET .../config, admin only;
+    src/api.rs ab_get_folder_config). A folder without settings reads as [], "" and false."""
+    config = client.get(folder_path(scope, name) + "/config")
+    return config if isinstance(config, dict) else {}
+
+
+def folder_put_body(config, settings):
+    """The body of PUT .../folders/{scope}/{name}: the server replaces the whole config and resets what the
+    body leaves out (src/api.rs UpdateFolderRequest), so the stored values go along with the new ones."""
+    return dict(allowed_groups=settings["allowed_groups"], description=settings["description"],
+                inherit_from_parent=bool(config.get("inherit_from_parent")))
 
 
 def read_entries(client, scope, folder):

@@ -535,51 +535,121 @@ def me(api: Api, request: Request, identity: Identity, params: list[str]) -> Res
 # folders
 
 
+def require_role(identity: Identity, role: str) -> None:
+    """A handler's own ``id.has_role(role)`` check (src/api.rs): 403 ``<role> role required``."""
+    if identity.level < ROLES[role]:
+        raise ApiError(403, f"{role} role required")
+
+
+def folder_dirs(api: Api, scope: str) -> set[str]:
+    """Every folder path of the scope as Vault sees it: a key prefix, whether it holds a .config (a folder
+    created by POST/PUT), only entries (one made by an entry create), or only deeper folders."""
+    paths = {path for (folder_scope, path) in api.folders if folder_scope == scope}
+    paths |= {folder for (entry_scope, folder, _name) in api.entries if entry_scope == scope}
+    dirs = set()
+    for path in paths:
+        segments = path.split("/")
+        dirs.update("/".join(segments[:end]) for end in range(1, len(segments) + 1))
+    return dirs
+
+
+def folder_config(api: Api, scope: str, path: str) -> dict[str, Any] | None:
+    """The folder's .config (src/vault.rs FolderConfig), None when it has none."""
+    stored = api.folders.get((scope, path))
+    if stored is None:
+        return None
+    return {key: copy.deepcopy(stored[key]) for key in ("allowed_groups", "description", "inherit_from_parent")}
+
+
 def list_folders(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    """src/api.rs ab_list_folders, VaultBackends::list_all_folders; src/vault.rs list_folders_in_scope: the
+    top-level folders, shared then instance, each in Vault's (sorted) order, as FolderInfo {name,
+    description, scope, path, has_children}; no groups. Non-admins see those whose own config allows them."""
+    require_role(identity, "operator")
     api.require_vault()
-    return Response(200, [copy.deepcopy(folder) for _key, folder in sorted(api.folders.items())
-                          if api.can_see(identity, folder)])
+    listed = []
+    for scope in ("shared", "instance"):
+        dirs = folder_dirs(api, scope)
+        for name in sorted(path for path in dirs if "/" not in path):
+            config = folder_config(api, scope, name)
+            if identity.role != "admin" and not (config and set(config["allowed_groups"]) & set(identity.groups)):
+                continue
+            listed.append({"name": name, "description": config["description"] if config else "",
+                           "scope": scope, "path": name,
+                           "has_children": any(path.startswith(name + "/") for path in dirs)})
+    return Response(200, listed)
+
+
+def folder_body(request: Request) -> dict[str, Any]:
+    """src/api.rs CreateFolderRequest / UpdateFolderRequest: allowed_groups required, description and
+    inherit_from_parent default to "" and false (so a PUT that leaves them out resets them)."""
+    body = parse_json_body(request)
+    if body.get("allowed_groups") is None:
+        raise unprocessable(f"missing field `allowed_groups`{serde_position(request.body)}")
+    return {"allowed_groups": opt_str_list(body, "allowed_groups") or [],
+            "description": opt_str(body, "description") or "",
+            "inherit_from_parent": bool(opt_bool(body, "inherit_from_parent"))}
+
+
+def put_folder_config(api: Api, scope: str, path: str, config: dict[str, Any]) -> None:
+    """src/vault.rs put_folder_config: validate_path, the scope, then write (create or overwrite)."""
+    validate_path(path)
+    check_scope(scope)
+    api.folders[(scope, path)] = {"scope": scope, "name": path, **config}
 
 
 def create_folder(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    api.require_vault()
+    """src/api.rs ab_create_folder: the body first (Json extractor), then the admin check; an existing
+    folder's config is overwritten (no conflict); 201 {"ok": true}."""
     body = parse_json_body(request)
     if body.get("name") is None:
         raise unprocessable(f"missing field `name`{serde_position(request.body)}")
+    config = folder_body(request)
     scope = opt_str(body, "scope") or "shared"  # CreateFolderRequest: a String, serde default "shared"
-    name = opt_str(body, "name") or ""
-    validate_path(name)  # src/vault.rs put_folder_config
-    check_scope(scope)
-    if (scope, name) in api.folders:
-        raise ApiError(409, f"Folder '{name}' already exists in scope '{scope}'")
-    folder = {"scope": scope, "name": name,
-              "allowed_groups": opt_str_list(body, "allowed_groups") or [],
-              "description": opt_str(body, "description") or ""}
-    api.folders[(scope, name)] = folder
-    return Response(201, copy.deepcopy(folder))
+    require_role(identity, "admin")
+    api.require_vault()
+    put_folder_config(api, scope, opt_str(body, "name") or "", config)
+    return Response(201, {"ok": True})
 
 
 def update_folder(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    """src/api.rs ab_update_folder: the whole config from the body (a missing folder is created); 200 ok."""
+    config = folder_body(request)
+    require_role(identity, "admin")
     api.require_vault()
-    folder = api.folder(*params)
-    body = parse_json_body(request)
-    groups = opt_str_list(body, "allowed_groups")
-    description = opt_str(body, "description")
-    if groups is not None:
-        folder["allowed_groups"] = groups
-    if description is not None:
-        folder["description"] = description
-    return Response(200, copy.deepcopy(folder))
+    scope, path = params
+    put_folder_config(api, scope, path, config)
+    return Response(200, {"ok": True})
+
+
+def get_folder_config(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    """src/api.rs ab_get_folder_config; src/vault.rs get_folder_config: admin only; a folder without a
+    config answers the defaults."""
+    require_role(identity, "admin")
+    api.require_vault()
+    scope, path = params
+    validate_path(path)
+    check_scope(scope)
+    config = folder_config(api, scope, path)
+    return Response(200, config or {"allowed_groups": [], "description": "", "inherit_from_parent": False})
 
 
 def delete_folder(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    """src/api.rs ab_delete_folder; src/vault.rs delete_folder: the folder and its whole subtree (configs and
+    entries); 200 {"ok": true, "subfolders_deleted", "entries_deleted"}, also for a folder that is not there."""
+    require_role(identity, "admin")
     api.require_vault()
-    scope, name = params
-    api.folder(scope, name)
-    del api.folders[(scope, name)]
-    for key in [key for key in api.entries if key[:2] == (scope, name)]:
+    scope, path = params
+    validate_path(path)
+    check_scope(scope)
+    subfolders = {d for d in folder_dirs(api, scope) if d.startswith(path + "/")}
+    tree = subfolders | {path}
+    entries = [key for key in api.entries if key[0] == scope and key[1] in tree]
+    for key in entries:
         del api.entries[key]
-    return Response(204)
+    for folder in tree:
+        api.folders.pop((scope, folder), None)
+    return Response(200, {"ok": True, "subfolders_deleted": len(subfolders), "entries_deleted": len(entries)})
 
 
 # entries
@@ -623,7 +693,7 @@ def create_entry(api: Api, request: Request, identity: Identity, params: list[st
     # src/api.rs ab_create_entry writes the entry without looking for the folder: in Vault the folder is then
     # a key prefix without a .config, listed with no groups and an empty description.
     api.folders.setdefault((scope, folder), {"scope": scope, "name": folder, "allowed_groups": [],
-                                             "description": ""})
+                                             "description": "", "inherit_from_parent": False})
     entry = {"name": name, **fields}
     api.entries[(scope, folder, name)] = entry
     return Response(201, public_entry(entry))
@@ -993,10 +1063,12 @@ ROUTES: list[tuple[str, tuple[str, ...], str | None, Handler]] = [
     ("GET", ("api", "health"), None, health),
     ("GET", ("api", "auth", "status"), None, auth_status),
     ("GET", ("api", "me"), "viewer", me),
-    ("GET", ("api", *FOLDERS), "operator", list_folders),
-    ("POST", ("api", *FOLDERS), "admin", create_folder),
-    ("PUT", ("api", *FOLDERS, "*", "*"), "admin", update_folder),
-    ("DELETE", ("api", *FOLDERS, "*", "*"), "admin", delete_folder),
+    # roles checked in the handlers (src/api.rs ab_*_folder), after a body extractor
+    ("GET", ("api", *FOLDERS), "viewer", list_folders),
+    ("POST", ("api", *FOLDERS), "viewer", create_folder),
+    ("PUT", ("api", *FOLDERS, "*", "*"), "viewer", update_folder),
+    ("DELETE", ("api", *FOLDERS, "*", "*"), "viewer", delete_folder),
+    ("GET", ("api", *FOLDERS, "*", "*", "config"), "viewer", get_folder_config),
     ("GET", ("api", *FOLDERS, "*", "*", "entries"), "operator", list_entries),
     ("POST", ("api", *FOLDERS, "*", "*", "entries"), "admin", create_entry),
     ("PUT", ("api", *FOLDERS, "*", "*", "entries", "*"), "admin", update_entry),

@@ -203,12 +203,14 @@ class RustguacEmulator(LoopbackEmulator):
             return self.api.add_api_key(name, role, groups=groups, expires_at=expires_at)
 
     def add_folder(self, scope: str = "shared", name: str = "default",
-                   allowed_groups: list[str] | None = None, description: str = "") -> dict[str, Any]:
+                   allowed_groups: list[str] | None = None, description: str = "",
+                   inherit_from_parent: bool = False) -> dict[str, Any]:
+        """A folder with its config (name may be a path, 'clients/acme')."""
         if scope not in SCOPES:
             raise ValueError(f"unknown scope {scope!r}")
         with self._lock:
             folder = {"scope": scope, "name": name, "allowed_groups": list(allowed_groups or []),
-                      "description": description}
+                      "description": description, "inherit_from_parent": inherit_from_parent}
             self.api.folders[(scope, name)] = folder
             return copy.deepcopy(folder)
 
