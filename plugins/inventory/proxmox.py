@@ -136,7 +136,12 @@ options:
     description:
       - Only addresses of interfaces whose name matches this shell glob, such as V(eth*), V(ens*) or
         V(Ethernet*) (case-sensitive).
-      - The loopback interface and loopback and link-local addresses are always left out.
+      - The loopback interface and every address that cannot be the guest's are always left out. Only a global
+        or private unicast address (RFC 1918, C(fc00::/7), the documentation ranges, the RFC 6598 shared space
+        C(100.64.0.0/10)) becomes C(ansible_host) or is listed in C(<prefix>ip_addresses). Left out are
+        C(0.0.0.0), C(::), multicast, reserved addresses (C(255.255.255.255)), the network and broadcast
+        address of the reported network, loopback and link-local addresses, IPv4-mapped ones included
+        (C(::ffff:127.0.0.1)).
     type: str
   address_networks:
     description:

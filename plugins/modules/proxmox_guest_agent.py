@@ -47,6 +47,14 @@ options:
       - V(address) polls C(network-get-interfaces) until an address passes O(interface), O(cidr),
         O(family) and O(skip_link_local), or O(timeout) runs out. While the agent is not up yet
         (C(QEMU guest agent is not running), or it times out) it keeps asking.
+      - Only an address that can be the guest's is ever returned - a global or private unicast address
+        (RFC 1918, C(fc00::/7), the documentation ranges, the RFC 6598 shared space C(100.64.0.0/10)).
+        The agent's other answers are left out whatever the filters say - C(0.0.0.0), C(::), multicast,
+        C(255.255.255.255) and other reserved addresses, the network and broadcast address of the reported
+        network, loopback, link-local (unless O(skip_link_local=false)), and these in IPv4-mapped form
+        (C(::ffff:127.0.0.1) is loopback, C(::ffff:169.254.169.254) link-local even with
+        O(skip_link_local=false)). The guest's operating system writes the agent's answer, so it could
+        otherwise point the next tasks at the controller, at a metadata service or at everyone.
       - V(exec) runs O(command) in the guest and waits for it to end.
       - V(info) reads C(get-osinfo) and C(info). It does not wait for the agent to come up.
     type: str
@@ -72,7 +80,9 @@ options:
   skip_link_local:
     description:
       - With V(address), leave out link-local addresses (V(169.254.0.0/16), V(fe80::/10)).
-      - Loopback addresses (and the loopback interface) are always left out.
+      - Loopback addresses (and the loopback interface) are always left out, and so is every address that
+        cannot be the guest's (see O(action)); link-local addresses in IPv4-mapped form (C(::ffff:169.254.0.1))
+        too.
     type: bool
     default: true
   timeout:

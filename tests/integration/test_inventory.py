@@ -405,6 +405,36 @@ def test_a_guest_named_like_a_group_is_renamed_and_the_rest_of_the_inventory_is_
     assert others == live_counters_removed(before.data)
 
 
+# Addresses a guest's agent may report that are not the guest's: (address, prefix).
+NOT_THE_GUESTS = [("0.0.0.0", 8), ("::", 128), ("224.0.0.251", 4), ("ff02::1", 16), ("255.255.255.255", 32),
+                  ("10.20.255.255", 16), ("::ffff:127.0.0.1", 104), ("::ffff:169.254.169.254", 112),
+                  ("127.0.0.53", 8), ("169.254.169.254", 16), ("fe80::1", 64), ("240.0.0.1", 4)]
+
+
+def eth0(*addresses):
+    return [{"name": "eth0", "hardware-address": "bc:24:11:00:09:99", "ip-addresses": [
+        {"ip-address": address, "ip-address-type": "ipv6" if ":" in address else "ipv4", "prefix": prefix}
+        for address, prefix in addresses]}]
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_only_a_global_or_private_unicast_address_becomes_ansible_host(inventory, pve, pve_env):
+    for vmid, reported in enumerate(NOT_THE_GUESTS, start=130):
+        add_running_vm(pve, vmid, f"hostile{vmid}", interfaces=eth0(reported))
+    add_running_vm(pve, 150, "all-of-them", interfaces=eth0(*NOT_THE_GUESTS, ("10.20.0.150", 16)))
+    add_running_vm(pve, 151, "shared-space", interfaces=eth0(*NOT_THE_GUESTS, ("100.64.7.7", 10)))
+    run = inventory({"address_family": "any"}, env=pve_env, verbosity=1)
+    assert run.rc == 0, run.stderr
+    for vmid, (address, _prefix) in enumerate(NOT_THE_GUESTS, start=130):
+        assert "ansible_host" not in run.hostvars[f"hostile{vmid}"], address
+        assert run.hostvars[f"hostile{vmid}"]["proxmox_ip_addresses"] == [], address
+        assert f"hostile{vmid} (vmid {vmid}) has no address: no address passed the filters" in run.stdout
+    assert run.address("all-of-them") == "10.20.0.150"
+    assert run.hostvars["all-of-them"]["proxmox_ip_addresses"] == ["10.20.0.150"]
+    assert run.address("shared-space") == "100.64.7.7"
+    assert run.address("web01") == "10.20.0.111"
+
+
 # ------------------------------------------------------------------ agents that do not answer
 
 @pytest.mark.parametrize("auth_mode", ["token"])

@@ -81,6 +81,41 @@ def test_address_with_filters(run_playbook, pve, pve_env, writes):
 
 
 @pytest.mark.parametrize("auth_mode", ["ticket"])
+def test_an_address_that_is_not_the_guests_is_never_returned(run_playbook, pve, pve_env):
+    not_the_guests = ["0.0.0.0", "::", "224.0.0.251", "ff02::1", "255.255.255.255", "::ffff:127.0.0.1",
+                      "::ffff:169.254.169.254", "127.0.0.53", "240.0.0.1"]
+    reported = [{"ip-address": address, "ip-address-type": "ipv6" if ":" in address else "ipv4", "prefix": 8}
+                for address in not_the_guests]
+    interfaces = [{"name": "eth0", "hardware-address": "bc:24:11:00:01:01", "ip-addresses": reported}]
+    pve.pve.vm(101).agent = {"interfaces": interfaces}
+    run = run_playbook("""
+        - name: Only addresses that are not the guest's
+          proxgate.core.proxmox_guest_agent:
+            vmid: 101
+            family: any
+            skip_link_local: false
+            timeout: 0
+          ignore_errors: true
+    """, env=pve_env)
+    result = run.result("Only addresses that are not the guest's")
+    assert status(run, "Only addresses that are not the guest's") == "failed"
+    assert "no address passed the filters" in result["msg"], result
+    assert "address" not in result
+    interfaces[0]["ip-addresses"] = [*reported, {"ip-address": "10.20.0.42", "ip-address-type": "ipv4",
+                                                 "prefix": 16}]
+    run = run_playbook("""
+        - name: And the guest's own
+          proxgate.core.proxmox_guest_agent:
+            vmid: 101
+            family: any
+            skip_link_local: false
+            timeout: 0
+    """, env=pve_env)
+    result = run.result("And the guest's own")
+    assert result["address"] == "10.20.0.42"
+    assert [found["address"] for found in result["addresses"]] == ["10.20.0.42"]
+
+
 def test_waits_for_the_agent_to_come_up(run_playbook, pve, pve_env):
     # The guest is still booting: its agent answers from the fourth request on.
     pve.pve.fail("GET", "/qemu/101/agent/network-get-interfaces", 500, "QEMU guest agent is not running", times=3)

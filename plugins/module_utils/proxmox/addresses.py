@@ -15,6 +15,11 @@ from fnmatch import fnmatchcase
 
 FAMILIES = {"ipv4": 4, "ipv6": 6}
 PREFERENCES = ("ipv4", "ipv6", "prefer_ipv4", "prefer_ipv6", "any")
+# RFC 1122 "this network": never the address of a host (Python counts it as private).
+THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+# RFC 6598 shared address space (carrier-grade NAT, overlay networks): unicast, but neither global nor
+# private to Python's ipaddress; a guest may well be reached there.
+SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 
 
 def parse_networks(cidrs):
@@ -35,6 +40,40 @@ def parse_address(text):
         return ipaddress.ip_address(str(text).split("%", 1)[0].strip())
     except ValueError:
         return None
+
+
+def address_problem(address, prefix=None, allow_link_local=False):
+    """Why a guest's reported address is not one to connect to the guest at; None when it is.
+
+    The one rule for the inventory's ansible_host and proxmox_guest_agent's address: only a unicast address that
+    is global or private (RFC 1918, fc00::/7, the documentation ranges, or the RFC 6598 shared space) is the
+    guest's. An IPv4-mapped IPv6 address (::ffff:127.0.0.1) is judged as the IPv4 address it carries.
+    Link-local addresses only pass with allow_link_local (proxmox_guest_agent's skip_link_local=false), and
+    never in IPv4-mapped form. A guest's agent says what it likes, so this is what stops it from sending
+    the controller's connections to itself, to 169.254.169.254 or to everyone.
+    """
+    mapped = address.ipv4_mapped if address.version == 6 else None
+    if mapped is not None:
+        address = mapped
+    if address.is_unspecified or (address.version == 4 and address in THIS_NETWORK):
+        return "unspecified (this host, not an address to connect to)"
+    if address.is_loopback:
+        return "loopback"
+    if address.is_multicast:
+        return "multicast"
+    if address.is_link_local and (mapped is not None or not allow_link_local):
+        return "link-local"
+    if address.is_reserved:
+        return "reserved (the limited broadcast 255.255.255.255 or a range not assigned for use)"
+    if address.version == 4 and isinstance(prefix, int) and 0 < prefix <= 30:
+        network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+        if address == network.broadcast_address:
+            return f"the broadcast address of {network}"
+        if address == network.network_address:
+            return f"the network address of {network}"
+    if not (address.is_global or address.is_private or address in SHARED_ADDRESS_SPACE):
+        return "neither a global nor a private unicast address"
+    return None
 
 
 def _prefix(value):
@@ -98,9 +137,9 @@ def candidate_addresses(interfaces, interface=None, networks=(), family="any", s
     """The addresses of normalized interfaces that pass the filters, in the order the guest reported them:
     ``[{"interface", "address", "family", "prefix"}]``.
 
-    The loopback interface ``lo`` and loopback addresses are always left out; link-local ones
-    (169.254.0.0/16, fe80::/10) unless skip_link_local is false. ``interface`` is a shell glob on the
-    interface name (case-sensitive); ``networks`` a list of ip_network; ``family`` ipv4, ipv6 or any.
+    The loopback interface ``lo`` and every address with an address_problem are always left out; link-local
+    ones (169.254.0.0/16, fe80::/10) are kept only when skip_link_local is false. ``interface`` is a shell glob
+    on the interface name (case-sensitive); ``networks`` a list of ip_network; ``family`` ipv4, ipv6 or any.
     """
     wanted_version = FAMILIES.get(family)
     found = []
@@ -110,11 +149,9 @@ def candidate_addresses(interfaces, interface=None, networks=(), family="any", s
             continue
         for entry in iface.get("addresses") or ():
             address = parse_address(entry.get("address"))
-            if address is None or address.is_loopback:
+            if address is None or address_problem(address, entry.get("prefix"), not skip_link_local):
                 continue
             if wanted_version and address.version != wanted_version:
-                continue
-            if skip_link_local and address.is_link_local:
                 continue
             if networks and not any(address.version == net.version and address in net for net in networks):
                 continue

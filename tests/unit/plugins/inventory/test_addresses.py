@@ -11,6 +11,7 @@ import ipaddress
 import pytest
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.addresses import (
+    address_problem,
     agent_addresses,
     candidate_addresses,
     normalize_agent_interfaces,
@@ -53,6 +54,30 @@ def test_prefer_ipv6_and_strict_families():
     # any: the guest's own order.
     assert select_addresses(interfaces, preference="any") == [
         "10.20.0.5", "2001:db8::5", "172.17.0.1", "192.168.50.7"]
+
+
+@pytest.mark.parametrize(("text", "prefix", "problem"), [
+    ("0.0.0.0", 8, "unspecified"), ("0.1.2.3", 8, "unspecified"), ("::", 128, "unspecified"),
+    ("224.0.0.251", 4, "multicast"), ("ff02::1", 16, "multicast"), ("255.255.255.255", 32, "reserved"),
+    ("240.0.0.1", 4, "reserved"), ("10.20.255.255", 16, "broadcast address of 10.20.0.0/16"),
+    ("192.168.1.0", 24, "network address of 192.168.1.0/24"), ("127.0.0.53", 8, "loopback"),
+    ("::ffff:127.0.0.1", 104, "loopback"), ("::ffff:169.254.169.254", 112, "link-local"),
+    ("169.254.169.254", 16, "link-local"), ("fe80::1", 64, "link-local"),
+])
+def test_address_problem_refuses_what_is_not_the_guests(text, prefix, problem):
+    assert problem in address_problem(ipaddress.ip_address(text), prefix)
+
+
+@pytest.mark.parametrize("text", ["10.20.0.5", "192.168.1.1", "172.16.0.9", "100.64.1.1", "8.8.8.8",
+                                  "2001:db8::5", "2a01:4f8::1", "fd00::1", "::ffff:10.0.0.5", "10.20.2.0"])
+def test_address_problem_passes_global_and_private_unicast(text):
+    assert address_problem(ipaddress.ip_address(text), 16) is None
+
+
+def test_link_local_only_when_asked_and_never_ipv4_mapped():
+    assert address_problem(ipaddress.ip_address("fe80::1"), 64, allow_link_local=True) is None
+    assert address_problem(ipaddress.ip_address("169.254.3.3"), 16, allow_link_local=True) is None
+    assert address_problem(ipaddress.ip_address("::ffff:169.254.169.254"), 112, allow_link_local=True) == "link-local"
 
 
 def test_loopback_and_link_local_are_never_chosen():
