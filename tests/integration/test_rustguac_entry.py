@@ -201,7 +201,7 @@ def test_operator_key_gets_403_naming_admin(production, run_playbook):
 BAD_NAMES = {
     # option: (value, what the message says)
     "folder: ..": ("folder must be a valid rustguac folder name: '..' is reserved ('.' and '..' are dot "
-                     "segments in a URL"),
+                   "segments in a URL"),
     "name: .": "name must be a valid rustguac name: '.' is reserved",
     "name: .config": "name must be a valid rustguac name: '.config' is reserved",
     "name: web 01": "name must be a valid rustguac name: 'web 01' holds ' ', and rustguac takes only ASCII",
