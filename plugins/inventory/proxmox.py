@@ -114,6 +114,9 @@ options:
         addresses with C(address), C(prefix) and C(family)), loopback included.
       - No extra call (the addresses call returns them), but several times the host variables' size;
         C(<prefix>ip_addresses) holds the usable addresses either way.
+      - A guest's reply is read within limits - at most 256 interfaces, 64 addresses on each, 128 characters
+        in an interface name and 64 in a hardware address - with a warning naming the guest when something
+        was dropped; this holds for C(ansible_host) and C(<prefix>ip_addresses) too.
     type: bool
     default: false
   want_config:
@@ -130,6 +133,9 @@ options:
     description:
       - Ask the guest agent of running VMs for their OS (C(get-osinfo)) into C(<prefix>os); one more call per
         VM whose agent answered.
+      - The reply is the guest's, so it is kept within limits - at most 4 levels of mappings and lists (the
+        reply counting as the first; a fifth is left empty), 64 entries in each, 1024 characters in a string or
+        key - and a warning names the guest when something was dropped.
     type: bool
     default: false
   address_interface:
@@ -230,6 +236,7 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_get import G
 from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory import (
     DATA_VERSION,
     GuestCalls,
+    cut_message,
     duplicates_message,
     fallback_name,
     fingerprint,
@@ -481,6 +488,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if address:
                 variables["ansible_host"] = make_unsafe(address)
             hosts[vmid] = variables
+            if found and found.get("cut"):
+                self.display.warning(f"{NAME}: guest {vmid} ({names[vmid]}) sent more than the inventory keeps, "
+                                     f"the rest was dropped: {cut_message(found['cut'])}")
             reason = why_no_address(guest, found) if settings["want_addresses"] and not address else None
             if reason:
                 reasons[vmid] = reason

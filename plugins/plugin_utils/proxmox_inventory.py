@@ -27,7 +27,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests impor
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import split_tags
 
 # Bumped when the shape of the cached data changes, so an old cache is fetched again, not misread.
-DATA_VERSION = 1
+# 2: agent replies bounded (an older cache may hold unbounded ones), `cut` notes.
+DATA_VERSION = 2
 GROUP_KINDS = ("node", "pool", "type", "status", "tag")
 # PVE's answers for a guest that has no agent to ask: normal, not worth a message.
 NO_AGENT = ("No QEMU guest agent configured",)
@@ -39,6 +40,11 @@ USED_FIELDS = frozenset(("vmid", "name", "template", "tags", *RESOURCE_FIELDS))
 ONE_LINE = re.compile(r"\s+")
 # How many addresses or interfaces a message about a guest lists.
 SEEN_IN_MESSAGE = 4
+# What the agent's get-osinfo reply may hold (it is a flat mapping of about ten short strings; the guest
+# writes it): nesting, entries per mapping or list, characters per string or key. More is dropped.
+OS_MAX_DEPTH = 4
+OS_MAX_ITEMS = 64
+OS_MAX_TEXT = 1024
 
 
 # ------------------------------------------------------------------ choosing guests
@@ -64,6 +70,40 @@ def keep_guest(guest, exclude_templates=True, nodes=(), pools=(), tags=(), statu
     if any(wanted and value not in wanted for wanted, value in checks):
         return False
     return not tags or bool(set(split_tags(tags)) & set(guest_tags(guest)))
+
+
+def bounded(value, cut, what="os", depth=OS_MAX_DEPTH, items=OS_MAX_ITEMS, text=OS_MAX_TEXT):
+    """A copy of JSON data a guest sent, within the limits: mappings and lists nested at most `depth` deep
+    (deeper ones become empty), at most `items` entries each, strings and keys of at most `text` characters.
+    What is dropped is noted in `cut`, once per kind."""
+    def note(message):
+        if message not in cut:
+            cut.append(message)
+
+    def walk(node, level):
+        if isinstance(node, str):
+            if len(node) > text:
+                note(f"{what}: strings over {text} characters cut")
+                return node[:text]
+            return node
+        if isinstance(node, (dict, list)):
+            if level >= depth:
+                note(f"{what}: nesting deeper than {depth} levels dropped")
+                return type(node)()
+            if len(node) > items:
+                note(f"{what}: more than {items} entries in one mapping or list dropped")
+            if isinstance(node, list):
+                return [walk(item, level + 1) for item in node[:items]]
+            return {walk(str(key), level): walk(item, level + 1) for key, item in list(node.items())[:items]}
+        return node
+
+    return walk(value, 0)
+
+
+def cut_message(cut):
+    """One line for what was dropped from a guest's replies."""
+    shown = "; ".join(cut[:SEEN_IN_MESSAGE])
+    return shown + (f"; and {len(cut) - SEEN_IN_MESSAGE} more" if len(cut) > SEEN_IN_MESSAGE else "")
 
 
 def agent_enabled(value):
@@ -224,14 +264,15 @@ class GuestCalls:
             results = pool.map(self.fetch_one, todo)
             found = {str(int(guest["vmid"])): details for guest, details in zip(todo, results, strict=True)}
         for details in found.values():
-            if not details["errors"]:
-                del details["errors"]
+            for key in ("errors", "cut"):
+                if not details[key]:
+                    del details[key]
         return found
 
     def fetch_one(self, guest):
         """What the calls for one guest found: interfaces (normalized), config, snapshots, os, and the
         calls that failed under errors ({call: one-line reason}); `agent` says why no agent was asked."""
-        details = {"errors": {}}
+        details = {"errors": {}, "cut": []}
         path = guest_path(guest)
         config = None
         if self.want_config:
@@ -249,7 +290,7 @@ class GuestCalls:
             if self.want_addresses:
                 data = self._call(details, "interfaces", f"{path}/interfaces")
                 if data is not None:
-                    details["interfaces"] = normalize_lxc_interfaces(data)
+                    details["interfaces"] = normalize_lxc_interfaces(data, details["cut"])
             return details
         if isinstance(config, dict) and not agent_enabled(config.get("agent")):
             details["agent"] = "disabled in the config"
@@ -259,11 +300,11 @@ class GuestCalls:
             reply = self._call(details, "interfaces", f"{path}/agent/network-get-interfaces")
             answered = isinstance(reply, dict)
             if answered:
-                details["interfaces"] = normalize_agent_interfaces(reply.get("result"))
+                details["interfaces"] = normalize_agent_interfaces(reply.get("result"), details["cut"])
         if self.want_os_info and answered and "agent" not in details:
             reply = self._call(details, "os", f"{path}/agent/get-osinfo")
             if isinstance(reply, dict) and isinstance(reply.get("result"), dict):
-                details["os"] = reply["result"]
+                details["os"] = bounded(reply["result"], details["cut"])
         return details
 
     def _call(self, details, name, path):

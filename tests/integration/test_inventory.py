@@ -435,6 +435,43 @@ def test_only_a_global_or_private_unicast_address_becomes_ansible_host(inventory
     assert run.address("web01") == "10.20.0.111"
 
 
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_agent_replies_are_bounded_and_the_other_hosts_are_unaffected(inventory, pve, pve_env):
+    deep = "bottom"
+    for _level in range(300):
+        deep = {"down": deep}
+    add_running_vm(pve, 160, "deep-os")
+    pve.pve.vm(160).agent["os"] = {"id": "debian", "name": "x" * 5000, "nested": deep}
+    many = [{"name": f"veth{n}", "hardware-address": "bc:24:11:00:00:01",
+             "ip-addresses": [{"ip-address": f"10.30.{n // 250}.{n % 250 + 1}", "ip-address-type": "ipv4",
+                               "prefix": 16}]} for n in range(100_000)]
+    add_running_vm(pve, 161, "many-nics", interfaces=many)
+    config = {"want_os_info": True, "want_interfaces": True}
+    run = inventory(config, env=pve_env)
+    assert run.rc == 0, run.stderr
+    warnings = one_line(run.stderr)
+    os_info = run.hostvars["deep-os"]["proxmox_os"]
+    assert os_info["id"] == "debian" and os_info["name"] == "x" * 1024
+    assert os_info["nested"] == {"down": {"down": {"down": {}}}}, "four levels, the rest dropped"
+    assert "guest 160 (deep-os) sent more than the inventory keeps, the rest was dropped: os: " in warnings
+    assert "os: nesting deeper than 4 levels dropped" in warnings
+    assert "os: strings over 1024 characters cut" in warnings
+    interfaces = run.hostvars["many-nics"]["proxmox_interfaces"]
+    assert len(interfaces) == 256 and interfaces[-1]["name"] == "veth255"
+    assert len(run.hostvars["many-nics"]["proxmox_ip_addresses"]) == 256
+    assert run.address("many-nics") == "10.30.0.1"
+    assert ("guest 161 (many-nics) sent more than the inventory keeps, the rest was dropped: interfaces: 100000 "
+            "reported, the first 256 kept") in warnings
+    assert len(json.dumps(run.hostvars["many-nics"])) < 100_000
+    # The other hosts are as they are without the two.
+    for vmid in (160, 161):
+        pve.pve.vm(vmid).status = "stopped"
+    alone = inventory(config, env=pve_env)
+    for host in ("web01", "win-desktop", "dns01", "db01"):
+        assert live_counters_removed(run.data)["_meta"]["hostvars"][host] == \
+            live_counters_removed(alone.data)["_meta"]["hostvars"][host], host
+
+
 # ------------------------------------------------------------------ agents that do not answer
 
 @pytest.mark.parametrize("auth_mode", ["token"])

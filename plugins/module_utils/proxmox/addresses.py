@@ -20,6 +20,12 @@ THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
 # RFC 6598 shared address space (carrier-grade NAT, overlay networks): unicast, but neither global nor
 # private to Python's ipaddress; a guest may well be reached there.
 SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+# What one guest's reply may hold (the guest writes it): more is dropped, and noted in `cut`. A Linux host
+# with a few hundred containers has that many veth interfaces, but without addresses of their own.
+MAX_INTERFACES = 256
+MAX_ADDRESSES = 64  # per interface
+MAX_NAME = 128  # characters of an interface name (Windows' adapter names are the long ones)
+MAX_HWADDR = 64  # characters of a hardware address (InfiniBand's 20 bytes are 59)
 
 
 def parse_networks(cidrs):
@@ -90,33 +96,69 @@ def _entry(address_text, prefix):
     return {"address": str(address), "prefix": _prefix(prefix), "family": f"ipv{address.version}"}
 
 
-def normalize_agent_interfaces(result):
+def _note(cut, message):
+    if cut is not None and message not in cut:
+        cut.append(message)
+
+
+def _limited(items, limit, what, cut):
+    """The first `limit` of a list the guest sent; what is dropped is noted in cut (a list, or None)."""
+    if not isinstance(items, list):
+        return ()
+    if len(items) > limit:
+        _note(cut, f"{what}: more than {limit}, the first {limit} kept" if what != "interfaces"
+              else f"interfaces: {len(items)} reported, the first {limit} kept")
+        return items[:limit]
+    return items
+
+
+def _text(value, limit, what, cut):
+    """A string the guest sent, cut to `limit` characters (None stays None; a mapping or list is no string)."""
+    if value is None:
+        return None
+    text = str(value) if not isinstance(value, (dict, list)) else ""
+    if len(text) > limit:
+        _note(cut, f"{what} over {limit} characters cut")
+        return text[:limit]
+    return text
+
+
+def _interface(name, hwaddr, pairs, cut):
+    entries = (_entry(address, prefix) for address, prefix in pairs)
+    return {"name": _text(name or "", MAX_NAME, "an interface name", cut),
+            "hwaddr": _text(hwaddr, MAX_HWADDR, "a hardware address", cut),
+            "addresses": [entry for entry in entries if entry]}
+
+
+def normalize_agent_interfaces(result, cut=None):
     """network-get-interfaces' ``result`` in the common shape. Interfaces without ``ip-addresses`` (some
-    Windows agents report adapters that way) are kept, with no addresses."""
+    Windows agents report adapters that way) are kept, with no addresses. At most MAX_INTERFACES interfaces
+    of MAX_ADDRESSES addresses each are read; what is dropped is noted in `cut` when it is a list."""
     interfaces = []
-    for iface in result if isinstance(result, list) else ():
+    for iface in _limited(result, MAX_INTERFACES, "interfaces", cut):
         if not isinstance(iface, dict):
             continue
-        entries = (_entry(item.get("ip-address"), item.get("prefix"))
-                   for item in iface.get("ip-addresses") or () if isinstance(item, dict))
-        interfaces.append({"name": str(iface.get("name") or ""), "hwaddr": iface.get("hardware-address"),
-                           "addresses": [entry for entry in entries if entry]})
+        pairs = [(item.get("ip-address"), item.get("prefix"))
+                 for item in _limited(iface.get("ip-addresses"), MAX_ADDRESSES, "addresses of an interface", cut)
+                 if isinstance(item, dict)]
+        interfaces.append(_interface(iface.get("name"), iface.get("hardware-address"), pairs, cut))
     return interfaces
 
 
-def normalize_lxc_interfaces(data):
+def normalize_lxc_interfaces(data, cut=None):
     """GET lxc/{vmid}/interfaces in the common shape.
 
     Current nodes answer ``{name, hwaddr, inet: "10.0.0.6/24", inet6: "fd00::6/64"}`` (one address per family,
     as ``ip addr`` in the container shows them); some also give an agent-style ``ip-addresses`` list, which is
-    read instead when present because it holds every address.
+    read instead when present because it holds every address. The same limits as normalize_agent_interfaces.
     """
     interfaces = []
-    for iface in data if isinstance(data, list) else ():
+    for iface in _limited(data, MAX_INTERFACES, "interfaces", cut):
         if not isinstance(iface, dict):
             continue
         if isinstance(iface.get("ip-addresses"), list):
-            pairs = [(item.get("ip-address"), item.get("prefix")) for item in iface["ip-addresses"]
+            pairs = [(item.get("ip-address"), item.get("prefix"))
+                     for item in _limited(iface["ip-addresses"], MAX_ADDRESSES, "addresses of an interface", cut)
                      if isinstance(item, dict)]
         else:
             pairs = []
@@ -126,10 +168,9 @@ def normalize_lxc_interfaces(data):
                     if cidr:
                         address, _slash, prefix = str(cidr).partition("/")
                         pairs.append((address, prefix or None))
-        entries = (_entry(address, prefix) for address, prefix in pairs)
-        interfaces.append({"name": str(iface.get("name") or ""),
-                           "hwaddr": iface.get("hwaddr") or iface.get("hardware-address"),
-                           "addresses": [entry for entry in entries if entry]})
+        pairs = list(_limited(pairs, MAX_ADDRESSES, "addresses of an interface", cut))
+        interfaces.append(_interface(iface.get("name"), iface.get("hwaddr") or iface.get("hardware-address"),
+                                     pairs, cut))
     return interfaces
 
 

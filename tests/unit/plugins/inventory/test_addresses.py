@@ -158,3 +158,19 @@ def test_bad_networks_and_preferences_name_the_entry():
     assert [str(net) for net in parse_networks(["10.20.0.5/16"])] == ["10.20.0.0/16"], "host bits are ignored"
     with pytest.raises(ValueError, match="prefer_ipv4"):
         select_addresses([], preference="ipv5")
+
+
+def test_an_agents_reply_is_read_within_the_limits():
+    reply = [{"name": f"veth{n}" + "x" * 200 * (n == 0), "hardware-address": "a" * 100,
+              "ip-addresses": [{"ip-address": f"10.30.0.{k + 1}", "prefix": 16} for k in range(100 if n == 1 else 1)]}
+             for n in range(1000)]
+    cut = []
+    interfaces = normalize_agent_interfaces(reply, cut)
+    assert len(interfaces) == 256 and len(interfaces[1]["addresses"]) == 64
+    assert len(interfaces[0]["name"]) == 128 and len(interfaces[0]["hwaddr"]) == 64
+    assert cut == ["interfaces: 1000 reported, the first 256 kept", "an interface name over 128 characters cut",
+                   "a hardware address over 64 characters cut",
+                   "addresses of an interface: more than 64, the first 64 kept"]
+    lxc = normalize_lxc_interfaces([{"name": "eth0", "inet": [f"10.0.0.{n}/24" for n in range(1, 200)]}] * 300,
+                                   cut := [])
+    assert len(lxc) == 256 and len(lxc[0]["addresses"]) == 64 and len(cut) == 2

@@ -15,6 +15,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client impor
 from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory import (
     GuestCalls,
     agent_enabled,
+    bounded,
     duplicates_message,
     fallback_name,
     fingerprint,
@@ -305,3 +306,21 @@ def test_slim_keeps_what_the_inventory_uses_and_nothing_else():
     kept = slim(entry)
     assert "netin" not in kept and "diskread" not in kept and "id" not in kept
     assert host_variables(kept, None) == host_variables(entry, None), "the variables are the same without them"
+
+
+def test_bounded_keeps_depth_entries_and_strings_within_the_limits():
+    deep = "bottom"
+    for _level in range(300):
+        deep = [deep]
+    cut = []
+    value = bounded({"id": "debian", "long": "y" * 2000, "deep": deep, "wide": list(range(100)),
+                     "k" * 2000: 1}, cut)
+    assert value["id"] == "debian" and value["long"] == "y" * 1024
+    assert value["deep"] == [[[[]]]], "containers at the 4th level are emptied"
+    assert value["wide"] == list(range(64))
+    assert value["k" * 1024] == 1
+    assert sorted(cut) == ["os: more than 64 entries in one mapping or list dropped",
+                           "os: nesting deeper than 4 levels dropped", "os: strings over 1024 characters cut"]
+    cut = []
+    assert bounded({"id": "debian", "version-id": "13"}, cut) == {"id": "debian", "version-id": "13"}
+    assert cut == []
