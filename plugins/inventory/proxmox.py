@@ -191,7 +191,9 @@ EXAMPLES = r"""
 plugin: proxgate.core.proxmox
 
 ---
-# Running Linux guests, grouped by tag, with the SSH user from a tag and the connection for Windows guests
+# Running Linux guests, grouped by tag, with the SSH user from a tag and the connection for Windows guests.
+# Tags are set by the guests' owners: they may sort hosts, never choose the hosts that get secrets
+# (a gateway group comes from a static inventory file or an admin-only pool, see docs/security.md).
 plugin: proxgate.core.proxmox
 api_url: https://pve1.example.com:8006
 api_token_id: inventory@pve!ansible

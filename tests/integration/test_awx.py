@@ -233,9 +233,12 @@ def test_token_credential_runs_a_module_and_the_inventory(tls, run_playbook, pve
     assert token_secret not in output(run)
     assert writes() == []
 
-    # The inventory source of docs/awx.md: the project's file with the groups example of the page, the same
-    # credential.
-    pve.pve.vm(101).config["tags"] = "guac-gateway;linux;web"
+    # The inventory source of docs/awx.md: the project's file with the groups example of the page (the gateway
+    # from a pool only administrators fill), the same credential. A tag on a tenant's VM makes no gateway.
+    pve.pve.vm(101).pool = "gateways"
+    pve.pve.pools["production"].discard(101)
+    pve.pve.pools.setdefault("gateways", set()).add(101)
+    pve.pve.vm(102).config["tags"] = "guac-gateway;windows"
     source = tmp_path / "pve.proxmox.yml"
     source.write_text((PROJECT / "inventories" / "pve.proxmox.yml").read_text() + doc_block("groups:"))
     proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), "--list", "-vvv"],
