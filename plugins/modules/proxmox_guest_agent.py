@@ -200,7 +200,10 @@ addresses:
       type: int
       sample: 16
 interfaces:
-  description: The interfaces as the agent reported them (C(network-get-interfaces)).
+  description:
+    - The interfaces as the agent reported them (C(network-get-interfaces)), at most the first 256.
+    - The addresses are read within limits - 256 interfaces, 64 addresses on each, 128 characters of an
+      interface name, 64 of a hardware address - and a warning says what was dropped.
   returned: O(action=address)
   type: list
   elements: dict
@@ -270,6 +273,7 @@ import time
 from contextlib import contextmanager
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.addresses import (
+    MAX_INTERFACES,
     agent_addresses,
     parse_networks,
 )
@@ -453,10 +457,15 @@ class ProxmoxGuestAgent(ProxmoxModule):
                     last = str(exc)
                 else:
                     interfaces = reply.get("result") or []
+                    cut = []
                     found = agent_addresses(interfaces, params["interface"], self.networks, params["family"],
-                                            params["skip_link_local"])
+                                            params["skip_link_local"], cut)
                     if found:
-                        return dict(address=found[0]["address"], addresses=found, interfaces=interfaces,
+                        if cut:
+                            self.warn(f"{self.label(guest)}'s agent reported more than the module reads, the rest "
+                                      f"was dropped: {'; '.join(cut)}")
+                        return dict(address=found[0]["address"], addresses=found,
+                                    interfaces=interfaces[:MAX_INTERFACES] if isinstance(interfaces, list) else [],
                                     elapsed=round(time.monotonic() - started, 1))
                     last = f"the agent answered, but no address passed the filters (it reported: " \
                            f"{seen_addresses(interfaces)})"

@@ -116,6 +116,23 @@ def test_an_address_that_is_not_the_guests_is_never_returned(run_playbook, pve, 
     assert [found["address"] for found in result["addresses"]] == ["10.20.0.42"]
 
 
+def test_an_agents_reply_is_read_within_limits(run_playbook, pve, pve_env):
+    many = [{"name": f"veth{n}", "hardware-address": "bc:24:11:00:00:01",
+             "ip-addresses": [{"ip-address": f"10.30.{n // 250}.{n % 250 + 1}", "ip-address-type": "ipv4",
+                               "prefix": 16}]} for n in range(100_000)]
+    pve.pve.vm(101).agent = {"interfaces": many}
+    run = run_playbook("""
+        - name: Many interfaces
+          proxgate.core.proxmox_guest_agent:
+            vmid: 101
+            timeout: 0
+    """, env=pve_env)
+    result = run.result("Many interfaces")
+    assert result["address"] == "10.30.0.1"
+    assert len(result["addresses"]) == 256 and len(result["interfaces"]) == 256
+    assert any("interfaces: 100000 reported, the first 256 kept" in warning for warning in result["warnings"])
+
+
 def test_waits_for_the_agent_to_come_up(run_playbook, pve, pve_env):
     # The guest is still booting: its agent answers from the fourth request on.
     pve.pve.fail("GET", "/qemu/101/agent/network-get-interfaces", 500, "QEMU guest agent is not running", times=3)

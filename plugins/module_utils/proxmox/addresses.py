@@ -201,9 +201,11 @@ def candidate_addresses(interfaces, interface=None, networks=(), family="any", s
     return found
 
 
-def agent_addresses(interfaces, interface=None, networks=(), family="ipv4", skip_link_local=True):
-    """candidate_addresses for network-get-interfaces' raw ``result`` (what proxmox_guest_agent needs)."""
-    return candidate_addresses(normalize_agent_interfaces(interfaces), interface, networks, family, skip_link_local)
+def agent_addresses(interfaces, interface=None, networks=(), family="ipv4", skip_link_local=True, cut=None):
+    """candidate_addresses for network-get-interfaces' raw ``result`` (what proxmox_guest_agent needs), read
+    within the limits of normalize_agent_interfaces (what is dropped noted in `cut`)."""
+    return candidate_addresses(normalize_agent_interfaces(interfaces, cut), interface, networks, family,
+                               skip_link_local)
 
 
 def select_addresses(interfaces, interface=None, networks=(), preference="prefer_ipv4", skip_link_local=True):
