@@ -28,7 +28,7 @@ molecule_pid=$!
 
 stage lint $MAKE --no-print-directory lint
 stage sanity $MAKE --no-print-directory sanity
-stage pytest "$BIN/python" -m pytest -n 2 -q tests/unit tests/emulators tests/integration
+stage pytest "$BIN/python" -m pytest -n 2 -q --durations=15 tests/unit tests/emulators tests/integration
 
 wait "$molecule_pid" || failed+=(molecule)
 echo "== make molecule (ran alongside; its output)"
