@@ -151,8 +151,8 @@ class RustguacFolder(RustguacModule):
         scope, name = self.params["scope"], self.params["name"]
         path = folder_path(scope, name)
         # The listing says whether the folder exists; its groups come only from its config (admin only).
-        config = None if read_folder(self.client, scope, name) is None else read_folder_config(self.client, scope,
-                                                                                                 name)
+        exists = read_folder(self.client, scope, name) is not None
+        config = read_folder_config(self.client, scope, name) if exists else None
         if self.params["state"] == "absent":
             if config is None:
                 return self.with_diff(dict(changed=False, folder={}, changed_keys=[]), {}, {})
