@@ -47,7 +47,7 @@ build: venv
 	rm -rf build/dist && mkdir -p build/dist
 	$(BIN)/ansible-galaxy collection build --output-path build/dist --force .
 
-demo: venv build
+demo: venv collection build
 	rm -rf $(DEMO_COLLECTIONS)
 	$(BIN)/ansible-galaxy collection install --force -p $(DEMO_COLLECTIONS) build/dist/proxgate-core-*.tar.gz
 	DEMO_COLLECTIONS_PATH=$(CURDIR)/$(DEMO_COLLECTIONS) $(BIN)/python tools/demo.py

@@ -146,3 +146,16 @@ def run_make_test_as_nobody(tmp_path: Path):
     for package in ("openssh-client", "debootstrap", "systemd-container"):
         assert package in proc.stderr
     assert not (checkout / ".venv").exists(), "make test went on after naming what is missing"
+
+
+@pytest.mark.parametrize("target", ["demo", "test"])
+def test_demo_and_test_link_the_collection_for_ansible_cfg(target):
+    """ansible.cfg finds the collection at build/collections: `make demo` and `make test` must lay that link
+    (target `collection`, as a prerequisite or a sub-make), or the README's commands fail from a checkout where
+    only one of them ran."""
+    database = subprocess.run(["make", "-pn", "help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    rule = re.search(rf"^{target}:(?P<prerequisites>[^=\n]*)\n(?P<recipe>(?:#.*\n|\t.*\n)*)", database, re.M)
+    assert rule, f"no rule for {target} in make's database"
+    sub_makes = [line for line in rule["recipe"].splitlines() if "$(MAKE)" in line]
+    assert "collection" in rule["prerequisites"].split() or any("collection" in line.split() for line in sub_makes), (
+        f"make {target} does not make the collection link: {rule[0]}")
