@@ -60,9 +60,12 @@ options:
         required: true
       group:
         description:
-          - Path of its group below O(root), such as V(production) or V(pve1/web); empty (the default) is O(root)
-            itself. Missing groups are created.
-        type: str
+          - Its group below O(root), either as a path, such as V(production) or V(pve1/web) (names separated by
+            C(/), a C(/) inside a name written C(\/)), or as a list of group names from O(root) down, each one
+            level taken as it is, such as V([a/b]) (one group named C(a/b)) or V([ROOT]).
+          - Give names that others choose (a pool, a node) as a list, so that none of them becomes a path.
+          - Empty (the default) or an empty list is O(root) itself. Missing groups are created.
+        type: raw
         default: ""
       protocol:
         description: The protocol.
@@ -293,6 +296,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     ROOT,
     GroupIndex,
     GroupPathError,
+    group_levels,
     join_group_path,
     split_group_path,
 )
@@ -337,7 +341,7 @@ def option_errors(params):
             errors.append(f"{where}.name must not be empty")
             continue
         try:
-            group = tuple(split_group_path(entry.get("group") or ""))
+            group = tuple(group_levels(entry.get("group") or ""))
         except GroupPathError as exc:
             errors.append(f"{where}.group: {exc}")
             continue
@@ -362,7 +366,7 @@ class Entry:
     def __init__(self, index, option):
         self.index = index
         self.name = option["name"]
-        self.group = tuple(split_group_path(option.get("group") or ""))
+        self.group = tuple(group_levels(option.get("group") or ""))
         self.protocol = option["protocol"]
         self.given_parameters = option.get("parameters") or {}
         self.given_attributes = option.get("attributes") or {}
@@ -557,7 +561,7 @@ class GuacamoleSyncConnections(GuacamoleModule):
         root=dict(type="str", required=True),
         connections=dict(type="list", elements="dict", required=True, options=dict(
             name=dict(type="str", required=True),
-            group=dict(type="str", default=""),
+            group=dict(type="raw", default=""),
             protocol=dict(type="str", required=True, choices=list(PROTOCOLS)),
             parameters=dict(type="dict", default={}),
             attributes=dict(type="dict", default={}),

@@ -196,3 +196,37 @@ def test_an_inventory_without_guests_removes_nothing(publish, pve, guacamole_ser
     assert "Publishing nothing would remove every connection below Proxmox" in run.failed[0]["result"]["msg"]
     assert guacamole_writes(emu) == []
     assert set(gateway(emu)[0]) == {"Proxmox/web01"}
+
+
+def test_a_pool_name_is_one_group_below_the_root_verbatim(publish, pve, guacamole_server):
+    """Issue #15, finding 10: a pool is one group level, named as the pool is, whatever it holds."""
+    emu = seeded(guacamole_server)
+    for vmid, pool in ((101, "a/b"), (102, "ROOT")):
+        vm = pve.pve.vm(vmid)
+        pve.pve.pools["production"].discard(vmid)
+        pve.pve.pools.setdefault(pool, set()).add(vmid)
+        pve.pve.pool_info.setdefault(pool, {"comment": None, "storage": set()})
+        vm.pool = pool
+    access = {"guacamole_sync_user_groups_by_pool": {"a/b": ["operators"], "ROOT": ["desktop-users"]}}
+
+    run = publish(emu, extra_vars=access)
+    assert run.rc == 0, run.stdout + run.stderr
+    state = emu.state()
+    groups = state["connection_groups"]
+    root = next(i for i, g in groups.items() if g["name"] == "Proxmox" and g["parentIdentifier"] == "ROOT")
+    # Every group the run made is Proxmox or directly below it, named exactly as the pool.
+    assert sorted((g["parentIdentifier"], g["name"]) for g in groups.values()) == sorted([
+        ("ROOT", "Proxmox"), (root, "ROOT"), (root, "a/b")])
+    by_name = {g["name"]: i for i, g in groups.items()}
+    placed = {c["name"]: c["parentIdentifier"] for c in state["connections"].values()}
+    assert placed == {"jumphost": "ROOT", "web01": by_name["a/b"], "win-desktop": by_name["ROOT"],
+                      "dns01": root}
+    assert sorted(run.result(PUBLISH_TASK)["created"]) == [
+        "Proxmox/ROOT/win-desktop", "Proxmox/a\\/b/web01", "Proxmox/dns01"]
+    read = gateway(emu)[2]
+    assert read["operators"] == {"Proxmox/", "Proxmox/a/b/", "Proxmox/a/b/web01"}
+    assert read["desktop-users"] == {"Proxmox/", "Proxmox/ROOT/", "Proxmox/ROOT/win-desktop"}
+
+    count = len(guacamole_writes(emu))
+    again = publish(emu, extra_vars=access)
+    assert again.rc == 0 and again.changed == [] and len(guacamole_writes(emu)) == count, again.stdout

@@ -59,6 +59,20 @@ def split_group_path(path):
     return names
 
 
+def group_levels(value):
+    """The group names of a group given as a path (a string, split as split_group_path does) or as a list of
+    names, each taken verbatim as one level ('a/b', 'ROOT' and '..' included): ['a/b'] -> ['a/b']."""
+    if isinstance(value, (list, tuple)):
+        for name in value:
+            if not isinstance(name, str) or name == "":
+                raise GroupPathError(f"a group given as a list holds {name!r}: each level must be a non-empty "
+                                     "string (one group name, taken as it is)")
+        return list(value)
+    if value is not None and not isinstance(value, str):
+        raise GroupPathError(f"a group must be a path (a string) or a list of group names; got {value!r}")
+    return split_group_path(value)
+
+
 def escape_name(name):
     """One group name as it is written in a path."""
     return str(name).replace(ESCAPE, ESCAPE + ESCAPE).replace(SEPARATOR, ESCAPE + SEPARATOR)

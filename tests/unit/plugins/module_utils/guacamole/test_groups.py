@@ -11,6 +11,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     escape_name,
     find_child,
     find_parent,
+    group_levels,
     join_group_path,
     split_group_path,
 )
@@ -147,3 +148,17 @@ def test_visible_path_of():
     index = GroupIndex({"5": {"name": "Child", "parentIdentifier": "4"}})
     assert index.visible_path_of("5") is None, "its parent is not visible"
     assert GroupIndex(GROUPS).visible_path_of("2", "web01") == "Production/Web/web01"
+
+
+@pytest.mark.parametrize(("value", "names"), [
+    (["a/b"], ["a/b"]), (["ROOT"], ["ROOT"]), ([".."], [".."]), (["a\\/b", "c"], ["a\\/b", "c"]), ([], []),
+    ("a/b", ["a", "b"]), ("ROOT/x", ["x"]), ("", []), (None, []),
+])
+def test_group_levels_takes_each_listed_name_verbatim_and_splits_only_a_path(value, names):
+    assert group_levels(value) == names
+
+
+@pytest.mark.parametrize("value", [[""], [None], [1], ["a", ["b"]], 3, {"a": "b"}])
+def test_group_levels_refuses_what_is_not_a_group_name(value):
+    with pytest.raises(GroupPathError):
+        group_levels(value)
