@@ -215,6 +215,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     find_parent,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
     PROTOCOLS,
     ParameterError,
@@ -254,6 +255,9 @@ class GuacamoleConnection(GuacamoleModule):
         self.module.no_log_values.update(secret_texts(given, secret_names(given)))
         if not params["name"].strip():
             self.fail("name must not be empty")
+        problem = name_problem("name", params["name"])
+        if problem:
+            self.fail(problem)
         if params["parent_identifier"] is not None and self.module.params.get("parent") not in (None, "ROOT"):
             self.fail("parent and parent_identifier are mutually exclusive: give the group by path or by identifier")
 

@@ -163,6 +163,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     split_group_path,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
     ParameterError,
     form_fields,
@@ -215,6 +216,9 @@ class GuacamoleConnectionGroup(GuacamoleModule):
             self.fail(f"{'path' if params['path'] is not None else 'parent'}: {exc}")
         if not self.name.strip():
             self.fail("name must not be empty")
+        problem = name_problem("path" if params["path"] is not None else "name", self.name)
+        if problem:
+            self.fail(problem)
 
     def permission_hint(self, exc):
         return (f"user {self.params['api_username']!r} lacks a permission: creating a group needs the "

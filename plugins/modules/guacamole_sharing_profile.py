@@ -148,6 +148,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     find_parent,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
     ParameterError,
     form_fields,
@@ -180,6 +181,10 @@ class GuacamoleSharingProfile(GuacamoleModule):
                                          if given[name] not in (None, "", False))
         if not self.params["name"].strip():
             self.fail("name must not be empty")
+        for option in ("name", "connection"):
+            problem = self.params[option] is not None and name_problem(option, self.params[option])
+            if problem:
+                self.fail(problem)
         if self.params["connection_identifier"] is not None and self.params["connection_parent"] != "ROOT":
             self.fail("connection_parent goes with connection (a name), not with connection_identifier")
 

@@ -301,6 +301,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     split_group_path,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
     PROTOCOLS,
     ParameterError,
@@ -344,6 +345,11 @@ def option_errors(params):
             group = tuple(group_levels(entry.get("group") or ""))
         except GroupPathError as exc:
             errors.append(f"{where}.group: {exc}")
+            continue
+        problems = [name_problem(f"connections[{index}].name", entry["name"])]
+        problems += [name_problem(f"connections[{index}].group[{level}]", name) for level, name in enumerate(group)]
+        if any(problems):
+            errors.extend(problem for problem in problems if problem)
             continue
         key = (*group, entry["name"])
         if key in seen:

@@ -283,6 +283,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.membership
     membership_patch,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 
 # Option -> Guacamole attribute name.
 ATTRIBUTE_OPTIONS = {
@@ -347,6 +348,8 @@ def option_errors(params, timezones=None):
     errors = []
     if not (params.get("username") or "").strip():
         errors.append("username must not be empty")
+    elif name_problem("username", params["username"]):
+        errors.append(name_problem("username", params["username"]))
     if params.get("password") == "":
         errors.append("password must not be empty; leave it out to keep the current password")
     for option in DATE_OPTIONS:

@@ -170,6 +170,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.membership
     membership_patch,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 
 DISABLED_ATTRIBUTE = "disabled"
 MODES = ("replace", "add", "remove")
@@ -188,6 +189,8 @@ def option_errors(params):
     name = params.get("name") or ""
     if not name.strip():
         errors.append("name must not be empty")
+    elif name_problem("name", name):
+        errors.append(name_problem("name", name))
     for attribute, value in (params.get("attributes") or {}).items():
         if attribute == DISABLED_ATTRIBUTE:
             errors.append("attributes must not set 'disabled': use the disabled option, which works on "
