@@ -540,3 +540,52 @@ def test_post_config_refuses_a_missing_privilege_before_its_task(fakepve, fakepv
         # What the token may change still runs as a task.
         assert wait_task(client, data(client.post(f"{VM}/config", data={"cores": 2}))) == "OK"
     assert fixed.vm(100).config["memory"] == 1024 and str(fixed.vm(100).config["cores"]) == "2"
+
+
+# ------------------------------------------------------------------ blank form values, descriptions as read
+
+def guests_with_tags(pve):
+    pve.add_vm(100, "web", status="stopped", config={"tags": "a;b", "description": "notes"})
+    pve.add_ct(200, "ct200", status="stopped", config={"tags": "a", "description": "notes"})
+
+
+def test_a_blank_form_value_is_an_option_given_that_leaves_the_key_unset(plain, fixed):
+    # Read in pve-http-server PVE::APIServer::AnyEvent decode_urlencoded (the key stays, undefined),
+    # qemu-server PVE::API2::Qemu update_vm_api and PVE::QemuServer write_vm_config / parse_vm_config,
+    # pve-container PVE::API2::LXC::Config update_vm ('no options specified' only without any key).
+    pve, client = plain
+    guests_with_tags(pve)
+    # Gap: plain fakepve drops `tags=`: the VM's update changes nothing, the container's has no options.
+    data(client.put(f"{VM}/config", data={"tags": ""}))
+    assert pve.vm(100).config["tags"] == "a;b"
+    assert error_of(client.put("/nodes/pve1/lxc/200/config", data={"tags": ""})) == (500, "no options specified")
+
+    pve, client = fixed
+    guests_with_tags(pve)
+    assert wait_task(client, data(client.post(f"{VM}/config", data={"tags": "", "description": ""}))) == "OK"
+    config = data(client.get(f"{VM}/config"))
+    assert "tags" not in config and "description" not in config
+    data(client.put("/nodes/pve1/lxc/200/config", data={"tags": ""}))
+    assert "tags" not in data(client.get("/nodes/pve1/lxc/200/config"))
+    # A request with no key at all is still refused.
+    assert error_of(client.put("/nodes/pve1/lxc/200/config", data={})) == (500, "no options specified")
+
+
+def test_a_description_reads_back_without_trailing_whitespace(plain, fixed):
+    # Read in qemu-server PVE::QemuServer parse_vm_config (the description is finished with its trailing
+    # whitespace removed) and pve-container PVE::LXC::Config parse_pct_config; snapshots are sections of
+    # the same file.
+    text = "  first line\nsecond line \n\t "
+    for pve, client in (plain, fixed):
+        guests_with_tags(pve)
+        data(client.put(f"{VM}/config", data={"description": text}))
+        data(client.put("/nodes/pve1/lxc/200/config", data={"description": text}))
+        assert wait_task(client, data(client.post(f"{VM}/snapshot", data={"snapname": "s1", "description": text})))
+    # Gap: plain fakepve gives it back verbatim.
+    _pve, client = plain
+    assert data(client.get(f"{VM}/config"))["description"] == text
+    pve, client = fixed
+    for path in (f"{VM}/config", "/nodes/pve1/lxc/200/config", f"{VM}/snapshot/s1/config"):
+        assert data(client.get(path))["description"] == "  first line\nsecond line", path
+    snapshots = {item["name"]: item for item in data(client.get(f"{VM}/snapshot"))}
+    assert snapshots["s1"]["description"] == "  first line\nsecond line"

@@ -12,8 +12,10 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
+import fakepve.server as fakepve_server
 from aiohttp import web
 from fakepve import FakePve, PveError
 from fakepve.certs import make_cert
@@ -26,6 +28,41 @@ WRITE_METHODS = ("POST", "PUT", "DELETE")
 LOGIN_PATH = "/api2/json/access/ticket"
 HIDDEN_PASSWORD = "**********"
 MAC = re.compile(r"=((?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2})(?:,|$)")
+# Set on every request ProxgatePve serves: its parameters are read as a node reads them (node_params).
+NODE_PARAMS = web.RequestKey("proxgate.node_params", bool)
+FAKEPVE_PARAMS = fakepve_server.params
+
+
+async def node_params(request):
+    """fakepve's parameter reader, and on ProxgatePve's requests what a node does besides.
+
+    Gap: fakepve reads a form with urllib's parse_qsl, which drops a blank value (``tags=``), so the
+    request looks as if the key was not sent. A node keeps the key: pve-http-server's
+    PVE::APIServer::AnyEvent decode_urlencoded splits ``tags=`` at '=' and stores the key with an
+    undefined value, which counts as an option given (the LXC config update says 'no options specified'
+    only for a request without keys). Blank values come here as ''.
+    Gap: fakepve keeps a description verbatim. A node strips trailing whitespace from it whenever it
+    reads a configuration (qemu-server PVE::QemuServer parse_vm_config, its description finisher;
+    pve-container PVE::LXC::Config parse_pct_config), a snapshot's description included; it is stripped
+    here on the way in, which every later read then shows.
+
+    fakepve's handlers look the reader up by name at each request, so it is replaced in fakepve.server;
+    a plain FakePve's requests (without NODE_PARAMS) are read as before.
+    """
+    values = await FAKEPVE_PARAMS(request)
+    if not request.get(NODE_PARAMS):
+        return values
+    body = await request.read()
+    if body and request.content_type not in ("application/json", "multipart/form-data"):
+        for key, value in urllib.parse.parse_qsl(body.decode(), keep_blank_values=True):
+            if value == "" and key not in values:
+                values[key] = ""
+    if isinstance(values.get("description"), str):
+        values["description"] = values["description"].rstrip()
+    return values
+
+
+fakepve_server.params = node_params
 
 
 class ProxgatePve(ImportGaps, BackupGaps, FakePve):
@@ -62,6 +99,7 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
 
     @web.middleware
     async def _drop_middleware(self, request, handler):
+        request[NODE_PARAMS] = True
         for key, left in list(self.drops.items()):
             if request.method == key[0] and request.path.endswith(key[1]) and left > 0:
                 self.drops[key] = left - 1
@@ -97,6 +135,31 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
         if data is None:
             return None
         return [{key: iface[key] for key in ("name", "hwaddr", "inet", "inet6") if key in iface} for iface in data]
+
+    @staticmethod
+    def _blank_values_unset(values):
+        """A config update's blank values (``tags=``) as the deletes they amount to on a node.
+
+        Gap: fakepve stores a blank value as ''. On a node the key arrives undefined (node_params):
+        qemu-server PVE::API2::Qemu update_vm_api puts it into the pending section as it is (tags through
+        PVE::GuestHelpers get_unique_tags, which makes it ''), and the config afterwards has no such key:
+        PVE::QemuServer write_vm_config writes no description that is undefined, and parse_vm_config
+        cannot read an empty ``tags:`` line back. pve-container's update_pct_config does the same. So
+        each blank key is treated as a delete of it; the deletes fakepve already has keep their order.
+        """
+        blank = [key for key, value in values.items() if value == "" and key not in ("delete", "digest", "revert")]
+        if not blank:
+            return values
+        values = {key: value for key, value in values.items() if key not in blank}
+        deletes = [key for key in str(values.get("delete") or "").split(",") if key]
+        values["delete"] = ",".join(deletes + [key for key in blank if key not in deletes])
+        return values
+
+    async def _apply_config(self, vm, user, p):
+        await super()._apply_config(vm, user, self._blank_values_unset(p))
+
+    async def _lxc_config_put(self, user, v):
+        return await super()._lxc_config_put(user, self._blank_values_unset(v))
 
     async def _config_post(self, request):
         # Gap: qemu-server's update_vm_api checks the privileges each key needs before it forks the qmconfig
