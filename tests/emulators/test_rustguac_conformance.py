@@ -6,6 +6,8 @@ in, at the tag the emulator names (SOURCE_VERSION). The first line of each docst
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
 import re
 import sys
@@ -367,3 +369,247 @@ def test_folder_writes_read_the_body_before_the_role(emu, api):
     denied = api("PUT", f"{FOLDERS}/shared/x", key=operator, body={"allowed_groups": []})
     assert (denied.status, denied.json) == (403, {"error": "admin role required"})
     assert emu.state()["folders"] == []
+
+
+# --- entries: what is listed, what a write replaces -------------------------------------------------
+
+ENTRIES = f"{FOLDERS}/shared/production/entries"
+HOST_KEY_BLOB = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + bytes(range(32))
+HOST_KEY = "ssh-ed25519 " + base64.b64encode(HOST_KEY_BLOB).decode()
+
+
+def listed_entry(api, name):
+    [entry] = [item for item in api("GET", ENTRIES).json if item["name"] == name]
+    return entry
+
+
+def stored_entry(emu, name):
+    [entry] = [item for item in emu.state()["entries"] if item["name"] == name]
+    return {key: value for key, value in entry.items() if key not in ("scope", "folder", "name")}
+
+
+@pytest.fixture
+def production(emu):
+    emu.add_folder("shared", "production")
+    return emu
+
+
+def test_entry_listing_says_session_type_not_type(production, api):
+    """src/vault.rs EntryInfo, from: the listing names the protocol `session_type`
+    (the stored and written field is `type`, serde rename on AddressBookEntry)."""
+    production.add_entry("shared", "production", "web01", type="ssh", hostname="10.0.0.5")
+    entry = listed_entry(api, "web01")
+    assert entry["session_type"] == "ssh" and "type" not in entry
+
+
+def test_entry_listing_shows_null_for_unset_fields(production, api):
+    """src/vault.rs EntryInfo: hostname, port, username, url, display_name, domain, security, ignore_cert,
+    enable_drive, auth_pkg, kdc_url, prompt_credentials, color_depth have no skip_serializing_if: unset, they
+    are listed as null; the other optional fields (banner, enable_recording...) are left out when unset."""
+    production.add_entry("shared", "production", "web", type="web", url="https://intranet")
+    entry = listed_entry(api, "web")
+    for key in ("hostname", "port", "username", "display_name", "domain", "security", "ignore_cert",
+                "enable_drive", "auth_pkg", "kdc_url", "prompt_credentials", "color_depth"):
+        assert key in entry and entry[key] is None, key
+    for key in ("banner", "enable_recording", "jump_hosts", "remote_app", "proxmox_node", "credential_variables"):
+        assert key not in entry, key
+
+
+def test_entry_listing_has_no_secret_only_has_credentials(production, api):
+    """src/vault.rs EntryInfo: no password or private_key, only has_credentials (a non-empty password or
+    private key); has_proxmox_token_secret always, has_container_password only when true; there is no
+    has_password or has_private_key."""
+    production.add_entry("shared", "production", "key", private_key="KEY-S3CRET", container_password="C-S3CRET")
+    production.add_entry("shared", "production", "empty", password="")
+    raw = api("GET", ENTRIES).raw
+    assert b"KEY-S3CRET" not in raw and b"C-S3CRET" not in raw
+    with_key, empty = listed_entry(api, "key"), listed_entry(api, "empty")
+    assert (with_key["has_credentials"], empty["has_credentials"]) == (True, False)
+    assert with_key["has_container_password"] is True and "has_container_password" not in empty
+    assert with_key["has_proxmox_token_secret"] is False
+    for entry in (with_key, empty):
+        assert not {"password", "private_key", "container_password", "has_password", "has_private_key"} & set(entry)
+
+
+def test_entry_listing_shows_every_stored_field(production, api):
+    """src/vault.rs AddressBookEntry, EntryInfo: the fields beyond the connection (banner, recording,
+    clipboard, sharing, RemoteApp, Proxmox...) are stored and listed back as written."""
+    extra = {"banner": "Authorised use only", "enable_recording": True, "max_recordings": 5,
+             "disable_copy": True, "allow_sharing": False, "remote_app": "||notepad",
+             "allowed_domains": ["a.example"], "container_env": {"A": "1"}, "container_cpu_limit": 1.5,
+             "proxmox_node": "pve1", "proxmox_vmid": 101, "max_monitors": 2}
+    production.add_entry("shared", "production", "rich", type="rdp", hostname="10.0.0.9", **extra)
+    entry = listed_entry(api, "rich")
+    assert {key: entry[key] for key in extra} == extra
+
+
+def test_entry_credential_variables_are_listed(production, api):
+    """src/vault.rs entry_credential_variables, is_credential_variable: username, password, domain,
+    private_key, container_username, container_password holding `$name` are listed by name (without the `$`)
+    in credential_variables."""
+    production.add_entry("shared", "production", "var", username="$corp_user", password="$corp-pw", domain="$")
+    assert listed_entry(api, "var")["credential_variables"] == ["corp_user", "corp-pw"]
+
+
+def test_entry_put_requires_type(production, api):
+    """src/api.rs ab_update_entry: the body is Json<AddressBookEntry>, whose `type` has no serde default: a
+    PUT without it is axum's 422 and nothing changes."""
+    production.add_entry("shared", "production", "web01", hostname="10.0.0.5")
+    reply = api("PUT", f"{ENTRIES}/web01", body={"hostname": "10.0.0.6"})
+    assert reply.status == 422 and reply.raw.decode().startswith(UNPROCESSABLE + "missing field `type`")
+    assert stored_entry(production, "web01")["hostname"] == "10.0.0.5"
+
+
+def test_entry_put_replaces_the_entry(production, api):
+    """src/api.rs ab_update_entry: the merged entry is the body (`..data`) with only secrets taken from the
+    stored one, so every other field the body leaves out is cleared (banner, recording, display name...)."""
+    production.add_entry("shared", "production", "web01", hostname="10.0.0.5", port=22, banner="Hi",
+                         enable_recording=True, display_name="Web", domain="CORP")
+    reply = api("PUT", f"{ENTRIES}/web01", body={"type": "ssh", "hostname": "10.0.0.5", "port": 2222})
+    assert (reply.status, reply.json) == (200, {"ok": True})
+    assert stored_entry(production, "web01") == {"type": "ssh", "hostname": "10.0.0.5", "port": 2222}
+
+
+def test_entry_put_keeps_only_the_secrets_left_out(production, api):
+    """src/api.rs ab_update_entry: password, private_key, container_password and proxmox_token_secret are
+    `data.x.or(existing.x)`: left out (or null) they are kept; an empty string replaces the stored one."""
+    production.add_entry("shared", "production", "web01", hostname="h", password="pw", private_key="key",
+                         container_password="cpw", proxmox_token_secret="tok")
+    api("PUT", f"{ENTRIES}/web01", body={"type": "ssh", "hostname": "h", "password": None, "private_key": ""})
+    stored = stored_entry(production, "web01")
+    assert (stored["password"], stored["private_key"], stored["container_password"],
+            stored["proxmox_token_secret"]) == ("pw", "", "cpw", "tok")
+
+
+def test_entry_put_merges_hop_secrets_by_index(production, api):
+    """src/api.rs ab_update_entry: each hop of the body takes password, private_key and host_key from the
+    stored hop at the same index when it has none, whatever its hostname."""
+    production.add_entry("shared", "production", "web01", hostname="h", jump_hosts=[
+        {"hostname": "b1", "username": "j", "password": "hop-pw", "host_key": HOST_KEY}])
+    api("PUT", f"{ENTRIES}/web01", body={"type": "ssh", "hostname": "h", "jump_hosts": [
+        {"hostname": "other", "username": "k"}, {"hostname": "b2", "username": "j"}]})
+    hops = stored_entry(production, "web01")["jump_hosts"]
+    assert hops == [{"hostname": "other", "port": 22, "username": "k", "password": "hop-pw", "host_key": HOST_KEY},
+                    {"hostname": "b2", "port": 22, "username": "j"}]
+
+
+def test_entry_put_without_jump_hosts_clears_them(production, api):
+    """src/api.rs ab_update_entry: with no jump_hosts in the body the merged entry has none (data.jump_hosts),
+    so a PUT that leaves them out removes the chain and its stored credentials."""
+    production.add_entry("shared", "production", "web01", hostname="h", jump_hosts=[
+        {"hostname": "b1", "username": "j", "password": "hop-pw"}])
+    api("PUT", f"{ENTRIES}/web01", body={"type": "ssh", "hostname": "h"})
+    assert "jump_hosts" not in stored_entry(production, "web01")
+    assert "jump_hosts" not in listed_entry(api, "web01")
+
+
+def test_entry_put_of_a_missing_entry_creates_it(production, api):
+    """src/api.rs ab_update_entry: when the stored entry cannot be read (`Err(_) => data`) the body is written
+    as it is: a PUT of a missing entry creates it and answers 200 {"ok": true}."""
+    reply = api("PUT", f"{ENTRIES}/new01", body={"type": "vnc", "hostname": "10.0.0.7"})
+    assert (reply.status, reply.json) == (200, {"ok": True})
+    assert stored_entry(production, "new01") == {"type": "vnc", "hostname": "10.0.0.7"}
+
+
+def test_entry_post_of_an_existing_entry_overwrites_it(production, api):
+    """src/api.rs ab_create_entry; src/vault.rs put_entry: the create writes the body without looking for an
+    entry of that name: an existing one is replaced whole, its secrets too (201 {"ok": true}, no 409)."""
+    production.add_entry("shared", "production", "web01", hostname="10.0.0.5", password="pw", banner="Hi")
+    reply = api("POST", ENTRIES, body={"name": "web01", "type": "ssh", "hostname": "10.0.0.9"})
+    assert (reply.status, reply.json) == (201, {"ok": True})
+    assert stored_entry(production, "web01") == {"type": "ssh", "hostname": "10.0.0.9"}
+
+
+def test_entry_unknown_fields_are_dropped_and_type_is_any_string(production, api):
+    """src/vault.rs AddressBookEntry: no deny_unknown_fields, so a field it does not have (`guest`,
+    `description`) is dropped on write; `type` is a plain String, not checked on a write."""
+    reply = api("POST", ENTRIES, body={"name": "odd", "type": "telnet", "guest": "pve/101", "description": "x"})
+    assert reply.status == 201
+    assert stored_entry(production, "odd") == {"type": "telnet"}
+    assert listed_entry(api, "odd")["session_type"] == "telnet"
+
+
+def test_entry_writes_read_the_body_before_the_role(production, api):
+    """src/api.rs ab_create_entry, ab_update_entry, ab_delete_entry: the Json extractor runs first (422), then
+    the handler's admin check: 403 {"error": "admin role required"}."""
+    operator = production.add_api_key(name="ops", role="operator", groups=["ops"])
+    assert api("POST", ENTRIES, key=operator, body={"name": "x"}).status == 422
+    for method, path, body in (("POST", ENTRIES, {"name": "x", "type": "ssh"}),
+                               ("PUT", f"{ENTRIES}/x", {"type": "ssh"}), ("DELETE", f"{ENTRIES}/x", None)):
+        denied = api(method, path, key=operator, body=body)
+        assert (denied.status, denied.json) == (403, {"error": "admin role required"}), method
+    assert production.state()["entries"] == []
+
+
+def test_entry_delete_answers_204_then_404(production, api):
+    """src/api.rs ab_delete_entry: 204 with no body; Vault's NotFound is 404 {"error": "entry not found"}."""
+    production.add_entry("shared", "production", "web01", hostname="h")
+    assert api("DELETE", f"{ENTRIES}/web01").status == 204
+    gone = api("DELETE", f"{ENTRIES}/web01")
+    assert (gone.status, gone.json) == (404, {"error": "entry not found"})
+
+
+def test_legacy_jump_host_fields_read_as_the_first_hop(production, api):
+    """src/vault.rs normalize_jump_hosts, get_entry: a legacy flat jump_host (port
+    defaulting to 22) is listed as jump_hosts[0], and a PUT that sends the hop back keeps its secret."""
+    production.add_entry("shared", "production", "old", hostname="h", jump_host="bastion", jump_username="j",
+                         jump_password="legacy-pw")
+    assert listed_entry(api, "old")["jump_hosts"] == [{"hostname": "bastion", "port": 22, "username": "j"}]
+    api("PUT", f"{ENTRIES}/old", body={"type": "ssh", "hostname": "h",
+                                       "jump_hosts": [{"hostname": "bastion", "username": "j"}]})
+    stored = stored_entry(production, "old")
+    assert stored["jump_hosts"][0]["password"] == "legacy-pw" and "jump_host" not in stored
+
+
+def test_hops_list_port_22_by_default_and_the_host_key_fingerprint(production, api):
+    """src/tunnel.rs JumpHost, JumpHostInfo, fingerprint_openssh_key: the port has serde default 22; a hop is listed
+    as {hostname, port, username} and, when a host key is pinned, its SHA256 fingerprint, never the key."""
+    production.add_entry("shared", "production", "web01", hostname="h", jump_hosts=[
+        {"hostname": "b1", "username": "j", "host_key": HOST_KEY}])
+    digest = base64.b64encode(hashlib.sha256(HOST_KEY_BLOB).digest()).decode().rstrip("=")
+    assert listed_entry(api, "web01")["jump_hosts"] == [
+        {"hostname": "b1", "port": 22, "username": "j", "host_key_fingerprint": f"SHA256:{digest}"}]
+
+
+# --- Vault down, tokens, sessions -------------------------------------------------------------------------
+
+
+def test_vault_down_is_502_vault_backend_not_available(emu, api):
+    """src/api.rs scoped, list_all_folders, ab_list_folders: a Vault backend (VaultBackends) that is down is
+    VaultError::Unavailable ("vault backend not available"), answered 502 like every Vault error (not 503)."""
+    emu.add_folder("shared", "production")
+    emu.vault_enabled = False
+    for method, path, body in (("GET", FOLDERS, None), ("GET", ENTRIES, None),
+                               ("PUT", f"{ENTRIES}/web01", {"type": "ssh"})):
+        reply = api(method, path, body=body)
+        assert (reply.status, reply.json) == (502, {"error": "vault backend not available"}), path
+
+
+def test_own_token_is_created_with_200(emu, api):
+    """src/api.rs create_my_token: the reply is Json(...) without a status, so 200, with {id, name, token,
+    max_role, expires_at}."""
+    emu.add_user("pat@example.com", role="poweruser")
+    own = emu.add_user_token("pat@example.com", "bootstrap")
+    reply = api("POST", "/api/me/tokens", key=own, body={"name": "ci"})
+    assert reply.status == 200 and set(reply.json) == {"id", "name", "token", "max_role", "expires_at"}
+
+
+def test_admin_token_create_answers_200_with_the_email(emu, api):
+    """src/api.rs admin_create_user_token: 200 with {id, name, email, token, max_role, expires_at}."""
+    emu.add_user("op@example.com", role="operator")
+    reply = api("POST", "/api/admin/user-tokens", body={"email": "op@example.com", "name": "ci"})
+    assert reply.status == 200 and reply.json["email"] == "op@example.com"
+    assert set(reply.json) == {"id", "name", "email", "token", "max_role", "expires_at"}
+
+
+def test_sessions_are_the_callers_own_unless_an_admin_asks_all(emu, api):
+    """src/api.rs list_sessions, ListSessionsQuery: only the caller's own sessions; `?all=true` shows
+    everyone's to an admin and is ignored for others."""
+    emu.add_user("pat@example.com", role="poweruser")
+    pat = emu.add_user_token("pat@example.com", "t")
+    other = emu.add_session(owner="someone@example.com")
+    own = emu.add_session(owner="pat@example.com")
+    assert [s["session_id"] for s in api("GET", "/api/sessions?all=true", key=pat).json] == [own["session_id"]]
+    assert api("GET", "/api/sessions").json == []
+    everyone = {s["session_id"] for s in api("GET", "/api/sessions?all=true").json}
+    assert everyone == {own["session_id"], other["session_id"]}

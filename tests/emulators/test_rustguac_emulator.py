@@ -205,10 +205,10 @@ def test_body_errors_are_axum_style(api):
     assert api("PATCH", FOLDERS, body={}).status == 405
 
 
-def test_vault_off_answers_503(emu, api):
+def test_vault_down_answers_502(emu, api):
     emu.vault_enabled = False
     reply = api("GET", FOLDERS)
-    assert reply.status == 503 and "Vault" in reply.json["error"]
+    assert (reply.status, reply.json) == (502, {"error": "vault backend not available"})
 
 
 # --- entries ----------------------------------------------------------------------------------
@@ -228,20 +228,18 @@ FULL_ENTRY = {
 def test_entry_create_lists_without_secrets(emu, api):
     emu.add_folder("shared", "production")
     created = api("POST", entries_path(), body=FULL_ENTRY)
-    assert created.status == 201, created
+    assert (created.status, created.json) == (201, {"ok": True})
     listed = api("GET", entries_path()).json
-    assert listed == [created.json]
     entry = listed[0]
     for name, value in FULL_ENTRY.items():
-        if name not in ("password", "private_key", "jump_hosts"):
+        if name not in ("password", "private_key", "jump_hosts", "type"):
             assert entry[name] == value, name
+    assert entry["session_type"] == "rdp" and "type" not in entry
     assert "password" not in entry and "private_key" not in entry
-    assert entry["has_password"] is True and entry["has_private_key"] is True
+    assert entry["has_credentials"] is True
     assert entry["jump_hosts"] == [
-        {"hostname": "bastion.example.com", "port": 2222, "username": "jump-user",
-         "has_password": True, "has_private_key": False},
-        {"hostname": "gw.corp.local", "port": 22, "username": "gw-user",
-         "has_password": False, "has_private_key": True},
+        {"hostname": "bastion.example.com", "port": 2222, "username": "jump-user"},
+        {"hostname": "gw.corp.local", "port": 22, "username": "gw-user"},
     ]
     for secret in ("secret-pw", "-----KEY-----", "jump-pass", "-----HOP2-----"):
         assert secret.encode() not in api("GET", entries_path()).raw
@@ -252,8 +250,6 @@ def test_entry_create_lists_without_secrets(emu, api):
 def test_entry_create_errors(emu, api):
     emu.add_folder("shared", "production")
     emu.add_entry("shared", "production", "web01", hostname="10.0.0.5")
-    assert api("POST", entries_path(), body={"name": "web01", "type": "ssh"}).status == 409
-    assert api("POST", entries_path(), body={"name": "a", "type": "telnet"}).status == 422
     assert api("POST", entries_path(), body={"name": "a"}).status == 422
     assert api("POST", entries_path(), body={"name": "a", "type": "ssh", "port": "22"}).status == 422
     assert api("POST", entries_path(), body={"name": "a", "type": "ssh", "port": 70000}).status == 422
@@ -266,27 +262,25 @@ def test_put_entry_keeps_omitted_secrets_and_merges_hops_by_index(emu, api):
     emu.add_folder("shared", "production")
     emu.add_entry("shared", "production", "prod-db", **{k: v for k, v in FULL_ENTRY.items() if k != "name"})
     reply = api("PUT", entries_path(entry="prod-db"), body={
-        "hostname": "db2.internal", "username": "root",
+        "type": "rdp", "hostname": "db2.internal", "username": "root",
         "jump_hosts": [
             {"hostname": "bastion2.example.com", "username": "jump-user"},  # secrets omitted: kept
             {"hostname": "gw.corp.local", "username": "gw-user", "password": "new-hop-pw"},
             {"hostname": "third.hop", "username": "h3"},  # no old hop: nothing to keep
         ],
     })
-    assert reply.status == 200, reply
+    assert (reply.status, reply.json) == (200, {"ok": True})
     stored = emu.state()["entries"][0]
     assert stored["password"] == "secret-pw" and stored["private_key"] == "-----KEY-----"
-    assert stored["hostname"] == "db2.internal" and stored["domain"] == "CORP"  # omitted field kept
+    assert stored["hostname"] == "db2.internal" and "domain" not in stored  # omitted field cleared
     hops = stored["jump_hosts"]
     assert hops[0] == {"hostname": "bastion2.example.com", "port": 22, "username": "jump-user",
                        "password": "jump-pass"}
     assert hops[1]["password"] == "new-hop-pw" and hops[1]["private_key"] == "-----HOP2-----"
     assert hops[2] == {"hostname": "third.hop", "port": 22, "username": "h3"}
-    assert "password" not in json.dumps(reply.json).replace("has_password", "")
 
-    api("PUT", entries_path(entry="prod-db"), body={"password": "rotated"})
+    api("PUT", entries_path(entry="prod-db"), body={"type": "rdp", "password": "rotated"})
     assert emu.state()["entries"][0]["password"] == "rotated"
-    assert api("PUT", entries_path(entry="nope"), body={"hostname": "x"}).status == 404
     assert api("DELETE", entries_path(entry="prod-db")).status == 204
     assert api("DELETE", entries_path(entry="prod-db")).status == 404
 
@@ -355,7 +349,7 @@ def test_poweruser_creates_own_token_plaintext_once(emu, api):
     own = emu.add_user_token("pat@example.com", "bootstrap")
     reply = api("POST", "/api/me/tokens", key=own, body={"name": "my-ci-token", "max_role": "operator",
                                                          "expires_at": "2099-12-31T23:59:59Z"})
-    assert reply.status == 201, reply
+    assert reply.status == 200, reply
     assert reply.json["token"].startswith("rgu_") and reply.json["max_role"] == "operator"
     plaintext = reply.json["token"]
     listed = api("GET", "/api/me/tokens", key=own)
@@ -390,7 +384,7 @@ def test_admin_user_tokens_and_audit(emu, api):
     emu.add_user("other@example.com", role="poweruser")
     created = api("POST", "/api/admin/user-tokens",
                   body={"email": "op@example.com", "name": "operator-automation", "max_role": "operator"})
-    assert created.status == 201 and created.json["token"].startswith("rgu_")
+    assert created.status == 200 and created.json["token"].startswith("rgu_")
     assert api("POST", "/api/admin/user-tokens", body={"email": "nobody@x", "name": "n"}).status == 404
     assert api("POST", "/api/admin/user-tokens",
                body={"email": "op@example.com", "name": "n", "max_role": "admin"}).status == 400
@@ -430,7 +424,7 @@ def test_sessions(emu, api):
         "jump_hosts": [{"hostname": "bastion", "username": "j", "password": "jp"}]})
     assert created.status == 200 and set(created.json) == {"session_id", "client_url", "share_url"}
     listed = api("GET", "/api/sessions", key=pat).json
-    assert {s["session_id"] for s in listed} == {seeded["session_id"], created.json["session_id"]}
+    assert {s["session_id"] for s in listed} == {created.json["session_id"]}  # own sessions only
     assert b"pw-in-session" not in api("GET", "/api/sessions", key=pat).raw
     assert api("DELETE", f"/api/sessions/{seeded['session_id']}", key=pat).status == 403  # not own
     assert api("DELETE", f"/api/sessions/{created.json['session_id']}", key=pat).status == 204
@@ -478,8 +472,8 @@ def test_request_log_redacts_secrets(emu, api):
     emu.add_user("pat@example.com", role="admin")
     api("POST", "/api/admin/user-tokens", body={"email": "pat@example.com", "name": "t"})
     assert emu.requests == [("POST", entries_path(), 201), ("GET", entries_path(), 200),
-                            ("POST", "/api/admin/user-tokens", 201)]
-    assert emu.writes() == [("POST", entries_path(), 201), ("POST", "/api/admin/user-tokens", 201)]
+                            ("POST", "/api/admin/user-tokens", 200)]
+    assert emu.writes() == [("POST", entries_path(), 201), ("POST", "/api/admin/user-tokens", 200)]
     logged = json.dumps(emu.request_bodies)
     for secret in ("secret-pw", "-----KEY-----", "jump-pass", "-----HOP2-----", ADMIN_KEY):
         assert secret not in logged

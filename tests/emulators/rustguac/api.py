@@ -1,6 +1,7 @@
 """State and request handlers of the emulated rustguac REST API (all under /api/)."""
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import hashlib
@@ -23,12 +24,41 @@ ROLES = {"viewer": 1, "operator": 2, "poweruser": 3, "admin": 4}
 SCOPES = ("shared", "instance")
 ENTRY_TYPES = ("ssh", "rdp", "vnc", "web")
 SESSION_TYPES = ENTRY_TYPES
+# src/vault.rs AddressBookEntry: every field an entry stores, by its serde kind. "type" is the only required one
+# (a String, any value: the server does not check it on a write); the others are Option<...>.
+U16, U8, U32, U64 = (0, 65535), (0, 255), (0, 2**32 - 1), (0, 2**64 - 1)
+ENTRY_SCHEMA: dict[str, Any] = {
+    "type": "str", "hostname": "str", "port": U16, "username": "str", "password": "str",
+    "private_key": "str", "url": "str", "domain": "str", "security": "str", "ignore_cert": "bool",
+    "display_name": "str", "enable_drive": "bool", "auth_pkg": "str", "kdc_url": "str",
+    "prompt_credentials": "bool", "color_depth": U8, "jump_hosts": "hops",
+    "jump_host": "str", "jump_port": U16, "jump_username": "str", "jump_password": "str",
+    "jump_private_key": "str", "remote_app": "str", "remote_app_dir": "str", "remote_app_args": "str",
+    "enable_recording": "bool", "max_recordings": U32, "record_typescript": "bool", "login_script": "str",
+    "autofill": "str", "allowed_domains": "str_list", "disable_copy": "bool", "disable_paste": "bool",
+    "banner": "str", "enable_gfx": "bool", "enable_desktop_composition": "bool", "enable_wallpaper": "bool",
+    "enable_theming": "bool", "enable_full_window_drag": "bool", "force_lossless": "bool",
+    "enable_h264": "bool", "container_image": "str", "container_cpu_limit": "f64",
+    "container_memory_limit": U64, "container_env": "str_map", "container_idle_timeout_mins": U64,
+    "container_username": "str", "container_password": "str", "allow_sharing": "bool",
+    "auto_open_if_singleton": "bool", "fullscreen_on_connect": "bool", "autohide_side_tabs": "bool",
+    "spice_tls": "bool", "spice_tls_port": U16, "spice_ca_cert": "str", "spice_cert_subject": "str",
+    "spice_proxy": "str", "proxmox_url": "str", "proxmox_node": "str", "proxmox_vmid": U32,
+    "proxmox_token_id": "str", "proxmox_token_secret": "str", "proxmox_verify_tls": "bool",
+    "max_monitors": U32,
+}
+ENTRY_FIELDS = tuple(ENTRY_SCHEMA)
+# Secrets PUT keeps when the body leaves them out (src/api.rs ab_update_entry); never listed.
 SECRET_FIELDS = ("password", "private_key")
-STR_FIELDS = ("hostname", "username", "password", "private_key", "url", "domain", "security",
-              "auth_pkg", "kdc_url", "display_name")
-INT_FIELDS = ("port", "color_depth")
-BOOL_FIELDS = ("ignore_cert", "enable_drive", "prompt_credentials")
-ENTRY_FIELDS = ("type",) + STR_FIELDS + INT_FIELDS + BOOL_FIELDS + ("jump_hosts",)
+MERGED_SECRETS = ("password", "private_key", "container_password", "proxmox_token_secret")
+LEGACY_JUMP = ("jump_host", "jump_port", "jump_username", "jump_password", "jump_private_key")
+# src/vault.rs EntryInfo: these Option fields are listed as null when unset; the others are left out.
+LISTED_WITH_NULL = ("hostname", "port", "username", "url", "display_name", "domain", "security", "ignore_cert",
+                    "enable_drive", "auth_pkg", "kdc_url", "prompt_credentials", "color_depth")
+NOT_LISTED = MERGED_SECRETS + LEGACY_JUMP + ("type", "jump_hosts")
+CREDENTIAL_VARIABLE_FIELDS = ("username", "password", "domain", "private_key", "container_username",
+                              "container_password")
+HOP_SECRETS = ("password", "private_key", "host_key")
 SAFE_RECORDING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 NAME_CHARS = re.compile(r"[A-Za-z0-9._-]+")  # Rust's is_ascii_alphanumeric plus '-', '_', '.'
 NAME_MAX = 64
@@ -203,6 +233,8 @@ def opt_str_list(body: dict, name: str) -> list[str] | None:
 
 
 def parse_jump_hosts(body: dict) -> list[dict[str, Any]] | None:
+    """src/tunnel.rs JumpHost: hostname and username required (Strings), port u16 defaulting to 22, password,
+    private_key and host_key optional."""
     hops = body.get("jump_hosts")
     if hops is None:
         return None
@@ -213,10 +245,10 @@ def parse_jump_hosts(body: dict) -> list[dict[str, Any]] | None:
         for required in ("hostname", "username"):
             if hop.get(required) is None:
                 raise unprocessable(f"jump_hosts[{index}]: missing field `{required}`")
-        item: dict[str, Any] = {"hostname": opt_str(hop, "hostname"),
-                                "port": opt_int(hop, "port", 1, 65535) or 22,
+        port = opt_int(hop, "port", *U16)
+        item: dict[str, Any] = {"hostname": opt_str(hop, "hostname"), "port": 22 if port is None else port,
                                 "username": opt_str(hop, "username")}
-        for secret in SECRET_FIELDS:
+        for secret in HOP_SECRETS:
             value = opt_str(hop, secret)
             if value is not None:
                 item[secret] = value
@@ -224,25 +256,141 @@ def parse_jump_hosts(body: dict) -> list[dict[str, Any]] | None:
     return parsed
 
 
+def opt_f64(body: dict, name: str) -> float | None:
+    value = body.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise unprocessable(f"{name}: invalid type: {type(value).__name__}, expected f64")
+    return value
+
+
+def opt_str_map(body: dict, name: str) -> dict[str, str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
+        raise unprocessable(f"{name}: invalid type, expected a map of strings")
+    return dict(value)
+
+
 def parse_entry_fields(body: dict) -> dict[str, Any]:
-    """The known entry fields present (not null) in body, type-checked; unknown fields are ignored."""
+    """src/vault.rs AddressBookEntry as serde reads it: every known field present (not null) in body,
+    type-checked; unknown fields are ignored (no deny_unknown_fields); ``type`` is any string."""
     fields: dict[str, Any] = {}
-    entry_type = opt_enum(body, "type", ENTRY_TYPES)
-    if entry_type is not None:
-        fields["type"] = entry_type
-    for name in STR_FIELDS:
-        if (value := opt_str(body, name)) is not None:
+    for name, kind in ENTRY_SCHEMA.items():
+        if kind == "str":
+            value = opt_str(body, name)
+        elif kind == "bool":
+            value = opt_bool(body, name)
+        elif kind == "f64":
+            value = opt_f64(body, name)
+        elif kind == "str_list":
+            value = opt_str_list(body, name)
+        elif kind == "str_map":
+            value = opt_str_map(body, name)
+        elif kind == "hops":
+            value = parse_jump_hosts(body)
+        else:
+            value = opt_int(body, name, *kind)
+        if value is not None:
             fields[name] = value
-    if (port := opt_int(body, "port", 0, 65535)) is not None:
-        fields["port"] = port
-    if (depth := opt_int(body, "color_depth", 0, 255)) is not None:
-        fields["color_depth"] = depth
-    for name in BOOL_FIELDS:
-        if (flag := opt_bool(body, name)) is not None:
-            fields[name] = flag
-    if (hops := parse_jump_hosts(body)) is not None:
-        fields["jump_hosts"] = hops
     return fields
+
+
+def parse_entry(body: dict, raw: bytes) -> dict[str, Any]:
+    """An AddressBookEntry body: ``type`` is required (serde's ``missing field `type```, 422)."""
+    fields = parse_entry_fields(body)
+    if "type" not in fields:
+        raise unprocessable(f"missing field `type`{serde_position(raw)}")
+    return fields
+
+
+def normalize_jump_hosts(entry: dict[str, Any]) -> dict[str, Any]:
+    """src/vault.rs AddressBookEntry::normalize_jump_hosts, run on every read: a legacy flat jump host becomes
+    jump_hosts[0] (when jump_hosts is unset), and the legacy fields are dropped."""
+    entry = copy.deepcopy(entry)
+    if entry.get("jump_hosts") is None and entry.get("jump_host"):
+        hop = {"hostname": entry["jump_host"], "port": entry.get("jump_port", 22),
+               "username": entry.get("jump_username", "")}
+        for legacy, secret in (("jump_password", "password"), ("jump_private_key", "private_key")):
+            if entry.get(legacy) is not None:
+                hop[secret] = entry[legacy]
+        entry["jump_hosts"] = [hop]
+    for legacy in LEGACY_JUMP:
+        entry.pop(legacy, None)
+    return entry
+
+
+def host_key_fingerprint(key: str) -> str | None:
+    """src/tunnel.rs fingerprint_openssh_key: ``SHA256:<base64 of the key blob's digest, unpadded>``."""
+    parts = key.split()
+    if len(parts) < 2:
+        return None
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except ValueError:
+        return None
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def is_credential_variable(value: str | None) -> bool:
+    """src/vault.rs is_credential_variable: ``$`` and one or more ASCII letters, digits, '_' or '-'."""
+    return bool(value) and value.startswith("$") and len(value) > 1 and all(
+        char.isascii() and (char.isalnum() or char in "_-") for char in value[1:])
+
+
+def public_entry(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """src/vault.rs EntryInfo, as ab_list_entries lists an entry: ``session_type`` (not ``type``), null for the
+    unset fields of LISTED_WITH_NULL, the other unset fields left out; no secret, only ``has_credentials`` (a
+    non-empty password or private key), ``has_proxmox_token_secret`` and, when true, ``has_container_password``;
+    jump hosts as {hostname, port, username[, host_key_fingerprint]}."""
+    entry = normalize_jump_hosts(entry)
+    shown: dict[str, Any] = {"name": name, "session_type": entry.get("type", "")}
+    for key in LISTED_WITH_NULL:
+        shown[key] = copy.deepcopy(entry.get(key))
+    shown["has_credentials"] = bool(entry.get("password")) or bool(entry.get("private_key"))
+    if entry.get("jump_hosts") is not None:
+        hops = []
+        for hop in entry["jump_hosts"]:
+            listed_hop = {"hostname": hop["hostname"], "port": hop["port"], "username": hop["username"]}
+            fingerprint = host_key_fingerprint(hop["host_key"]) if hop.get("host_key") else None
+            if fingerprint:
+                listed_hop["host_key_fingerprint"] = fingerprint
+            hops.append(listed_hop)
+        shown["jump_hosts"] = hops
+    for key, value in entry.items():
+        if key not in shown and key not in NOT_LISTED and value is not None:
+            shown[key] = copy.deepcopy(value)
+    variables = [entry[key][1:] for key in CREDENTIAL_VARIABLE_FIELDS if is_credential_variable(entry.get(key))]
+    if variables:
+        shown["credential_variables"] = variables
+    if entry.get("container_password"):
+        shown["has_container_password"] = True
+    shown["has_proxmox_token_secret"] = bool(entry.get("proxmox_token_secret"))
+    return shown
+
+
+def merge_entry(existing: dict[str, Any] | None, incoming: dict[str, Any]) -> dict[str, Any]:
+    """src/api.rs ab_update_entry: the body replaces the entry. Only the secrets the body leaves out (null or
+    absent; an empty string replaces) come from the stored entry: password, private_key, container_password,
+    proxmox_token_secret, and per jump host by index password, private_key, host_key. A body without
+    jump_hosts clears them; the legacy jump_password / jump_private_key are dropped. No stored entry (or a read
+    that failed): the body as it is."""
+    if existing is None:
+        return copy.deepcopy(incoming)
+    existing = normalize_jump_hosts(existing)
+    merged = copy.deepcopy(incoming)
+    for secret in MERGED_SECRETS:
+        if merged.get(secret) is None and existing.get(secret) is not None:
+            merged[secret] = existing[secret]
+    if incoming.get("jump_hosts") is not None:
+        old_hops = existing.get("jump_hosts") or []
+        for index, hop in enumerate(merged["jump_hosts"]):
+            for secret in HOP_SECRETS:
+                if hop.get(secret) is None and index < len(old_hops) and old_hops[index].get(secret) is not None:
+                    hop[secret] = old_hops[index][secret]
+    merged.pop("jump_password", None)
+    merged.pop("jump_private_key", None)
+    return merged
 
 
 def parse_expiry(value: str | None) -> str | None:
@@ -262,43 +410,6 @@ def is_expired(expires_at: str | None) -> bool:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     return moment <= datetime.datetime.now(datetime.timezone.utc)
-
-
-def public_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """An entry as the API shows it: no password / private_key, has_* flags instead."""
-    shown = {key: copy.deepcopy(value) for key, value in entry.items()
-             if key not in SECRET_FIELDS and key != "jump_hosts"}
-    for secret in SECRET_FIELDS:
-        shown[f"has_{secret}"] = bool(entry.get(secret))
-    if "jump_hosts" in entry:
-        shown["jump_hosts"] = [
-            {**{key: value for key, value in hop.items() if key not in SECRET_FIELDS},
-             **{f"has_{secret}": bool(hop.get(secret)) for secret in SECRET_FIELDS}}
-            for hop in entry["jump_hosts"]
-        ]
-    return shown
-
-
-def merge_entry(existing: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
-    """PUT semantics: incoming fields on top of the stored entry; omitted secrets kept; hops merged
-    by index (the new list decides the hops, a hop's omitted secrets come from the old hop at the
-    same index)."""
-    merged = copy.deepcopy(existing)
-    for key, value in incoming.items():
-        if key != "jump_hosts":
-            merged[key] = value
-    if "jump_hosts" in incoming:
-        old_hops = existing.get("jump_hosts") or []
-        hops = []
-        for index, hop in enumerate(incoming["jump_hosts"]):
-            hop = dict(hop)
-            if index < len(old_hops):
-                for secret in SECRET_FIELDS:
-                    if secret not in hop and secret in old_hops[index]:
-                        hop[secret] = old_hops[index][secret]
-            hops.append(hop)
-        merged["jump_hosts"] = hops
-    return merged
 
 
 # --- the API ----------------------------------------------------------------------------
@@ -455,8 +566,10 @@ class Api:
     # --- helpers ------------------------------------------------------------------------
 
     def require_vault(self) -> None:
+        """src/api.rs VaultBackends::scoped, list_all_folders: a backend that is down is
+        VaultError::Unavailable, which the address-book handlers answer 502 (BAD_GATEWAY)."""
         if not self.vault_enabled:
-            raise ApiError(503, "Vault is not configured")
+            raise ApiError(502, "vault backend not available")
 
     def folder(self, scope: str, name: str, status: int = 502) -> dict[str, Any]:
         """The folder at scope/name; its path and the scope are checked as src/vault.rs does first."""
@@ -670,59 +783,64 @@ def list_entries(api: Api, request: Request, identity: Identity, params: list[st
         stored = api.folders.get((scope, folder))
         if stored is None or not api.can_see(identity, stored):
             raise ApiError(403, "no access to this folder")
-    return Response(200, [public_entry(entry) for key, entry in sorted(api.entries.items())
+    # src/api.rs ab_list_entries: an entry that fails to read is left out; each is an EntryInfo.
+    return Response(200, [public_entry(key[2], entry) for key, entry in sorted(api.entries.items())
                           if key[:2] == (scope, folder)])
 
 
 def create_entry(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    api.require_vault()
+    """src/api.rs ab_create_entry, CreateEntryRequest {name, #[serde(flatten)] AddressBookEntry}: the body
+    first, then the admin check; src/vault.rs put_entry writes it whole (an existing entry is overwritten, its
+    secrets too: no merge) and the folder is not looked for; 201 {"ok": true}."""
     scope, folder = params
     body = parse_json_body(request)
     if body.get("name") is None:
-        raise unprocessable("missing field `name`")
+        raise unprocessable(f"missing field `name`{serde_position(request.body)}")
     name = opt_str(body, "name") or ""
+    fields = parse_entry(body, request.body)
+    require_role(identity, "admin")
+    api.require_vault()
     # src/vault.rs put_entry: validate_path(folder), validate_name(entry), then the scope
     validate_path(folder)
     validate_name(name)
     check_scope(scope)
-    fields = parse_entry_fields(body)
-    if "type" not in fields:
-        raise unprocessable("missing field `type`")
-    if (scope, folder, name) in api.entries:
-        raise ApiError(409, f"Entry '{name}' already exists in folder '{folder}'")
-    # src/api.rs ab_create_entry writes the entry without looking for the folder: in Vault the folder is then
-    # a key prefix without a .config, listed with no groups and an empty description.
+    # In Vault the folder is then a key prefix without a .config, listed with no groups and no description.
     api.folders.setdefault((scope, folder), {"scope": scope, "name": folder, "allowed_groups": [],
                                              "description": "", "inherit_from_parent": False})
-    entry = {"name": name, **fields}
-    api.entries[(scope, folder, name)] = entry
-    return Response(201, public_entry(entry))
+    api.entries[(scope, folder, name)] = {"name": name, **fields}
+    return Response(201, {"ok": True})
 
 
 def update_entry(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    api.require_vault()
+    """src/api.rs ab_update_entry: Json<AddressBookEntry> (``type`` required), then the admin check; the stored
+    entry is read (a missing one, a bad name or a Vault error: the body is written as it is) and merged
+    (merge_entry); src/vault.rs put_entry checks the names and the scope; 200 {"ok": true}."""
     scope, folder, name = params
-    api.folder(scope, folder)
-    validate_name(name)  # src/vault.rs put_entry
-    existing = api.entries.get((scope, folder, name))
-    if existing is None:
-        raise ApiError(404, f"Entry '{name}' not found in folder '{folder}'")
-    incoming = parse_entry_fields(parse_json_body(request))
+    incoming = parse_entry(parse_json_body(request), request.body)
+    require_role(identity, "admin")
+    existing = None
+    if api.vault_enabled:
+        existing = api.entries.get((scope, folder, name))
+    api.require_vault()
+    validate_path(folder)
+    validate_name(name)
+    check_scope(scope)
     entry = merge_entry(existing, incoming)
     entry["name"] = name
     api.entries[(scope, folder, name)] = entry
-    return Response(200, public_entry(entry))
+    return Response(200, {"ok": True})
 
 
 def delete_entry(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    """src/api.rs ab_delete_entry; src/vault.rs delete_entry: the admin check, the entry name (not the folder
+    path), the scope; 204, or 404 {"error": "entry not found"} for Vault's NotFound."""
+    require_role(identity, "admin")
     api.require_vault()
     scope, folder, name = params
-    validate_name(name)  # src/vault.rs delete_entry checks the entry name only, then the scope
+    validate_name(name)
     check_scope(scope)
-    if (scope, folder) not in api.folders:
-        raise ApiError(404, f"Folder '{folder}' not found in scope '{scope}'")
     if api.entries.pop((scope, folder, name), None) is None:
-        raise ApiError(404, f"Entry '{name}' not found in folder '{folder}'")
+        raise ApiError(404, "entry not found")
     return Response(204)
 
 
@@ -734,7 +852,7 @@ def connect_entry(api: Api, request: Request, identity: Identity, params: list[s
     if entry is None:
         raise ApiError(404, f"Entry '{name}' not found in folder '{folder}'")
     overrides = parse_json_body(request, optional=True)
-    fields = {**entry, "session_type": entry["type"]}
+    fields = {**normalize_jump_hosts(entry), "session_type": entry["type"]}
     if (username := opt_str(overrides, "username")) is not None:
         fields["username"] = username
     if (banner := opt_str(overrides, "banner")) is not None:
@@ -902,8 +1020,12 @@ def parse_token_request(api: Api, body: dict, email: str) -> tuple[str, str | No
     return name, max_role, expires_at
 
 
-def created_token(token: dict[str, Any]) -> Response:
-    return Response(201, {key: token[key] for key in ("id", "name", "token", "max_role", "expires_at")})
+def created_token(token: dict[str, Any], with_email: bool = False) -> Response:
+    """src/api.rs create_my_token, admin_create_user_token: 200 (axum's default for Json) with {id, name, token,
+    max_role, expires_at}; the admin route adds the user's email."""
+    keys = ("id", "name", "email", "token", "max_role", "expires_at") if with_email else (
+        "id", "name", "token", "max_role", "expires_at")
+    return Response(200, {key: token[key] for key in keys})
 
 
 def require_oidc(identity: Identity) -> str:
@@ -955,7 +1077,7 @@ def admin_create_token(api: Api, request: Request, identity: Identity, params: l
     name, max_role, expires_at = parse_token_request(api, body, email)
     token = api.create_token(email, name, max_role, expires_at, identity.email or identity.name,
                              request.remote)
-    return created_token(token)
+    return created_token(token, with_email=True)
 
 
 def admin_list_tokens(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
@@ -989,7 +1111,16 @@ def session_view(session: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_sessions(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    return Response(200, [session_view(session) for session in api.sessions.values()])
+    """src/api.rs list_sessions, ListSessionsQuery: the caller's own sessions; an admin gets all of them only
+    with ``?all=true`` (a non-admin's all=true is ignored)."""
+    raw_all = (request.query.get("all") or ["false"])[0]
+    if raw_all not in ("true", "false"):
+        raise ApiError(400, "Failed to deserialize query string: all: provided string was not `true` or "
+                            "`false`", plain=True)
+    show_all = raw_all == "true" and identity.role == "admin"
+    owner = identity.email or identity.name
+    return Response(200, [session_view(session) for session in api.sessions.values()
+                          if show_all or session["owner"] == owner])
 
 
 def session_of(api: Api, raw: str) -> dict[str, Any]:
@@ -1070,9 +1201,9 @@ ROUTES: list[tuple[str, tuple[str, ...], str | None, Handler]] = [
     ("DELETE", ("api", *FOLDERS, "*", "*"), "viewer", delete_folder),
     ("GET", ("api", *FOLDERS, "*", "*", "config"), "viewer", get_folder_config),
     ("GET", ("api", *FOLDERS, "*", "*", "entries"), "operator", list_entries),
-    ("POST", ("api", *FOLDERS, "*", "*", "entries"), "admin", create_entry),
-    ("PUT", ("api", *FOLDERS, "*", "*", "entries", "*"), "admin", update_entry),
-    ("DELETE", ("api", *FOLDERS, "*", "*", "entries", "*"), "admin", delete_entry),
+    ("POST", ("api", *FOLDERS, "*", "*", "entries"), "viewer", create_entry),
+    ("PUT", ("api", *FOLDERS, "*", "*", "entries", "*"), "viewer", update_entry),
+    ("DELETE", ("api", *FOLDERS, "*", "*", "entries", "*"), "viewer", delete_entry),
     ("POST", ("api", *FOLDERS, "*", "*", "entries", "*", "connect"), "operator", connect_entry),
     # role checked in the handler, after the body extractor (src/api.rs *_group_mapping)
     ("GET", ("api", "admin", "group-mappings"), "viewer", list_mappings),

@@ -6,7 +6,7 @@ from typing import Any
 
 MASK = "********"
 SECRET_NAMES = {"password", "private_key", "token", "jump_password", "jump_private_key", "key",
-                "api_key", "secret"}
+                "api_key", "secret", "container_password", "proxmox_token_secret"}
 
 
 def redact_json(value: Any) -> Any:

@@ -216,7 +216,8 @@ class RustguacEmulator(LoopbackEmulator):
 
     def add_entry(self, scope: str = "shared", folder: str = "default", name: str = "entry",
                   **fields: Any) -> dict[str, Any]:
-        """An entry with the seed's fields (type, hostname, ..., jump_hosts); secrets are stored."""
+        """An entry with any src/vault.rs AddressBookEntry field (type, hostname, banner, jump_hosts...); secrets are
+        stored (state() shows them, the listing never does)."""
         fields.setdefault("type", "ssh")
         unknown = set(fields) - set(ENTRY_FIELDS)
         if unknown:
