@@ -42,9 +42,17 @@ options:
       - The container's host name, a DNS name (letters, digits, C(-) and C(.)); PVE lists it as the guest's name.
       - Without O(vmid), the container is found by this name, which must then be unique among the
         cluster's containers.
-      - With O(vmid), a different host name renames the container.
+      - With O(vmid), the container with that id must have this host name; a different one is refused
+        unless O(rename=true).
     type: str
     aliases: [name]
+  rename:
+    description:
+      - With O(vmid) and O(hostname), rename the container with that id when its host name differs.
+      - Without it, such a difference fails the task before anything is written (in every O(state)), so a
+        vmid that belongs to another container is never changed or removed by mistake.
+    type: bool
+    default: false
   node:
     description:
       - Node to create the container on (for a clone, the node it is cloned to).
@@ -349,7 +357,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config impor
     lxc_value_equal,
     lxc_value_to_write,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle import (
     GuestModule,
     clone_only_problems,
@@ -483,6 +491,7 @@ class ProxmoxLxc(GuestModule):
     argument_spec = dict(
         vmid=dict(type="int"),
         hostname=dict(type="str", aliases=["name"]),
+        rename=dict(type="bool", default=False),
         node=dict(type="str"),
         state=dict(type="str", default="present",
                    choices=["present", "absent", "started", "stopped", "restarted", "template"]),
@@ -521,22 +530,13 @@ class ProxmoxLxc(GuestModule):
     kind = "lxc"
     noun = "container"
     template_noun = "container template"
+    other_kinds = {"qemu": ("a QEMU VM", "proxgate.core.proxmox_vm")}
     name_option = "hostname"
     clone_options = CLONE_OPTIONS
     secret_keys = SECRET_KEYS
     value_equal = staticmethod(lxc_value_equal)
     value_to_write = staticmethod(lxc_value_to_write)
     option_problems = staticmethod(option_problems)
-
-    def find(self):
-        p = self.params
-        if p["vmid"] is None:
-            return super().find()
-        guest = find_guest(self.client, vmid=p["vmid"], kind=None)
-        if guest is not None and guest.get("type") != "lxc":
-            self.fail(f"vmid {p['vmid']} is a QEMU VM ({guest.get('name')}), not a container; "
-                      "manage it with proxgate.core.proxmox_vm")
-        return guest
 
     def wanted_config(self, current):
         return desired_config(self.params)

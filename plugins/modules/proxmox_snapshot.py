@@ -191,9 +191,14 @@ def snapname_error(snapname):
     return None
 
 
+def as_read(description):
+    """A description as a node reads it back: without trailing whitespace (qemu-server parse_vm_config strips
+    it from the comment lines a description is kept in; older nodes also gave back a trailing newline)."""
+    return (description or "").rstrip()
+
+
 def same_description(current, wanted):
-    """PVE keeps descriptions as comment lines and gives them back with a trailing newline."""
-    return (current or "").rstrip("\n") == (wanted or "").rstrip("\n")
+    return as_read(current) == as_read(wanted)
 
 
 def snapshot_fields(entry):
@@ -202,7 +207,7 @@ def snapshot_fields(entry):
         return None
     return {
         "name": entry["name"],
-        "description": (entry.get("description") or "").rstrip("\n"),
+        "description": as_read(entry.get("description")),
         "snaptime": entry.get("snaptime"),
         "vmstate": bool(entry.get("vmstate")),
         "parent": entry.get("parent"),
@@ -213,7 +218,7 @@ def diff_state(entry):
     """What --diff shows of a snapshot."""
     if entry is None:
         return {"exists": False}
-    return {"exists": True, "description": (entry.get("description") or "").rstrip("\n")}
+    return {"exists": True, "description": as_read(entry.get("description"))}
 
 
 class ProxmoxSnapshot(ProxmoxModule):
@@ -240,6 +245,9 @@ class ProxmoxSnapshot(ProxmoxModule):
             self.fail(f"timeout must be a positive number of seconds, got {self.params['timeout']}")
         if self.params["start"] and self.params["state"] != "rollback":
             self.fail(f"start applies only to state=rollback, not state={self.params['state']}")
+        if self.params["description"] is not None:
+            # Sent as the node will show it, so the result and the diff say what the snapshot has.
+            self.params["description"] = as_read(self.params["description"])
 
     # ------------------------------------------------------------- reading
 

@@ -34,13 +34,22 @@ options:
     description:
       - The VM's id. When it is absent and no VM has O(name), the next free id is taken from
         C(/cluster/nextid).
+      - An id that belongs to an LXC container is refused (manage it with M(proxgate.core.proxmox_lxc)).
     type: int
   name:
     description:
       - The VM's name, a DNS name (letters, digits, C(-) and C(.)).
       - Without O(vmid), the VM is found by this name, which must then be unique in the cluster.
-      - With O(vmid), a different name renames the VM.
+      - With O(vmid), the VM with that id must have this name; a different one is refused unless
+        O(rename=true).
     type: str
+  rename:
+    description:
+      - With O(vmid) and O(name), rename the VM with that id when its name differs.
+      - Without it, such a difference fails the task before anything is written (in every O(state)), so a
+        vmid that belongs to another VM is never changed or removed by mistake.
+    type: bool
+    default: false
   node:
     description:
       - Node to create the VM on (for a clone, the node it is cloned to).
@@ -136,8 +145,14 @@ options:
     description: Start the VM when its node boots.
     type: bool
   agent:
-    description: Enable the QEMU guest agent device (the agent itself must run in the guest).
-    type: bool
+    description:
+      - The QEMU guest agent device (the agent itself must run in the guest).
+      - A boolean switches it on or off, or a property string as PVE's C(agent) option takes it sets
+        fields of it, such as C(enabled=1,fstrim_cloned_disks=1) or C(type=isa).
+      - Only the fields given are compared and written; the VM's other agent fields keep their values
+        (V(true) on a VM with C(enabled=1,fstrim_cloned_disks=1) changes nothing). A field the VM's
+        value leaves out counts as PVE's default, so V(false) on a VM without an agent changes nothing.
+    type: raw
   config:
     description:
       - Any other configuration keys, as the API names them (for example C(balloon), C(numa),
@@ -374,6 +389,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle im
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     DRIVE_KEY,
     NET_KEY,
+    agent_problem,
+    agent_value_to_write,
     encode_sshkeys,
     format_props,
     is_cloudinit_volume,
@@ -432,9 +449,11 @@ def cloudinit_drive(config):
 
 def value_to_write(key, wanted, current):
     """What to send for a changed key: an existing NIC keeps its MAC unless one is asked for, an
-    existing disk keeps its volume and size and takes the new options."""
+    existing disk keeps its volume and size and takes the new options, the agent keeps the fields not given."""
     if current is None or wanted is None:
         return wanted
+    if key == "agent":
+        return agent_value_to_write(wanted, current)
     if NET_KEY.match(key):
         want = parse_net(wanted)
         have = parse_net(current)
@@ -467,6 +486,8 @@ def option_problems(p):
     """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
     problems = identity_problems(p, "name")
     problems.extend(positive_problems(p, ("cores", "sockets", "memory", "shutdown_timeout", "timeout")))
+    if agent_problem("agent", p["agent"]):
+        problems.append(agent_problem("agent", p["agent"]))
     for key in (p["nets"] or {}):
         if not NET_KEY.match(key):
             problems.append(f"nets keys must be net0, net1, ...; got {key!r}")
@@ -507,6 +528,7 @@ class ProxmoxVm(GuestModule):
     argument_spec = dict(
         vmid=dict(type="int"),
         name=dict(type="str"),
+        rename=dict(type="bool", default=False),
         node=dict(type="str"),
         state=dict(type="str", default="present",
                    choices=["present", "absent", "started", "stopped", "restarted", "template"]),
@@ -531,7 +553,7 @@ class ProxmoxVm(GuestModule):
         pool=dict(type="str"),
         description=dict(type="str"),
         onboot=dict(type="bool"),
-        agent=dict(type="bool"),
+        agent=dict(type="raw"),
         config=dict(type="dict"),
         ciuser=dict(type="str"),
         cipassword=dict(type="str", no_log=True),
@@ -556,6 +578,7 @@ class ProxmoxVm(GuestModule):
     kind = "qemu"
     noun = "VM"
     template_noun = "template"
+    other_kinds = {"lxc": ("an LXC container", "proxgate.core.proxmox_lxc")}
     name_option = "name"
     clone_options = CLONE_OPTIONS
     secret_keys = SECRET_KEYS

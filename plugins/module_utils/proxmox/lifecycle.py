@@ -73,6 +73,21 @@ def config_option_problems(config, option_of, node_keys):
     return problems
 
 
+def empty_as_unset(wanted):
+    """Wanted keys with an empty value as keys to remove (None): ``tags: []``, ``description: ""``.
+
+    A node stores no empty value: a blank form value leaves the key unset (see tests/emulators/pve/server.py),
+    so sending one would write on every run. A description is compared as a node reads it back, without
+    trailing whitespace (specs.config_value_equal), so one that is only whitespace is empty too.
+    """
+    result = {}
+    for key, value in wanted.items():
+        if key == "description" and isinstance(value, str):
+            value = value.rstrip()
+        result[key] = None if isinstance(value, str) and value == "" else value
+    return result
+
+
 # ---------------------------------------------------------------- module
 
 def put_pool(client, pool, **data):
@@ -93,6 +108,7 @@ class GuestModule(ProxmoxModule):
     kind = None  # qemu or lxc, as /cluster/resources and the API paths name it
     noun = None  # what messages call one guest: VM, container
     template_noun = None  # what the clone source may also be: template, container template
+    other_kinds = {}  # the other kinds of guest a vmid may be: {kind: (what it is called, module managing it)}
     name_option = None  # the option (and config key, and result key) of the guest's name
     clone_options = ()  # options that only a clone takes
     secret_keys = ()  # configuration keys masked in the diff
@@ -169,10 +185,25 @@ class GuestModule(ProxmoxModule):
         return self.finish()
 
     def find(self):
+        """The guest asked for, or None. A vmid that is a guest of the other kind, or a guest with another
+        name than the one given (without rename), is refused before anything is written, in every state."""
         p = self.params
+        name = p[self.name_option]
         if p["vmid"] is None:
-            return find_guest(self.client, name=p[self.name_option], kind=self.kind)
-        return find_guest(self.client, vmid=p["vmid"], kind=self.kind)
+            return find_guest(self.client, name=name, kind=self.kind)
+        guest = find_guest(self.client, vmid=p["vmid"], kind=None)
+        if guest is None:
+            return None
+        if guest.get("type") != self.kind:
+            what, module = self.other_kinds.get(guest.get("type"), (f"a {guest.get('type')} guest", None))
+            self.fail(f"vmid {p['vmid']} is {what} ({guest.get('name')}), not a {self.noun}"
+                      + (f"; manage it with {module}" if module else ""))
+        have = guest.get("name")
+        if name is not None and have and have != name and not p["rename"]:
+            self.fail(f"vmid {p['vmid']} is the {self.noun} {have!r}, not {name!r}; nothing was changed. To rename "
+                      f"{have} to {name}, set rename: true; to manage {name}, give its own vmid or leave vmid out "
+                      f"to find it by {self.name_option}")
+        return guest
 
     def finish(self):
         if self.diff_mode:
@@ -196,7 +227,7 @@ class GuestModule(ProxmoxModule):
 
     def create(self):
         p = self.params
-        wanted = self.wanted_config({})
+        wanted = empty_as_unset(self.wanted_config({}))
         source = None
         if p["clone"]:
             source = self.clone_source()
@@ -257,7 +288,7 @@ class GuestModule(ProxmoxModule):
         # One read gives the values with pending changes applied and the digest they go with.
         current = dict(self.client.get(guest_path(guest) + "/config") or {})
         digest = current.pop("digest", None)
-        wanted = self.wanted_config(current)
+        wanted = empty_as_unset(self.wanted_config(current))
         problems, notes = self.conflicts(guest, wanted, current)
         if problems:
             self.fail("; ".join(problems))

@@ -250,8 +250,68 @@ def drive_size_request(desired):
     return None
 
 
+# ------------------------------------------------------------------ agent
+
+# qemu-server's $agent_fmt (PVE::QemuServer::Agent): the fields of the `agent` option, with their defaults;
+# freeze-fs has two older names a configuration may still use.
+AGENT_DEFAULTS = {"enabled": "0", "fstrim_cloned_disks": "0", "freeze-fs": "1", "type": "virtio"}
+AGENT_ALIASES = {"freeze-fs-on-backup": "freeze-fs", "guest-fsfreeze": "freeze-fs"}
+AGENT_TYPES = ("virtio", "isa")
+
+
+def agent_fields(value):
+    """The fields an `agent` value names, by their current names, in the order given:
+    {field: (spelling, value)}. ``True`` and ``1`` name only `enabled`."""
+    if value is None:
+        return {}
+    fields = {}
+    for key, text in parse_props(canonical_scalar(value), default_key="enabled").items():
+        field = AGENT_ALIASES.get(key, key)
+        fields[field] = (key, text if field == "type" else _comparable(text))
+    return fields
+
+
+def agent_problem(option, value):
+    """The message (naming option) for an `agent` value a node would refuse, or None."""
+    if value is None or isinstance(value, (bool, int)):
+        return None
+    if not isinstance(value, str):
+        return f"{option} must be a boolean or a property string such as enabled=1,fstrim_cloned_disks=1"
+    if CONTROL_CHARACTER.search(value):
+        return f"{option} must not contain a line break or another control character; got {value!r}"
+    known = (*AGENT_DEFAULTS, *AGENT_ALIASES)
+    for field, (spelling, text) in agent_fields(value).items():
+        if field not in AGENT_DEFAULTS:
+            return f"{option}: {spelling!r} is not a field of the agent option (one of {', '.join(known)})"
+        if field == "type" and text not in AGENT_TYPES:
+            return f"{option}: type must be one of {', '.join(AGENT_TYPES)}, got {text!r}"
+        if field != "type" and text not in ("0", "1"):
+            return f"{option}: {spelling} must be a boolean (0 or 1), got {text!r}"
+    return None
+
+
+def agent_equal(desired, current):
+    """True when the fields the desired value names have those values on the VM; fields it leaves out
+    do not count, and a field the VM's value leaves out has PVE's default (no agent key: disabled)."""
+    have = {field: text for field, (_spelling, text) in agent_fields(current).items()}
+    return all(have.get(field, AGENT_DEFAULTS.get(field)) == text
+               for field, (_spelling, text) in agent_fields(desired).items())
+
+
+def agent_value_to_write(desired, current):
+    """The VM's agent value with the desired fields set: the fields it did not name keep their values
+    (and each field the spelling it already had, so an older node is not sent a name it does not know)."""
+    fields = agent_fields(current)
+    for field, (spelling, text) in agent_fields(desired).items():
+        fields[field] = (fields[field][0] if field in fields else spelling, text)
+    order = sorted(fields, key=lambda field: field != "enabled")
+    return ",".join(f"{fields[field][0]}={fields[field][1]}" for field in order)
+
+
 def config_value_equal(key, desired, current):
     """Compare one config key's desired and current values the way PVE means them."""
+    if key == "agent" and desired is not None:
+        return agent_equal(desired, current)
     if current is None:
         return desired is None
     if desired is None:
@@ -263,13 +323,13 @@ def config_value_equal(key, desired, current):
     if key == "tags":
         return split_tags(desired) == split_tags(current)
     if key == "description":
-        return str(desired).rstrip("\n") == str(current).rstrip("\n")
+        # A node strips trailing whitespace from a description whenever it reads a configuration.
+        return str(desired).rstrip() == str(current).rstrip()
     if key == "sshkeys":
         return decode_sshkeys(desired) == decode_sshkeys(current)
     desired_text, current_text = canonical_scalar(desired), canonical_scalar(current)
     if "=" in desired_text or "=" in current_text:
-        first_key = "enabled" if key == "agent" else None
-        return props_equal(desired_text, current_text, default_key=first_key)
+        return props_equal(desired_text, current_text)
     return _comparable(desired_text) == _comparable(current_text)
 
 

@@ -1,0 +1,221 @@
+"""Issue #16: proxmox_vm, proxmox_lxc and proxmox_snapshot converge where a node would make them write on
+every run (empty values, trailing whitespace, agent sub-options) and refuse a vmid that is another guest."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def auth_mode():
+    """Auth does not matter here (test_proxmox_vm and test_proxmox_lxc run both modes): a token only."""
+    return "token"
+
+
+def converge(run_playbook, pve_env, writes, tasks):
+    """Apply tasks, then apply them again: the second run must report nothing changed and write nothing.
+    Returns the first run."""
+    first = run_playbook(tasks, env=pve_env)
+    assert first.rc == 0, first.stdout + first.stderr
+    before = len(writes())
+    second = run_playbook(tasks, env=pve_env)
+    assert second.rc == 0, second.stdout + second.stderr
+    assert second.changed == [], [second.result(name) for name in second.changed]
+    assert writes()[before:] == [], "the second run wrote"
+    return first
+
+
+# ------------------------------------------------------------------ item 1: empty values
+
+EMPTY_VALUES = """
+- name: VM without tags and notes
+  proxgate.core.proxmox_vm:
+    vmid: 101
+    tags: []
+    description: ""
+- name: Container without tags and notes
+  proxgate.core.proxmox_lxc:
+    vmid: 200
+    tags: []
+    description: ""
+"""
+
+
+def test_empty_tags_and_description_remove_the_keys_then_change_nothing(run_playbook, pve, pve_env, writes):
+    pve.pve.vm(101).config["description"] = "old notes"
+    pve.pve.ct(200).config.update(tags="dns;old", description="old notes")
+
+    check = run_playbook(EMPTY_VALUES, env=pve_env, check=True, diff=True)
+    assert check.rc == 0, check.stdout + check.stderr
+    assert check.result("VM without tags and notes")["changed_keys"] == ["description", "tags"]
+    assert check.result("Container without tags and notes")["changed_keys"] == ["description", "tags"]
+    assert writes() == []
+
+    first = converge(run_playbook, pve_env, writes, EMPTY_VALUES)
+    assert first.changed == ["VM without tags and notes", "Container without tags and notes"]
+    for config in (pve.pve.vm(101).config, pve.pve.ct(200).config):
+        assert "tags" not in config and "description" not in config, config
+
+
+def test_empty_values_on_a_guest_without_them_make_no_call(run_playbook, pve, pve_env, writes):
+    pve.pve.vm(101).config.pop("tags")
+    run = run_playbook(EMPTY_VALUES, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.changed == [] and writes() == []
+
+
+# ------------------------------------------------------------------ item 3: trailing whitespace
+
+def test_descriptions_with_trailing_whitespace_converge(run_playbook, pve, pve_env, writes):
+    tasks = """
+    - name: VM notes
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        description: "Web server\\nowner: ops  \\n\\n"
+    - name: Container notes
+      proxgate.core.proxmox_lxc:
+        vmid: 200
+        description: "DNS resolver \\t\\n"
+    - name: Snapshot notes
+      proxgate.core.proxmox_snapshot:
+        vmid: 101
+        snapname: before-upgrade
+        description: "Before the upgrade  \\n"
+    - name: Same snapshot notes, with trailing whitespace
+      proxgate.core.proxmox_snapshot:
+        vmid: 101
+        snapname: installed
+        description: "fresh install \\t\\n"
+    """
+    vm = pve.pve.vm(101)
+    vm.snapshots["installed"] = dict(vm.config, snaptime=1767225600, description="fresh install")
+    vm.config["parent"] = "installed"
+    first = converge(run_playbook, pve_env, writes, tasks)
+    assert first.changed == ["VM notes", "Container notes", "Snapshot notes"]
+    assert vm.config["description"] == "Web server\nowner: ops"
+    assert pve.pve.ct(200).config["description"] == "DNS resolver"
+    assert vm.snapshots["before-upgrade"]["description"] == "Before the upgrade"
+    assert first.result("Snapshot notes")["snapshot"]["description"] == "Before the upgrade"
+
+
+# ------------------------------------------------------------------ item 2: agent sub-options
+
+AGENT = """
+- name: Agent on, as a boolean
+  proxgate.core.proxmox_vm:
+    vmid: 101
+    agent: true
+- name: One field of the agent
+  proxgate.core.proxmox_vm:
+    vmid: 103
+    agent: type=isa
+- name: Agent off where there is none
+  proxgate.core.proxmox_vm:
+    vmid: 102
+    agent: false
+"""
+
+
+def test_agent_fields_not_given_are_kept(run_playbook, pve, pve_env, writes):
+    pve.pve.vm(101).config["agent"] = "enabled=1,fstrim_cloned_disks=1"
+    pve.pve.vm(103).config["agent"] = "1,freeze-fs-on-backup=0"
+    pve.pve.vm(102).config.pop("agent")
+
+    first = converge(run_playbook, pve_env, writes, AGENT)
+    assert first.changed == ["One field of the agent"]
+    assert pve.pve.vm(101).config["agent"] == "enabled=1,fstrim_cloned_disks=1"
+    assert pve.pve.vm(103).config["agent"] == "enabled=1,freeze-fs-on-backup=0,type=isa"
+    assert "agent" not in pve.pve.vm(102).config
+
+
+def test_agent_refuses_a_field_pve_does_not_have(run_playbook, pve, pve_env, writes):
+    run = run_playbook("""
+    - name: Misspelt agent field
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        agent: enabled=1,fstrim=1
+    """, env=pve_env)
+    assert run.rc != 0
+    msg = run.result("Misspelt agent field")["msg"]
+    assert "agent: 'fstrim' is not a field of the agent option" in msg and "fstrim_cloned_disks" in msg
+    assert writes() == []
+
+
+# ------------------------------------------------------------------ item 6: a vmid that is another guest
+
+def test_a_vmid_with_another_name_is_refused_in_every_state(run_playbook, pve, pve_env, writes):
+    tasks = "\n".join(f"""
+    - name: Other VM, {state}
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        name: nc-other
+        memory: 512
+        state: {state}
+        force: true
+      ignore_errors: true
+    - name: Other container, {state}
+      proxgate.core.proxmox_lxc:
+        vmid: 200
+        hostname: nc-other
+        memory: 512
+        state: {state}
+        force: true
+      ignore_errors: true""" for state in ("present", "stopped", "absent"))
+    for check in (True, False):
+        run = run_playbook(tasks, env=pve_env, check=check)
+        assert run.rc == 0, run.stdout + run.stderr
+        for state in ("present", "stopped", "absent"):
+            vm_msg = run.result(f"Other VM, {state}")["msg"]
+            assert vm_msg.startswith("vmid 101 is the VM 'web01', not 'nc-other'; nothing was changed"), vm_msg
+            assert "rename: true" in vm_msg
+            ct_msg = run.result(f"Other container, {state}")["msg"]
+            assert ct_msg.startswith("vmid 200 is the container 'dns01', not 'nc-other'"), ct_msg
+    assert writes() == []
+    web01 = pve.pve.vm(101)
+    assert web01.name == "web01" and str(web01.config["memory"]) == "2048" and web01.status == "running"
+
+
+def test_rename_true_renames_the_guest_then_changes_nothing(run_playbook, pve, pve_env, writes):
+    first = converge(run_playbook, pve_env, writes, """
+    - name: Rename web01
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        name: web01-old
+        rename: true
+    - name: Rename dns01
+      proxgate.core.proxmox_lxc:
+        vmid: 200
+        hostname: dns01-old
+        rename: true
+    """)
+    assert first.changed == ["Rename web01", "Rename dns01"]
+    assert pve.pve.vm(101).config["name"] == "web01-old"
+    assert pve.pve.ct(200).config["hostname"] == "dns01-old"
+
+
+def test_a_vmid_of_the_other_kind_of_guest_is_refused_in_every_state(run_playbook, pve, pve_env, writes):
+    tasks = "\n".join(f"""
+    - name: VM module on a container, {state}
+      proxgate.core.proxmox_vm:
+        vmid: 200
+        node: pve1
+        state: {state}
+        force: true
+      ignore_errors: true
+    - name: Container module on a VM, {state}
+      proxgate.core.proxmox_lxc:
+        vmid: 101
+        state: {state}
+        force: true
+      ignore_errors: true""" for state in ("present", "started", "stopped", "restarted", "template", "absent"))
+    run = run_playbook(tasks, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    for state in ("present", "started", "stopped", "restarted", "template", "absent"):
+        assert run.result(f"VM module on a container, {state}")["msg"] == \
+            "vmid 200 is an LXC container (dns01), not a VM; manage it with proxgate.core.proxmox_lxc"
+        assert run.result(f"Container module on a VM, {state}")["msg"] == \
+            "vmid 101 is a QEMU VM (web01), not a container; manage it with proxgate.core.proxmox_vm"
+    assert writes() == []
+    assert pve.pve.ct(200).status == "running" and pve.pve.vm(101).status == "running"
