@@ -13,6 +13,10 @@ description:
   - Manages one connection entry of a rustguac address-book folder, found by O(scope), O(folder) and O(name).
   - Reads the folder's entries, compares the options given with what is stored, and writes only when
     something differs. Options left out keep their stored values.
+  - "rustguac's update replaces the whole entry (fields left out of it are cleared), so the module sends the
+    entry as the server lists it with the options given on top: fields it has no option for (jump host
+    host keys, RemoteApp, recording limits, Proxmox console settings, and any field a newer server adds)
+    are sent back unchanged."
   - "Credentials are write-only: the server never returns O(password), O(private_key) or the jump hosts'
     credentials, and its update keeps the stored ones when they are left out. So the module cannot compare
     them; O(update_password) decides when they are sent."
@@ -112,11 +116,31 @@ options:
     type: bool
   display_name:
     description:
-      - Friendly name, shown as a banner before the session starts.
+      - Name the web UI shows for the entry (the entry name when unset).
     type: str
   prompt_credentials:
     description:
       - Ask the user for credentials at connect time (they are used for that session only).
+    type: bool
+  banner:
+    description:
+      - Text shown before the session starts; the user clicks Continue to go on.
+    type: str
+  enable_recording:
+    description:
+      - Record the sessions of this entry, or not, whatever the server's default is.
+    type: bool
+  disable_copy:
+    description:
+      - Forbid copying from the remote session to the user's clipboard.
+    type: bool
+  disable_paste:
+    description:
+      - Forbid pasting from the user's clipboard into the remote session.
+    type: bool
+  allow_sharing:
+    description:
+      - Let users create a share link for sessions of this entry (rustguac's default is no).
     type: bool
   jump_hosts:
     description:
@@ -149,9 +173,9 @@ options:
   update_password:
     description:
       - When the write-only credentials (O(password), O(private_key) and the jump hosts' ones) are sent.
-      - V(on_create) sends them when the entry (or a jump host) is created, and when the server reports an
-        entry without that credential (a C(has_password) or C(has_private_key) flag set to false, when it
-        lists one); otherwise they are neither sent nor compared, so a second run reports no change. A
+      - V(on_create) sends them when the entry (or a jump host) is created, and when the server lists the
+        entry with C(has_credentials=false) (neither a password nor a private key stored); otherwise they
+        are neither sent nor compared, so a second run reports no change. A
         credential changed in your variables is B(not) applied to an existing entry; run once with
         V(always) to rotate it.
       - V(always) sends every credential given on every run. The server cannot tell whether it differs, so

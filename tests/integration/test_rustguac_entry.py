@@ -285,3 +285,93 @@ def test_a_missing_folder_is_reported_not_created(rustguac, run_playbook):
     assert [folder["name"] for folder in rustguac.state()["folders"]] == ["staging"]
     assert rustguac.state()["entries"] == []
     assert writes(rustguac) == []
+
+
+# --- rustguac 1.9.7's entry shape: the PUT replaces the entry, the listing says session_type -----------------
+
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBpv6vSkrG0rXWMVGq5ZyAhbUEZ9YtJs7X1wOq0bVbdJ"
+
+
+def seed_rich_entry(emu):
+    """An entry as the web UI would leave it: fields the module has no option for, secrets, a pinned hop."""
+    emu.add_entry("shared", "production", "web01", type="ssh", hostname="10.20.0.11", port=22,
+                  username="deploy", password=PASSWORD, display_name="Web 01", banner="Authorised use only",
+                  enable_recording=True, max_recordings=10, record_typescript=True, allow_sharing=True,
+                  allowed_domains=["intranet.example"],
+                  jump_hosts=[{"hostname": "bastion.example.com", "port": 22, "username": "jump",
+                               "password": JUMP_PASSWORD, "host_key": HOST_KEY}])
+
+
+def port_task(port, **more):
+    options = "".join(f"\n    {key}: {value}" for key, value in more.items())
+    return f"""
+- name: port
+  proxgate.core.rustguac_entry:
+    folder: production
+    name: web01
+    type: ssh
+    hostname: 10.20.0.11
+    port: {port}{options}
+"""
+
+
+def test_a_port_change_keeps_every_field_set_on_the_server(production, run_playbook):
+    """rustguac 1.9.7's PUT replaces the entry (src/api.rs ab_update_entry): a body with only the module's fields
+    cleared the banner, the recording settings, the display name and the jump hosts. The module sends the whole
+    entry back, so only the port changes, and the secrets and the hop's host key stay."""
+    emu, env = production, rg_env(production)
+    seed_rich_entry(emu)
+    before = stored(emu)
+    run = run_playbook(port_task(2222), env=env, diff=True)
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("port")
+    assert result["changed"] is True and result["changed_keys"] == ["port"]
+    assert result["diff"] == {"before": {"port": 22}, "after": {"port": 2222}}
+    assert writes(emu) == [("PUT", f"{ENTRIES}/web01")]
+    assert stored(emu) == dict(before, port=2222)
+    assert result["entry"]["banner"] == "Authorised use only" and result["entry"]["enable_recording"] is True
+    assert PASSWORD not in everything(run) and JUMP_PASSWORD not in everything(run)
+
+    again = run_playbook(port_task(2222), env=env)
+    assert again.rc == 0, again.stdout + again.stderr
+    assert again.result("port")["changed"] is False
+    assert writes(emu) == [("PUT", f"{ENTRIES}/web01")], "the second run writes nothing"
+
+
+def test_an_entry_the_module_did_not_write_is_unchanged_on_a_second_look(production, run_playbook):
+    """The listing names the protocol session_type and lists unset fields as null (src/vault.rs EntryInfo):
+    compared on the real names, an entry that already is what the task says is not written."""
+    emu, env = production, rg_env(production)
+    emu.add_entry("shared", "production", "web01", type="ssh", hostname="10.20.0.11", port=22)
+    run = run_playbook(port_task(22), env=env)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.result("port")["changed"] is False and writes(emu) == []
+
+
+def test_banner_recording_and_clipboard_options(production, run_playbook):
+    """The options banner, enable_recording, disable_copy, disable_paste and allow_sharing are written, and a
+    second run writes nothing."""
+    emu, env = production, rg_env(production)
+    options = dict(banner='"Monitored"', enable_recording="true", disable_copy="true", disable_paste="false",
+                   allow_sharing="false")
+    first = run_playbook(port_task(22, **options), env=env)
+    assert first.rc == 0, first.stdout + first.stderr
+    entry = stored(emu)
+    assert (entry["banner"], entry["enable_recording"], entry["disable_copy"], entry["disable_paste"],
+            entry["allow_sharing"]) == ("Monitored", True, True, False, False)
+    count = len(writes(emu))
+    again = run_playbook(port_task(22, **options), env=env)
+    assert again.result("port")["changed"] is False and len(writes(emu)) == count
+
+
+def test_a_password_is_sent_when_the_server_lists_no_credentials(production, run_playbook):
+    """rustguac lists only has_credentials (src/vault.rs EntryInfo): an entry without a password or key gets
+    the one given once under update_password=on_create; the next run sends nothing."""
+    emu, env = production, rg_env(production)
+    emu.add_entry("shared", "production", "web01", type="ssh", hostname="10.20.0.11", port=22)
+    task = port_task(22, password=f'"{PASSWORD}"')
+    first = run_playbook(task, env=env)
+    assert first.rc == 0, first.stdout + first.stderr
+    assert first.result("port")["secrets_sent"] == ["password"] and stored(emu)["password"] == PASSWORD
+    again = run_playbook(task, env=env)
+    assert again.result("port")["changed"] is False and len(writes(emu)) == 1
