@@ -151,7 +151,9 @@ options:
     description: Start the container when its node boots.
     type: bool
   tags:
-    description: Tags of the container (stored lower-cased and sorted by PVE); the list given replaces its tags.
+    description:
+      - Tags of the container (stored lower-cased and sorted by PVE); the list given replaces its tags.
+      - An empty list removes them (no call is made when the container has none).
     type: list
     elements: str
   pool:
@@ -160,7 +162,10 @@ options:
       - An empty string takes the container out of its pool.
     type: str
   description:
-    description: Notes shown in the container's summary.
+    description:
+      - Notes shown in the container's summary.
+      - Compared as PVE reads them back, without trailing whitespace (which PVE drops); an empty string
+        removes them.
     type: str
   nameserver:
     description: DNS servers of the container, separated by spaces (default, the host's).

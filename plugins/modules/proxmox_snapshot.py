@@ -67,6 +67,7 @@ options:
     description:
       - Description of the snapshot. With O(state=present), an existing snapshot's description is
         updated when it differs. Not set means left as it is.
+      - Compared and sent as PVE reads it back, without trailing whitespace.
       - Ignored by V(absent) and V(rollback).
     type: str
   timeout:

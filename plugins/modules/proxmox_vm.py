@@ -130,7 +130,9 @@ options:
         kept. Growing, moving and importing disks is the job of M(proxgate.core.proxmox_disk).
     type: dict
   tags:
-    description: Tags of the VM (stored lower-cased and sorted by PVE); the list given replaces the VM's tags.
+    description:
+      - Tags of the VM (stored lower-cased and sorted by PVE); the list given replaces the VM's tags.
+      - An empty list removes them (no call is made when the VM has none).
     type: list
     elements: str
   pool:
@@ -139,7 +141,10 @@ options:
       - An empty string takes the VM out of its pool.
     type: str
   description:
-    description: Notes shown in the VM's summary.
+    description:
+      - Notes shown in the VM's summary.
+      - Compared as PVE reads them back, without trailing whitespace (which PVE drops); an empty string
+        removes them.
     type: str
   onboot:
     description: Start the VM when its node boots.
