@@ -13,8 +13,13 @@ description:
   - Takes one connection group of Apache Guacamole, O(root), as its own, and makes everything below it match
     O(connections) - the connections with their protocol and parameters, the groups they sit in, and C(READ)
     for the user groups named - in one run, with one login.
-  - Connections are matched by name in their group. A connection that exists under O(root) with the same name in
-    another group (a guest that changed pool) is moved, which keeps its identifier, history and sharing profiles.
+  - A connection given O(connections[].guest) is found by that identity wherever it is below O(root) and whatever
+    its name, and is renamed or moved to match (which keeps its identifier, history, sharing profiles and stored
+    passwords). The identity is stored in the connection as the parameter C(proxgate-guest), which guacd never
+    receives (it asks only for its protocol's parameters). A connection is never re-pointed at another guest.
+  - A connection without O(connections[].guest) is matched by name in its group; one that exists under O(root) with
+    the same name in another group (a guest that changed pool) is moved. It never takes a connection that holds
+    another guest's identity.
   - With O(prune), connections and groups under O(root) that O(connections) does not name are deleted, and so is
     C(READ) of user groups on the connections and groups under O(root) that O(connections) does not ask for.
     Nothing outside O(root) is read for changes or touched.
@@ -55,9 +60,23 @@ options:
     required: true
     suboptions:
       name:
-        description: Name of the connection.
+        description:
+          - Name of the connection.
+          - When the name is held in its group by a connection of another guest that stays (kept, or not pruned),
+            or by another entry, the connection is published as C(<name> (<guest>)) instead, and the result's
+            RV(renamed) and a warning say so; the connection that has the name already keeps it.
         type: str
         required: true
+      guest:
+        description:
+          - The identity of the machine the connection reaches, such as V(pve-prod/101) (cluster and vmid, as the
+            role C(proxgate.core.guacamole_sync) gives it). Names are only labels; the identity says which stored
+            connection belongs to which guest.
+          - The existing connection with this identity is updated, renamed or moved. A connection stored without an
+            identity (made by hand or by an older version) is taken, and given the identity, only when it has this
+            entry's name and the same C(hostname); otherwise a new connection is made.
+          - No two entries may have the same identity.
+        type: str
       group:
         description:
           - Its group below O(root), either as a path, such as V(production) or V(pve1/web) (names separated by
@@ -100,6 +119,14 @@ options:
         removed, nor their C(READ) grants. For hosts that are known but cannot be described now, such as a stopped
         guest whose address is unknown.
       - A name may not be both here and in O(connections).
+    type: list
+    elements: str
+    default: []
+  keep_guests:
+    description:
+      - Identities (O(connections[].guest)) of connections below O(root) to leave exactly as they are, like O(keep),
+        but by identity, not by name - for a stopped guest, whose name may now be another guest's.
+      - An identity may not be both here and in O(connections).
     type: list
     elements: str
     default: []
@@ -231,8 +258,11 @@ connections:
       description: The user groups given C(READ) on it.
       type: list
       elements: str
+    guest:
+      description: Its identity (O(connections[].guest)), or V(null).
+      type: str
     status:
-      description: V(created), V(updated), V(moved) (and perhaps updated) or V(unchanged).
+      description: V(created), V(updated), V(moved) (renamed or moved, and perhaps updated) or V(unchanged).
       type: str
   sample:
     - {name: web01, path: Proxmox/production/web01, identifier: "3", protocol: ssh, status: created,
@@ -249,11 +279,20 @@ updated:
   type: list
   elements: str
 moved:
-  description: The connections moved to another group, each with its old and new path.
+  description: The connections moved to another group or renamed, each with its old and new path.
   returned: always
   type: list
   elements: dict
   sample: [{from: Proxmox/production/win-desktop, to: Proxmox/win-desktop}]
+renamed:
+  description:
+    - The entries published under another name than O(connections[].name), because a connection of another guest
+      (or another entry) has that name in that group.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: finance-db, published_as: "finance-db (pve/150)", guest: pve/150,
+            path: "Proxmox/finance-db (pve\\/150)", held_by: pve/200}]
 removed:
   description: Paths of the connections deleted.
   returned: always
@@ -317,6 +356,9 @@ READ = "READ"
 CONNECTION = "connection"
 GROUP = "group"
 PERMISSION_PATHS = {CONNECTION: "/connectionPermissions/", GROUP: "/connectionGroupPermissions/"}
+# Where a connection keeps the identity of its guest: a parameter, because the REST API drops the attributes its
+# schema does not list (DirectoryObjectTranslator.filterAttributes) while the JDBC extension stores any parameter.
+GUEST_PARAMETER = "proxgate-guest"
 
 
 # ----------------------------------------------------------------------------- options
@@ -335,7 +377,8 @@ def option_errors(params):
                           "let prune delete every connection of the data source)")
     except GroupPathError as exc:
         errors.append(f"root: {exc}")
-    seen = {}
+    seen, guests = {}, {}
+    keep_guests = set(params.get("keep_guests") or [])
     for index, entry in enumerate(params["connections"] or []):
         where = entry_label(index, entry)
         if not (entry.get("name") or "").strip():
@@ -348,19 +391,34 @@ def option_errors(params):
             continue
         problems = [name_problem(f"connections[{index}].name", entry["name"])]
         problems += [name_problem(f"connections[{index}].group[{level}]", name) for level, name in enumerate(group)]
+        guest = entry.get("guest")
+        if guest is not None:
+            problems.append(name_problem(f"connections[{index}].guest", guest))
         if any(problems):
             errors.extend(problem for problem in problems if problem)
             continue
+        if GUEST_PARAMETER in (entry.get("parameters") or {}):
+            errors.append(f"{where}.parameters: {GUEST_PARAMETER} is set from connections[].guest, not given")
         key = (*group, entry["name"])
-        if key in seen:
-            errors.append(f"{where} has the same group and name as connections[{seen[key]}]")
-        seen.setdefault(key, index)
+        if key in seen and (guest is None or seen[key][1] is None):
+            errors.append(f"{where} has the same group and name as connections[{seen[key][0]}] (two entries may "
+                          "share a name only when both give their guest)")
+        seen.setdefault(key, (index, guest))
+        if guest is not None:
+            if guest in guests:
+                errors.append(f"{where} has the same guest {guest!r} as connections[{guests[guest]}]; when several "
+                              "clusters publish below one root, give each cluster its own name")
+            guests.setdefault(guest, index)
+            if guest in keep_guests:
+                errors.append(f"{where}: guest {guest!r} is also in keep_guests; a connection is either managed or "
+                              "kept")
         if entry["name"] in (params.get("keep") or []):
             errors.append(f"{where}: {entry['name']!r} is also in keep; a connection is either managed or kept")
         for user_group in entry.get("user_groups") or []:
             if not str(user_group).strip():
                 errors.append(f"{where}.user_groups holds an empty name")
-    if not params["connections"] and not params.get("keep") and params["prune"] and not params["allow_empty"]:
+    keeps_something = params.get("keep") or params.get("keep_guests")
+    if not params["connections"] and not keeps_something and params["prune"] and not params["allow_empty"]:
         errors.append("connections is empty: this would delete every connection below root; if that is what you "
                       "want, set allow_empty: true (an inventory that failed to load also gives an empty list)")
     return errors
@@ -371,7 +429,8 @@ class Entry:
 
     def __init__(self, index, option):
         self.index = index
-        self.name = option["name"]
+        self.name = self.wanted_name = option["name"]
+        self.guest = option.get("guest")
         self.group = tuple(group_levels(option.get("group") or ""))
         self.protocol = option["protocol"]
         self.given_parameters = option.get("parameters") or {}
@@ -443,38 +502,97 @@ class ManagedTree:
         return self.path(key) + "/"
 
 
-def match_connections(entries, tree, keep):
+def match_connections(entries, tree, stored, keep, keep_guests):
     """Which existing connection each entry becomes.
 
-    Returns ({entry index: existing identifier}, [identifiers of kept connections], [identifiers no entry takes]).
-    An entry takes the connection of its name in its group; failing that, the only connection of its name elsewhere
-    below root that no entry takes (it is moved).
+    stored: {identifier: its stored parameters} of every connection below root; the parameter GUEST_PARAMETER is its
+    guest's identity. Returns ({entry index: identifier}, [identifiers of kept connections], [identifiers no entry
+    takes]). An entry with a guest takes the connection of that guest, wherever it is. Otherwise an entry takes a
+    connection without a guest identity: the one of its name in its group, failing that the only one of its name
+    elsewhere below root that no entry takes (it is moved); an entry with a guest takes it only when it also has the
+    entry's hostname, so that no connection is ever re-pointed at another machine.
     """
-    keep = set(keep)
-    kept = sorted((i for i, c in tree.connections.items() if c.get("name") in keep), key=int_key)
+    def guest_of(identifier):
+        return (stored.get(identifier) or {}).get(GUEST_PARAMETER) or None
+
+    claimed = {entry.guest for entry in entries if entry.guest}
+    keep, keep_guests = set(keep), set(keep_guests)
+    kept = sorted((i for i, c in tree.connections.items()
+                   if guest_of(i) in keep_guests or (c.get("name") in keep and guest_of(i) not in claimed)),
+                  key=int_key)
     free = {i: c for i, c in tree.connections.items() if i not in kept}
-    by_key = {(*c["group"], c.get("name")): i for i, c in free.items()}
     matched = {}
+    by_guest = defaultdict(list)
+    for identifier in sorted(free, key=int_key):
+        if guest_of(identifier):
+            by_guest[guest_of(identifier)].append(identifier)
+    for entry in entries:
+        candidates = by_guest.get(entry.guest) if entry.guest else None
+        if candidates:
+            same_place = [i for i in candidates if (*free[i]["group"], free[i].get("name")) == entry.key]
+            matched[entry.index] = (same_place or candidates)[0]
+    taken = set(matched.values())
+
+    def adoptable(entry, identifier):
+        if identifier in taken or guest_of(identifier):
+            return False
+        return entry.guest is None or (stored.get(identifier) or {}).get("hostname") == entry.parameters.get("hostname")
+
+    by_key = {(*c["group"], c.get("name")): i for i, c in free.items() if not guest_of(i)}
     for entry in entries:
         identifier = by_key.get(entry.key)
-        if identifier is not None:
+        if entry.index not in matched and identifier is not None and adoptable(entry, identifier):
             matched[entry.index] = identifier
-    taken = set(matched.values())
+            taken.add(identifier)
     unmatched = [entry for entry in entries if entry.index not in matched]
     wanted_names = defaultdict(int)
     for entry in unmatched:
         wanted_names[entry.name] += 1
-    by_name = defaultdict(list)
-    for identifier, connection in free.items():
-        if identifier not in taken:
-            by_name[connection.get("name")].append(identifier)
     for entry in unmatched:
-        candidates = by_name.get(entry.name, [])
-        if len(candidates) == 1 and wanted_names[entry.name] == 1:
+        candidates = [i for i, c in free.items() if c.get("name") == entry.name and i not in taken
+                      and not guest_of(i)]
+        if len(candidates) == 1 and wanted_names[entry.name] == 1 and adoptable(entry, candidates[0]):
             matched[entry.index] = candidates[0]
             taken.add(candidates[0])
     leftover = sorted((i for i in free if i not in taken), key=int_key)
     return matched, kept, leftover
+
+
+def publish_names(entries, tree, stored, matched, staying):
+    """Give each entry the name it is published under; returns the renamed ones for the result.
+
+    staying: identifiers of the connections that stay below root untaken (kept, or not pruned). An entry whose key is
+    held by one of them, or by an entry placed before it, is published as "<name> (<guest>)". Entries whose
+    connection already holds their key are placed first, so that a connection that has a name keeps it.
+    """
+    held = {(*tree.connections[i]["group"], tree.connections[i].get("name")): i for i in staying}
+    used = {}
+    renamed = []
+
+    def already_there(entry):
+        identifier = matched.get(entry.index)
+        connection = tree.connections.get(identifier) if identifier is not None else None
+        return connection is not None and (*connection["group"], connection.get("name")) == entry.key
+
+    for entry in sorted(entries, key=lambda entry: (not already_there(entry), entry.index)):
+        key = entry.key
+        if key not in held and key not in used:
+            used[key] = entry
+            continue
+        holder = held.get(key)
+        held_by = (stored.get(holder) or {}).get(GUEST_PARAMETER) if holder is not None else used[key].guest
+        if entry.guest is None:
+            return renamed, (f"{entry.label}: the name is held in its group by "
+                             + (f"the connection of guest {held_by!r}" if held_by else "a connection kept or not "
+                                "pruned") + "; give connections[].guest so that it can be published under another "
+                             "name, or remove the other connection")
+        entry.name = f"{entry.wanted_name} ({entry.guest})"
+        if entry.key in held or entry.key in used:
+            return renamed, f"{entry.label}: both {entry.wanted_name!r} and {entry.name!r} are taken in its group"
+        used[entry.key] = entry
+        renamed.append(dict(name=entry.wanted_name, published_as=entry.name, guest=entry.guest,
+                            path=tree.path(entry.group, entry.name), held_by=held_by))
+    return sorted(renamed, key=lambda item: item["path"]), None
 
 
 def int_key(identifier):
@@ -567,6 +685,7 @@ class GuacamoleSyncConnections(GuacamoleModule):
         root=dict(type="str", required=True),
         connections=dict(type="list", elements="dict", required=True, options=dict(
             name=dict(type="str", required=True),
+            guest=dict(type="str"),
             group=dict(type="raw", default=""),
             protocol=dict(type="str", required=True, choices=list(PROTOCOLS)),
             parameters=dict(type="dict", default={}),
@@ -574,6 +693,7 @@ class GuacamoleSyncConnections(GuacamoleModule):
             user_groups=dict(type="list", elements="str", default=[]),
         )),
         keep=dict(type="list", elements="str", default=[]),
+        keep_guests=dict(type="list", elements="str", default=[]),
         prune=dict(type="bool", default=True),
         prune_permissions=dict(type="bool", default=True),
         allow_empty=dict(type="bool", default=False),
@@ -612,6 +732,8 @@ class GuacamoleSyncConnections(GuacamoleModule):
                 entry.parameters = normalize_values(entry.given_parameters, entry.fields,
                                                     where=f"{entry.label}.parameters",
                                                     allow_unknown=self.params["allow_unknown_parameters"])
+                if entry.guest:
+                    entry.parameters[GUEST_PARAMETER] = entry.guest
                 if entry.given_attributes:
                     entry.attributes = normalize_values(entry.given_attributes, attribute_fields,
                                                         where=f"{entry.label}.attributes", what="attribute")
@@ -648,11 +770,16 @@ class GuacamoleSyncConnections(GuacamoleModule):
 
     # ------------------------------------------------------------------ planning
 
+    def read_stored_parameters(self, tree):
+        """{identifier: stored parameters} of every connection below root: they hold the guests' identities."""
+        return {identifier: self.client.get(path_of("connections", identifier, "parameters")) or {}
+                for identifier in sorted(tree.connections, key=int_key)}
+
     def plan_connection(self, entry, tree, identifier):
         """What an existing connection needs: (stored parameters, final parameters, final attributes,
         {what changes: (before, after)}, secret names)."""
         existing = tree.connections[identifier]
-        stored = self.client.get(path_of("connections", identifier, "parameters")) or {}
+        stored = self.stored[identifier]
         kept = stored
         if existing.get("protocol") != entry.protocol:
             # Parameters of the old protocol mean nothing (or something else) to the new one.
@@ -669,7 +796,7 @@ class GuacamoleSyncConnections(GuacamoleModule):
             changes["parameters"] = sorted(parameter_changes)
         if attribute_changes:
             changes["attributes"] = sorted(attribute_changes)
-        if existing["group"] != entry.group:
+        if existing["group"] != entry.group or existing.get("name") != entry.name:
             changes["group"] = (existing["group"], entry.group)
         return stored, parameters, attributes, changes, secrets
 
@@ -682,8 +809,18 @@ class GuacamoleSyncConnections(GuacamoleModule):
         plan.user_groups_to_create = self.check_user_groups(user_group_map)
         plan.tree = tree = ManagedTree(GroupIndex.load(self.client), self.client.get("connections") or {},
                                        self.root_names)
-        plan.matched, plan.kept, leftover = match_connections(self.entries, tree, self.params["keep"])
+        self.stored = self.read_stored_parameters(tree)
+        plan.matched, plan.kept, leftover = match_connections(self.entries, tree, self.stored, self.params["keep"],
+                                                              self.params["keep_guests"])
         plan.removed = leftover if self.params["prune"] else []
+        staying = plan.kept + ([] if self.params["prune"] else leftover)
+        plan.renamed, problem = publish_names(self.entries, tree, self.stored, plan.matched, staying)
+        if problem:
+            self.fail(problem)
+        for item in plan.renamed:
+            self.warn(f"{item['name']!r} (guest {item['guest']}) is published as {item['published_as']!r}: its name is "
+                      + (f"held by the connection of guest {item['held_by']}" if item["held_by"] else
+                         "held by another connection") + "; a connection is never re-pointed at another guest")
         plan.groups_to_create, plan.groups_to_remove = plan_groups(self.entries, tree, plan.kept, self.params["prune"])
         for entry in self.entries:
             identifier = plan.matched.get(entry.index)
@@ -726,22 +863,54 @@ class GuacamoleSyncConnections(GuacamoleModule):
                 parent = self.create_group(name, parent)
             group_ids[()] = parent
         connection_ids = {self.entries[i].key: identifier for i, identifier in plan.matched.items()}
+        wanted_keys = {entry.key for entry in self.entries}
+        # A connection that goes away first frees its name for an entry that takes it over.
+        first = [i for i in plan.removed if plan.current_key(i) in wanted_keys]
+        for identifier in first:
+            client.delete(path_of("connections", identifier))
+        self.write_updates(plan, group_ids)
         for entry, parameters, attributes in plan.creates:
             body = dict(name=entry.name, parentIdentifier=group_ids[entry.group], protocol=entry.protocol,
                         parameters=parameters, attributes=attributes)
             identifier = str(client.post("connections", body).get("identifier"))
             connection_ids[entry.key] = identifier
             plan.connections[entry.index]["identifier"] = identifier
-        for entry, identifier, parameters, attributes, _changes in plan.updates:
-            body = dict(name=entry.name, identifier=identifier, parentIdentifier=group_ids[entry.group],
-                        protocol=entry.protocol, parameters=parameters, attributes=attributes)
-            client.put(path_of("connections", identifier), body)
         for user_group, operations in read_operations(plan.grants, plan.revokes, connection_ids, group_ids).items():
             client.patch(path_of("userGroups", user_group, "permissions"), json=operations)
         for identifier in plan.removed:
-            client.delete(path_of("connections", identifier))
+            if identifier not in first:
+                client.delete(path_of("connections", identifier))
         for group in plan.groups_to_remove:
             client.delete(path_of("connectionGroups", tree.groups[group]))
+
+    def write_updates(self, plan, group_ids):
+        """PUT the changed connections, each once its new name is free in its group.
+
+        Names are unique in a group (the server refuses a second one), so a connection whose new name is still held
+        by another that moves away waits for it; when two swap names, one first takes a name of its own.
+        """
+        holders = {plan.current_key(identifier): identifier for identifier in plan.tree.connections}
+        pending = list(plan.updates)
+        while pending:
+            ready = [update for update in pending if holders.get(update[0].key) in (None, update[1])]
+            if not ready:
+                entry, identifier, parameters, attributes, _changes = pending[0]
+                spare = (*entry.group, f"{entry.wanted_name} (moving {identifier})")
+                self.put_connection(identifier, spare, group_ids[entry.group], entry.protocol, parameters, attributes)
+                holders = {key: i for key, i in holders.items() if i != identifier}
+                holders[spare] = identifier
+                continue
+            for entry, identifier, parameters, attributes, _changes in ready:
+                self.put_connection(identifier, entry.key, group_ids[entry.group], entry.protocol, parameters,
+                                    attributes)
+                holders = {key: i for key, i in holders.items() if i != identifier}
+                holders[entry.key] = identifier
+            pending = [update for update in pending if update not in ready]
+
+    def put_connection(self, identifier, key, parent, protocol, parameters, attributes):
+        body = dict(name=key[-1], identifier=identifier, parentIdentifier=parent, protocol=protocol,
+                    parameters=parameters, attributes=attributes)
+        self.client.put(path_of("connections", identifier), body)
 
     def create_group(self, name, parent):
         body = dict(name=name, parentIdentifier=parent, type="ORGANIZATIONAL", attributes={})
@@ -756,7 +925,7 @@ class Plan:
         self.entries = entries
         self.tree = None
         self.user_groups_to_create = []
-        self.matched, self.kept, self.removed = {}, [], []
+        self.matched, self.kept, self.removed, self.renamed = {}, [], [], []
         self.groups_to_create, self.groups_to_remove = [], []
         self.creates, self.updates = [], []
         # The result's connections, in the entries' order.
@@ -791,7 +960,7 @@ class Plan:
 
     def add_result(self, entry, identifier, parameters, secrets, status):
         self.connections.append(dict(
-            name=entry.name, path=self.tree.path(entry.group, entry.name), identifier=identifier,
+            name=entry.name, guest=entry.guest, path=self.tree.path(entry.group, entry.name), identifier=identifier,
             protocol=entry.protocol, parameters=mask_secrets(dict(sorted(parameters.items())), secrets),
             user_groups=entry.user_groups, status=status))
 
@@ -799,6 +968,10 @@ class Plan:
     def changed(self):
         return bool(self.user_groups_to_create or self.groups_to_create or self.creates or self.updates
                     or self.removed or self.groups_to_remove or self.grants or self.revokes)
+
+    def current_key(self, identifier):
+        connection = self.tree.connections[identifier]
+        return (*connection["group"], connection.get("name"))
 
     def connection_path(self, identifier):
         connection = self.tree.connections[identifier]
@@ -825,6 +998,7 @@ class Plan:
             moved=[{"from": self.connection_path(identifier), "to": tree.path(entry.group, entry.name)}
                    for entry, identifier, _parameters, _attributes, changes in self.updates if "group" in changes],
             removed=[self.connection_path(identifier) for identifier in self.removed],
+            renamed=self.renamed,
             kept=[self.connection_path(identifier) for identifier in self.kept],
             groups_created=self.groups_created(),
             groups_removed=[tree.path(group) for group in self.groups_to_remove],

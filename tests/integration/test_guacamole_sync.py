@@ -123,8 +123,10 @@ def test_renamed_deleted_and_retagged_guests(publish, pve, guacamole_server):
     synced = publish(emu, extra_vars=ACCESS, diff=True)
     assert synced.rc == 0, synced.stdout + synced.stderr
     result = synced.result(PUBLISH_TASK)
-    assert sorted(result["removed"]) == ["Proxmox/dns01", "Proxmox/production/web01"]
-    assert result["created"] == ["Proxmox/production/web02"]
+    # The renamed guest keeps its connection (found by its identity, pve/101), renamed with it.
+    assert result["removed"] == ["Proxmox/dns01"]
+    assert result["moved"] == [{"from": "Proxmox/production/web01", "to": "Proxmox/production/web02"}]
+    assert result["created"] == []
     assert result["updated"] == ["Proxmox/production/win-desktop"]
     assert result["kept"] == ["Proxmox/db01"]
 
@@ -132,6 +134,7 @@ def test_renamed_deleted_and_retagged_guests(publish, pve, guacamole_server):
     assert set(connections) == {"jumphost", "Lab/printer", "Proxmox/db01", "Proxmox/production/web02",
                                 "Proxmox/production/win-desktop"}
     assert summary(connections["Proxmox/production/web02"]) == ("ssh", "10.20.0.111", "22")
+    assert connections["Proxmox/production/web02"]["identifier"] == before["Proxmox/production/web01"]["identifier"]
     win = connections["Proxmox/production/win-desktop"]
     assert summary(win) == ("vnc", "10.20.0.112", "5900") and "ignore-cert" not in win["parameters"]
     assert win["identifier"] == before["Proxmox/production/win-desktop"]["identifier"]
@@ -158,7 +161,8 @@ def test_protocol_rules_without_want_config_group_by_node_and_host_variables(
     inventory.write_text(yaml.safe_dump({
         "plugin": "proxgate.core.proxmox",
         "want_os_info": True,
-        "compose": {"guacamole_protocol": "'vnc' if 'db' in proxmox_tags else None",
+        "compose": {"proxmox_cluster": "'lab'",
+                    "guacamole_protocol": "'vnc' if 'db' in proxmox_tags else None",
                     "guacamole_parameters": "{'username': 'Administrator'} if proxmox_node == 'pve2' and "
                                             "'db' not in proxmox_tags else {}",
                     "guacamole_user_groups": "['admins'] if proxmox_node == 'pve2' else []"},
@@ -174,10 +178,11 @@ def test_protocol_rules_without_want_config_group_by_node_and_host_variables(
     assert set(connections) == {"Clusters/lab/pve1/web01", "Clusters/lab/pve2/win-desktop", "Clusters/lab/pve2/db01"}
     assert connections["Clusters/lab/pve1/web01"]["protocol"] == "ssh"
     assert connections["Clusters/lab/pve1/web01"]["parameters"] == {
-        "hostname": "10.20.0.111", "port": "22", "enable-sftp": "true"}
+        "hostname": "10.20.0.111", "port": "22", "enable-sftp": "true", "proxgate-guest": "lab/101"}
     assert connections["Clusters/lab/pve2/win-desktop"]["protocol"] == "rdp"
     assert connections["Clusters/lab/pve2/win-desktop"]["parameters"] == {
-        "hostname": "10.20.0.112", "port": "3389", "security": "nla", "username": "Administrator"}
+        "hostname": "10.20.0.112", "port": "3389", "security": "nla", "username": "Administrator",
+        "proxgate-guest": "lab/102"}
     assert summary(connections["Clusters/lab/pve2/db01"]) == ("vnc", "10.20.0.113", "5900")
     assert read["admins"] == {"Clusters/lab/", "Clusters/lab/pve2/", "Clusters/lab/pve2/win-desktop",
                               "Clusters/lab/pve2/db01"}
@@ -229,4 +234,38 @@ def test_a_pool_name_is_one_group_below_the_root_verbatim(publish, pve, guacamol
 
     count = len(guacamole_writes(emu))
     again = publish(emu, extra_vars=access)
+    assert again.rc == 0 and again.changed == [] and len(guacamole_writes(emu)) == count, again.stdout
+
+
+def test_a_tenant_guest_named_like_another_never_takes_its_connection(publish, pve, guacamole_server):
+    """Issue #15, finding 1: a tenant makes a VM with a lower vmid and names it like web01. The inventory gives the
+    tenant the plain name; the publish run must leave web01's connection, its address and its READ grants with
+    web01 (found by its identity pve/101, renamed as the inventory now names it), and give the tenant a new one."""
+    emu = seeded(guacamole_server)
+    first = publish(emu, extra_vars=ACCESS)
+    assert first.rc == 0, first.stdout + first.stderr
+    original = gateway(emu)[0]["Proxmox/production/web01"]
+    assert original["parameters"]["proxgate-guest"] == "pve/101"
+
+    pve.pve.add_vm(100, "web01", node="pve1", status="running", config={"agent": "1", "ostype": "l26"})
+    pve.pve.vm(100).agent = {"interfaces": agent_interfaces(DEMO_NETWORK, 100)}
+    attack = publish(emu, extra_vars=ACCESS)
+    assert attack.rc == 0, attack.stdout + attack.stderr
+    result = attack.result(PUBLISH_TASK)
+    assert result["removed"] == [] and result["created"] == ["Proxmox/web01"]
+    [moved] = result["moved"]
+    assert moved["from"] == "Proxmox/production/web01"
+
+    connections, _groups, read = gateway(emu)
+    real = next(c for c in connections.values() if c["identifier"] == original["identifier"])
+    tenant = connections["Proxmox/web01"]
+    assert real["parameters"] == original["parameters"], "web01's connection still reaches web01, and only it"
+    assert tenant["identifier"] != original["identifier"]
+    assert tenant["parameters"]["proxgate-guest"] == "pve/100"
+    assert tenant["parameters"]["hostname"] != original["parameters"]["hostname"]
+    assert "Proxmox/web01" not in read["operators"]
+    assert f"Proxmox/production/{real['name']}" in read["operators"]
+
+    count = len(guacamole_writes(emu))
+    again = publish(emu, extra_vars=ACCESS)
     assert again.rc == 0 and again.changed == [] and len(guacamole_writes(emu)) == count, again.stdout

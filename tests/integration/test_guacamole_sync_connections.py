@@ -222,6 +222,16 @@ def test_checks_fail_before_any_write(guac, run_playbook):
         "duplicate": (dict(root="Proxmox", connections=[WANTED[2], WANTED[2]]),
                       "connections[1] (dns01) has the same group and name as connections[0]"),
         "keep and manage": (dict(root="Proxmox", keep=["dns01"], connections=WANTED[2:]), "is also in keep"),
+        "same guest twice": (dict(root="Proxmox", connections=[
+            dict(WANTED[2], guest="pve/200"), dict(WANTED[0], guest="pve/200")]),
+            "connections[1] (web01) has the same guest 'pve/200' as connections[0]"),
+        "guest given as a parameter": (dict(root="Proxmox", connections=[
+            dict(WANTED[2], parameters={"hostname": "h", "proxgate-guest": "pve/1"})]),
+            "connections[0] (dns01).parameters: proxgate-guest is set from connections[].guest"),
+        "guest kept and managed": (dict(root="Proxmox", keep_guests=["pve/200"], connections=[
+            dict(WANTED[2], guest="pve/200")]), "guest 'pve/200' is also in keep_guests"),
+        "guest with a newline": (dict(root="Proxmox", connections=[dict(WANTED[2], guest="pve/\n200")]),
+                                 "connections[0].guest must be a Guacamole name"),
     }
     tasks = "".join(sync_task(name=name, **options).replace("register: synced", "ignore_errors: true")
                     for name, (options, _message) in cases.items())
@@ -248,3 +258,133 @@ def test_create_user_groups_and_allow_empty(guac, run_playbook):
     assert emptied.rc == 0, emptied.stdout + emptied.stderr
     assert emptied.result("Sync")["removed"] == ["Proxmox/web01"]
     assert set(by_path(guac.state())[1]) == {"Proxmox"}, "root itself stays"
+
+
+# ----------------------------------------------------------------------------- issue #15, finding 1
+
+REAL = "10.20.0.200"
+TENANT = "10.66.6.6"
+
+
+def guest_entry(name, guest, hostname, **extra):
+    return dict({"name": name, "guest": guest, "protocol": "ssh", "parameters": {"hostname": hostname, "port": 22}},
+                **extra)
+
+
+def test_a_guest_named_like_another_never_takes_its_connection(guac, run_playbook):
+    """A tenant names its VM (lower vmid) like an existing guest, and the inventory gives the tenant the plain name:
+    the existing connection, with its stored password, stays with its guest (renamed as the inventory now names
+    it); the tenant gets a new connection, and no READ of the other."""
+    root = guac.add_connection_group("Proxmox")
+    guac.add_user_group("finance")
+    guac.add_user_group("tenants")
+    env = guac_env(guac)
+    # The connection stores a password; later runs do not give it (it stays, as one typed in the web UI would).
+    first = run_playbook(sync_task(root="Proxmox", connections=[
+        guest_entry("finance-db", "pve/200", REAL, user_groups=["finance"],
+                    parameters={"hostname": REAL, "port": 22, "password": SECRET})]), env=env)
+    assert first.rc == 0, first.stdout + first.stderr
+    victim = by_path(guac.state())[0]["Proxmox/finance-db"]["identifier"]
+
+    attack = run_playbook(sync_task(root="Proxmox", connections=[
+        guest_entry("finance-db", "pve/150", TENANT, user_groups=["tenants"]),
+        guest_entry("finance-db-200", "pve/200", REAL, user_groups=["finance"])]), env=env, diff=True)
+    assert attack.rc == 0, attack.stdout + attack.stderr
+    assert SECRET not in attack.stdout
+    result = attack.result("Sync")
+    assert result["moved"] == [{"from": "Proxmox/finance-db", "to": "Proxmox/finance-db-200"}]
+    assert result["created"] == ["Proxmox/finance-db"] and result["removed"] == []
+
+    state = guac.state()
+    connections = by_path(state)[0]
+    real, tenant = connections["Proxmox/finance-db-200"], connections["Proxmox/finance-db"]
+    assert real["identifier"] == victim and tenant["identifier"] != victim
+    assert real["parameters"] == {"hostname": REAL, "port": "22", "password": SECRET, "proxgate-guest": "pve/200"}
+    assert tenant["parameters"] == {"hostname": TENANT, "port": "22", "proxgate-guest": "pve/150"}
+    assert read_of(state, "tenants") == {"Proxmox/", "Proxmox/finance-db"}
+    assert read_of(state, "finance") == {"Proxmox/", "Proxmox/finance-db-200"}
+    assert root == by_path(state)[1]["Proxmox"]["identifier"]
+
+    count = len(writes(guac))
+    again = run_playbook(sync_task(root="Proxmox", connections=[
+        guest_entry("finance-db", "pve/150", TENANT, user_groups=["tenants"]),
+        guest_entry("finance-db-200", "pve/200", REAL, user_groups=["finance"])]), env=env)
+    assert again.rc == 0 and again.changed == [] and len(writes(guac)) == count, again.stdout
+
+
+def test_a_name_held_by_a_kept_guest_gives_the_newcomer_a_distinct_name(guac, run_playbook):
+    """The guest that has the name is stopped (kept by its identity): the newcomer named like it is published as
+    "<name> (<guest>)", reported, and the kept connection is untouched."""
+    guac.add_user_group("tenants")
+    env = guac_env(guac)
+    run_playbook(sync_task(root="Proxmox", connections=[guest_entry("finance-db", "pve/200", REAL)]), env=env)
+    kept = by_path(guac.state())[0]["Proxmox/finance-db"]
+    task = sync_task(root="Proxmox", keep_guests=["pve/200"], connections=[
+        guest_entry("finance-db", "pve/150", TENANT, user_groups=["tenants"])])
+
+    run = run_playbook(task, env=env)
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("Sync")
+    # In a path, a '/' inside a name is written '\/'.
+    assert result["renamed"] == [{"name": "finance-db", "published_as": "finance-db (pve/150)", "guest": "pve/150",
+                                  "path": "Proxmox/finance-db (pve\\/150)", "held_by": "pve/200"}]
+    assert result["kept"] == ["Proxmox/finance-db"] and result["created"] == ["Proxmox/finance-db (pve\\/150)"]
+    warnings = result.get("warnings") or []
+    assert any("'finance-db' (guest pve/150) is published as 'finance-db (pve/150)'" in warning
+               for warning in warnings), warnings
+    connections = by_path(guac.state())[0]
+    assert connections["Proxmox/finance-db"] == kept
+    assert connections["Proxmox/finance-db (pve/150)"]["parameters"]["hostname"] == TENANT  # by_path joins names
+
+    count = len(writes(guac))
+    again = run_playbook(task, env=env)
+    assert again.rc == 0 and again.changed == [] and len(writes(guac)) == count, again.stdout
+
+
+def test_a_connection_without_identity_is_taken_only_at_its_own_address(guac, run_playbook):
+    """Connections made by hand or by an older version hold no identity: an entry with a guest takes one of its
+    name only when it reaches the same host (and stores the identity); one that reaches another host is not
+    re-pointed, it is replaced."""
+    root = guac.add_connection_group("Proxmox")
+    same = guac.add_connection("web01", parameters={"hostname": "10.0.0.1", "port": "22", "password": SECRET},
+                               parent=root)
+    other = guac.add_connection("db01", parameters={"hostname": "10.0.0.2", "port": "22", "password": SECRET},
+                                parent=root)
+    env = guac_env(guac)
+    task = sync_task(root="Proxmox", connections=[guest_entry("web01", "pve/101", "10.0.0.1"),
+                                                  guest_entry("db01", "pve/103", TENANT)])
+
+    run = run_playbook(task, env=env)
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("Sync")
+    assert result["updated"] == ["Proxmox/web01"] and result["created"] == ["Proxmox/db01"]
+    assert result["removed"] == ["Proxmox/db01"]
+    connections = by_path(guac.state())[0]
+    assert connections["Proxmox/web01"]["identifier"] == same
+    assert connections["Proxmox/web01"]["parameters"]["proxgate-guest"] == "pve/101"
+    assert connections["Proxmox/web01"]["parameters"]["password"] == SECRET
+    assert connections["Proxmox/db01"]["identifier"] != other
+    assert "password" not in connections["Proxmox/db01"]["parameters"], "the other host's password went with it"
+
+    count = len(writes(guac))
+    again = run_playbook(task, env=env)
+    assert again.rc == 0 and again.changed == [] and len(writes(guac)) == count, again.stdout
+
+
+def test_two_guests_that_swap_names_keep_their_connections(guac, run_playbook):
+    env = guac_env(guac)
+    run_playbook(sync_task(root="Proxmox", connections=[guest_entry("blue", "pve/101", "10.0.0.1"),
+                                                        guest_entry("green", "pve/102", "10.0.0.2")]), env=env)
+    before = by_path(guac.state())[0]
+    count = len(writes(guac))
+
+    swapped = run_playbook(sync_task(root="Proxmox", connections=[guest_entry("green", "pve/101", "10.0.0.1"),
+                                                                  guest_entry("blue", "pve/102", "10.0.0.2")]),
+                           env=env)
+    assert swapped.rc == 0, swapped.stdout + swapped.stderr
+    after = by_path(guac.state())[0]
+    assert after["Proxmox/green"]["identifier"] == before["Proxmox/blue"]["identifier"]
+    assert after["Proxmox/green"]["parameters"]["hostname"] == "10.0.0.1"
+    assert after["Proxmox/blue"]["identifier"] == before["Proxmox/green"]["identifier"]
+    # Names are unique in a group: one connection takes a spare name first, so three PUTs and nothing else.
+    assert [method for method, _path in writes(guac)[count:]] == ["PUT", "PUT", "PUT"]

@@ -9,6 +9,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
 from ansible_collections.proxgate.core.plugins.modules.guacamole_sync_connections import (
     CONNECTION,
     GROUP,
+    GUEST_PARAMETER,
     Entry,
     ManagedTree,
     current_read,
@@ -17,6 +18,7 @@ from ansible_collections.proxgate.core.plugins.modules.guacamole_sync_connection
     option_errors,
     permission_report,
     plan_groups,
+    publish_names,
     read_operations,
     secret_texts,
     wanted_read,
@@ -56,6 +58,16 @@ def entries(*specs):
             for index, (name, group, user_groups) in enumerate(specs)]
 
 
+def guest_entries(*specs):
+    """Entries from (name, group path, guest, hostname) tuples."""
+    made = []
+    for index, (name, group, guest, hostname) in enumerate(specs):
+        entry = Entry(index, {"name": name, "group": group, "protocol": "ssh", "guest": guest})
+        entry.parameters = {"hostname": hostname, GUEST_PARAMETER: guest}
+        made.append(entry)
+    return made
+
+
 def params(**overrides):
     base = {"root": "Proxmox", "connections": [{"name": "web01", "group": "production", "user_groups": []}],
             "keep": [], "prune": True, "allow_empty": False}
@@ -71,7 +83,10 @@ def test_option_errors_name_the_option():
     assert option_errors(params(connections=[{"name": " "}])) == ["connections[0].name must not be empty"]
     duplicate = [{"name": "a", "group": "x"}, {"name": "a", "group": "ROOT/x/"}]
     assert option_errors(params(connections=duplicate)) == [
-        "connections[1] (a) has the same group and name as connections[0]"]
+        "connections[1] (a) has the same group and name as connections[0] (two entries may share a name only when "
+        "both give their guest)"]
+    with_guests = [{"name": "a", "guest": "pve/1"}, {"name": "a", "guest": "pve/2"}]
+    assert option_errors(params(connections=with_guests)) == []
     assert option_errors(params(connections=[{"name": "a"}, {"name": "a", "group": "y"}])) == []
     assert option_errors(params(keep=["web01"])) == [
         "connections[0] (web01): 'web01' is also in keep; a connection is either managed or kept"]
@@ -108,7 +123,7 @@ def test_a_missing_root_holds_nothing():
 def test_matching_by_group_and_name_then_moves_then_leftovers():
     wanted = entries(("web01", "production", ()), ("win-desktop", "production", ()), ("dns01", "", ()),
                      ("new", "", ()))
-    matched, kept, leftover = match_connections(wanted, tree(), keep=["db01"])
+    matched, kept, leftover = match_connections(wanted, tree(), {}, keep=["db01"], keep_guests=[])
     # web01 and dns01 are where they should be; win-desktop moves up from production/web; new is created.
     assert matched == {0: "10", 1: "12", 2: "14"}
     assert kept == ["13"]
@@ -118,12 +133,47 @@ def test_matching_by_group_and_name_then_moves_then_leftovers():
 def test_a_move_needs_one_candidate_and_one_taker():
     # Two wanted connections named web01: neither takes the existing one from another group.
     wanted = entries(("web01", "a", ()), ("web01", "b", ()))
-    matched, _kept, leftover = match_connections(wanted, tree(), keep=[])
+    matched, _kept, leftover = match_connections(wanted, tree(), {}, keep=[], keep_guests=[])
     assert matched == {} and "10" in leftover
     # The one in place is taken in place; the other wanted one is created, not moved.
     wanted = entries(("web01", "production", ()), ("web01", "b", ()))
-    matched, _kept, _leftover = match_connections(wanted, tree(), keep=[])
+    matched, _kept, _leftover = match_connections(wanted, tree(), {}, keep=[], keep_guests=[])
     assert matched == {0: "10"}
+
+
+def test_a_guest_takes_its_own_connection_and_never_another_guests():
+    stored = {"10": {"hostname": "10.0.0.1", GUEST_PARAMETER: "pve/101"},
+              "12": {"hostname": "10.0.0.2"},
+              "14": {"hostname": "10.0.0.4"}}
+    wanted = guest_entries(("web01", "", "pve/150", "10.6.6.6"), ("web01-101", "", "pve/101", "10.0.0.1"),
+                           ("win-desktop", "production", "pve/102", "10.0.0.9"), ("dns01", "", "pve/200", "10.0.0.4"))
+    matched, _kept, leftover = match_connections(wanted, tree(), stored, keep=[], keep_guests=[])
+    # pve/101 finds its connection by identity, wherever it is and whatever its name; the tenant named web01 does
+    # not; win-desktop has no identity and another address (not re-pointed); dns01 has the same address (adopted).
+    assert matched == {1: "10", 3: "14"}
+    assert "12" in leftover
+    # An entry without a guest never takes a connection that holds one.
+    plain = entries(("web01", "production", ()))
+    assert match_connections(plain, tree(), stored, keep=[], keep_guests=[])[0] == {}
+
+
+def test_a_taken_name_is_published_with_the_guest_and_the_holder_keeps_it():
+    stored = {"10": {GUEST_PARAMETER: "pve/101"}}
+    managed = tree()
+    # pve/101 (kept, stopped) holds production/web01: the newcomer is published under a distinct name.
+    wanted = guest_entries(("web01", "production", "pve/150", "10.6.6.6"))
+    renamed, problem = publish_names(wanted, managed, stored, {}, staying=["10"])
+    assert problem is None and wanted[0].name == "web01 (pve/150)"
+    assert renamed == [{"name": "web01", "published_as": "web01 (pve/150)", "guest": "pve/150",
+                        "path": "Proxmox/production/web01 (pve\\/150)", "held_by": "pve/101"}]
+    # Two entries, one name: the one whose connection already has it keeps it, whatever the order.
+    wanted = guest_entries(("web01", "production", "pve/150", "10.6.6.6"), ("web01", "production", "pve/101", "h"))
+    renamed, problem = publish_names(wanted, managed, stored, {1: "10"}, staying=[])
+    assert problem is None and [entry.name for entry in wanted] == ["web01 (pve/150)", "web01"]
+    # Without a guest, a taken name cannot be worked around: the run fails naming the entry.
+    _renamed, problem = publish_names(entries(("web01", "production", ())), managed, stored, {}, staying=["10"])
+    assert problem.startswith("connections[0] (web01): the name is held in its group by the connection of guest "
+                              "'pve/101'")
 
 
 def test_groups_to_create_and_remove():
