@@ -76,15 +76,18 @@ folders:
 entries:
   description:
     - Every entry of every visible folder, sorted, each with C(scope), C(folder) and C(path)
-      (C(scope/folder/name)) added; credentials masked.
+      (C(scope/folder/name)) added, as rustguac 1.9.7 lists it: the protocol is C(session_type), unset fields
+      are V(null), and no credential is returned (C(has_credentials) says whether one is stored).
   returned: when V(entries) is gathered
   type: list
   elements: dict
   sample:
-    - {scope: shared, folder: production, name: web01, path: shared/production/web01, type: ssh,
-       hostname: 10.20.0.11, port: 22, jump_hosts: []}
+    - {scope: shared, folder: production, name: web01, path: shared/production/web01, session_type: ssh,
+       hostname: 10.20.0.11, port: 22, username: null, has_credentials: true}
 sessions:
-  description: The sessions as C(GET /api/sessions) lists them.
+  description:
+    - The active sessions as C(GET /api/sessions?all=true) lists them. With an admin key, every session;
+      with a lower role, only the sessions of the key's own identity (rustguac ignores C(all) for them).
   returned: when V(sessions) is gathered
   type: list
   elements: dict
@@ -123,7 +126,9 @@ class RustguacInfo(RustguacModule):
             if "entries" in gather:
                 result["entries"] = [entry for folder in folders for entry in self.entries(folder)]
         if "sessions" in gather:
-            result["sessions"] = listed(self.client.get("/sessions"), "sessions")
+            # rustguac lists only the caller's own sessions unless an admin asks all=true (src/api.rs
+            # list_sessions); for other roles all=true is ignored.
+            result["sessions"] = listed(self.client.get("/sessions", all="true"), "sessions")
         if "recordings" in gather:
             reply = self.client.get("/recordings")
             result["recordings"] = reply.get("recordings", []) if isinstance(reply, dict) else reply or []
