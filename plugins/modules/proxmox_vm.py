@@ -248,6 +248,10 @@ notes:
     start or stop it, and C(Datastore.AllocateSpace) on the storage of new disks.
   - A change to the cloud-init options regenerates the cloud-init drive (C(PUT .../cloudinit)); a
     running VM applies it at its next boot.
+  - An option set to PVE's default (O(cores=1), O(sockets=1), O(cpu=kvm64), O(onboot=false), O(scsihw=lsi),
+    O(ostype=other), O(bios=seabios)) on a VM whose configuration lacks that key is no change; PVE reads
+    the missing key as that value.
+  - The size of an C(efidisk0) or C(tpmstate0) is not compared; PVE gives them the size their type needs.
 seealso:
   - module: proxgate.core.proxmox_vm_info
   - module: proxgate.core.proxmox_guest_agent
@@ -395,6 +399,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     DRIVE_KEY,
     NET_KEY,
     agent_problem,
+    config_value_equal,
     agent_value_to_write,
     encode_sshkeys,
     format_props,
@@ -413,6 +418,11 @@ OWN_OPTIONS = (*PLAIN_KEYS, "name", "tags", "pool", "vmid", "node")
 # Keys a node changes or sets by itself; they are never compared.
 NODE_KEYS = ("digest", "lock", "meta", "vmgenid", "smbios1", "parent", "template", "snaptime", "vmstate")
 SECRET_KEYS = ("cipassword",)
+# What a VM without the key has: the defaults of qemu-server's $confdesc (PVE::QemuServer) and, for cpu, of
+# the cputype field of PVE::QemuServer::CPUConfig's cpu format. An option set to its default on a VM that
+# lacks the key is no change.
+QEMU_DEFAULTS = {"cores": "1", "sockets": "1", "cpu": "kvm64", "onboot": "0", "scsihw": "lsi", "ostype": "other",
+                 "bios": "seabios"}
 CLONE_OPTIONS = ("full", "storage", "format", "snapname")
 # Cloud-init options that are config keys under the same name.
 CLOUDINIT_KEYS = ("ciuser", "citype", "cicustom", "ciupgrade", "nameserver", "searchdomain")
@@ -438,6 +448,13 @@ def desired_config(params):
     for group in ("nets", "disks", "ipconfig", "config"):
         wanted.update(params.get(group) or {})
     return wanted
+
+
+def vm_value_equal(key, desired, current):
+    """config_value_equal, with a key the VM lacks read as qemu-server's default for it."""
+    if current is None and desired is not None and key in QEMU_DEFAULTS:
+        current = QEMU_DEFAULTS[key]
+    return config_value_equal(key, desired, current)
 
 
 def is_cloudinit_key(key):
@@ -587,6 +604,7 @@ class ProxmoxVm(GuestModule):
     name_option = "name"
     clone_options = CLONE_OPTIONS
     secret_keys = SECRET_KEYS
+    value_equal = staticmethod(vm_value_equal)
     value_to_write = staticmethod(value_to_write)
     option_problems = staticmethod(option_problems)
 

@@ -219,3 +219,29 @@ def test_a_vmid_of_the_other_kind_of_guest_is_refused_in_every_state(run_playboo
             "vmid 101 is a QEMU VM (web01), not a container; manage it with proxgate.core.proxmox_vm"
     assert writes() == []
     assert pve.pve.ct(200).status == "running" and pve.pve.vm(101).status == "running"
+
+
+# ------------------------------------------------------------------ item 9: minor points
+
+def test_explicit_defaults_and_fixed_size_volumes_change_nothing(run_playbook, pve, pve_env, writes):
+    db01 = pve.pve.vm(103)
+    db01.config.update(bios="ovmf", efidisk0="local-lvm:vm-103-disk-1,efitype=4m,pre-enrolled-keys=1,size=4M",
+                       tpmstate0="local-lvm:vm-103-disk-2,version=v2.0,size=4M")
+    run = run_playbook("""
+    - name: Defaults said out loud
+      proxgate.core.proxmox_vm:
+        vmid: 103
+        cores: 2
+        sockets: 1
+        cpu: kvm64
+        onboot: false
+        scsihw: lsi
+        disks:
+          efidisk0: local-lvm:1,efitype=4m,pre-enrolled-keys=1
+          tpmstate0: local-lvm:1,version=v2.0
+    """, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("Defaults said out loud")
+    assert result["changed"] is False and writes() == []
+    assert not result.get("warnings"), result.get("warnings")
+    assert {"sockets", "cpu", "onboot", "scsihw"}.isdisjoint(db01.config)

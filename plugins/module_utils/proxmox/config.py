@@ -37,6 +37,9 @@ LXC_MOUNT_KEY = re.compile(r"^(rootfs|mp\d+)$")
 LXC_FEATURE_FLAGS = ("force_rw_sys", "fuse", "keyctl", "mknod", "nesting")
 LXC_FEATURES = (*LXC_FEATURE_FLAGS, "mount")
 MOUNT_FS_TYPE = re.compile(r"^[a-zA-Z0-9_]+$")
+# A VM's EFI vars and TPM state volumes: qemu-server allocates them at the size their type needs (whatever
+# size is asked for) and cannot resize them, so a size that differs is no news.
+FIXED_SIZE_KEYS = ("efidisk0", "tpmstate0")
 
 
 # ------------------------------------------------------------- generic
@@ -93,6 +96,8 @@ def volume_conflicts(wanted, current, is_volume_key, label, owner="VM", noun="di
             problems.append(f"{label(key)}: the {owner}'s {noun} is {have.get('volume')!r}, not "
                             f"{want.get('volume')!r}; replacing a {noun} is done by {move_tool}")
         requested = drive_size_request(value)
+        if key in FIXED_SIZE_KEYS:
+            continue  # PVE gives these the size their type needs; the size asked for never applies
         if requested and have.get("size") and requested != size_bytes(have["size"]):
             notes.append(f"{label(key)}: the {noun} is {have['size']}, the size asked for is not applied here; "
                          f"grow it with {grow_tool}")
