@@ -256,6 +256,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     split_group_path,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.permissions import (
     OBJECT_KINDS,
     SYSTEM_KIND,
@@ -341,6 +342,13 @@ def option_errors(params):
     for subject in ("user", "user_group"):
         if params.get(subject) is not None and not params[subject].strip():
             errors.append(f"{subject} must not be empty")
+        elif params.get(subject) is not None and name_problem(subject, params[subject]):
+            errors.append(name_problem(subject, params[subject]))
+    for option in ("users", "user_groups"):
+        for index, entry in enumerate(params.get(option) or []):
+            problem = name_problem(f"{option}[{index}].name", entry.get("name"))
+            if problem:
+                errors.append(problem)
     try:
         normalize_names(params.get("system"), SYSTEM_PERMISSIONS_16, "system")
     except ValueError as exc:

@@ -44,6 +44,9 @@ CASES = [
      "which has 129 characters, and Guacamole stores at most 128"),
     ("guacamole_user_group", "name", ".", "", "which is a dot segment in a URL"),
     ("guacamole_user_group", "name", "ops\r", "", "which holds the control character '\\r'"),
+    ("guacamole_permissions", "user", "..", "system: [CREATE_USER]", "which is a dot segment in a URL"),
+    ("guacamole_permissions", "user_group", ".", "system: [CREATE_USER]", "which is a dot segment in a URL"),
+    ("guacamole_permissions", "user", "bob\n", "system: [CREATE_USER]", "which holds the control character '\\n'"),
 ]
 
 
@@ -81,6 +84,21 @@ def test_sync_connections_refuses_a_bad_name_or_group_level(run_playbook, guac, 
     assert "Traceback" not in run.stdout + run.stderr
     value = connection["name"] if where.endswith(".name") else connection["group"][int(where[-2])]
     assert f"{where} {EXPECTED}{value!r}, {why}" in run.result("Bad sync")["msg"]
+    assert guac.requests == []
+
+
+def test_permissions_refuses_a_bad_user_or_group_named_in_a_grant(run_playbook, guac):
+    run = run_playbook("""
+        - name: Bad grant
+          proxgate.core.guacamole_permissions:
+            user: alice
+            users: [{name: "..", permissions: [READ]}]
+            user_groups: [{name: "ops\\t", permissions: [READ]}]
+    """, env=guac_env(guac))
+    assert run.rc != 0, run.stdout
+    msg = run.result("Bad grant")["msg"]
+    assert f"users[0].name {EXPECTED}'..', which is a dot segment in a URL" in msg
+    assert f"user_groups[0].name {EXPECTED}'ops\\t', which holds the control character '\\t'" in msg
     assert guac.requests == []
 
 
