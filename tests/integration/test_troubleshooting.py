@@ -47,7 +47,7 @@ PVE_MESSAGES = ("pve-login-refused", "pve-token-refused", "pve-ticket-refused", 
                 "pve-agent-not-configured", "pve-agent-not-configured-api", "pve-tls")
 SSH_MESSAGES = ("ssh-host-key-unknown", "ssh-host-key-changed")
 GUACAMOLE_MESSAGES = ("guac-invalid-credentials", "guac-permission-denied", "guac-totp", "guac-data-source",
-                      "guac-tls", "guac-context-path")
+                      "guac-tls", "guac-context-path", "guac-name-held")
 RUSTGUAC_MESSAGES = ("rustguac-unknown-key", "rustguac-role", "rustguac-vault", "rustguac-publish-access")
 CONNECTION_MESSAGES = ("api-plain-http", "api-timeout")
 INVENTORY_MESSAGES = ("inventory-auth", "inventory-unparsed", "inventory-unknown-plugin", "inventory-publish-empty")
@@ -355,6 +355,24 @@ def test_guacamole_messages(run_playbook, guacamole_server):
         assert_quoted(message_id, failure(run, task))
     assert emu.state()["connections"] == {}
     assert guacamole_fixtures.writes(emu) == [("POST", "connections")], "alice's one attempt, refused"
+
+
+def test_a_guest_named_like_a_kept_guest(run_playbook, guacamole_server):
+    emu = guacamole_server()
+    task = """
+- name: Publish
+  proxgate.core.guacamole_sync_connections:
+    root: Proxmox
+    keep_guests: {keep}
+    connections:
+      - {{name: finance-db, guest: {guest}, protocol: ssh, parameters: {{hostname: {address}}}}}
+"""
+    first = run_playbook(task.format(keep=[], guest="pve/200", address="10.20.0.200"), env=guac_env(emu))
+    assert first.rc == 0, first.stdout + first.stderr
+    run = run_playbook(task.format(keep=["pve/200"], guest="pve/150", address="10.66.6.6"), env=guac_env(emu))
+    assert run.rc == 0, run.stdout + run.stderr
+    [warning] = run.result("Publish")["warnings"]
+    assert_quoted("guac-name-held", warning)
 
 
 def test_guacamole_api_url_without_the_web_app_path(run_playbook, guacamole_server):
