@@ -107,6 +107,9 @@ options:
         case ignored. So V(key) matches C(encryption-key) but not C(keyboard) or C(sshkeys).
       - Their values are replaced by C(********) in RV(data), in the diff and everywhere in the module's
         output.
+      - In the list a guest's C(.../pending) returns, C(key) is the name of a configuration key and is
+        shown; the C(value) and C(pending) of an item are masked when the key it names is a secret
+        (C(cipassword)).
       - Set to V([]) to mask nothing.
     type: list
     elements: str
@@ -224,6 +227,7 @@ from urllib.parse import unquote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common import api_state
 from ansible_collections.proxgate.core.plugins.module_utils.common.api_state import ApiCallModule
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import SECRET_MASK
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxApiError
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
@@ -240,6 +244,8 @@ API_PREFIX = "/api2/json"
 DEFAULT_SECRET_KEYS = ["password", "passwd", "cipassword", "secret", "token", "key", "otp"]
 # Sent along with a write when given, but never a reason for one.
 PASS_THROUGH_KEYS = ("digest", "skiplock")
+# The fields of an item of a guest's GET .../pending (qemu-server and pve-container's vm_pending).
+PENDING_FIELDS = {"key", "value", "pending", "delete"}
 
 
 # ------------------------------------------------------------------ input
@@ -342,8 +348,27 @@ def secret_values(data, secret_keys):
 
 
 def mask_reply(reply, secret_keys):
-    """The reply with the values of its secret keys masked."""
+    """The reply with the values of its secret keys masked; a pending list (is_pending_list) by the keys its
+    items name."""
+    if is_pending_list(reply):
+        return [mask_pending_item(item, secret_keys) for item in reply]
     return api_state.mask_reply(reply, secret_keys, key_words)
+
+
+def is_pending_list(reply):
+    """True for the reply of a guest's GET .../pending: a list of {key, value, pending, delete}, where `key`
+    is the name of a configuration key, never a secret."""
+    return isinstance(reply, list) and bool(reply) and all(
+        isinstance(item, dict) and isinstance(item.get("key"), str) and set(item) <= PENDING_FIELDS for item in reply)
+
+
+def mask_pending_item(item, secret_keys):
+    """One item of a pending list: its value and pending value are masked when the key it names is a secret
+    (cipassword), and its key's name is shown."""
+    if not is_secret_key(item["key"], secret_keys):
+        return item
+    return {field: SECRET_MASK if field in ("value", "pending") and value not in (None, "") else value
+            for field, value in item.items()}
 
 
 # -------------------------------------------------------------- comparing
@@ -416,6 +441,9 @@ class ProxmoxApi(ApiCallModule, ProxmoxModule):
 
     key_words = staticmethod(key_words)
     secret_values = staticmethod(secret_values)
+
+    def result(self, changed, reply=None, **extra):
+        return dict(changed=changed, data=mask_reply(reply, self.params["secret_keys"]), **extra)
 
     def validate(self):
         super().validate()

@@ -245,3 +245,20 @@ def test_explicit_defaults_and_fixed_size_volumes_change_nothing(run_playbook, p
     assert result["changed"] is False and writes() == []
     assert not result.get("warnings"), result.get("warnings")
     assert {"sockets", "cpu", "onboot", "scsihw"}.isdisjoint(db01.config)
+
+
+def test_proxmox_api_shows_the_keys_of_a_pending_list_and_masks_secret_values(run_playbook, pve, pve_env, writes):
+    web01 = pve.pve.vm(101)
+    web01.config["cipassword"] = "hunter2-old"
+    web01.pending.update(memory=4096, cipassword="hunter2-new")
+    run = run_playbook("""
+    - name: Pending changes of web01
+      proxgate.core.proxmox_api:
+        path: /nodes/pve1/qemu/101/pending
+    """, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    items = {item["key"]: item for item in run.result("Pending changes of web01")["data"]}
+    assert {"memory", "cores", "cipassword", "name"} <= set(items)
+    assert str(items["memory"]["pending"]) == "4096" and str(items["memory"]["value"]) == "2048"
+    assert "hunter2" not in run.stdout + run.stderr and writes() == []
+    assert items["cipassword"]["value"] in ("********", "**********")
