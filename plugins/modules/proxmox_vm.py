@@ -513,6 +513,11 @@ def option_problems(p):
     for key in (p["nets"] or {}):
         if not NET_KEY.match(key):
             problems.append(f"nets keys must be net0, net1, ...; got {key!r}")
+    for group in ("nets", "disks"):
+        for key, value in (p[group] or {}).items():
+            if isinstance(value, str) and not value.strip():
+                # Empty means 'not set' for the scalar options; a device is only removed when asked by name.
+                problems.append(f"{group}.{key} is empty; give a property string, or null to remove the device")
     for key in (p["disks"] or {}):
         if not DRIVE_KEY.match(key) or key.startswith("unused"):
             problems.append(f"disks keys must be scsiN, virtioN, sataN, ideN, efidisk0 or tpmstate0; got {key!r}")

@@ -262,3 +262,16 @@ def test_proxmox_api_shows_the_keys_of_a_pending_list_and_masks_secret_values(ru
     assert str(items["memory"]["pending"]) == "4096" and str(items["memory"]["value"]) == "2048"
     assert "hunter2" not in run.stdout + run.stderr and writes() == []
     assert items["cipassword"]["value"] in ("********", "**********")
+
+
+def test_an_empty_device_value_is_refused_not_taken_as_a_removal(run_playbook, pve, pve_env, writes):
+    run = run_playbook("""
+    - name: Empty NIC
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        nets:
+          net0: ""
+    """, env=pve_env)
+    assert run.rc != 0
+    assert run.result("Empty NIC")["msg"] == "nets.net0 is empty; give a property string, or null to remove the device"
+    assert writes() == [] and "net0" in pve.pve.vm(101).config
