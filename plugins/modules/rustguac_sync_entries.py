@@ -13,9 +13,13 @@ description:
   - Takes one address-book folder of rustguac, O(folder), as its own, and makes it match O(entries) in one run,
     with one API key. The folder is created when missing; its O(allowed_groups) (who sees it) and
     O(description) are set when given.
-  - Entries are matched by name. Only the fields that differ are written; fields an entry leaves out keep their
-    stored values. With O(prune), entries of the folder that neither O(entries) nor O(keep) names are deleted.
-    Nothing outside O(folder) is touched.
+  - Entries are matched by O(entries[].guest) when it is given, by name otherwise (see O(entries[].guest) for
+    the rules that keep one guest from taking another's entry). Only the fields that differ are written;
+    fields an entry leaves out keep their stored values. With O(prune), entries of the folder that neither
+    O(entries) nor O(keep) names are deleted. Nothing outside O(folder) is touched.
+  - "rustguac's update replaces the whole entry, so an update sends the entry as the server lists it with the
+    options given on top: fields this module has no option for (jump host host keys, RemoteApp, Proxmox
+    console settings, any field a newer server adds) are sent back unchanged."
   - Everything is checked first (every entry's fields against its type, duplicate names); nothing is written when
     a check fails.
   - "Credentials are write-only, as in M(proxgate.core.rustguac_entry): the server never returns them, so
@@ -75,6 +79,24 @@ options:
           C(-); not C(.), C(..) or C(.config)).
         type: str
         required: true
+      guest:
+        description:
+          - Identity of the machine the entry reaches, such as C(pve-prod/101) (cluster and VM id); names are
+            labels. The role C(proxgate.core.guacamole_sync) gives it for every Proxmox guest.
+          - It is stored in the entry's C(proxmox_node) field, which rustguac stores and lists for every entry
+            but reads only for its C(proxmox) console type (rustguac keeps no free-text field; it drops
+            unknown ones).
+          - An entry stored with this identity is this guest's entry, whatever its name. An entry of the wanted
+            name that belongs to another guest, or was stored without a guest for another hostname, is never
+            re-pointed at this one (its hostname and stored credentials stay with it): the entry is created as
+            C(<name>-<vmid>) instead (then C(<name>-<cluster>-<vmid>); characters outside C([A-Za-z0-9._-])
+            become C(-), and the name is cut to stay within 64 characters), with a warning and an item in
+            RV(collisions).
+          - An entry stored without a guest (by an older run, or by hand) for the same hostname is adopted, and
+            the identity is written into it once.
+          - Left out (hosts given by hand), the entry is matched by name; if that entry belongs to a guest and
+            has another hostname, the run fails before any write.
+        type: str
       type:
         description: The protocol.
         type: str
@@ -123,10 +145,25 @@ options:
         description: Enable file transfer or drive redirection (V(rdp), V(ssh)).
         type: bool
       display_name:
-        description: Friendly name, shown as a banner before the session starts.
+        description: Name the web UI shows for the entry (the entry name when unset).
         type: str
       prompt_credentials:
         description: Ask the user for credentials at connect time.
+        type: bool
+      banner:
+        description: Text shown before the session starts; the user clicks Continue to go on.
+        type: str
+      enable_recording:
+        description: Record the sessions of this entry, or not, whatever the server's default is.
+        type: bool
+      disable_copy:
+        description: Forbid copying from the remote session to the user's clipboard.
+        type: bool
+      disable_paste:
+        description: Forbid pasting from the user's clipboard into the remote session.
+        type: bool
+      allow_sharing:
+        description: Let users create a share link for sessions of this entry (rustguac's default is no).
         type: bool
       jump_hosts:
         description:
@@ -161,6 +198,14 @@ options:
     type: list
     elements: str
     default: []
+  keep_guests:
+    description:
+      - Guest identities (see O(entries[].guest)) whose entries of the folder are left exactly as they are, under
+        whatever name they are stored. The role C(proxgate.core.guacamole_sync) gives the guests it keeps.
+      - A guest may not be both here and in O(entries).
+    type: list
+    elements: str
+    default: []
   prune:
     description: Delete the entries of the folder that are neither in O(entries) nor in O(keep).
     type: bool
@@ -174,8 +219,8 @@ options:
     default: false
   update_password:
     description:
-      - V(on_create) sends an entry's credentials when it (or a jump host) is created, or when the server reports
-        it without that credential; a second run reports no change.
+      - V(on_create) sends an entry's credentials when it (or a jump host) is created, or when the server lists
+        it with C(has_credentials=false); a second run reports no change.
       - V(always) sends every credential given on every run, so every entry with one B(reports changed) each
         time; use it for a rotation.
     type: str
@@ -236,7 +281,7 @@ entries:
   type: list
   elements: dict
   sample:
-    - {name: web01, type: ssh, hostname: 10.20.0.11, port: 22, jump_hosts: [], status: created}
+    - {name: web01, type: ssh, hostname: 10.20.0.11, port: 22, jump_hosts: [], guest: pve/101, status: created}
 created:
   description: Names of the entries created.
   returned: always
@@ -258,6 +303,16 @@ kept:
   returned: always
   type: list
   elements: str
+collisions:
+  description:
+    - The entries written under another name than the one asked for, because that name is the entry of
+      another guest (or was stored without a guest for another hostname); see O(entries[].guest).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: finance-db, guest: pve/100, entry: finance-db-100,
+       reason: "the entry 'finance-db' belongs to guest 'pve/105'"}
 folder_created:
   description: Whether the folder was created.
   returned: always
@@ -285,11 +340,15 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     read_folder_config,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.entries import (
+    GUEST_FIELD,
     SECRETS,
     entry_argument_spec,
+    guest_problem,
+    identity_of,
     input_problems,
     plan_entry,
     public_entry,
+    resolve_names,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, compare
 
@@ -297,12 +356,12 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module impo
 def entry_options():
     options = entry_argument_spec()
     options["type"]["required"] = True
-    return dict(name=dict(type="str", required=True), **options)
+    return dict(name=dict(type="str", required=True), guest=dict(type="str"), **options)
 
 
 def entry_problems(entries, keep):
     """Texts naming each entry (by index and name) whose options do not fit, empty when all is well."""
-    problems, seen = [], set()
+    problems, seen, guests = [], set(), set()
     for index, entry in enumerate(entries):
         label = f"entries[{index}] ({entry['name']})"
         bad_name = name_problem(f"entries[{index}].name", entry["name"])
@@ -311,6 +370,13 @@ def entry_problems(entries, keep):
         elif entry["name"] in seen:
             problems.append(f"{label}: the name is given twice; names are unique in a folder")
         seen.add(entry["name"])
+        bad_guest = guest_problem(f"entries[{index}].guest", entry.get("guest"))
+        if bad_guest:
+            problems.append(bad_guest)
+        elif entry.get("guest") in guests:
+            problems.append(f"{label}: guest {entry['guest']!r} is given twice; a guest has one entry")
+        if entry.get("guest"):
+            guests.add(entry["guest"])
         problems.extend(f"{label}: {problem}" for problem in input_problems(entry))
     both = sorted(seen.intersection(keep))
     if both:
@@ -331,6 +397,7 @@ class RustguacSyncEntries(RustguacModule):
         description=dict(type="str"),
         entries=dict(type="list", elements="dict", required=True, options=entry_options()),
         keep=dict(type="list", elements="str", default=[]),
+        keep_guests=dict(type="list", elements="str", default=[]),
         prune=dict(type="bool", default=True),
         allow_empty=dict(type="bool", default=False),
         update_password=dict(type="str", choices=["always", "on_create"], default="on_create", no_log=False),
@@ -344,9 +411,18 @@ class RustguacSyncEntries(RustguacModule):
         if problem:
             self.fail(problem)
         problems = entry_problems(params["entries"], params["keep"])
+        for index, guest in enumerate(params["keep_guests"]):
+            bad_guest = guest_problem(f"keep_guests[{index}]", guest)
+            if bad_guest:
+                problems.append(bad_guest)
+        both = sorted({entry.get("guest") for entry in params["entries"]}.intersection(params["keep_guests"]))
+        if both:
+            problems.append(f"keep_guests and entries both name guest {', '.join(both)}; a guest's entry is either "
+                            "managed or kept")
         if problems:
             self.fail("; ".join(problems))
-        if not params["entries"] and not params["keep"] and params["prune"] and not params["allow_empty"]:
+        if (not params["entries"] and not params["keep"] and not params["keep_guests"] and params["prune"]
+                and not params["allow_empty"]):
             self.fail(f"entries is empty, which would delete every entry of the folder {params['folder']!r}; "
                       "set allow_empty=true if that is what you want (an inventory that failed to load also "
                       "gives an empty list)")
@@ -358,16 +434,27 @@ class RustguacSyncEntries(RustguacModule):
         config = None if stored_folder is None else read_folder_config(self.client, scope, name)
         folder, folder_changes = self.plan_folder(config)
         stored_entries = [] if stored_folder is None else read_entries(self.client, scope, name)
-        plan = SyncPlan(stored_folder is None)
-        for entry in self.params["entries"]:
-            existing = find_entry(stored_entries, entry["name"])
-            body, changes, sent = plan_entry(existing, entry, self.params["update_password"])
-            plan.add(entry, existing, body, changes, sent)
-        managed = {entry["name"] for entry in self.params["entries"]}
+        stored_by_name = {stored["name"]: stored for stored in stored_entries if stored.get("name")}
+        names, collisions, problems = resolve_names(self.params["entries"], stored_by_name)
+        if problems:
+            self.fail("; ".join(problems))
+        plan = SyncPlan(stored_folder is None, collisions)
+        for index, entry in enumerate(self.params["entries"]):
+            entry_name = names[index]
+            existing = find_entry(stored_entries, entry_name)
+            body, changes, sent = plan_entry(existing, entry, self.params["update_password"],
+                                             extra={GUEST_FIELD: entry.get("guest")})
+            plan.add(dict(entry, name=entry_name), existing, body, changes, sent)
+        for collision in collisions:
+            self.module.warn(f"entry {collision['name']!r} of guest {collision['guest']!r} is written as "
+                             f"{collision['entry']!r}: {collision['reason']} (it is not re-pointed)")
+        managed = set(names)
         for stored in stored_entries:
-            if stored.get("name") in self.params["keep"]:
+            if stored.get("name") in managed:
+                continue
+            if stored.get("name") in self.params["keep"] or identity_of(stored) in self.params["keep_guests"]:
                 plan.kept.append(stored["name"])
-            elif stored.get("name") not in managed and self.params["prune"]:
+            elif self.params["prune"]:
                 plan.remove(stored)
         if not self.check_mode:
             self.write(config, folder, folder_changes, plan)
@@ -406,8 +493,9 @@ class RustguacSyncEntries(RustguacModule):
 class SyncPlan:
     """What the run writes to the entries, and what it reports."""
 
-    def __init__(self, folder_is_new):
+    def __init__(self, folder_is_new, collisions=()):
         self.folder_is_new = folder_is_new
+        self.collisions = list(collisions)
         self.entries = []
         self.writes = []
         self.created, self.updated, self.removed, self.kept = [], [], [], []
@@ -427,7 +515,10 @@ class SyncPlan:
             self.after[name] = diff["after"] if exists else {**public_entry(body), **masked_secrets(body)}
         if sent:
             self.secrets_sent[name] = sent
-        self.entries.append(dict(name=name, **public_entry(body if body is not None else existing), status=status))
+        shown = public_entry(body if body is not None else existing)
+        shown["guest"] = identity_of(shown)
+        shown.pop(GUEST_FIELD, None)
+        self.entries.append(dict(shown, name=name, status=status))
 
     def remove(self, stored):
         self.removed.append(stored["name"])
@@ -443,7 +534,8 @@ class SyncPlan:
 
     def result(self):
         return dict(entries=self.entries, created=self.created, updated=self.updated, removed=self.removed,
-                    kept=self.kept, folder_created=self.folder_is_new, secrets_sent=self.secrets_sent)
+                    kept=self.kept, folder_created=self.folder_is_new, secrets_sent=self.secrets_sent,
+                    collisions=self.collisions)
 
 
 def main():

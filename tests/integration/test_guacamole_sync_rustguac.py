@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.emulators.pve.guests import DEMO_NETWORK
+from tests.emulators.pve.server import agent_interfaces
 from tests.integration import publish_fixtures, rustguac_fixtures
 from tests.integration.publish_fixtures import DEMO_INVENTORY
 from tests.integration.rustguac_fixtures import everything
@@ -51,6 +53,9 @@ def test_check_mode_then_publish_then_nothing_changes(publish, pve, writes, rust
     assert summary(published["win-desktop"]) == ("rdp", "10.20.0.112", 3389)
     assert published["win-desktop"]["ignore_cert"] is True
     assert summary(published["dns01"]) == ("ssh", "10.20.2.0", 22)
+    # Each entry carries its guest's identity (cluster/vmid), which decides whose entry it is (issue #15).
+    assert {name: entry["proxmox_node"] for name, entry in published.items()} == {
+        "web01": "pve/101", "win-desktop": "pve/102", "dns01": "pve/200"}
     assert "Not published, no address: db01" in applied.result("List the guests without an address")["msg"]
     assert list(entries(rustguac, "manual")) == ["jumphost"], "nothing outside the folder is touched"
     assert writes() == [], "publishing only reads Proxmox"
@@ -101,3 +106,35 @@ def test_a_key_without_admin_is_refused_with_the_role_it_needs(publish, pve, rus
     assert run.rc != 0
     assert "HTTP 403" in run.stdout and "needs the admin role" in run.stdout
     assert rustguac.state()["folders"] == [] and rustguac_writes(rustguac) == []
+
+
+def test_a_tenant_guest_named_like_another_never_takes_its_entry(publish, pve, rustguac):
+    """Issue #15, finding 1, rustguac side: a tenant makes a VM with a lower vmid and names it like web01, and
+    the inventory gives the tenant the plain name. web01's entry (identity pve/101) keeps its address and its
+    stored password; the tenant's entry is web01-100, reported as a collision. A second run writes nothing."""
+    first = publish(rustguac, extra_vars=TARGET)
+    assert first.rc == 0, first.stdout + first.stderr
+    rustguac.add_entry(folder="Proxmox", name="web01", **{  # a password set on the server afterwards
+        key: value for key, value in entries(rustguac)["web01"].items() if key not in ("scope", "folder", "name")},
+        password="Web01-Stored-Passw0rd-secret")
+    original = entries(rustguac)["web01"]
+    assert original["proxmox_node"] == "pve/101"
+
+    pve.pve.add_vm(100, "web01", node="pve1", status="running", config={"agent": "1", "ostype": "l26"})
+    pve.pve.vm(100).agent = {"interfaces": agent_interfaces(DEMO_NETWORK, 100)}
+    attack = publish(rustguac, extra_vars=TARGET)
+    assert attack.rc == 0, attack.stdout + attack.stderr
+    result = attack.result(PUBLISH_TASK)
+    assert result["removed"] == [] and result["created"] == ["web01-100"]
+    assert [(item["name"], item["guest"], item["entry"]) for item in result["collisions"]] == [
+        ("web01", "pve/100", "web01-100")]
+    published = entries(rustguac)
+    assert published["web01"] == original, "web01's entry still reaches web01, with its password"
+    tenant = published["web01-100"]
+    assert (tenant["proxmox_node"], "password" in tenant) == ("pve/100", False)
+    assert tenant["hostname"] != original["hostname"]
+    assert "Web01-Stored-Passw0rd-secret" not in everything(attack)
+
+    count = len(rustguac_writes(rustguac))
+    again = publish(rustguac, extra_vars=TARGET)
+    assert again.rc == 0 and again.changed == [] and len(rustguac_writes(rustguac)) == count, again.stdout

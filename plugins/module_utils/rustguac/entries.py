@@ -312,14 +312,14 @@ def resolve_names(entries, stored_by_name):
 
 def _taken(name, guest, entry, stored_by_name, claimed, entries):
     """Why the wanted entry may not have the stored entry of its name, None when it may."""
-    if name in claimed:
-        return f"the name is the entry of guest {entries[claimed[name]].get('guest')!r}"
     stored = stored_by_name.get(name)
-    if stored is None:
-        return None
     identity = identity_of(stored)
     if identity and identity != guest:
         return f"the entry {name!r} belongs to guest {identity!r}"
+    if name in claimed:
+        return f"the name is the entry of guest {entries[claimed[name]].get('guest')!r}"
+    if stored is None:
+        return None
     if not identity and guest and stored.get("hostname") != entry.get("hostname"):
         return (f"the entry {name!r} was stored without a guest for hostname {stored.get('hostname')!r}, not "
                 f"{entry.get('hostname')!r}")
