@@ -323,7 +323,9 @@ def test_bad_guests_and_dot_names_fail_before_any_call(rustguac, run_playbook):
         - name: guest twice
           proxgate.core.rustguac_sync_entries:
             folder: Proxmox
-            entries: [{name: a, guest: pve/1, type: ssh, hostname: h1}, {name: b, guest: pve/1, type: ssh, hostname: h2}]
+            entries:
+              - {name: a, guest: pve/1, type: ssh, hostname: h1}
+              - {name: b, guest: pve/1, type: ssh, hostname: h2}
           ignore_errors: true
     """, env=rg_env(rustguac))
     assert run.result("dot folder")["msg"].startswith("folder must be a valid rustguac folder name: '..' is reserved")
