@@ -76,7 +76,7 @@ options:
   state:
     description:
       - V(present) makes the call idempotent, see the description. It needs O(data) and an existing
-        object at O(path) to compare against (to create an object, use raw mode with V(POST)).
+        object at O(path) to compare against, or, with O(id_key), a collection to create the object in.
       - Values are compared as Proxmox VE means them. Property strings match whatever the order of their
         items, booleans match whatever their spelling (V(1), V(on), V(true)), tags match in any order
         and case, a NIC without a MAC matches the MAC the node picked, a new disk C(storage:size) matches
@@ -87,6 +87,15 @@ options:
         is written on every run, with a warning.
     type: str
     choices: [present]
+  id_key:
+    description:
+      - With O(state=present) and V(POST) to a collection (a path whose V(GET) returns a list, such as
+        C(/pools) or C(/access/groups)), the key of O(data) that names the object in it, as the list's
+        items name it (C(poolid), C(groupid), C(userid)).
+      - The object is the item of the list with that value. When there is none, the call is sent as given
+        and creates it. When there is one, the other keys of O(data) are compared with a V(GET) of
+        C(PATH/ID), and those that differ are written with a V(PUT) there.
+    type: str
   wait:
     description:
       - When the reply is a task id (UPID), wait for the task to finish. The result then has the task's
@@ -184,6 +193,16 @@ EXAMPLES = r"""
       cipassword: "{{ vault_admin_password }}"
   no_log: true
 
+- name: A pool, created when it is missing and its comment kept as given
+  proxgate.core.proxmox_api:
+    path: /pools
+    method: POST
+    state: present
+    id_key: poolid
+    data:
+      poolid: development
+      comment: Test and development VMs
+
 - name: Grant a group a role on a pool (a raw PUT, reported as changed every time)
   proxgate.core.proxmox_api:
     path: /access/acl
@@ -228,7 +247,7 @@ from urllib.parse import unquote
 from ansible_collections.proxgate.core.plugins.module_utils.common import api_state
 from ansible_collections.proxgate.core.plugins.module_utils.common.api_state import ApiCallModule
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import SECRET_MASK
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxApiError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxApiError, api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     canonical_scalar,
@@ -298,6 +317,18 @@ def check_data(data, state):
     both = sorted(deleted & set(data or {}))
     if both:
         raise ValueError(f"data.delete lists {', '.join(both)}, which data also sets")
+
+
+def check_id_key(id_key, data, state, method):
+    """ValueError naming id_key when it cannot name an object of a collection."""
+    if id_key is None:
+        return
+    if state != "present" or method != "POST":
+        raise ValueError("id_key applies only with state: present and method: POST (an object of a collection, "
+                         "created when it is missing)")
+    value = (data or {}).get(id_key)
+    if value is None or isinstance(value, (list, bool)) or str(value) == "":
+        raise ValueError(f"id_key is {id_key!r}, so data.{id_key} must give the object's id")
 
 
 def deletion_list(data):
@@ -434,6 +465,7 @@ class ProxmoxApi(ApiCallModule, ProxmoxModule):
         method=dict(type="str"),
         data=dict(type="dict"),
         state=dict(type="str", choices=["present"]),
+        id_key=dict(type="str", no_log=False),
         wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=600),
         secret_keys=dict(type="list", elements="str", no_log=False, default=DEFAULT_SECRET_KEYS),
@@ -455,6 +487,7 @@ class ProxmoxApi(ApiCallModule, ProxmoxModule):
         path = normalize_path(params["path"])
         method = resolve_method(params["method"], params["state"])
         check_data(params["data"], params["state"])
+        check_id_key(params["id_key"], params["data"], params["state"], method)
         return path, method
 
     def run(self):
@@ -491,8 +524,29 @@ class ProxmoxApi(ApiCallModule, ProxmoxModule):
                       "the call as it is.")
         return current
 
+    def ensure_member(self):
+        """Idempotent mode in a collection: create the object named by data[id_key] when the list has none,
+        else compare the other keys with the object and PUT those that differ to it."""
+        desired, id_key = self.params["data"], self.params["id_key"]
+        listing = self.client.get(self.path)
+        if not isinstance(listing, list):
+            self.fail(f"id_key needs a path whose GET lists the objects of a collection; GET {self.path} returned "
+                      f"a {type(listing).__name__}. Leave id_key out to compare with the object at path.")
+        wanted_id = canonical_scalar(desired[id_key])
+        if not any(isinstance(item, dict) and canonical_scalar(item.get(id_key)) == wanted_id for item in listing):
+            changes = plan_changes({}, desired, self.params["secret_keys"])
+            return self.write_changes(changes, desired)
+        self.path = self.path + api_path(wanted_id)
+        self.method = "PUT"
+        others = {key: value for key, value in desired.items() if key != id_key}
+        current = self.read_current()
+        changes = plan_changes(current, others, self.params["secret_keys"])
+        return self.write_changes(changes, write_payload(changes, others))
+
     def ensure_present(self):
         """Idempotent mode: read, compare, write only the differing keys."""
+        if self.params["id_key"]:
+            return self.ensure_member()
         desired = self.params["data"]
         current = self.read_current()
         changes = plan_changes(current, desired, self.params["secret_keys"])

@@ -275,3 +275,47 @@ def test_an_empty_device_value_is_refused_not_taken_as_a_removal(run_playbook, p
     assert run.rc != 0
     assert run.result("Empty NIC")["msg"] == "nets.net0 is empty; give a property string, or null to remove the device"
     assert writes() == [] and "net0" in pve.pve.vm(101).config
+
+
+POOL = """
+- name: Pool development
+  proxgate.core.proxmox_api:
+    path: /pools
+    method: POST
+    state: present
+    id_key: poolid
+    data:
+      poolid: development
+      comment: {comment}
+"""
+
+
+def test_proxmox_api_creates_a_pool_once_then_updates_only_its_comment(run_playbook, pve, pve_env, writes):
+    check = run_playbook(POOL.format(comment="Test VMs"), env=pve_env, check=True)
+    assert check.rc == 0 and check.result("Pool development")["changed"] and writes() == []
+
+    first = converge(run_playbook, pve_env, writes, POOL.format(comment="Test VMs"))
+    assert first.result("Pool development")["changed_keys"] == ["comment", "poolid"]
+    assert writes() == [("POST", "/api2/json/pools")]
+    assert pve.pve.pool_info["development"]["comment"] == "Test VMs"
+
+    renamed = converge(run_playbook, pve_env, writes, POOL.format(comment="Test and development VMs"))
+    assert renamed.result("Pool development")["changed_keys"] == ["comment"]
+    assert writes()[1:] == [("PUT", "/api2/json/pools/development")]
+    assert pve.pve.pool_info["development"]["comment"] == "Test and development VMs"
+
+
+def test_proxmox_api_id_key_without_its_id_in_data_is_refused(run_playbook, pve, pve_env, writes):
+    run = run_playbook("""
+    - name: No pool id
+      proxgate.core.proxmox_api:
+        path: /pools
+        method: POST
+        state: present
+        id_key: poolid
+        data:
+          comment: Test VMs
+    """, env=pve_env)
+    assert run.rc != 0
+    assert run.result("No pool id")["msg"] == "id_key is 'poolid', so data.poolid must give the object's id"
+    assert writes() == []
