@@ -113,6 +113,16 @@ changed_keys:
   type: list
   elements: str
   sample: [allowed_groups]
+entries_deleted:
+  description: How many entries rustguac deleted with the folder (its sub-folders' included), as it answers.
+  returned: when O(state=absent) deleted the folder, not in check mode
+  type: int
+  sample: 4
+subfolders_deleted:
+  description: How many sub-folders rustguac deleted with the folder, as it answers.
+  returned: when O(state=absent) deleted the folder, not in check mode
+  type: int
+  sample: 0
 """
 
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook import (
@@ -156,10 +166,15 @@ class RustguacFolder(RustguacModule):
         if self.params["state"] == "absent":
             if config is None:
                 return self.with_diff(dict(changed=False, folder={}, changed_keys=[]), {}, {})
+            result = dict(changed=True, folder={}, changed_keys=[])
             if not self.check_mode:
-                self.client.delete(path)
-            return self.with_diff(dict(changed=True, folder={}, changed_keys=[]), describe_folder(scope, name, config),
-                                  {})
+                # rustguac deletes the sub-folders and entries too and answers their counts (src/api.rs
+                # ab_delete_folder: 200 {ok, subfolders_deleted, entries_deleted}).
+                reply = self.client.delete(path)
+                reply = reply if isinstance(reply, dict) else {}
+                result.update(subfolders_deleted=reply.get("subfolders_deleted"),
+                              entries_deleted=reply.get("entries_deleted"))
+            return self.with_diff(result, describe_folder(scope, name, config), {})
         desired = self.desired()
         if config is None:
             folder = dict(scope=scope, name=name, allowed_groups=desired["allowed_groups"] or [],

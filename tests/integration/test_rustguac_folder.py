@@ -117,6 +117,8 @@ def test_absent_check_then_delete_then_idempotent(rustguac, run_playbook):
     assert checked.result("gone")["changed"] is True and writes(rustguac) == []
     run = run_playbook(tasks, env=rg_env(rustguac))
     assert run.result("gone")["changed"] is True
+    # src/api.rs ab_delete_folder answers 200 with the counts of what went with the folder
+    assert (run.result("gone")["entries_deleted"], run.result("gone")["subfolders_deleted"]) == (1, 0)
     assert writes(rustguac) == [("DELETE", "/addressbook/folders/instance/lab")]
     assert rustguac.state()["folders"] == [] and rustguac.state()["entries"] == []
     again = run_playbook(tasks, env=rg_env(rustguac))
@@ -166,3 +168,24 @@ def test_untrusted_certificate_is_refused_with_a_hint(rustguac, run_playbook):
     assert run.rc != 0
     assert "TLS certificate is not trusted" in run.result("production")["msg"]
     assert rustguac.requests == []
+
+
+def test_dot_names_and_other_names_rustguac_refuses_fail_before_any_call(rustguac, run_playbook):
+    """'.' and '..' would be dot segments of the URL (the HTTP client resolves them to another path), and
+    rustguac refuses them and any name outside [A-Za-z0-9._-]{1,64} (src/vault.rs validate_name): the module
+    fails before the first request, naming the parameter, with state present and absent."""
+    tasks = "".join(f"""
+        - name: bad{index}
+          proxgate.core.rustguac_folder:
+            name: "{name}"
+            state: {state}
+          ignore_errors: true
+    """ for index, (name, state) in enumerate([(".", "present"), ("..", "absent"), (".config", "present"),
+                                                ("a b", "absent")]))
+    run = run_playbook(tasks, env=rg_env(rustguac))
+    assert run.result("bad0")["msg"].startswith("name must be a valid rustguac folder name: '.' is reserved")
+    assert run.result("bad1")["msg"].startswith("name must be a valid rustguac folder name: '..' is reserved")
+    assert run.result("bad2")["msg"].startswith("name must be a valid rustguac folder name: '.config' is reserved")
+    assert run.result("bad3")["msg"] == ("name must be a valid rustguac folder name: 'a b' holds ' ', and rustguac "
+                                         "takes only ASCII letters, digits, '.', '_' and '-'")
+    assert rustguac.requests == [], "refused before the API is called"
