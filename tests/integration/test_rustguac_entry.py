@@ -375,3 +375,14 @@ def test_a_password_is_sent_when_the_server_lists_no_credentials(production, run
     assert first.result("port")["secrets_sent"] == ["password"] and stored(emu)["password"] == PASSWORD
     again = run_playbook(task, env=env)
     assert again.result("port")["changed"] is False and len(writes(emu)) == 1
+
+
+def test_vault_down_is_a_clear_502_and_nothing_is_retried_or_written(production, run_playbook):
+    """rustguac answers every address-book call with 502 {"error": "vault backend not available"} when its Vault
+    backend is down (src/api.rs VaultBackends::scoped), not 503: the module says so, once, without a retry."""
+    production.vault_enabled = False
+    run = run_playbook(port_task(22) + "  ignore_errors: true\n", env=rg_env(production))
+    msg = run.result("port")["msg"]
+    assert msg.startswith("GET /addressbook/folders failed: HTTP 502: vault backend not available (rustguac keeps "
+                          "the address book in Vault, and its Vault backend is down")
+    assert production.requests == [("GET", "/api/addressbook/folders", 502)], "a 502 with rustguac's body is final"

@@ -19,6 +19,11 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client impo
 )
 
 
+# rustguac's answer when its Vault backend is down (src/api.rs VaultBackends::scoped: VaultError::Unavailable,
+# answered 502 by every address-book handler).
+VAULT_DOWN = "vault backend not available"
+
+
 def rustguac_auth_argument_spec():
     """The options of the proxgate.core.rustguac doc fragment, each with its environment fallback."""
     return dict(
@@ -74,6 +79,9 @@ class RustguacModule(ApiModule):
                 msg += f" ({self.permission_hint(exc)})"
             elif exc.unauthorized:
                 msg += " (the server does not accept api_key: it is unknown, revoked or expired)"
+            elif exc.status == 502 and exc.message == VAULT_DOWN:
+                msg += (" (rustguac keeps the address book in Vault, and its Vault backend is down or unreachable: "
+                        "see the server's log; nothing was written)")
             self.fail(msg, status=exc.status)
         self.fail(str(exc))
 
