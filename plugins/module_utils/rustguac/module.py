@@ -18,7 +18,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client impo
     RustguacError,
 )
 
-
 # rustguac's answer when its Vault backend is down (src/api.rs VaultBackends::scoped: VaultError::Unavailable,
 # answered 502 by every address-book handler).
 VAULT_DOWN = "vault backend not available"
