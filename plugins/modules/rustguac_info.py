@@ -76,7 +76,7 @@ folders:
 entries:
   description:
     - Every entry of every visible folder, sorted, each with C(scope), C(folder) and C(path)
-      (C(scope/folder/name)) added, as rustguac 1.9.7 lists it: the protocol is C(session_type), unset fields
+      (C(scope/folder/name)) added, as rustguac 1.9.7 lists it. The protocol is C(session_type), unset fields
       are V(null), and no credential is returned (C(has_credentials) says whether one is stored).
   returned: when V(entries) is gathered
   type: list

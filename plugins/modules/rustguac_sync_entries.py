@@ -88,7 +88,7 @@ options:
             unknown ones).
           - An entry stored with this identity is this guest's entry, whatever its name. An entry of the wanted
             name that belongs to another guest, or was stored without a guest for another hostname, is never
-            re-pointed at this one (its hostname and stored credentials stay with it): the entry is created as
+            re-pointed at this one (its hostname and stored credentials stay with it); the entry is created as
             C(<name>-<vmid>) instead (then C(<name>-<cluster>-<vmid>); characters outside C([A-Za-z0-9._-])
             become C(-), and the name is cut to stay within 64 characters), with a warning and an item in
             RV(collisions).
