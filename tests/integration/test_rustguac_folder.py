@@ -174,14 +174,14 @@ def test_dot_names_and_other_names_rustguac_refuses_fail_before_any_call(rustgua
     """'.' and '..' would be dot segments of the URL (the HTTP client resolves them to another path), and
     rustguac refuses them and any name outside [A-Za-z0-9._-]{1,64} (src/vault.rs validate_name): the module
     fails before the first request, naming the parameter, with state present and absent."""
+    cases = [(".", "present"), ("..", "absent"), (".config", "present"), ("a b", "absent")]
     tasks = "".join(f"""
         - name: bad{index}
           proxgate.core.rustguac_folder:
             name: "{name}"
             state: {state}
           ignore_errors: true
-    """ for index, (name, state) in enumerate([(".", "present"), ("..", "absent"), (".config", "present"),
-                                                ("a b", "absent")]))
+    """ for index, (name, state) in enumerate(cases))
     run = run_playbook(tasks, env=rg_env(rustguac))
     assert run.result("bad0")["msg"].startswith("name must be a valid rustguac folder name: '.' is reserved")
     assert run.result("bad1")["msg"].startswith("name must be a valid rustguac folder name: '..' is reserved")
