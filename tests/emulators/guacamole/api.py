@@ -632,7 +632,7 @@ class Api:
 
     def _schema(self, request: Request, caller: Caller, rest: list[str]) -> Response:
         documents: dict[str, Callable[[], Any]] = {
-            "protocols": schema.protocols,
+            "protocols": lambda: schema.protocols(self.is_16),
             "userAttributes": lambda: schema.user_attribute_forms(self.is_16),
             "userGroupAttributes": lambda: schema.user_group_attribute_forms(self.is_16),
             "connectionAttributes": schema.connection_attribute_forms,
