@@ -445,16 +445,18 @@ def attribute_changes(current, wanted):
     return changes
 
 
-def hidden_restrictions(current, wanted, disabled_wanted):
+def hidden_restrictions(current, wanted, disabled_wanted, disabled_is_top_level):
     """The restrictions asked for that the caller may not set: all of them when it cannot see any.
 
     The server shows the restricted attributes (with null values when unset) only to a caller with ADMINISTER
-    on the user, and ignores them, and on 1.6 the top-level `disabled`, in anybody else's updates.
+    on the user, and ignores them in anybody else's updates. On 1.6 `disabled` is not one of them: it is a
+    top-level field that whoever may UPDATE the user reads and sets (guacamole-client 1.6.0
+    UserObjectTranslator.applyExternalChanges, ModeledUser.setDisabled); on 1.5 it is a restricted attribute.
     """
     if any(name in current for name in RESTRICTED_ATTRIBUTES):
         return []
     hidden = sorted(name for name in wanted if name in RESTRICTED_ATTRIBUTES)
-    return ([DISABLED_ATTRIBUTE] if disabled_wanted else []) + hidden
+    return ([DISABLED_ATTRIBUTE] if disabled_wanted and not disabled_is_top_level else []) + hidden
 
 
 # ----------------------------------------------------------------------------- memberships
@@ -639,7 +641,7 @@ class GuacamoleUser(GuacamoleModule):
         attributes = dict(current.get("attributes") or {})
         wanted = wanted_attributes(params)
         disabled_before = self.client.is_disabled(current)
-        hidden = hidden_restrictions(attributes, wanted, params["disabled"] is not None)
+        hidden = hidden_restrictions(attributes, wanted, params["disabled"] is not None, self.client.is_16)
         if hidden:
             options = ", ".join(option_of(name) or name for name in hidden)
             self.fail(f"{options}: the API user {self.client.username!r} cannot read or set the account "

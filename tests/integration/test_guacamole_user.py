@@ -323,12 +323,46 @@ def test_non_admin_gets_a_clear_permission_error(run_playbook, guacamole_server,
     assert create["status"] == 403
     restricted = run.result("Disable ivan without ADMINISTER on him")
     assert task_status(run, "Disable ivan without ADMINISTER on him") == "failed"
-    assert restricted["msg"].startswith("disabled, valid_until: ")
+    # On 1.6 `disabled` is a top-level field that UPDATE allows; the account restrictions still need ADMINISTER.
+    expected = "valid_until: " if version.startswith("1.6") else "disabled, valid_until: "
+    assert restricted["msg"].startswith(expected), restricted["msg"]
     assert "ADMINISTER" in restricted["msg"]
     assert run.result("Rename ivan, which UPDATE allows")["changed"] is True
     assert user_state(guac, "ivan")["attributes"]["guac-full-name"] == "Ivan Example"
     assert user_state(guac, "jane") is None
     assert writes(guac) == [("POST", "users"), ("PUT", "users/ivan")]  # the POST was refused
+
+
+@BOTH
+def test_disabling_with_update_alone_works_on_16_and_is_refused_on_15(run_playbook, guacamole_server, version):
+    """Issue #14, item 8: Guacamole 1.6 applies a top-level `disabled` from anybody who may UPDATE the user
+    (UserObjectTranslator.applyExternalChanges, ModeledUser.setDisabled); 1.5 keeps it among the restricted
+    attributes that need ADMINISTER."""
+    guac = guacamole_server(version)
+    guac.add_user("helpdesk", "H3lp-pw")
+    guac.add_user("ivan", "Iv4n-pw", attributes={"guac-full-name": "Ivan"})
+    guac.grant("helpdesk", "READ", "user", "ivan")
+    guac.grant("helpdesk", "UPDATE", "user", "ivan")
+    task = """
+        - name: Disable ivan
+          proxgate.core.guacamole_user:
+            username: ivan
+            disabled: true
+          ignore_errors: true
+    """
+    run = run_playbook(task, env=guac_env(guac, "helpdesk", "H3lp-pw"))
+    assert run.rc == 0, run.stdout + run.stderr
+    if version.startswith("1.6"):
+        assert run.result("Disable ivan")["changed"] is True
+        assert user_state(guac, "ivan")["disabled"] is True
+        assert user_state(guac, "ivan")["attributes"]["guac-full-name"] == "Ivan"
+        count = len(writes(guac))
+        again = run_playbook(task, env=guac_env(guac, "helpdesk", "H3lp-pw"))
+        assert again.changed == [] and len(writes(guac)) == count
+    else:
+        assert task_status(run, "Disable ivan") == "failed"
+        assert run.result("Disable ivan")["msg"].startswith("disabled: ")
+        assert writes(guac) == []
 
 
 def test_secrets_never_reach_the_output(run_playbook, guac):
