@@ -589,3 +589,28 @@ def test_a_description_reads_back_without_trailing_whitespace(plain, fixed):
         assert data(client.get(path))["description"] == "  first line\nsecond line", path
     snapshots = {item["name"]: item for item in data(client.get(f"{VM}/snapshot"))}
     assert snapshots["s1"]["description"] == "  first line\nsecond line"
+
+
+# ------------------------------------------------------------------ the ACL
+
+def test_the_acl_keeps_what_put_access_acl_sets(plain, fixed):
+    # Read in pve-access-control PVE::API2::ACL read_acl and update_acl.
+    grant = {"path": "/pool/production/", "groups": "operators", "roles": "PVEVMUser,PVEAuditor"}
+    _pve, client = plain
+    data(client.put("/access/acl", data=grant))
+    # Gap: plain fakepve lists a sample of its own, whatever was set.
+    assert not any(entry.get("ugid") == "operators" for entry in data(client.get("/access/acl")))
+
+    _pve, client = fixed
+    assert data(client.get("/access/acl")) == []
+    data(client.put("/access/acl", data=grant))
+    data(client.put("/access/acl", data={"path": "/vms/101", "users": "ops@pve", "roles": "PVEVMAdmin",
+                                         "propagate": 0}))
+    assert data(client.get("/access/acl")) == [
+        {"path": "/pool/production", "type": "group", "ugid": "operators", "roleid": "PVEAuditor", "propagate": 1},
+        {"path": "/pool/production", "type": "group", "ugid": "operators", "roleid": "PVEVMUser", "propagate": 1},
+        {"path": "/vms/101", "type": "user", "ugid": "ops@pve", "roleid": "PVEVMAdmin", "propagate": 0}]
+    data(client.put("/access/acl", data={**grant, "roles": "PVEAuditor", "delete": 1}))
+    assert [entry["roleid"] for entry in data(client.get("/access/acl"))] == ["PVEVMUser", "PVEVMAdmin"]
+    status, message = error_of(client.put("/access/acl", data={"path": "/", "roles": "PVEAuditor"}))
+    assert (status, message) == (400, "Parameter verification failed.")

@@ -85,6 +85,8 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
         self.agent_hang_secs = None
         # A text file that gets "METHOD PATH" for every request, as it arrives (another process counts them).
         self.request_log = request_log
+        # The ACL as PUT /access/acl leaves it: (path, type, ugid, roleid) -> propagate (1 or 0).
+        self.acl_entries = {}
 
     # -------------------------------------------------------------- faults
 
@@ -160,6 +162,34 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
 
     async def _lxc_config_put(self, user, v):
         return await super()._lxc_config_put(user, self._blank_values_unset(v))
+
+    def _routes_acl(self):
+        # Gap: fakepve answers GET /access/acl with a made-up sample and PUT /access/acl changes nothing. A node
+        # keeps each (path, user/group/token, role) with its propagate flag and lists them all (pve-access-control
+        # PVE::API2::ACL read_acl and update_acl; the path as PVE::AccessControl normalize_path makes it).
+        # Not modelled: that the users, groups, tokens and roles exist, and the privilege checks on the roles.
+        return [("GET", "/access/acl", self._acl_read), ("PUT", "/access/acl", self._acl_update)]
+
+    async def _acl_read(self, v, user):
+        return [{"path": path, "type": kind, "ugid": ugid, "roleid": role, "propagate": propagate}
+                for (path, kind, ugid, role), propagate in sorted(self.acl_entries.items())]
+
+    async def _acl_update(self, v, user):
+        members = {"user": split_items(v.get("users")), "group": split_items(v.get("groups")),
+                   "token": split_items(v.get("tokens"))}
+        if not any(members.values()):
+            raise PveError(400, "Parameter verification failed.",
+                           {option: "either 'users', 'groups' or 'tokens' is required."
+                            for option in ("users", "groups", "tokens")})
+        path = "/" + "/".join(part for part in str(v["path"]).split("/") if part)
+        propagate = 1 if v.get("propagate") is None else int(is_true(v["propagate"]))
+        for role in split_items(v.get("roles")):
+            for kind, ids in members.items():
+                for ugid in ids:
+                    if is_true(v.get("delete")):
+                        self.acl_entries.pop((path, kind, ugid, role), None)
+                    else:
+                        self.acl_entries[(path, kind, ugid, role)] = propagate
 
     async def _config_post(self, request):
         # Gap: qemu-server's update_vm_api checks the privileges each key needs before it forks the qmconfig
@@ -253,6 +283,15 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
         if (time.time() - vm.started_at) < self.agent_boot_secs * (self.time_scale or 0):
             return
         vm.agent = {"interfaces": agent_interfaces(self.agent_network, vm.vmid, mac=nic_mac(vm.config.get("net0")))}
+
+
+def split_items(text):
+    """PVE::Tools split_list: items separated by commas, semicolons or white space."""
+    return [item for item in re.split(r"[\s,;]+", str(text or "")) if item]
+
+
+def is_true(value):
+    return str(value).lower() in ("1", "true", "on", "yes")
 
 
 def agent_enabled(value):
