@@ -83,6 +83,9 @@ options:
         any volume on that storage, and lists match as sets of items. Where a reply shows a property
         string as an object or a list, it is compared as such.
       - An empty string matches a key that is not set.
+      - For V(PUT) C(/access/acl), whose V(GET) is a list, each role of C(roles) for each member of
+        C(users), C(groups) and C(tokens) must be in the ACL on C(path) with C(propagate) (default
+        V(true)), or, with C(delete), be absent; the call is sent as given when one is not.
       - A value the API hides when read (C(cipassword) reads as C(**********)) cannot be compared, so it
         is written on every run, with a warning.
     type: str
@@ -203,10 +206,11 @@ EXAMPLES = r"""
       poolid: development
       comment: Test and development VMs
 
-- name: Grant a group a role on a pool (a raw PUT, reported as changed every time)
+- name: Grant a group a role on a pool (sent only when the ACL lacks an entry)
   proxgate.core.proxmox_api:
     path: /access/acl
     method: PUT
+    state: present
     data:
       path: /pool/production
       groups: operators
@@ -263,6 +267,9 @@ API_PREFIX = "/api2/json"
 DEFAULT_SECRET_KEYS = ["password", "passwd", "cipassword", "secret", "token", "key", "otp"]
 # Sent along with a write when given, but never a reason for one.
 PASS_THROUGH_KEYS = ("digest", "skiplock")
+# PUT /access/acl: the options of data that list its members, and the kind of member each gives.
+ACL_PATH = "/access/acl"
+ACL_MEMBERS = (("user", "users"), ("group", "groups"), ("token", "tokens"))
 # The fields of an item of a guest's GET .../pending (qemu-server and pve-container's vm_pending).
 PENDING_FIELDS = {"key", "value", "pending", "delete"}
 
@@ -317,6 +324,24 @@ def check_data(data, state):
     both = sorted(deleted & set(data or {}))
     if both:
         raise ValueError(f"data.delete lists {', '.join(both)}, which data also sets")
+
+
+def split_items(text):
+    """A list parameter as PVE's split_list reads it: items separated by commas, semicolons or white space."""
+    if isinstance(text, (list, tuple)):
+        text = ",".join(str(item) for item in text)
+    return [item for item in re.split(r"[\s,;]+", str(text or "")) if item]
+
+
+def is_true(value):
+    return canonical_scalar(value).strip().lower() in ("1", "true", "on", "yes")
+
+
+def acl_state(propagate):
+    """What the diff shows of one ACL entry."""
+    if propagate is None:
+        return "absent"
+    return "present, propagated" if propagate else "present, not propagated"
 
 
 def check_id_key(id_key, data, state, method):
@@ -543,10 +568,37 @@ class ProxmoxApi(ApiCallModule, ProxmoxModule):
         changes = plan_changes(current, others, self.params["secret_keys"])
         return self.write_changes(changes, write_payload(changes, others))
 
+    def ensure_acl(self):
+        """Idempotent mode for PUT /access/acl: the ACL is a list, not an object. Each (member, role) of data
+        must be there on data's path with its propagate flag (or, with delete, be gone); the call is sent
+        as given when one is not."""
+        desired = self.params["data"]
+        members = [(kind, ugid) for kind, option in ACL_MEMBERS for ugid in split_items(desired.get(option))]
+        roles = split_items(desired.get("roles"))
+        if desired.get("path") is None or not roles or not members:
+            self.fail("data must give path, roles and users, groups or tokens to set /access/acl with "
+                      "state: present")
+        path = "/" + "/".join(part for part in str(desired["path"]).split("/") if part)
+        propagate = 1 if desired.get("propagate") is None else int(is_true(desired["propagate"]))
+        remove = is_true(desired.get("delete"))
+        have = {(entry.get("path"), entry.get("type"), entry.get("ugid"), entry.get("roleid")):
+                int(is_true(entry.get("propagate", 1)))
+                for entry in self.client.get(self.path) or [] if isinstance(entry, dict)}
+        changes = plan_changes({}, {}, self.params["secret_keys"])
+        for kind, ugid in members:
+            for role in roles:
+                current = have.get((path, kind, ugid, role))
+                wanted = None if remove else propagate
+                if current != wanted:
+                    changes.add(f"{path} {kind}:{ugid} {role}", acl_state(current), acl_state(wanted))
+        return self.write_changes(changes, desired)
+
     def ensure_present(self):
         """Idempotent mode: read, compare, write only the differing keys."""
         if self.params["id_key"]:
             return self.ensure_member()
+        if self.path == ACL_PATH and self.method == "PUT":
+            return self.ensure_acl()
         desired = self.params["data"]
         current = self.read_current()
         changes = plan_changes(current, desired, self.params["secret_keys"])

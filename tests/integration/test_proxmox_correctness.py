@@ -319,3 +319,29 @@ def test_proxmox_api_id_key_without_its_id_in_data_is_refused(run_playbook, pve,
     assert run.rc != 0
     assert run.result("No pool id")["msg"] == "id_key is 'poolid', so data.poolid must give the object's id"
     assert writes() == []
+
+
+ACL = """
+- name: Operators on the production pool
+  proxgate.core.proxmox_api:
+    path: /access/acl
+    method: PUT
+    state: present
+    data:
+      path: /pool/production
+      groups: operators
+      roles: {roles}
+      {extra}
+"""
+
+
+def test_proxmox_api_acl_example_converges(run_playbook, pve, pve_env, writes):
+    first = converge(run_playbook, pve_env, writes, ACL.format(roles="PVEVMUser", extra=""))
+    assert first.result("Operators on the production pool")["changed_keys"] == [
+        "/pool/production group:operators PVEVMUser"]
+    assert writes() == [("PUT", "/api2/json/access/acl")]
+    assert pve.pve.acl_entries == {("/pool/production", "group", "operators", "PVEVMUser"): 1}
+
+    removed = converge(run_playbook, pve_env, writes, ACL.format(roles="PVEVMUser", extra="delete: true"))
+    assert removed.result("Operators on the production pool")["changed"] is True
+    assert pve.pve.acl_entries == {}
