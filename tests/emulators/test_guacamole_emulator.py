@@ -243,9 +243,9 @@ def test_connection_crud_with_parameters_and_full_replacement(admin):
 
 
 def test_connection_validation_errors(admin):
-    assert_error(admin("POST", "/connections", {"protocol": "ssh"}), 400, "BAD_REQUEST",
+    assert_error(admin("POST", "/connections", {"protocol": "ssh", "attributes": {}}), 400, "BAD_REQUEST",
                  "Connection names must not be blank.")
-    assert_error(admin("POST", "/connections", {"name": "x"}), 400, "BAD_REQUEST")
+    assert_error(admin("POST", "/connections", {"name": "x", "attributes": {}}), 400, "BAD_REQUEST")
     assert_error(admin("POST", "/connections", ssh_connection(parent="99")), 400, "BAD_REQUEST")
     reply = call(admin.base, "POST", f"/api/session/data/{DS}/connections", token=admin.token,
                  body=None, headers={"Content-Type": "application/json"})
@@ -266,7 +266,7 @@ def test_connection_validation_errors(admin):
 
 def test_connection_names_unique_within_parent(admin):
     group = admin("POST", "/connectionGroups",
-                  {"name": "prod", "parentIdentifier": "ROOT", "type": "ORGANIZATIONAL"}).json
+                  {"name": "prod", "parentIdentifier": "ROOT", "type": "ORGANIZATIONAL", "attributes": {}}).json
     assert admin("POST", "/connections", ssh_connection("web")).status == 200
     duplicate = admin("POST", "/connections", ssh_connection("web"))
     assert_error(duplicate, 400, "BAD_REQUEST", 'The connection "web" already exists.')
@@ -275,13 +275,13 @@ def test_connection_names_unique_within_parent(admin):
     moved = ssh_connection("web", parent="ROOT")
     assert_error(admin("PUT", f"/connections/{inside.json['identifier']}", moved), 400,
                  "BAD_REQUEST")
-    assert_error(admin("POST", "/connectionGroups", {"name": "prod", "type": "ORGANIZATIONAL"}),
+    assert_error(admin("POST", "/connectionGroups", {"name": "prod", "type": "ORGANIZATIONAL", "attributes": {}}),
                  400, "BAD_REQUEST", 'The connection group "prod" already exists.')
 
 
 def test_group_tree_and_cascading_delete(emu, admin):
-    prod = admin("POST", "/connectionGroups", {"name": "prod", "type": "ORGANIZATIONAL"}).json
-    web_group = {"name": "web", "type": "BALANCING", "parentIdentifier": prod["identifier"]}
+    prod = admin("POST", "/connectionGroups", {"name": "prod", "type": "ORGANIZATIONAL", "attributes": {}}).json
+    web_group = {"name": "web", "type": "BALANCING", "parentIdentifier": prod["identifier"], "attributes": {}}
     web = admin("POST", "/connectionGroups", web_group).json
     leaf = admin("POST", "/connections", ssh_connection("leaf", parent=web["identifier"])).json
     top = admin("POST", "/connections", ssh_connection("top")).json
@@ -298,7 +298,7 @@ def test_group_tree_and_cascading_delete(emu, admin):
     subtree = admin("GET", f"/connectionGroups/{web['identifier']}/tree").json
     assert subtree["childConnections"][0]["identifier"] == leaf["identifier"]
 
-    cycle = {"name": "prod", "type": "ORGANIZATIONAL", "parentIdentifier": web["identifier"]}
+    cycle = {"name": "prod", "type": "ORGANIZATIONAL", "parentIdentifier": web["identifier"], "attributes": {}}
     assert admin("PUT", f"/connectionGroups/{prod['identifier']}", cycle).status == 501
 
     admin("PATCH", "/users/guacadmin/permissions", [])
@@ -513,7 +513,7 @@ def test_deleting_a_user_removes_its_permissions(emu, admin):
     assert "frank" in admin("GET", "/self/permissions").json["userPermissions"]
     assert admin("DELETE", "/users/frank").status == 204
     assert "frank" not in admin("GET", "/self/permissions").json["userPermissions"]
-    assert_error(admin("POST", "/users", {"username": "guacadmin"}), 400, "BAD_REQUEST",
+    assert_error(admin("POST", "/users", {"username": "guacadmin", "attributes": {}}), 400, "BAD_REQUEST",
                  'User "guacadmin" already exists.')
     admin("POST", "/users", {"username": "frank", "password": "pw", "attributes": {}})
     assert admin("GET", "/users/frank/permissions").json["systemPermissions"] == []
@@ -538,7 +538,9 @@ def test_active_connections_kill_ends_history(emu, admin):
     assert history[0]["connectionName"] == "db"
 
     kill = [{"op": "remove", "path": f"/{active_id}"}]
-    assert admin("PATCH", "/activeConnections", kill).status == 204
+    killed = admin("PATCH", "/activeConnections", kill)
+    assert killed.status == 200 and killed.json == {"patches": [{"op": "remove", "identifier": active_id,
+                                                                "path": f"/{active_id}"}]}
     assert admin("GET", "/activeConnections").json == {}
     record = admin("GET", f"/connections/{connection}/history").json[0]
     assert record["active"] is False and record["endDate"] >= record["startDate"]

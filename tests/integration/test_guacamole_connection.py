@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -356,3 +357,52 @@ def test_user_with_create_connection_can_create_and_then_update(guac, run_playbo
     assert run.rc == 0, run.stdout + run.stderr
     assert run.result("create")["changed"] is True
     assert only_connection(guac)["parameters"] == {"hostname": "b"}
+
+
+@pytest.mark.parametrize("version", ["1.5.5", "1.6.0"])
+def test_a_key_longer_than_guacamole_stores_is_refused_before_any_write(guacamole_server, run_playbook, version):
+    """Issue #14, item 6: an RSA-8192 private key in PEM is about 6,400 characters; Guacamole stores at most 4096
+    (1.6 answers 413, 1.5 a database error, 500). The module says so, naming the parameter, and never shows the
+    key."""
+    emu = guacamole_server(version=version)
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "A" * 6400 + "\n-----END OPENSSH PRIVATE KEY-----\n"
+    run = run_playbook(f"""
+        - name: web01
+          proxgate.core.guacamole_connection:
+            name: web01
+            protocol: ssh
+            parameters:
+              hostname: 10.20.0.11
+              private-key: {json.dumps(key)}
+          ignore_errors: true
+    """, env=guac_env(emu))
+    assert run.rc == 0, run.stdout + run.stderr
+    msg = run.result("web01")["msg"]
+    assert re.match(r"parameters\.private-key: the value has 64\d\d characters, and Guacamole stores at most 4096 ",
+                    msg), msg
+    assert "RSA 8192" in msg and "A" * 50 not in run.stdout + run.stderr
+    assert writes(emu) == []
+
+
+@pytest.mark.parametrize("version", ["1.5.5", "1.6.0"])
+def test_parameters_new_in_16_are_accepted_by_16_only(guacamole_server, run_playbook, version):
+    """Issue #14, item 7: the parameters are checked against the server's own schema, so 1.6's timeout,
+    cert-tofu, cert-fingerprints and disable-gfx are good on 1.6 and unknown on 1.5."""
+    emu = guacamole_server(version=version)
+    run = run_playbook("""
+        - name: desktop
+          proxgate.core.guacamole_connection:
+            name: desktop
+            protocol: rdp
+            parameters: {hostname: 10.20.0.12, timeout: 30, cert-tofu: true, disable-gfx: true,
+                         cert-fingerprints: "sha256:ab12", server-layout: ro-ro-qwerty}
+          ignore_errors: true
+    """, env=guac_env(emu))
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("desktop")
+    if version == "1.6.0":
+        assert result["changed"] is True, result
+        assert only_connection(emu)["parameters"]["cert-tofu"] == "true"
+    else:
+        assert result["msg"].startswith("parameters: unknown parameter 'timeout'"), result["msg"]
+        assert writes(emu) == []

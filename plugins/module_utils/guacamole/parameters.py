@@ -26,6 +26,13 @@ FALSE_WORDS = ("false", "no", "off", "0", "")
 PROTOCOLS = ("vnc", "rdp", "ssh", "telnet", "kubernetes")
 
 
+# Parameter and attribute values are VARCHAR(4096) columns in Guacamole's JDBC schema (guacamole-client
+# extensions/guacamole-auth-jdbc/modules/guacamole-auth-jdbc-postgresql/schema/001-create-schema.sql:
+# guacamole_connection_parameter, guacamole_sharing_profile_parameter, the *_attribute tables); 1.6 checks it
+# itself (ConnectionService.CONNECTION_PARAMETER_VALUE_LIMIT).
+VALUE_MAX_LENGTH = 4096
+
+
 class ParameterError(GuacamoleError, ValueError):
     """A parameter or attribute the server would refuse, drop or misread; the text names it."""
 
@@ -112,7 +119,20 @@ def normalize_values(given, fields, where="parameters", allow_unknown=False, wha
         if field is None and not allow_unknown:
             raise ParameterError(_unknown_message(where, name, fields, what))
         normalized[name] = _field_value(where, name, value, field)
+        length = stored_length(normalized[name])
+        if length > VALUE_MAX_LENGTH:
+            # The value itself is never shown: it may be a key or a password.
+            hint = (" A key of that size is usually RSA 8192: a 4096-bit RSA or an Ed25519 key fits."
+                    if "key" in name else "")
+            raise ParameterError(f"{where}.{name}: the value has {length} characters, and Guacamole stores at most "
+                                 f"{VALUE_MAX_LENGTH} (a VARCHAR({VALUE_MAX_LENGTH}) column: Guacamole 1.6 answers "
+                                 f"413, 1.5 fails with a database error).{hint}")
     return normalized
+
+
+def stored_length(value):
+    """The length Guacamole checks: Java counts UTF-16 code units (a character beyond U+FFFF is two)."""
+    return len(str(value).encode("utf-16-le")) // 2
 
 
 def plan_parameters(current, desired, exists, secrets=(), update_password="always", purge=False):

@@ -548,7 +548,7 @@ class Api:
                     "GET": lambda: self._listing(request, caller, "activeConnection",
                                                  ds.active_connections,
                                                  self.views.active_connection),
-                    "PATCH": lambda: self._patched(lambda: self._kill(caller, request.json())),
+                    "PATCH": lambda: self._kill_patch(caller, request.json()),
                 })
             case [identifier]:
                 def get() -> Response:
@@ -556,24 +556,39 @@ class Api:
                     if active is None or not caller.can_read("activeConnection", identifier):
                         raise object_not_found(identifier)
                     return ok(self.views.active_connection(active))
-                return route(request, {"GET": get})
+
+                def delete() -> Response:
+                    # ActiveConnectionResource is a DirectoryObjectResource: deleteObject -> directory.remove.
+                    self._end_session(caller, identifier)
+                    return no_content()
+                return route(request, {"GET": get, "DELETE": delete})
         raise not_found(f'No resource at "{request.path}"')
 
-    def _kill(self, caller: Caller, data: Any) -> None:
+    def _kill_patch(self, caller: Caller, data: Any) -> Response:
+        """PATCH activeConnections. 1.5 answers 204 (DirectoryResource.patchObjects returns void); 1.6 runs the
+        atomic directory patch (JDBCDirectory.tryAtomically) and answers 200 with one outcome per patch
+        (APIPatchResponse)."""
+        outcomes = []
         for patch in require_patches(data):
             if patch["op"] != "remove":
                 raise unsupported('Only the "remove" operation is supported.')
             path = as_string(patch.get("path"), "path") or ""
             if not path.startswith("/"):
                 raise bad_request('Patch paths must start with "/".')
-            identifier = path[1:]
-            active = caller.ds.active_connections.get(identifier)
-            if active is None or not caller.can_read("activeConnection", identifier):
-                continue
-            if not (active.username == caller.username
-                    or caller.has("activeConnection", identifier, "DELETE")):
-                raise permission_denied()
-            caller.ds.end_connection(identifier)
+            self._end_session(caller, path[1:])
+            outcomes.append({"op": "remove", "identifier": path[1:], "path": path})
+        return ok({"patches": outcomes}) if self.is_16 else no_content()
+
+    def _end_session(self, caller: Caller, identifier: str) -> None:
+        """ActiveConnectionService.deleteObject: nothing for a session that is gone (or not visible), 403 without
+        DELETE on it."""
+        active = caller.ds.active_connections.get(identifier)
+        if active is None or not caller.can_read("activeConnection", identifier):
+            return
+        if not (active.username == caller.username
+                or caller.has("activeConnection", identifier, "DELETE")):
+            raise permission_denied()
+        caller.ds.end_connection(identifier)
 
     def _history(self, request: Request, caller: Caller, rest: list[str]) -> Response:
         match rest:

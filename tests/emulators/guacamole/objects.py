@@ -44,6 +44,8 @@ PERMISSION_PATH_PREFIXES = (
 )
 SYSTEM_PERMISSION_PATH = "/systemPermissions"
 GROUP_TYPES = ("ORGANIZATIONAL", "BALANCING")
+# guacamole_connection_parameter.parameter_value is VARCHAR(4096) in every JDBC schema.
+PARAMETER_VALUE_LIMIT = 4096
 
 
 class Caller:
@@ -210,12 +212,31 @@ class Objects:
             if other.name == name and other.identifier != identifier:
                 raise bad_request(f'The connection "{name}" already exists.')
 
+    def _check_parameter_lengths(self, parameters: dict[str, str], *, stored: bool) -> None:
+        """A value longer than the guacamole_connection_parameter column (VARCHAR(4096)).
+
+        1.6 refuses it before writing (ConnectionService.validateParameters, 413 with a translatable message);
+        1.5 has no such check, and the database's refusal reaches the client as a 500 when the row is written.
+        Java counts UTF-16 code units."""
+        for name, value in parameters.items():
+            if len(value.encode("utf-16-le")) // 2 <= PARAMETER_VALUE_LIMIT:
+                continue
+            if self.is_16 and not stored:
+                raise GuacError(413, "BAD_REQUEST",
+                                f'The value provided for connection parameter "{name}" exceeds the maximum allowed '
+                                "length.", key="CONNECTION_PARAMETERS.DATABASE_PARAMETER_VALUE_TOO_LONG",
+                                variables={"MAX_SIZE": PARAMETER_VALUE_LIMIT, "PARAMETER_NAME": name})
+            if not self.is_16 and stored:
+                raise internal_error()
+
     def create_connection(self, caller: Caller, data: Any) -> tuple[str, dict[str, Any]]:
         body = require_object(data, creating=True)
         name, parent, protocol, parameters, attributes, echoed = self._connection_input(body)
         self._require(caller.has_system("CREATE_CONNECTION"))
+        self._check_parameter_lengths(parameters, stored=False)
         self._check_parents(caller, "connectionGroup", None, parent)
         self._validate_connection(caller.ds, name, parent, protocol, None)
+        self._check_parameter_lengths(parameters, stored=True)
         identifier = caller.ds.next_id("connection")
         caller.ds.connections[identifier] = Connection(
             identifier, name, parent, protocol, parameters, attributes)
@@ -225,10 +246,15 @@ class Objects:
     def update_connection(self, caller: Caller, identifier: str, data: Any) -> None:
         connection = self.connection(caller, identifier)
         body = require_object(data, creating=False)
+        if body.get("parameters") is None:
+            # ConnectionObjectTranslator.applyExternalChanges: GuacamoleConfiguration.setParameters(null).
+            raise internal_error()
         name, parent, protocol, parameters, attributes, _unused = self._connection_input(body)
         self._require(caller.has("connection", identifier, "UPDATE"))
+        self._check_parameter_lengths(parameters, stored=False)
         self._check_parents(caller, "connectionGroup", connection.parent, parent)
         self._validate_connection(caller.ds, name, parent, protocol, identifier)
+        self._check_parameter_lengths(parameters, stored=True)
         connection.name, connection.parent, connection.protocol = name, parent, protocol
         connection.parameters, connection.attributes = parameters, attributes
 
@@ -366,15 +392,22 @@ class Objects:
         return attributes.pop("disabled", "") == "true"
 
     def _apply_user_input(self, user: User, body: dict[str, Any], *, restricted_ok: bool) -> None:
-        attributes, _unused = filter_attributes(body.get("attributes"), self.views.user_fields)
-        disabled = self._disabled_input(body, attributes)
+        """ModeledUser.setAttributes: every attribute is set only when the body names it (containsKey), so one
+        left out is kept; the restricted ones only with ADMINISTER on the user (exposeRestrictedAttributes).
+        On 1.6 `disabled` is top-level and applied for anybody who may UPDATE (UserObjectTranslator
+        .applyExternalChanges calls setDisabled, ModeledUser.setDisabled has no check), false when left out
+        (APIUser's boolean); on 1.5 it is the restricted attribute, kept when left out."""
+        given, _unused = filter_attributes(body.get("attributes"), self.views.user_fields)
         restricted = self.views.restricted_user_fields
+        if self.is_16:
+            given.pop("disabled", None)
+            user.disabled = as_bool(body.get("disabled", False), "disabled")
+        elif restricted_ok and "disabled" in given:
+            user.disabled = given.pop("disabled") == "true"
+        given.pop("disabled", None)
         if not restricted_ok:
-            # Without ADMINISTER on the user, account restrictions are left alone.
-            attributes = {k: v for k, v in attributes.items() if k not in restricted}
-            attributes.update({k: v for k, v in user.attributes.items() if k in restricted})
-            disabled = user.disabled
-        user.attributes, user.disabled = attributes, disabled
+            given = {k: v for k, v in given.items() if k not in restricted}
+        user.attributes = {**user.attributes, **given}
         password = as_string(body.get("password"), "password")
         if password is not None:
             user.password = password
@@ -399,6 +432,9 @@ class Objects:
     def update_user(self, caller: Caller, username: str, data: Any) -> None:
         user = self.user(caller, username)
         body = require_object(data, creating=False)
+        if self.is_16 and body.get("username") is None:
+            # 1.6 UserObjectTranslator.filterExternalObject: object.getUsername().equals(...).
+            raise internal_error()
         body_username = as_string(body.get("username"), "username")
         if caller.username in (username, body_username):
             raise permission_denied()  # nobody may modify themselves through this endpoint
@@ -428,10 +464,16 @@ class Objects:
 
     # --- user groups ----------------------------------------------------------------------
 
-    def _apply_group_input(self, group: UserGroup, body: dict[str, Any]) -> None:
+    def _apply_group_input(self, group: UserGroup, body: dict[str, Any], *, restricted_ok: bool = True) -> None:
+        """ModeledUserGroup: on 1.6 `disabled` is top-level, applied for anybody who may UPDATE
+        (UserGroupObjectTranslator.applyExternalChanges), false when left out; on 1.5 it is the restricted
+        attribute, set only with ADMINISTER on the group, and false when left out (setRestrictedAttributes reads
+        it without containsKey)."""
         attributes, _unused = filter_attributes(body.get("attributes"), self.views.user_group_fields)
-        group.disabled = self._disabled_input(body, attributes)
-        group.attributes = attributes
+        disabled = self._disabled_input(body, attributes)
+        if self.is_16 or restricted_ok:
+            group.disabled = disabled
+        group.attributes = {**group.attributes, **attributes}
 
     def create_user_group(self, caller: Caller, data: Any) -> tuple[str, dict[str, Any]]:
         body = require_object(data, creating=True)
@@ -453,7 +495,7 @@ class Objects:
         group = self.user_group(caller, identifier)
         body = require_object(data, creating=False)
         self._require(caller.has("userGroup", identifier, "UPDATE"))
-        self._apply_group_input(group, body)
+        self._apply_group_input(group, body, restricted_ok=caller.has("userGroup", identifier, "ADMINISTER"))
 
     def delete_user_group(self, caller: Caller, identifier: str) -> None:
         self.user_group(caller, identifier)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .errors import GuacError, bad_request
+from .errors import GuacError, bad_request, internal_error
 
 JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
 
@@ -90,8 +90,11 @@ def filter_attributes(raw: Any, fields: dict[str, dict]) -> tuple[dict[str, str 
     """(stored form, echoed form) of the attributes, restricted to the schema.
 
     Attributes not declared by the schema are dropped, like the real
-    ``DirectoryObjectTranslator.filterAttributes``.
+    ``DirectoryObjectTranslator.filterAttributes``, which also reads the map once per field of the schema:
+    a body without attributes is a NullPointerException there (500) whenever the schema has a field.
     """
+    if raw is None and fields:
+        raise internal_error()
     attributes = as_string_map(raw, "attributes")
     stored: dict[str, str | None] = {}
     echoed: dict[str, Any] = {}

@@ -222,7 +222,7 @@ class GuacamoleEmulator(LoopbackEmulator):
                  disabled: bool = False) -> User:
         with self._lock:
             ds = self._ds(data_source)
-            stored, _unused = filter_attributes(attributes, self.api.views.user_fields)
+            stored, _unused = filter_attributes(attributes or {}, self.api.views.user_fields)
             disabled = disabled or stored.pop("disabled", "") == "true"
             user = User(username=username, password=password, attributes=stored,
                         disabled=disabled)
@@ -237,7 +237,7 @@ class GuacamoleEmulator(LoopbackEmulator):
                        system_permissions: Iterable[str] = (),
                        data_source: str | None = None) -> UserGroup:
         with self._lock:
-            stored, _unused = filter_attributes(attributes, self.api.views.user_group_fields)
+            stored, _unused = filter_attributes(attributes or {}, self.api.views.user_group_fields)
             disabled = disabled or stored.pop("disabled", "") == "true"
             group = UserGroup(identifier=identifier, attributes=stored, disabled=disabled,
                               member_users=set(members), member_groups=set(member_groups))

@@ -1,0 +1,312 @@
+"""Conformance of the Guacamole emulator with the web app it stands in for: apache/guacamole-client at the tags
+1.6.0 and 1.5.5. Each test names the source file and function the behaviour was read in (paths shortened:
+``rest/`` is guacamole/src/main/java/org/apache/guacamole/rest/, ``jdbc/`` is
+extensions/guacamole-auth-jdbc/modules/guacamole-auth-jdbc-base/src/main/java/org/apache/guacamole/auth/jdbc/,
+``protocols/`` is guacamole-ext/src/main/resources/org/apache/guacamole/protocols/).
+
+Where the real server fails with an exception that nothing maps to an API error (a NullPointerException, a
+database error), it answers 500 INTERNAL_ERROR, and so does the emulator.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.emulators.guacamole import GuacamoleEmulator
+from tests.emulators.test_guacamole_emulator import Api, assert_error, login, ssh_connection
+
+VERSIONS = ("1.5.5", "1.6.0")
+
+
+@pytest.fixture(params=VERSIONS)
+def server(request):
+    emulator = GuacamoleEmulator(version=request.param)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def admin(server) -> Api:
+    return Api(server.url, login(server.url))
+
+
+def is_16(server) -> bool:
+    return server.version.startswith("1.6")
+
+
+def user_api(server, username: str, password: str) -> Api:
+    return Api(server.url, login(server.url, username, password))
+
+
+def new_connection(admin: Api, **parameters) -> str:
+    reply = admin("POST", "/connections", ssh_connection(**parameters))
+    assert reply.status == 200, reply
+    return reply.json["identifier"]
+
+
+# --- protocol schemas ---------------------------------------------------------------------------------------
+
+def test_each_release_serves_its_own_protocol_parameters(server, admin):
+    """protocols/ssh.json, rdp.json, vnc.json of each tag, served by rest/schema/SchemaResource.getProtocols:
+    1.6.0 added timeout and public-key to SSH, cert-tofu, cert-fingerprints and disable-gfx to RDP."""
+    protocols = admin("GET", "/schema/protocols").json
+    fields = {name: {field["name"] for form in protocol["connectionForms"] for field in form["fields"]}
+              for name, protocol in protocols.items()}
+    assert set(protocols) == {"kubernetes", "rdp", "ssh", "telnet", "vnc"}
+    new_in_16 = {"ssh": {"timeout", "public-key"}, "rdp": {"timeout", "cert-tofu", "cert-fingerprints",
+                                                           "disable-gfx"}}
+    for protocol, names in new_in_16.items():
+        assert (names <= fields[protocol]) is is_16(server), (protocol, names - fields[protocol])
+        assert not is_16(server) or names <= fields[protocol]
+    assert {"hostname", "port", "username", "password", "private-key"} <= fields["ssh"]
+
+
+def test_new_keyboard_layouts_of_16(server, admin):
+    """protocols/rdp.json, field server-layout: 1.6.0 lists cs-cz-qwertz, fr-ca-qwerty, pt-pt-qwerty and
+    ro-ro-qwerty."""
+    rdp = admin("GET", "/schema/protocols").json["rdp"]
+    layouts = next(field["options"] for form in rdp["connectionForms"] for field in form["fields"]
+                   if field["name"] == "server-layout")
+    assert ({"cs-cz-qwertz", "fr-ca-qwerty", "pt-pt-qwerty", "ro-ro-qwerty"} <= set(layouts)) is is_16(server)
+
+
+def test_sharing_profiles_have_their_own_forms(admin):
+    """protocols/*.json sharingProfileForms: read-only for the graphical and terminal protocols."""
+    protocols = admin("GET", "/schema/protocols").json
+    for name in ("rdp", "ssh", "vnc"):
+        names = {field["name"] for form in protocols[name]["sharingProfileForms"] for field in form["fields"]}
+        assert "read-only" in names
+
+
+# --- connection parameters ----------------------------------------------------------------------------------
+
+def test_a_parameter_value_over_4096_characters(server, admin):
+    """jdbc/connection/ConnectionService.validateParameters (1.6.0, from beforeCreate and beforeUpdate): a value
+    longer than CONNECTION_PARAMETER_VALUE_LIMIT (4096) is refused with a TranslatableGuacamoleClientOverrun-
+    Exception, HTTP 413. 1.5.5 has no such check: the database refuses the VARCHAR(4096) value, a 500."""
+    key = "K" * 4097
+    reply = admin("POST", "/connections", ssh_connection(**{"private-key": key}))
+    if is_16(server):
+        assert_error(reply, 413, "BAD_REQUEST",
+                     'The value provided for connection parameter "private-key" exceeds the maximum allowed length.')
+        assert reply.json["translatableMessage"] == {
+            "key": "CONNECTION_PARAMETERS.DATABASE_PARAMETER_VALUE_TOO_LONG",
+            "variables": {"MAX_SIZE": 4096, "PARAMETER_NAME": "private-key"}}
+    else:
+        assert_error(reply, 500, "INTERNAL_ERROR")
+    assert admin("GET", "/connections").json == {}
+    identifier = new_connection(admin, **{"private-key": "K" * 4096})
+    assert len(admin("GET", f"/connections/{identifier}/parameters").json["private-key"]) == 4096
+
+
+def test_the_limit_counts_utf16_code_units(server, admin):
+    """ConnectionService.validateParameters compares String.length(), which counts UTF-16 code units: a
+    character beyond U+FFFF is two."""
+    identifier = new_connection(admin)
+    body = ssh_connection(**{"password": "\U0001F511" * 2049})
+    reply = admin("PUT", f"/connections/{identifier}", body)
+    assert reply.status == (413 if is_16(server) else 500), reply
+    assert admin("PUT", f"/connections/{identifier}", ssh_connection(password="\U0001F511" * 2048)).status == 204
+
+
+def test_any_parameter_name_is_stored_and_empty_values_are_not(admin):
+    """jdbc/connection/ConnectionService.getParameterModels: every parameter of the configuration becomes a row,
+    whatever its name (no schema check), except null and empty values."""
+    identifier = new_connection(admin, **{"proxgate-guest": "pve/101", "port": ""})
+    stored = admin("GET", f"/connections/{identifier}/parameters").json
+    assert stored["proxgate-guest"] == "pve/101" and "port" not in stored
+
+
+def test_attributes_outside_the_schema_are_dropped(admin):
+    """rest/connection/ConnectionObjectTranslator.filterExternalObject -> rest/directory/DirectoryObjectTranslator
+    .filterAttributes: only the attributes the connection attribute forms list reach the extension."""
+    body = ssh_connection()
+    body["attributes"] = {"max-connections": "3", "proxgate-guest": "pve/101"}
+    identifier = admin("POST", "/connections", body).json["identifier"]
+    attributes = admin("GET", f"/connections/{identifier}").json["attributes"]
+    assert attributes["max-connections"] == "3" and "proxgate-guest" not in attributes
+
+
+def test_a_connection_attribute_left_out_of_a_put_is_cleared(admin):
+    """jdbc/connection/ModeledConnection.setAttributes reads each attribute with Map.get, without containsKey:
+    one that a PUT leaves out becomes null."""
+    identifier = new_connection(admin)
+    body = ssh_connection()
+    body["attributes"] = {"guacd-hostname": "guacd.example"}
+    assert admin("PUT", f"/connections/{identifier}", body).status == 204
+    attributes = admin("GET", f"/connections/{identifier}").json["attributes"]
+    assert attributes["guacd-hostname"] == "guacd.example" and attributes["max-connections"] is None
+
+
+def test_a_put_without_parameters_or_attributes_is_500(admin):
+    """rest/connection/ConnectionObjectTranslator.applyExternalChanges passes null parameters to
+    GuacamoleConfiguration.setParameters, and DirectoryObjectTranslator.filterAttributes reads a null map: both
+    end in a NullPointerException, 500. A POST without parameters goes through APIConnectionWrapper
+    .getConfiguration, which checks for null."""
+    identifier = new_connection(admin)
+    without_parameters = ssh_connection()
+    del without_parameters["parameters"]
+    assert_error(admin("PUT", f"/connections/{identifier}", without_parameters), 500, "INTERNAL_ERROR")
+    without_attributes = ssh_connection()
+    del without_attributes["attributes"]
+    assert_error(admin("PUT", f"/connections/{identifier}", without_attributes), 500, "INTERNAL_ERROR")
+    created = ssh_connection("bare")
+    del created["parameters"]
+    assert admin("POST", "/connections", created).status == 200
+    assert admin("GET", f"/connections/{identifier}/parameters").json["hostname"] == "web.example"
+
+
+def test_connection_names_are_unique_in_their_group(admin):
+    """jdbc/connection/ConnectionService.beforeCreate and beforeUpdate: selectOneByName in the parent; another
+    connection of that name is 'The connection "<name>" already exists.' (a GuacamoleClientException, 400)."""
+    new_connection(admin)
+    other = admin("POST", "/connections", ssh_connection("other")).json["identifier"]
+    assert_error(admin("PUT", f"/connections/{other}", ssh_connection("web")), 400, "BAD_REQUEST",
+                 'The connection "web" already exists.')
+    assert admin("PUT", f"/connections/{other}", ssh_connection("other")).status == 204
+
+
+def test_blank_connection_names_are_refused(admin):
+    """jdbc/connection/ConnectionService.beforeCreate: 'Connection names must not be blank.'"""
+    assert_error(admin("POST", "/connections", ssh_connection("  ")), 400, "BAD_REQUEST",
+                 "Connection names must not be blank.")
+
+
+# --- users and user groups ----------------------------------------------------------------------------------
+
+def make_user(admin: Api, server, username: str, disabled: bool = False, **attributes) -> None:
+    body = {"username": username, "password": "Pa55-word", "attributes": dict(attributes)}
+    if is_16(server):
+        body["disabled"] = disabled
+    elif disabled:
+        body["attributes"]["disabled"] = "true"
+    assert admin("POST", "/users", body).status == 200
+
+
+def test_user_attributes_left_out_of_a_put_are_kept(server, admin):
+    """jdbc/user/ModeledUser.setUnrestrictedAttributes and setRestrictedAttributes set an attribute only when the
+    map contains its key (containsKey); one left out of a PUT keeps its value, a null clears it."""
+    make_user(admin, server, "ivan", **{"guac-full-name": "Ivan", "guac-organization": "Ops",
+                                        "valid-until": "2030-01-01"})
+    body = {"username": "ivan", "attributes": {"guac-organization": None}}
+    if is_16(server):
+        body["disabled"] = False
+    assert admin("PUT", "/users/ivan", body).status == 204
+    attributes = admin("GET", "/users/ivan").json["attributes"]
+    assert attributes["guac-full-name"] == "Ivan" and attributes["valid-until"] == "2030-01-01"
+    assert attributes["guac-organization"] is None
+
+
+def test_disabled_left_out_of_a_user_put(server, admin):
+    """1.6.0: rest/user/UserObjectTranslator.applyExternalChanges calls setDisabled(object.isDisabled()), and
+    APIUser.disabled is a boolean, so a PUT that leaves it out enables the account. 1.5.5: disabled is the
+    restricted attribute, set only when present (ModeledUser.setRestrictedAttributes, containsKey)."""
+    make_user(admin, server, "ivan", disabled=True)
+    assert admin("PUT", "/users/ivan", {"username": "ivan", "attributes": {}}).status == 204
+    user = admin("GET", "/users/ivan").json
+    disabled = user["disabled"] if is_16(server) else user["attributes"]["disabled"] == "true"
+    assert disabled is (not is_16(server))
+
+
+def test_disabled_needs_administer_only_on_15(server, admin):
+    """1.6.0: jdbc/user/ModeledUser.setDisabled sets the model whoever the caller is (UPDATE suffices, checked in
+    ModeledDirectoryObjectService.updateObject). 1.5.5: disabled is a restricted attribute, applied only when
+    UserService.retrieveObject exposed them (exposeRestrictedAttributes: ADMINISTER on the user)."""
+    make_user(admin, server, "ivan")
+    make_user(admin, server, "helpdesk")
+    grant = [{"op": "add", "path": "/userPermissions/ivan", "value": value} for value in ("READ", "UPDATE")]
+    assert admin("PATCH", "/users/helpdesk/permissions", grant).status == 204
+    helpdesk = user_api(server, "helpdesk", "Pa55-word")
+    body = {"username": "ivan", "attributes": {}}
+    if is_16(server):
+        body["disabled"] = True
+    else:
+        body["attributes"]["disabled"] = "true"
+    assert helpdesk("PUT", "/users/ivan", body).status == 204
+    user = admin("GET", "/users/ivan").json
+    disabled = user["disabled"] if is_16(server) else user["attributes"]["disabled"] == "true"
+    assert disabled is is_16(server)
+
+
+def test_restricted_attributes_are_hidden_without_administer(server, admin):
+    """jdbc/user/ModeledUser.getAttributes: the restricted attributes (expired, valid-from...) are put in only when
+    exposed, that is with ADMINISTER on the user (UserService.retrieveObject)."""
+    make_user(admin, server, "ivan", **{"valid-until": "2030-01-01"})
+    make_user(admin, server, "helpdesk")
+    grant = [{"op": "add", "path": "/userPermissions/ivan", "value": "READ"}]
+    assert admin("PATCH", "/users/helpdesk/permissions", grant).status == 204
+    seen = user_api(server, "helpdesk", "Pa55-word")("GET", "/users/ivan").json["attributes"]
+    assert "valid-until" not in seen and "expired" not in seen
+    assert admin("GET", "/users/ivan").json["attributes"]["valid-until"] == "2030-01-01"
+
+
+def test_a_user_group_put_without_disabled_enables_it(server, admin):
+    """1.6.0: rest/usergroup/UserGroupObjectTranslator.applyExternalChanges, setDisabled(object.isDisabled()).
+    1.5.5: jdbc/usergroup/ModeledUserGroup.setRestrictedAttributes reads disabled without containsKey. Both
+    enable a group whose PUT leaves disabled out."""
+    body = {"identifier": "ops", "attributes": {}}
+    if is_16(server):
+        body["disabled"] = True
+    else:
+        body["attributes"] = {"disabled": "true"}
+    assert admin("POST", "/userGroups", body).status == 200
+    assert admin("PUT", "/userGroups/ops", {"identifier": "ops", "attributes": {}}).status == 204
+    group = admin("GET", "/userGroups/ops").json
+    assert (group["disabled"] if is_16(server) else group["attributes"].get("disabled") == "true") is False
+
+
+def test_a_user_put_without_username(server, admin):
+    """1.6.0: rest/user/UserObjectTranslator.filterExternalObject compares object.getUsername() with the caller:
+    a body without username is a NullPointerException, 500. 1.5.5 does not look at it there."""
+    make_user(admin, server, "ivan")
+    reply = admin("PUT", "/users/ivan", {"attributes": {}})
+    if is_16(server):
+        assert_error(reply, 500, "INTERNAL_ERROR")
+    else:
+        assert reply.status == 204, reply
+
+
+# --- active connections -------------------------------------------------------------------------------------
+
+def test_ending_a_session_by_patch(server, admin):
+    """rest/directory/DirectoryResource.patchObjects: 1.5.5 returns void (204); 1.6.0 applies the patch atomically
+    (the JDBC ActiveConnectionDirectory is a JDBCDirectory) and answers an APIPatchResponse, one outcome per
+    patch (200)."""
+    server.add_user("bob", "pw")
+    connection = new_connection(admin)
+    session = server.simulate_session("bob", connection)
+    reply = admin("PATCH", "/activeConnections", [{"op": "remove", "path": f"/{session}"}])
+    if is_16(server):
+        assert reply.status == 200
+        assert reply.json == {"patches": [{"op": "remove", "identifier": session, "path": f"/{session}"}]}
+    else:
+        assert reply.status == 204
+    assert admin("GET", "/activeConnections").json == {}
+
+
+def test_ending_a_session_by_delete(server, admin):
+    """rest/activeconnection/ActiveConnectionResource extends DirectoryObjectResource, whose deleteObject calls
+    directory.remove: DELETE activeConnections/<id> ends the session, 204."""
+    server.add_user("bob", "pw")
+    session = server.simulate_session("bob", new_connection(admin))
+    assert admin("DELETE", f"/activeConnections/{session}").status == 204
+    assert admin("GET", "/activeConnections").json == {}
+
+
+def test_ending_a_session_that_is_gone_is_no_error(server, admin):
+    """jdbc/activeconnection/ActiveConnectionService.deleteObject returns when retrieveObject finds nothing."""
+    reply = admin("PATCH", "/activeConnections", [{"op": "remove", "path": "/no-such-session"}])
+    assert reply.status == (200 if is_16(server) else 204)
+
+
+# --- permissions --------------------------------------------------------------------------------------------
+
+def test_permission_paths_carry_identifiers_verbatim(server, admin):
+    """rest/permission/PermissionSetResource.patchPermissions takes everything after the path prefix as the
+    identifier (substring), with no JSON Pointer unescaping: '~1' is not '/'."""
+    make_user(admin, server, "a/b~1c")
+    make_user(admin, server, "alice")
+    grant = [{"op": "add", "path": "/userPermissions/a/b~1c", "value": "READ"}]
+    assert admin("PATCH", "/users/alice/permissions", grant).status == 204
+    permissions = admin("GET", "/users/alice/permissions").json["userPermissions"]
+    assert "READ" in permissions["a/b~1c"]
