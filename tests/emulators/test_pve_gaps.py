@@ -614,3 +614,32 @@ def test_the_acl_keeps_what_put_access_acl_sets(plain, fixed):
     assert [entry["roleid"] for entry in data(client.get("/access/acl"))] == ["PVEVMUser", "PVEVMAdmin"]
     status, message = error_of(client.put("/access/acl", data={"path": "/", "roles": "PVEAuditor"}))
     assert (status, message) == (400, "Parameter verification failed.")
+
+
+# ------------------------------------------------------------------ snapshot lists (issue #16, item 8)
+
+SNAPSHOTS_IN_ORDER = ("daily-1", "daily-2", "daily-3", "daily-4", "daily-5")
+
+
+def listed_snapshots(client, path):
+    return [entry["name"] for entry in data(client.get(f"{path}/snapshot"))]
+
+
+def test_snapshots_are_listed_in_no_order_of_age(plain, fixed):
+    # Read in qemu-server PVE::API2::Qemu snapshot_list and pve-container PVE::API2::LXC::Snapshot list: both
+    # walk `keys %$snaphash` (a Perl hash, no order) and push the 'current' entry last.
+    for pve, client in (plain, fixed):
+        guests_with_tags(pve)
+        for path in (VM, "/nodes/pve1/lxc/200"):
+            for name in SNAPSHOTS_IN_ORDER:
+                assert wait_task(client, data(client.post(f"{path}/snapshot", data={"snapname": name}))) == "OK"
+    # Gap: plain fakepve lists them in the order they were taken, which a client could take for their age.
+    _pve, client = plain
+    for path in (VM, "/nodes/pve1/lxc/200"):
+        assert listed_snapshots(client, path) == [*SNAPSHOTS_IN_ORDER, "current"]
+    _pve, client = fixed
+    for path in (VM, "/nodes/pve1/lxc/200"):
+        names = listed_snapshots(client, path)
+        assert names[-1] == "current" and sorted(names[:-1]) == list(SNAPSHOTS_IN_ORDER)
+        assert names[:-1] != list(SNAPSHOTS_IN_ORDER)
+        assert listed_snapshots(client, path) == names  # the same set lists the same way

@@ -7,6 +7,7 @@ plain fakepve and the fix against this class.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import json
 import re
@@ -137,6 +138,12 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
         if data is None:
             return None
         return [{key: iface[key] for key in ("name", "hwaddr", "inet", "inet6") if key in iface} for iface in data]
+
+    async def _qm_snapshot_list(self, v, user):
+        return unordered_snapshots(await super()._qm_snapshot_list(v, user))
+
+    async def _lxc_snapshot_list(self, user, v):
+        return unordered_snapshots(await super()._lxc_snapshot_list(user, v))
 
     @staticmethod
     def _blank_values_unset(values):
@@ -283,6 +290,20 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
         if (time.time() - vm.started_at) < self.agent_boot_secs * (self.time_scale or 0):
             return
         vm.agent = {"interfaces": agent_interfaces(self.agent_network, vm.vmid, mac=nic_mac(vm.config.get("net0")))}
+
+
+def unordered_snapshots(entries):
+    """A snapshot list in an order a client cannot take for the age of the snapshots, 'current' last.
+
+    Gap: fakepve lists a guest's snapshots in the order they were taken. A node lists them in the order of
+    a Perl hash's keys, which is no order at all (qemu-server PVE::API2::Qemu snapshot_list and pve-container
+    PVE::API2::LXC::Snapshot list both walk ``keys %$snaphash``, then push the 'current' entry). Here they come
+    sorted by a hash of their name, so the same set always lists the same way.
+    """
+    snapshots = [entry for entry in entries if entry.get("name") != "current"]
+    current = [entry for entry in entries if entry.get("name") == "current"]
+    snapshots.sort(key=lambda entry: hashlib.sha1(str(entry.get("name")).encode()).hexdigest())
+    return snapshots + current
 
 
 def split_items(text):
