@@ -310,3 +310,36 @@ def test_permission_paths_carry_identifiers_verbatim(server, admin):
     assert admin("PATCH", "/users/alice/permissions", grant).status == 204
     permissions = admin("GET", "/users/alice/permissions").json["userPermissions"]
     assert "READ" in permissions["a/b~1c"]
+
+
+def test_the_tree_permission_filter_reads_effective_permissions(server, admin):
+    """rest/connectiongroup/ConnectionGroupTree (constructor): the ?permission= filter on connections and sharing
+    profiles uses userContext.self().getEffectivePermissions(), so a permission held through a user group
+    counts."""
+    make_user(admin, server, "alice")
+    group = {"identifier": "ops", "attributes": {}}
+    assert admin("POST", "/userGroups", group).status == 200
+    assert admin("PATCH", "/userGroups/ops/memberUsers", [{"op": "add", "path": "/", "value": "alice"}]).status == 204
+    through_group = new_connection(admin)
+    own = admin("POST", "/connections", ssh_connection("own")).json["identifier"]
+    for subject, identifier in (("userGroups/ops", through_group), ("users/alice", own)):
+        grant = [{"op": "add", "path": f"/connectionPermissions/{identifier}", "value": value}
+                 for value in ("READ", "UPDATE")]
+        assert admin("PATCH", f"/{subject}/permissions", grant).status == 204
+    alice = user_api(server, "alice", "Pa55-word")
+    tree = alice("GET", "/connectionGroups/ROOT/tree?permission=UPDATE").json
+    assert sorted(c["identifier"] for c in tree["childConnections"]) == sorted([through_group, own])
+
+
+def test_a_grant_on_an_object_that_does_not_exist(server, admin):
+    """jdbc/permission/ModeledObjectPermissionService.createPermissions: a privileged caller skips
+    canAlterPermissions, and the insert of ConnectionPermissionMapper.xml fails on the missing connection (a
+    database error, 500); anybody else lacks ADMINISTER on it (canAlterPermissions), 403."""
+    make_user(admin, server, "alice")
+    grant = [{"op": "add", "path": "/connectionPermissions/999", "value": "READ"}]
+    assert_error(admin("PATCH", "/users/alice/permissions", grant), 500, "INTERNAL_ERROR")
+    make_user(admin, server, "helpdesk")
+    allow = [{"op": "add", "path": "/userPermissions/alice", "value": value} for value in ("READ", "UPDATE")]
+    assert admin("PATCH", "/users/helpdesk/permissions", allow).status == 204
+    helpdesk = user_api(server, "helpdesk", "Pa55-word")
+    assert_error(helpdesk("PATCH", "/users/alice/permissions", grant), 403, "PERMISSION_DENIED")

@@ -373,15 +373,17 @@ class Api:
         """The tree under a group: child lists appear only when non-empty.
 
         As in the real ConnectionGroupTree, the ``permission`` filter applies
-        to connections and sharing profiles (using the caller's own, direct
-        permissions), never to connection groups.
+        to connections and sharing profiles, never to connection groups, and
+        reads the caller's effective permissions (its own and its groups',
+        ``userContext.self().getEffectivePermissions()``).
         """
-        ds, own = caller.ds, (caller.user.permissions if caller.user else None)
+        ds = caller.ds
+        effective = ds.effective_permissions(caller.username) if caller.user else None
 
         def passes(kind: str, ident: str) -> bool:
             if not caller.can_read(kind, ident):
                 return False
-            return not wanted or (own is not None and own.has_any(kind, ident, wanted))
+            return not wanted or (effective is not None and effective.has_any(kind, ident, wanted))
 
         def build(group_id: str, node: dict) -> dict:
             connections = []

@@ -44,6 +44,8 @@ PERMISSION_PATH_PREFIXES = (
 )
 SYSTEM_PERMISSION_PATH = "/systemPermissions"
 GROUP_TYPES = ("ORGANIZATIONAL", "BALANCING")
+# Permission kinds whose JDBC insert names the object by its numeric id (a foreign key), not through a JOIN.
+INSERTED_BY_ID = ("connection", "connectionGroup", "sharingProfile")
 # guacamole_connection_parameter.parameter_value is VARCHAR(4096) in every JDBC schema.
 PARAMETER_VALUE_LIMIT = 4096
 
@@ -538,11 +540,18 @@ class Objects:
             elif not caller.is_admin:
                 self._require(caller.permissions.has(target_kind, target, "UPDATE")
                               and caller.permissions.has(kind, identifier, "ADMINISTER"))
+        for op, kind, identifier, _unused in parsed:
+            if op == "add" and kind in INSERTED_BY_ID and not object_exists(caller.ds, kind, identifier):
+                # The insert of Connection/ConnectionGroup/SharingProfilePermissionMapper.xml names the object by
+                # its id, which a foreign key (or the ::integer cast) refuses: a database error, the whole
+                # request rolled back.
+                raise internal_error()
         for op, kind, identifier, value in parsed:
             if kind == "system":
                 (permissions.system.add if op == "add" else permissions.system.discard)(value)
             elif object_exists(caller.ds, kind, identifier):
-                # Like the JDBC INSERT ... SELECT: permissions on missing objects vanish.
+                # User and user group permissions are inserted through a JOIN on the names (UserPermissionMapper
+                # .xml, UserGroupPermissionMapper.xml): one on a missing user or group vanishes.
                 if op == "add":
                     permissions.grant(kind, identifier, value)
                 else:
