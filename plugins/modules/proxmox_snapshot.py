@@ -7,11 +7,14 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: proxmox_snapshot
-short_description: Create, update, remove and roll back snapshots of a Proxmox VE QEMU VM
+short_description: Create, update, remove, prune and roll back snapshots of Proxmox VE VMs and containers
 version_added: 0.1.0
 description:
-  - Makes sure a snapshot of a QEMU VM exists (O(state=present)) or does not (O(state=absent)),
-    by name, or rolls the VM back to it (O(state=rollback)).
+  - Makes sure a snapshot of a QEMU VM or an LXC container exists (O(state=present)) or does not
+    (O(state=absent)), by name, or rolls the guest back to it (O(state=rollback)).
+  - The guest is found by O(vmid) or O(name) among the VMs and containers of the cluster.
+  - With O(keep) and O(prefix), the snapshots whose names start with O(prefix) are pruned to the newest
+    O(keep) (by their creation time), the one named O(snapname) counted among them and never removed.
   - An existing snapshot is never re-taken; only its description is updated when O(description)
     differs.
   - Creating, removing and rolling back are PVE tasks; the module waits for them (O(timeout)) and
@@ -32,27 +35,28 @@ attributes:
 options:
   vmid:
     description:
-      - Id of the VM. Exactly one of O(vmid) and O(name) is required.
+      - Id of the VM or container. Exactly one of O(vmid) and O(name) is required.
     type: int
   name:
     description:
-      - Name of the VM; it must be unique in the cluster. Exactly one of O(vmid) and O(name) is required.
+      - Name of the VM or container; it must be unique in the cluster. Exactly one of O(vmid) and O(name) is
+        required.
     type: str
   snapname:
     description:
       - Name of the snapshot.
+      - Required, except with O(keep) (and O(state=present)), which then only prunes.
       - PVE's rule applies, checked before any call is made - a letter, then at least one more
         letter, digit, V(_) or V(-), at most 40 characters in all.
-      - V(current) and V(pending) (in any case) are reserved by PVE.
+      - V(current) and V(pending) (in any case) are reserved by PVE, and V(vzdump) for a container.
     type: str
-    required: true
   state:
     description:
       - V(present) creates the snapshot when it is missing, or updates its description.
       - V(absent) removes the snapshot when it exists.
-      - V(rollback) rolls the VM back to the snapshot. It always reports a change, like a service
-        restart, and fails when the snapshot does not exist. The VM is stopped by the rollback unless
-        the snapshot holds RAM (O(vmstate=true) at creation) or O(start=true).
+      - V(rollback) rolls the guest back to the snapshot. It always reports a change, like a service
+        restart, and fails when the snapshot does not exist. The guest is stopped by the rollback unless
+        the snapshot holds RAM (O(vmstate=true) at creation, VMs only) or O(start=true).
     type: str
     choices: [present, absent, rollback]
     default: present
@@ -61,8 +65,21 @@ options:
       - Also save the VM's RAM in the snapshot, so a rollback resumes the running VM.
       - Only used when the snapshot is created, and only meaningful for a running VM; PVE ignores it
         for a stopped one (the module warns).
+      - Containers have no RAM snapshots; V(true) for a container fails before anything is written.
     type: bool
     default: false
+  keep:
+    description:
+      - With O(state=present), keep only the newest O(keep) snapshots whose names start with O(prefix)
+        and remove the older ones, oldest first. The snapshot O(snapname) (created first when missing)
+        counts as one of them and is never removed.
+      - Newest means the latest creation time (C(snaptime)); PVE lists snapshots in no particular order.
+      - Snapshots without the prefix are never removed.
+    type: int
+  prefix:
+    description:
+      - The name prefix of the snapshots O(keep) applies to, such as C(auto-). Required with O(keep).
+    type: str
   description:
     description:
       - Description of the snapshot. With O(state=present), an existing snapshot's description is
@@ -72,20 +89,21 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for the create, remove or rollback task to finish.
+      - Seconds to wait for each create, remove or rollback task to finish.
     type: int
     default: 600
   start:
     description:
-      - With O(state=rollback), start the VM after the rollback.
+      - With O(state=rollback), start the guest after the rollback.
       - Only valid with O(state=rollback).
     type: bool
     default: false
 notes:
   - "Privileges: C(VM.Audit) to read snapshots, C(VM.Snapshot) to create, update and remove them,
     C(VM.Snapshot.Rollback) (or C(VM.Snapshot)) to roll back, and C(VM.PowerMgmt) for O(start=true)."
-  - Snapshots need every disk of the VM on a storage that supports them (LVM-thin, ZFS, Ceph RBD,
-    or qcow2 files); the create task fails with PVE's message otherwise.
+  - Snapshots need every disk (or mount point) of the guest on a storage that supports them (LVM-thin, ZFS,
+    Ceph RBD, or qcow2 files); the create task fails with PVE's message otherwise.
+  - A container's snapshots are its own API (C(/nodes/{node}/lxc/{vmid}/snapshot)); the same privileges apply.
 """
 
 EXAMPLES = r"""
@@ -111,34 +129,62 @@ EXAMPLES = r"""
     snapname: before-upgrade
     state: absent
   delegate_to: localhost
+
+- name: Nightly snapshot of the dns01 container, keeping the newest seven
+  proxgate.core.proxmox_snapshot:
+    name: dns01
+    snapname: "auto-{{ now(utc=true, fmt='%Y%m%d') }}"
+    prefix: auto-
+    keep: 7
+  delegate_to: localhost
+
+- name: Prune only, down to three
+  proxgate.core.proxmox_snapshot:
+    name: dns01
+    prefix: auto-
+    keep: 3
+  delegate_to: localhost
 """
 
 RETURN = r"""
 vmid:
-  description: Id of the VM.
+  description: Id of the guest.
   returned: always
   type: int
   sample: 101
+type:
+  description: Kind of the guest, V(qemu) or V(lxc).
+  returned: always
+  type: str
+  sample: lxc
 node:
-  description: Node the VM is on.
+  description: Node the guest is on.
   returned: always
   type: str
   sample: pve1
 snapname:
-  description: Name of the snapshot.
+  description: Name of the snapshot; null when only pruning.
   returned: always
   type: str
   sample: before-upgrade
 snapshots:
   description:
-    - Names of the VM's snapshots after the task, oldest first (without PVE's C(current) entry).
+    - Names of the guest's snapshots after the task, oldest first by creation time (without PVE's
+      C(current) entry).
     - In check mode, what they would be.
   returned: always
   type: list
   elements: str
   sample: [installed, before-upgrade]
+removed:
+  description:
+    - Snapshots removed by O(keep), oldest first (in check mode, those that would be).
+  returned: always
+  type: list
+  elements: str
+  sample: [auto-20261201, auto-20261202]
 snapshot:
-  description: The snapshot after the task; null when it does not exist (any more).
+  description: The snapshot after the task; null when it does not exist (any more), or when only pruning.
   returned: always
   type: dict
   contains:
@@ -155,7 +201,7 @@ snapshot:
       type: int
       sample: 1767225600
     vmstate:
-      description: Whether it holds the VM's RAM.
+      description: Whether it holds the VM's RAM (always false for a container).
       type: bool
       sample: true
     parent:
@@ -222,14 +268,45 @@ def diff_state(entry):
     return {"exists": True, "description": as_read(entry.get("description"))}
 
 
+def by_age(snapshots):
+    """Snapshots oldest first: by creation time, then parents before the snapshots taken on them, then name.
+
+    A node lists them in no order (the keys of a Perl hash), so their order is rebuilt here.
+    """
+    parents = {entry["name"]: entry.get("parent") for entry in snapshots}
+
+    def depth(name):
+        seen, level = set(), 0
+        while parents.get(name) in parents and name not in seen:
+            seen.add(name)
+            name, level = parents[name], level + 1
+        return level
+
+    return sorted(snapshots, key=lambda entry: (entry.get("snaptime") or 0, depth(entry["name"]), entry["name"]))
+
+
+def pruned(snapshots, prefix, keep, named):
+    """Names of the snapshots to remove so that only the newest `keep` whose names start with `prefix` stay,
+    oldest first. The snapshot `named` (the one the task is about) is one of those kept, whatever its age."""
+    matching = [entry["name"] for entry in by_age(snapshots) if entry["name"].startswith(prefix)]
+    others = [name for name in matching if name != named]
+    room = keep - (1 if named in matching else 0)
+    return others[:max(0, len(others) - room)]
+
+
+GUEST_NOUNS = {"qemu": "VM", "lxc": "container"}
+
+
 class ProxmoxSnapshot(ProxmoxModule):
     argument_spec = dict(
         vmid=dict(type="int"),
         name=dict(type="str"),
-        snapname=dict(type="str", required=True),
+        snapname=dict(type="str"),
         state=dict(type="str", choices=["present", "absent", "rollback"], default="present"),
         vmstate=dict(type="bool", default=False),
         description=dict(type="str"),
+        keep=dict(type="int"),
+        prefix=dict(type="str"),
         timeout=dict(type="int", default=600),
         start=dict(type="bool", default=False),
     )
@@ -239,31 +316,65 @@ class ProxmoxSnapshot(ProxmoxModule):
     )
 
     def validate(self):
-        error = snapname_error(self.params["snapname"])
-        if error:
-            self.fail(error)
-        if self.params["timeout"] <= 0:
-            self.fail(f"timeout must be a positive number of seconds, got {self.params['timeout']}")
-        if self.params["start"] and self.params["state"] != "rollback":
-            self.fail(f"start applies only to state=rollback, not state={self.params['state']}")
-        if self.params["description"] is not None:
+        params = self.params
+        problems = []
+        if params["snapname"] is None:
+            if params["keep"] is None:
+                problems.append("snapname is required (without it, only keep and prefix prune snapshots)")
+        else:
+            error = snapname_error(params["snapname"])
+            if error:
+                problems.append(error)
+        if params["timeout"] <= 0:
+            problems.append(f"timeout must be a positive number of seconds, got {params['timeout']}")
+        if params["start"] and params["state"] != "rollback":
+            problems.append(f"start applies only to state=rollback, not state={params['state']}")
+        problems.extend(self.retention_problems())
+        if problems:
+            self.fail("; ".join(problems))
+        if params["description"] is not None:
             # Sent as the node will show it, so the result and the diff say what the snapshot has.
-            self.params["description"] = as_read(self.params["description"])
+            params["description"] = as_read(params["description"])
+
+    def retention_problems(self):
+        keep, prefix, state = self.params["keep"], self.params["prefix"], self.params["state"]
+        if keep is None and prefix is None:
+            return []
+        problems = []
+        if state != "present":
+            problems.append(f"keep and prefix apply only to state=present, not state={state}")
+        if keep is None or prefix is None:
+            problems.append("keep and prefix go together: keep the newest <keep> snapshots named <prefix>...")
+        if keep is not None and keep < 1:
+            problems.append(f"keep must be 1 or more, got {keep} (remove single snapshots with state=absent)")
+        if prefix is not None and not prefix.strip():
+            problems.append("prefix must not be empty: it chooses the snapshots keep may remove")
+        return problems
 
     # ------------------------------------------------------------- reading
 
-    def find_vm(self):
+    def find_guest(self):
         vmid, name = self.params["vmid"], self.params["name"]
-        guest = find_guest(self.client, vmid=vmid, name=name)
+        guest = find_guest(self.client, vmid=vmid, name=name, kind=None)
         if guest is None:
-            self.fail(f"no QEMU VM with vmid {vmid} in the cluster" if vmid is not None
-                      else f"no QEMU VM with name {name!r} in the cluster")
-        return guest
+            self.fail(f"no VM or container with vmid {vmid} in the cluster" if vmid is not None
+                      else f"no VM or container with name {name!r} in the cluster")
+        kind = guest.get("type", "qemu")
+        if kind not in GUEST_NOUNS:
+            self.fail(f"guest {guest['vmid']} is of type {kind!r}, which has no snapshots here")
+        noun = GUEST_NOUNS[kind]
+        if kind == "lxc" and self.params["vmstate"] and self.params["state"] == "present":
+            self.fail(f"vmstate: container {guest['vmid']} ({guest.get('name')}) cannot save its RAM in a snapshot "
+                      "(PVE takes container snapshots without it); leave vmstate false")
+        if kind == "lxc" and self.params["snapname"] == "vzdump":
+            self.fail(f"snapname 'vzdump' is reserved by PVE for the backups of container {guest['vmid']}; "
+                      "choose another name")
+        return guest, noun
 
     def read_snapshots(self, path):
-        """The VM's snapshots, oldest first as PVE lists them, without the 'current' entry."""
+        """The guest's snapshots, oldest first, without the 'current' entry."""
         entries = self.client.get(f"{path}/snapshot") or []
-        return [entry for entry in entries if entry.get("name") != CURRENT]
+        return by_age([entry for entry in entries if entry.get("name") != CURRENT])
 
     # ------------------------------------------------------------- writing
 
@@ -283,8 +394,8 @@ class ProxmoxSnapshot(ProxmoxModule):
         self.client.put(path + api_path("snapshot", self.params["snapname"], "config"),
                         description=self.params["description"])
 
-    def remove(self, path):
-        self.wait(self.client.delete(path + api_path("snapshot", self.params["snapname"])))
+    def remove(self, path, snapname=None):
+        self.wait(self.client.delete(path + api_path("snapshot", snapname or self.params["snapname"])))
 
     def rollback(self, path):
         data = {"start": True} if self.params["start"] else {}
@@ -316,17 +427,17 @@ class ProxmoxSnapshot(ProxmoxModule):
     def run(self):
         params = self.params
         snapname, state = params["snapname"], params["state"]
-        guest = self.find_vm()
+        guest, noun = self.find_guest()
         path = guest_path(guest)
         snapshots = self.read_snapshots(path)
         existing = next((entry for entry in snapshots if entry["name"] == snapname), None)
 
         if state == "rollback" and existing is None:
             names = ", ".join(entry["name"] for entry in snapshots) or "none"
-            self.fail(f"snapname {snapname!r} does not exist on VM {guest['vmid']} ({guest.get('name')}), so there "
-                      f"is nothing to roll back to; its snapshots: {names}")
+            self.fail(f"snapname {snapname!r} does not exist on {noun} {guest['vmid']} ({guest.get('name')}), so "
+                      f"there is nothing to roll back to; its snapshots: {names}")
 
-        action = self.plan(existing)
+        action = self.plan(existing) if snapname is not None else None
         if action and not self.check_mode:
             self.apply(action, path, guest)
             snapshots = self.read_snapshots(path)
@@ -335,10 +446,21 @@ class ProxmoxSnapshot(ProxmoxModule):
             after = self.predicted_after(existing, guest, action)
             snapshots = self.predicted_list(snapshots, after)
 
-        result = dict(changed=bool(action), vmid=int(guest["vmid"]), node=guest["node"], snapname=snapname,
+        removed = []
+        if params["keep"] is not None:
+            removed = pruned(snapshots, params["prefix"], params["keep"], snapname)
+            if removed and not self.check_mode:
+                for name in removed:
+                    self.remove(path, name)
+                snapshots = self.read_snapshots(path)
+            else:
+                snapshots = [entry for entry in snapshots if entry["name"] not in removed]
+
+        result = dict(changed=bool(action or removed), vmid=int(guest["vmid"]), type=guest.get("type", "qemu"),
+                      node=guest["node"], snapname=snapname, removed=removed,
                       snapshots=[entry["name"] for entry in snapshots], snapshot=snapshot_fields(after))
         if self.diff_mode:
-            result["diff"] = self.diff(existing, after)
+            result["diff"] = self.diff(existing, after, removed)
         return result
 
     def plan(self, existing):
@@ -370,11 +492,16 @@ class ProxmoxSnapshot(ProxmoxModule):
                         len(names))
         return names[:position] + [after] + names[position:]
 
-    def diff(self, before, after):
+    def diff(self, before, after, removed):
         result = {"before": diff_state(before), "after": diff_state(after)}
+        if self.params["snapname"] is None:
+            result = {"before": {}, "after": {}}
         if self.params["state"] == "rollback":
             result["before"]["rolled_back"] = False
             result["after"]["rolled_back"] = True
+        if removed:
+            result["before"]["pruned"] = list(removed)
+            result["after"]["pruned"] = []
         return result
 
 

@@ -345,3 +345,162 @@ def test_proxmox_api_acl_example_converges(run_playbook, pve, pve_env, writes):
     removed = converge(run_playbook, pve_env, writes, ACL.format(roles="PVEVMUser", extra="delete: true"))
     assert removed.result("Operators on the production pool")["changed"] is True
     assert pve.pve.acl_entries == {}
+
+
+# ------------------------------------------------------------------ item 8: container snapshots, retention
+
+CT_SNAP_PATH = "/api2/json/nodes/pve1/lxc/200/snapshot"
+
+
+def seed_ct_snapshots(pve, names, start=1767225600):
+    """Snapshots of container 200 taken a day apart in the order given, as earlier nightly runs left them."""
+    ct = pve.pve.ct(200)
+    for day, name in enumerate(names):
+        ct.snapshots[name] = dict(ct.config, snaptime=start + day * 86400, description="")
+        ct.config["parent"] = name
+
+
+def test_container_snapshot_by_name_create_describe_rollback_delete(run_playbook, pve, pve_env, writes):
+    create = """
+    - name: Snapshot dns01
+      proxgate.core.proxmox_snapshot:
+        name: dns01
+        snapname: before-upgrade
+        description: Before the resolver upgrade
+    """
+    check = run_playbook(create, env=pve_env, check=True, diff=True)
+    assert check.rc == 0, check.stdout + check.stderr
+    assert check.result("Snapshot dns01")["changed"] is True
+    assert check.result("Snapshot dns01")["diff"]["after"] == {"exists": True,
+                                                               "description": "Before the resolver upgrade"}
+    assert writes() == [] and pve.pve.ct(200).snapshots == {}
+
+    first = converge(run_playbook, pve_env, writes, create)
+    result = first.result("Snapshot dns01")
+    assert (result["vmid"], result["type"], result["node"]) == (200, "lxc", "pve1")
+    assert result["snapshot"]["description"] == "Before the resolver upgrade"
+    assert result["snapshot"]["vmstate"] is False
+    assert writes() == [("POST", CT_SNAP_PATH)]
+
+    later = converge(run_playbook, pve_env, writes, """
+    - name: Describe it
+      proxgate.core.proxmox_snapshot:
+        vmid: 200
+        snapname: before-upgrade
+        description: "Before the resolver upgrade (unbound 1.22) \\n"
+    """)
+    assert later.changed == ["Describe it"]
+    assert pve.pve.ct(200).snapshots["before-upgrade"]["description"] == "Before the resolver upgrade (unbound 1.22)"
+
+    rollback = run_playbook("""
+    - name: Roll dns01 back and start it
+      proxgate.core.proxmox_snapshot:
+        name: dns01
+        snapname: before-upgrade
+        state: rollback
+        start: true
+    """, env=pve_env)
+    assert rollback.rc == 0, rollback.stdout + rollback.stderr
+    assert rollback.changed == ["Roll dns01 back and start it"]
+    assert writes()[-1] == ("POST", CT_SNAP_PATH + "/before-upgrade/rollback")
+    assert pve.pve.ct(200).status == "running"
+
+    converge(run_playbook, pve_env, writes, """
+    - name: Remove it
+      proxgate.core.proxmox_snapshot:
+        vmid: 200
+        snapname: before-upgrade
+        state: absent
+    """)
+    assert pve.pve.ct(200).snapshots == {}
+    assert writes()[-1] == ("DELETE", CT_SNAP_PATH + "/before-upgrade")
+
+
+NIGHTLY = """
+- name: Nightly snapshot, the newest three kept
+  proxgate.core.proxmox_snapshot:
+    name: dns01
+    snapname: auto-20260105
+    prefix: auto-
+    keep: 3
+"""
+
+
+def test_retention_keeps_the_newest_by_creation_time_then_changes_nothing(run_playbook, pve, pve_env, writes):
+    # Taken in this order; their names sort otherwise and the server lists them in neither order.
+    seed_ct_snapshots(pve, ["auto-20260104", "manual", "auto-20260101", "auto-20260103", "auto-20260102"])
+    check = run_playbook(NIGHTLY, env=pve_env, check=True, diff=True)
+    assert check.rc == 0, check.stdout + check.stderr
+    predicted = check.result("Nightly snapshot, the newest three kept")
+    assert predicted["removed"] == ["auto-20260104", "auto-20260101"]
+    assert predicted["diff"]["before"]["pruned"] == ["auto-20260104", "auto-20260101"]
+    assert writes() == []
+
+    first = converge(run_playbook, pve_env, writes, NIGHTLY)
+    result = first.result("Nightly snapshot, the newest three kept")
+    assert result["removed"] == ["auto-20260104", "auto-20260101"]
+    assert result["snapshots"] == ["manual", "auto-20260103", "auto-20260102", "auto-20260105"]
+    assert sorted(pve.pve.ct(200).snapshots) == ["auto-20260102", "auto-20260103", "auto-20260105", "manual"]
+    assert writes() == [("POST", CT_SNAP_PATH), ("DELETE", CT_SNAP_PATH + "/auto-20260104"),
+                        ("DELETE", CT_SNAP_PATH + "/auto-20260101")]
+
+    prune_only = converge(run_playbook, pve_env, writes, """
+    - name: Prune only
+      proxgate.core.proxmox_snapshot:
+        vmid: 200
+        prefix: auto-
+        keep: 1
+    """)
+    assert prune_only.result("Prune only")["removed"] == ["auto-20260103", "auto-20260102"]
+    assert sorted(pve.pve.ct(200).snapshots) == ["auto-20260105", "manual"]
+
+
+def test_retention_and_container_snapshot_bad_input_is_refused_before_any_write(run_playbook, pve, pve_env, writes):
+    seed_ct_snapshots(pve, ["auto-1"])
+    run = run_playbook("""
+    - name: keep without prefix
+      proxgate.core.proxmox_snapshot:
+        vmid: 200
+        snapname: auto-2
+        keep: 2
+      ignore_errors: true
+    - name: keep zero
+      proxgate.core.proxmox_snapshot:
+        vmid: 200
+        prefix: auto-
+        keep: 0
+      ignore_errors: true
+    - name: keep with absent
+      proxgate.core.proxmox_snapshot:
+        vmid: 200
+        snapname: auto-1
+        state: absent
+        prefix: auto-
+        keep: 2
+      ignore_errors: true
+    - name: no snapname and no keep
+      proxgate.core.proxmox_snapshot:
+        vmid: 200
+      ignore_errors: true
+    - name: RAM of a container
+      proxgate.core.proxmox_snapshot:
+        name: dns01
+        snapname: with-ram
+        vmstate: true
+      ignore_errors: true
+    - name: vzdump on a container
+      proxgate.core.proxmox_snapshot:
+        vmid: 200
+        snapname: vzdump
+      ignore_errors: true
+    """, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    msgs = {r["task"]: r["result"].get("msg", "") for r in run.results}
+    assert len(run.failed) == 6, msgs
+    assert "keep and prefix go together" in msgs["keep without prefix"]
+    assert "keep must be 1 or more, got 0" in msgs["keep zero"]
+    assert "keep and prefix apply only to state=present, not state=absent" in msgs["keep with absent"]
+    assert msgs["no snapname and no keep"].startswith("snapname is required")
+    assert msgs["RAM of a container"].startswith("vmstate: container 200 (dns01) cannot save its RAM")
+    assert "snapname 'vzdump' is reserved by PVE" in msgs["vzdump on a container"]
+    assert writes() == [] and list(pve.pve.ct(200).snapshots) == ["auto-1"]

@@ -165,8 +165,8 @@ def test_bad_input_is_refused_before_any_write(run_playbook, pve, pve_env, write
     cases = {
         "Starts with a digit": ("vmid: 101\n            snapname: 1st", "snapname '1st' is not a valid snapshot name"),
         "Reserved current": ("vmid: 101\n            snapname: current", "snapname 'current' is reserved"),
-        "Unknown vmid": ("vmid: 4242\n            snapname: ok1", "no QEMU VM with vmid 4242"),
-        "Unknown name": ("name: nosuch\n            snapname: ok1", "no QEMU VM with name 'nosuch'"),
+        "Unknown vmid": ("vmid: 4242\n            snapname: ok1", "no VM or container with vmid 4242"),
+        "Unknown name": ("name: nosuch\n            snapname: ok1", "no VM or container with name 'nosuch'"),
     }
     tasks = "".join(f"""
         - name: {name}
