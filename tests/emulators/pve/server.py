@@ -186,8 +186,8 @@ class ProxgatePve(ImportGaps, BackupGaps, FakePve):
                    "token": split_items(v.get("tokens"))}
         if not any(members.values()):
             raise PveError(400, "Parameter verification failed.",
-                           {option: "either 'users', 'groups' or 'tokens' is required."
-                            for option in ("users", "groups", "tokens")})
+                           dict.fromkeys(("users", "groups", "tokens"),
+                                         "either 'users', 'groups' or 'tokens' is required."))
         path = "/" + "/".join(part for part in str(v["path"]).split("/") if part)
         propagate = 1 if v.get("propagate") is None else int(is_true(v["propagate"]))
         for role in split_items(v.get("roles")):
