@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.emulators.guacamole import GuacamoleEmulator
-from tests.emulators.test_guacamole_emulator import Api, assert_error, login, ssh_connection
+from tests.emulators.test_guacamole_emulator import Api, assert_error, call, login, ssh_connection
 
 VERSIONS = ("1.5.5", "1.6.0")
 
@@ -343,3 +343,181 @@ def test_a_grant_on_an_object_that_does_not_exist(server, admin):
     assert admin("PATCH", "/users/helpdesk/permissions", allow).status == 204
     helpdesk = user_api(server, "helpdesk", "Pa55-word")
     assert_error(helpdesk("PATCH", "/users/alice/permissions", grant), 403, "PERMISSION_DENIED")
+
+
+def test_a_connection_without_protocol_fails_in_the_database(admin):
+    """jdbc/connection/ConnectionService.beforeCreate checks the name, not the protocol; the protocol column is
+    NOT NULL (schema/001-create-schema.sql, guacamole_connection.protocol), so a connection without one fails
+    when the row is written, 500. An empty protocol is a value: it is stored."""
+    body = ssh_connection("no-protocol")
+    del body["protocol"]
+    assert_error(admin("POST", "/connections", body), 500, "INTERNAL_ERROR")
+    assert admin("POST", "/connections", dict(ssh_connection("empty"), protocol="")).status == 200
+
+
+# --- what each service refuses, as it says it -----------------------------------------------------------------
+
+def group_body(name, parent="ROOT"):
+    return {"name": name, "parentIdentifier": parent, "type": "ORGANIZATIONAL", "attributes": {}}
+
+
+def test_connection_group_names(admin):
+    """jdbc/connectiongroup/ConnectionGroupService.beforeCreate: 'Connection group names must not be blank.' and
+    'The connection group "<name>" already exists.' in the same parent (400)."""
+    assert_error(admin("POST", "/connectionGroups", group_body(" ")), 400, "BAD_REQUEST",
+                 "Connection group names must not be blank.")
+    assert admin("POST", "/connectionGroups", group_body("Lab")).status == 200
+    assert_error(admin("POST", "/connectionGroups", group_body("Lab")), 400, "BAD_REQUEST",
+                 'The connection group "Lab" already exists.')
+
+
+def test_a_connection_group_may_not_contain_itself(admin):
+    """jdbc/connectiongroup/ConnectionGroupService.beforeUpdate: moving a group below itself or its own children is
+    a GuacamoleUnsupportedException, 501."""
+    outer = admin("POST", "/connectionGroups", group_body("outer")).json["identifier"]
+    inner = admin("POST", "/connectionGroups", group_body("inner", outer)).json["identifier"]
+    reply = admin("PUT", f"/connectionGroups/{outer}", group_body("outer", inner))
+    assert_error(reply, 501, "INTERNAL_ERROR", "A connection group may not contain itself.")
+
+
+def test_sharing_profile_names(admin):
+    """jdbc/sharingprofile/SharingProfileService.beforeCreate: 'Sharing profile names must not be blank.' and
+    'The sharing profile "<name>" already exists.' for the same primary connection."""
+    connection = new_connection(admin)
+    body = {"name": "", "primaryConnectionIdentifier": connection, "parameters": {}, "attributes": {}}
+    assert_error(admin("POST", "/sharingProfiles", body), 400, "BAD_REQUEST",
+                 "Sharing profile names must not be blank.")
+    assert admin("POST", "/sharingProfiles", dict(body, name="watch")).status == 200
+    assert_error(admin("POST", "/sharingProfiles", dict(body, name="watch")), 400, "BAD_REQUEST",
+                 'The sharing profile "watch" already exists.')
+
+
+def test_user_names(server, admin):
+    """jdbc/user/UserService.beforeCreate: 'The username must not be blank.' and 'User "<name>" already exists.'"""
+    assert_error(admin("POST", "/users", {"username": " ", "attributes": {}}), 400, "BAD_REQUEST",
+                 "The username must not be blank.")
+    make_user(admin, server, "ivan")
+    assert_error(admin("POST", "/users", {"username": "ivan", "attributes": {}}), 400, "BAD_REQUEST",
+                 'User "ivan" already exists.')
+
+
+def test_user_group_names(admin):
+    """jdbc/usergroup/UserGroupService.beforeCreate: 'The group name must not be blank.' and
+    'Group "<name>" already exists.'"""
+    assert_error(admin("POST", "/userGroups", {"identifier": "", "attributes": {}}), 400, "BAD_REQUEST",
+                 "The group name must not be blank.")
+    assert admin("POST", "/userGroups", {"identifier": "ops", "attributes": {}}).status == 200
+    assert_error(admin("POST", "/userGroups", {"identifier": "ops", "attributes": {}}), 400, "BAD_REQUEST",
+                 'Group "ops" already exists.')
+
+
+def test_deleting_your_own_user(admin):
+    """jdbc/user/UserService.deleteObject: 'Deleting your own user is not allowed.', a GuacamoleUnsupported-
+    Exception (501)."""
+    assert_error(admin("DELETE", "/users/guacadmin"), 501, "INTERNAL_ERROR", "Deleting your own user is not allowed.")
+
+
+def test_no_data_is_a_client_error(admin):
+    """rest/directory/DirectoryResource.createObject and DirectoryObjectResource.updateObject: a request without a
+    body is 'Data must be submitted when creating objects.' / '... updating objects.' (400)."""
+    for method, path, verb in (("POST", "/connections", "creating"), ("PUT", "/connections/1", "updating")):
+        if method == "PUT":
+            new_connection(admin)
+        reply = call(admin.base, method, f"/api/session/data/{admin.ds}{path}", token=admin.token,
+                     headers={"Content-Type": "application/json"}, body=None)
+        assert_error(reply, 400, "BAD_REQUEST", f"Data must be submitted when {verb} objects.")
+
+
+def test_parameters_need_update_or_administer(server, admin):
+    """rest/connection/ConnectionResource.getConnectionParameters: without UPDATE or ADMINISTER on the connection,
+    'Permission to read connection parameters denied.' (403); the same for sharing profiles
+    (rest/sharingprofile/SharingProfileResource.getParameters)."""
+    connection = new_connection(admin)
+    profile = admin("POST", "/sharingProfiles", {"name": "watch", "primaryConnectionIdentifier": connection,
+                                                 "parameters": {}, "attributes": {}}).json["identifier"]
+    make_user(admin, server, "reader")
+    grant = [{"op": "add", "path": f"/connectionPermissions/{connection}", "value": "READ"},
+             {"op": "add", "path": f"/sharingProfilePermissions/{profile}", "value": "READ"}]
+    assert admin("PATCH", "/users/reader/permissions", grant).status == 204
+    reader = user_api(server, "reader", "Pa55-word")
+    assert reader("GET", f"/connections/{connection}").status == 200
+    assert_error(reader("GET", f"/connections/{connection}/parameters"), 403, "PERMISSION_DENIED",
+                 "Permission to read connection parameters denied.")
+    assert_error(reader("GET", f"/sharingProfiles/{profile}/parameters"), 403, "PERMISSION_DENIED",
+                 "Permission to read sharing profile parameters denied.")
+
+
+def test_a_token_that_is_not_the_callers(server, admin):
+    """rest/auth/TokenRESTService.invalidateToken: a token that names no session is 'No such token.' (404); the
+    caller's own is deleted (204) and then refused."""
+    assert_error(call(server.url, "DELETE", "/api/tokens/no-such-token", token=admin.token), 404, "NOT_FOUND",
+                 "No such token.")
+    assert call(server.url, "DELETE", f"/api/tokens/{admin.token}", token=admin.token).status == 204
+    assert admin("GET", "/connections").status == 403
+
+
+# --- what tells 1.5 from 1.6 ----------------------------------------------------------------------------------
+
+def test_disabled_is_a_top_level_field_of_users_and_groups_only_on_16(server, admin):
+    """rest/user/APIUser and rest/usergroup/APIUserGroup have a `disabled` field in 1.6.0 and none in 1.5.5 (where
+    it is the attribute 'disabled'): the collection tells the versions apart by it."""
+    make_user(admin, server, "ivan")
+    assert admin("POST", "/userGroups", {"identifier": "ops", "attributes": {}}).status == 200
+    user, group = admin("GET", "/users/ivan").json, admin("GET", "/userGroups/ops").json
+    assert ("disabled" in user) is is_16(server) and ("disabled" in group) is is_16(server)
+    assert ("disabled" in user["attributes"]) is not is_16(server)
+
+
+def test_audit_is_a_system_permission_of_16_only(server, admin):
+    """guacamole-ext net/auth/permission/SystemPermission.Type: AUDIT exists from 1.6.0; granting it on 1.5.5
+    fails in the enum lookup (500)."""
+    make_user(admin, server, "auditor")
+    reply = admin("PATCH", "/users/auditor/permissions",
+                  [{"op": "add", "path": "/systemPermissions", "value": "AUDIT"}])
+    if is_16(server):
+        assert reply.status == 204
+        assert "AUDIT" in admin("GET", "/users/auditor/permissions").json["systemPermissions"]
+    else:
+        assert_error(reply, 500, "INTERNAL_ERROR")
+
+
+def test_head_session_exists_on_16_only(server, admin):
+    """rest/session/SessionResource: 1.6.0 adds a @HEAD handler that answers whether the token is valid; 1.5.5 has
+    only GET and DELETE there."""
+    reply = call(server.url, "HEAD", "/api/session", token=admin.token)
+    assert (reply.status == 204) is is_16(server), reply  # checkValidity returns void
+
+
+def test_directory_patch_on_15_only_removes(server, admin):
+    """rest/directory/DirectoryResource.patchObjects of 1.5.5: only 'remove' ('Only the "remove" operation is
+    supported.', 501), which deletes; 1.6.0 also adds and replaces, atomically, and answers the outcomes."""
+    identifier = new_connection(admin)
+    added = admin("PATCH", "/connections", [{"op": "add", "path": "/", "value": ssh_connection("other")}])
+    if is_16(server):
+        assert added.status == 200 and added.json["patches"][0]["op"] == "add"
+    else:
+        assert_error(added, 501, "INTERNAL_ERROR", 'Only the "remove" operation is supported.')
+    removed = admin("PATCH", "/connections", [{"op": "remove", "path": f"/{identifier}"}])
+    assert removed.status == (200 if is_16(server) else 204)
+    assert identifier not in admin("GET", "/connections").json
+
+
+def test_patch_paths_must_start_with_a_slash(admin):
+    """rest/directory/DirectoryResource.patchObjects: 'Patch paths must start with "/".' (400)."""
+    new_connection(admin)
+    assert_error(admin("PATCH", "/connections", [{"op": "remove", "path": "1"}]), 400, "BAD_REQUEST",
+                 'Patch paths must start with "/".')
+
+
+def test_listing_filtered_by_permission(server, admin):
+    """rest/directory/DirectoryResource.getObjects with ?permission=: only the objects the caller holds one of
+    those permissions on (its effective permissions), for anybody but an administrator."""
+    mine = new_connection(admin)
+    other = admin("POST", "/connections", ssh_connection("other")).json["identifier"]
+    make_user(admin, server, "alice")
+    grant = [{"op": "add", "path": f"/connectionPermissions/{mine}", "value": value} for value in ("READ", "UPDATE")]
+    grant.append({"op": "add", "path": f"/connectionPermissions/{other}", "value": "READ"})
+    assert admin("PATCH", "/users/alice/permissions", grant).status == 204
+    alice = user_api(server, "alice", "Pa55-word")
+    assert set(alice("GET", "/connections").json) == {mine, other}
+    assert set(alice("GET", "/connections?permission=UPDATE").json) == {mine}

