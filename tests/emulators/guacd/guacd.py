@@ -4,8 +4,9 @@ Answers `select` with `args` (the protocol version first, then the real paramete
 ssh, rdp, vnc, telnet and kubernetes), over TCP or TLS, configured like guacd: the flags
 `-b HOST -l PORT -L LEVEL -f -p PIDFILE -C CERT -K KEY` and /etc/guacamole/guacd.conf
 ([server] bind_host/bind_port, [daemon] log_level/pid_file, [ssl] server_certificate/server_key; flags win).
-It makes no remote desktop connection: `connect` is answered with an `error`. Stdlib only, one file, so that it
-can be installed as /usr/local/sbin/guacd on a test machine.
+It makes no remote desktop connection: `connect` is answered with `ready` (a new connection id), then an
+`error` and `disconnect`. Stdlib only, one file, so that it can be installed as /usr/local/sbin/guacd on a test
+machine. tests/emulators/test_guacd_conformance.py runs the same tests against it and the real guacd 1.6.0.
 
 Fault switches (for tests): --fault hang (accept, never answer), --fault close (close right after `select`),
 --fault garbage (answer with bytes that are not the protocol), --fault error (answer `select` with `error`);
@@ -25,43 +26,48 @@ import ssl
 import sys
 import threading
 import time
+import uuid
 
 EMULATOR_VERSION = "1.6.0"
 PROTOCOL_VERSION = "VERSION_1_5_0"
 DEFAULT_CONFIG = "/etc/guacamole/guacd.conf"
 LOG_LEVELS = ("trace", "debug", "info", "warning", "error")
 
-# Parameter names as guacamole-server declares them (GUAC_*_CLIENT_ARGS in src/protocols/*/settings.c), for a
-# build with the optional features (SFTP, PulseAudio, VNC repeater and reverse connect) on and SSH agent support
-# off. The lists grow between releases (these are from 1.5/1.6-era sources): tests must not pin their lengths.
-RECORDING = ["recording-path", "recording-name", "recording-exclude-output", "recording-exclude-mouse",
-             "recording-include-keys", "create-recording-path"]
-WOL = ["wol-send-packet", "wol-mac-addr", "wol-broadcast-addr", "wol-wait-time"]
+# Parameter names, in order, as the real guacd 1.6.0 sends them in `args` (tests/emulators/test_guacd_conformance.py
+# compares): a build with SFTP, PulseAudio (vnc's enable-audio, audio-servername) and Kubernetes, without SSH agent
+# support. The lists grow between releases: tests of the collection must look for names, not pin lengths.
 PROTOCOL_ARGS = {
-    "ssh": ["hostname", "host-key", "port", "username", "password", "font-name", "font-size", "enable-sftp",
-            "sftp-root-directory", "private-key", "passphrase", "color-scheme", "command", "typescript-path",
-            "typescript-name", "create-typescript-path", *RECORDING, "read-only", "server-alive-interval",
-            "backspace", "terminal-type", "scrollback", "locale", "timezone", "disable-copy", "disable-paste",
-            *WOL],
-    "telnet": ["hostname", "port", "timeout", "username", "username-regex", "password", "password-regex",
-               "font-name", "font-size", "color-scheme", "typescript-path", "typescript-name",
-               "create-typescript-path", "typescript-write-existing", *RECORDING, "recording-write-existing",
-               "read-only", "backspace", "terminal-type", "scrollback", "login-success-regex",
-               "login-failure-regex", "disable-copy", "disable-paste", "wol-send-packet", "wol-mac-addr",
-               "wol-broadcast-addr", "wol-udp-port", "wol-wait-time"],
+    "ssh": ["hostname", "host-key", "port", "timeout", "username", "password", "font-name", "font-size", "enable-sftp",
+            "sftp-root-directory", "sftp-disable-download", "sftp-disable-upload", "private-key", "passphrase",
+            "public-key", "color-scheme", "command", "typescript-path", "typescript-name", "create-typescript-path",
+            "typescript-write-existing", "recording-path", "recording-name", "recording-exclude-output",
+            "recording-exclude-mouse", "recording-include-keys", "create-recording-path", "recording-write-existing",
+            "read-only", "server-alive-interval", "backspace", "terminal-type", "scrollback", "locale", "timezone",
+            "disable-copy", "disable-paste", "wol-send-packet", "wol-mac-addr", "wol-broadcast-addr", "wol-udp-port",
+            "wol-wait-time"],
+    "telnet": ["hostname", "port", "timeout", "username", "username-regex", "password", "password-regex", "font-name",
+               "font-size", "color-scheme", "typescript-path", "typescript-name", "create-typescript-path",
+               "typescript-write-existing", "recording-path", "recording-name", "recording-exclude-output",
+               "recording-exclude-mouse", "recording-include-keys", "create-recording-path", "recording-write-existing",
+               "read-only", "backspace", "terminal-type", "scrollback", "login-success-regex", "login-failure-regex",
+               "disable-copy", "disable-paste", "wol-send-packet", "wol-mac-addr", "wol-broadcast-addr", "wol-udp-port",
+               "wol-wait-time"],
     "kubernetes": ["hostname", "port", "namespace", "pod", "container", "exec-command", "use-ssl", "client-cert",
-                   "client-key", "ca-cert", "ignore-cert", "font-name", "font-size", "color-scheme",
-                   "typescript-path", "typescript-name", "create-typescript-path", "typescript-write-existing",
-                   "recording-path", "recording-name", "recording-exclude-output", "recording-exclude-mouse",
-                   "recording-include-keys", "recording-include-clipboard", "create-recording-path",
-                   "recording-write-existing", "read-only", "backspace", "scrollback", "func-keys-and-keypad",
-                   "clipboard-buffer-size", "disable-copy", "disable-paste", "terminal-type"],
-    "vnc": ["hostname", "port", "read-only", "encodings", "username", "password", "swap-red-blue", "color-depth",
-            "cursor", "autoretry", "clipboard-encoding", "dest-host", "dest-port", "enable-audio",
-            "audio-servername", "reverse-connect", "listen-timeout", "enable-sftp", "sftp-hostname",
-            "sftp-host-key", "sftp-port", "sftp-username", "sftp-password", "sftp-private-key", "sftp-passphrase",
-            "sftp-directory", "sftp-root-directory", "sftp-server-alive-interval", *RECORDING, "disable-copy",
-            "disable-paste", *WOL],
+                   "client-key", "ca-cert", "ignore-cert", "font-name", "font-size", "color-scheme", "typescript-path",
+                   "typescript-name", "create-typescript-path", "typescript-write-existing", "recording-path",
+                   "recording-name", "recording-exclude-output", "recording-exclude-mouse", "recording-include-keys",
+                   "create-recording-path", "recording-write-existing", "read-only", "backspace", "scrollback",
+                   "disable-copy", "disable-paste"],
+    "vnc": ["hostname", "port", "read-only", "disable-display-resize", "encodings", "username", "password",
+            "swap-red-blue", "color-depth", "cursor", "autoretry", "clipboard-encoding", "dest-host", "dest-port",
+            "enable-audio", "audio-servername", "reverse-connect", "listen-timeout", "enable-sftp", "sftp-hostname",
+            "sftp-host-key", "sftp-port", "sftp-timeout", "sftp-username", "sftp-password", "sftp-private-key",
+            "sftp-passphrase", "sftp-public-key", "sftp-directory", "sftp-root-directory", "sftp-server-alive-interval",
+            "sftp-disable-download", "sftp-disable-upload", "recording-path", "recording-name",
+            "recording-exclude-output", "recording-exclude-mouse", "recording-include-keys", "create-recording-path",
+            "recording-write-existing", "disable-copy", "disable-paste", "disable-server-input", "wol-send-packet",
+            "wol-mac-addr", "wol-broadcast-addr", "wol-udp-port", "wol-wait-time", "force-lossless", "compress-level",
+            "quality-level"],
     "rdp": ["hostname", "port", "timeout", "domain", "username", "password", "width", "height", "dpi",
             "initial-program", "color-depth", "disable-audio", "enable-printing", "printer-name", "enable-drive",
             "drive-name", "drive-path", "create-drive-path", "disable-download", "disable-upload", "console",
@@ -71,20 +77,23 @@ PROTOCOL_ARGS = {
             "enable-desktop-composition", "enable-menu-animations", "disable-bitmap-caching",
             "disable-offscreen-caching", "disable-glyph-caching", "disable-gfx", "preconnection-id",
             "preconnection-blob", "timezone", "enable-sftp", "sftp-hostname", "sftp-host-key", "sftp-port",
-            "sftp-timeout", "sftp-username", "sftp-password", "sftp-private-key", "sftp-passphrase",
-            "sftp-public-key", "sftp-directory", "sftp-root-directory", "sftp-server-alive-interval",
-            "sftp-disable-download", "sftp-disable-upload", "recording-path", "recording-name",
-            "recording-exclude-output", "recording-exclude-mouse", "recording-exclude-touch",
-            "recording-include-keys", "create-recording-path", "recording-write-existing", "resize-method",
-            "secondary-monitors", "enable-audio-input", "enable-touch", "read-only", "gateway-hostname",
-            "gateway-port", "gateway-domain", "gateway-username", "gateway-password", "load-balance-info",
-            "clipboard-buffer-size", "disable-copy", "disable-paste", "wol-send-packet", "wol-mac-addr",
+            "sftp-timeout", "sftp-username", "sftp-password", "sftp-private-key", "sftp-passphrase", "sftp-public-key",
+            "sftp-directory", "sftp-root-directory", "sftp-server-alive-interval", "sftp-disable-download",
+            "sftp-disable-upload", "recording-path", "recording-name", "recording-exclude-output",
+            "recording-exclude-mouse", "recording-exclude-touch", "recording-include-keys", "create-recording-path",
+            "recording-write-existing", "resize-method", "enable-audio-input", "enable-touch", "read-only",
+            "gateway-hostname", "gateway-port", "gateway-domain", "gateway-username", "gateway-password",
+            "load-balance-info", "disable-copy", "disable-paste", "wol-send-packet", "wol-mac-addr",
             "wol-broadcast-addr", "wol-udp-port", "wol-wait-time", "force-lossless", "normalize-clipboard"],
 }
+# The instructions guacd takes between `args` and `connect` (anything else is ignored).
+HANDSHAKE_OPCODES = {"size", "audio", "video", "image", "timezone", "name"}
 CONFIG_KEYS = {"server": {"bind_host", "bind_port"}, "daemon": {"pid_file", "log_level"},
                "ssl": {"server_certificate", "server_key"}}
 STATUS_UNSUPPORTED = 0x0100
 STATUS_SERVER_BUSY = 0x0201
+STATUS_RESOURCE_NOT_FOUND = 0x0204
+STATUS_UPSTREAM_NOT_FOUND = 0x0207
 
 
 def encode(*elements: str) -> bytes:
@@ -195,9 +204,18 @@ class Emulator:
             stream.close()
 
     def handshake(self, sock, stream, fault):
-        select = read_instruction(stream)
-        if select[0] != "select" or len(select) != 2:
-            self.log("error", "Expected \"select\" instruction.")
+        # guacd waits GUACD_TIMEOUT (15 s) for each instruction of the handshake, `select` included, then closes.
+        sock.settimeout(self.options.handshake_timeout)
+        try:
+            select = read_instruction(stream)
+        except TimeoutError:
+            self.log("debug", "Error reading \"select\": Timed out")
+            return
+        if select[0] != "select":
+            self.log("debug", "Error reading \"select\": Instruction read did not have expected opcode")
+            return
+        if len(select) != 2:
+            self.log("error", f"Bad number of arguments to \"select\" ({len(select) - 1})")
             return
         protocol = select[1]
         if fault == "close":
@@ -211,30 +229,61 @@ class Emulator:
                                 str(STATUS_SERVER_BUSY)))
             return
         if protocol.startswith("$"):
+            # The emulator keeps no connection to join: every id is missing.
             self.log("info", f"Connection \"{protocol}\" does not exist")
+            sock.sendall(encode("error", "No such connection.", str(STATUS_RESOURCE_NOT_FOUND)))
             return
         if protocol not in self.protocols:
             self.log("warning", f"Support for protocol \"{protocol}\" is not installed")
             if self.options.unknown_protocol == "error":
                 sock.sendall(encode("error", f"Support for protocol \"{protocol}\" is not installed",
                                     str(STATUS_UNSUPPORTED)))
+                return
+            if self.options.unknown_protocol == "close":
+                return
+            # guacd 1.6 has already handed the connection to a new process, which exits; nothing answers, and
+            # guacd's relay closes the socket only once the client sends something more.
+            self.hold_until_the_client_sends(sock)
             return
         self.log("info", f"Creating new client for protocol \"{protocol}\"")
         sock.sendall(encode("args", self.options.protocol_version, *PROTOCOL_ARGS[protocol]))
-        self.after_args(sock, stream)
+        self.after_args(sock, stream, protocol)
 
-    def after_args(self, sock, stream):
-        """Read the rest of the handshake (size, audio, ..., connect); a `connect` gets an error: no desktop here."""
-        sock.settimeout(self.options.handshake_timeout)
+    def after_args(self, sock, stream, protocol):
+        """Read the rest of the handshake (size, audio, ..., connect), each instruction within the handshake
+        timeout; `connect` gets `ready` and, when it carries a value for every name of `args`, an `error` and
+        `disconnect`: no desktop here."""
         try:
             while True:
                 instruction = read_instruction(stream)
                 if instruction[0] == "connect":
-                    sock.sendall(encode("error", "guacd-emulator makes no remote desktop connections",
-                                        str(STATUS_UNSUPPORTED)))
-                    return
+                    break
+                if instruction[0] not in HANDSHAKE_OPCODES:
+                    self.log("debug", f"Handler not found for \"{instruction[0]}\"")
         except TimeoutError:
-            self.log("debug", "Handshake timed out")
+            # The session is given up; guacd's relay closes the socket once the client sends something more.
+            self.log("error", "Handshake failed, \"connect\" instruction was not received.")
+            self.hold_until_the_client_sends(sock)
+            return
+        connection_id = f"${uuid.uuid4()}"
+        self.log("info", f"Connection ID is \"{connection_id}\"")
+        sock.sendall(encode("ready", connection_id))
+        if len(instruction) != len(PROTOCOL_ARGS[protocol]) + 2:
+            # The user is not joined and nothing more is sent; guacd leaves the socket open.
+            self.log("error", "Client did not return the expected number of arguments.")
+            self.hold_until_the_client_sends(sock, until_closed=True)
+            return
+        sock.sendall(encode("error", "guacd-emulator makes no remote desktop connections",
+                            str(STATUS_UPSTREAM_NOT_FOUND)) + encode("disconnect"))
+
+
+    def hold_until_the_client_sends(self, sock, until_closed=False):
+        """Send nothing and keep the connection open until the client sends something (or, with until_closed,
+        until it closes the connection)."""
+        sock.settimeout(None)
+        with contextlib.suppress(OSError):
+            while sock.recv(4096) and until_closed:
+                pass
 
 
 class Server(socketserver.ThreadingTCPServer):
@@ -289,9 +338,9 @@ def parse_args(argv=None):
     parser.add_argument("--protocols", default=",".join(PROTOCOL_ARGS),
                         help="protocols to answer for, comma-separated (as if guacd were built with only those)")
     parser.add_argument("--protocol-version", default=PROTOCOL_VERSION)
-    parser.add_argument("--unknown-protocol", choices=["close", "error"], default="close",
-                        help="what to do on `select` of a protocol not served: close the connection, as guacd "
-                             "1.5/1.6 do, or send an `error` instruction")
+    parser.add_argument("--unknown-protocol", choices=["hold", "close", "error"], default="hold",
+                        help="what to do on `select` of a protocol not served: send nothing and keep the "
+                             "connection open, as guacd 1.6 does; close it; or send an `error` instruction")
     parser.add_argument("--fault", choices=["hang", "close", "garbage", "error"])
     parser.add_argument("--fault-times", type=int, default=-1, help="only the first N connections (default all)")
     parser.add_argument("--hang-seconds", type=float, default=300)
