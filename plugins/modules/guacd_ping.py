@@ -35,7 +35,8 @@ options:
   protocol:
     description:
       - The protocol to C(select). guacd answers only for protocols it was built with; without support for it,
-        guacd closes the connection (its log says C(Support for protocol "rdp" is not installed)).
+        guacd 1.6 sends nothing and keeps the connection open, so the check fails after O(timeout) (guacd's
+        log says C(Support for protocol "rdp" is not installed)).
     type: str
     choices: [ssh, rdp, vnc, telnet, kubernetes]
     default: ssh

@@ -1,4 +1,6 @@
-"""guacd_ping through ansible-playbook against the guacd emulator (tests/emulators/guacd), a real TCP/TLS peer."""
+"""guacd_ping through ansible-playbook against the real guacd 1.6.0 (tests/integration/guacd_real.py), for every
+protocol, plain and TLS; and against the guacd emulator (tests/emulators/guacd) for what a healthy guacd never
+does (hang, garbage, errors, closing, a late start), which the emulator's fault switches produce."""
 
 from __future__ import annotations
 
@@ -10,9 +12,13 @@ import time
 
 import pytest
 
+from tests.integration import guacd_real
 from tests.integration.guacamole_fixtures import make_self_signed_cert
 
 pytestmark = pytest.mark.integration
+
+real_guacd = guacd_real.real_guacd
+PROTOCOLS = ["ssh", "rdp", "vnc", "telnet", "kubernetes"]
 
 
 def free_port():
@@ -61,6 +67,39 @@ def ping_task(name, ignore_errors=True, **options):
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_real_guacd_answers_every_protocol(real_guacd, run_playbook, tls):
+    peer = real_guacd(tls=tls)
+    assert set(PROTOCOLS) <= set(peer.protocols), peer.protocols
+    options = dict(host=peer.host, port=peer.port, timeout=10)
+    if tls:
+        options.update(tls="true", ca_path=peer.cert)
+    run = run_playbook("".join(ping_task(p, ignore_errors=False, protocol=p, **options) for p in PROTOCOLS))
+    assert run.rc == 0, run.stdout + peer.log_text()[-2000:]
+    for protocol in PROTOCOLS:
+        result = run.result(protocol)
+        assert result["changed"] is False and result["tls"] is tls and result["attempts"] == 1
+        assert result["version"] == "VERSION_1_5_0"
+        # What the module reports is what guacd sends this very client.
+        with peer.client() as client:
+            assert client.select(protocol)[2:] == result["args"]
+        assert result["args"][0] == "hostname"
+    assert "host-key" in run.result("ssh")["args"] and "security" in run.result("rdp")["args"]
+    assert "namespace" in run.result("kubernetes")["args"] and "encodings" in run.result("vnc")["args"]
+    assert 'Creating new client for protocol "kubernetes"' in peer.log_text()
+
+
+def test_real_guacd_with_tls_refuses_a_plain_ping_and_an_unknown_ca(real_guacd, run_playbook, tmp_path):
+    peer = real_guacd(tls=True)
+    other_ca, _other_key = make_self_signed_cert(tmp_path / "other")
+    common = dict(host=peer.host, port=peer.port, timeout=5)
+    run = run_playbook(ping_task("plain", **common) + ping_task("unknown CA", tls="true", ca_path=other_ca, **common))
+    assert failed(run, "plain") and "TLS" in run.result("plain")["msg"], run.result("plain")
+    unknown = run.result("unknown CA")
+    assert failed(run, "unknown CA")
+    assert "the certificate was not accepted" in unknown["msg"]
+
+
 def test_plain_ping_returns_version_and_args_in_check_mode_too(guacd, run_playbook):
     peer = guacd()
     tasks = (ping_task("ssh", ignore_errors=False, host=peer.host, port=peer.port)
@@ -71,7 +110,7 @@ def test_plain_ping_returns_version_and_args_in_check_mode_too(guacd, run_playbo
         ssh = run.result("ssh")
         assert ssh["changed"] is False
         assert ssh["version"] == "VERSION_1_5_0"
-        assert ssh["args"][:4] == ["hostname", "host-key", "port", "username"]
+        assert ssh["args"][:5] == ["hostname", "host-key", "port", "timeout", "username"]
         assert ssh["protocol"] == "ssh" and ssh["attempts"] == 1 and ssh["tls"] is False
         assert 0 <= ssh["elapsed"] < 5
         rdp = run.result("rdp")
@@ -121,7 +160,9 @@ def test_hang_times_out(guacd, run_playbook):
     run = run_playbook(ping_task("hang", host=peer.host, port=peer.port, timeout=1))
     result = run.result("hang")
     assert failed(run, "hang")
-    assert result["msg"] == (f"guacd at {peer.host}:{peer.port} did not answer 'select' for 'ssh' within 1 s")
+    assert result["msg"] == (f"guacd at {peer.host}:{peer.port} did not answer 'select' for 'ssh' within 1 s (guacd "
+                             "sends nothing at all when support for 'ssh' is not installed: its log then says "
+                             "'Support for protocol \"ssh\" is not installed')")
     assert time.monotonic() - started < 30
 
 
@@ -143,12 +184,20 @@ def test_faulty_replies_are_shown(guacd, run_playbook):
 
 
 def test_protocol_guacd_was_built_without(guacd, run_playbook):
-    closing = guacd("--protocols", "ssh,vnc")
+    # guacd 1.6.0 answers nothing and keeps the socket open (the emulator's default, checked against the real
+    # one in tests/emulators/test_guacd_conformance.py); other builds may close it or send an error.
+    silent = guacd("--protocols", "ssh,vnc")
+    closing = guacd("--protocols", "ssh,vnc", "--unknown-protocol", "close")
     erroring = guacd("--protocols", "ssh,vnc", "--unknown-protocol", "error")
-    run = run_playbook(ping_task("closes", host=closing.host, port=closing.port, protocol="rdp")
+    run = run_playbook(ping_task("silent", host=silent.host, port=silent.port, protocol="rdp", timeout=2)
+                       + ping_task("closes", host=closing.host, port=closing.port, protocol="rdp")
                        + ping_task("errors", host=erroring.host, port=erroring.port, protocol="rdp")
-                       + ping_task("vnc served", ignore_errors=False, host=closing.host, port=closing.port,
+                       + ping_task("vnc served", ignore_errors=False, host=silent.host, port=silent.port,
                                    protocol="vnc"))
+    silent_result = run.result("silent")
+    assert failed(run, "silent")
+    assert "did not answer 'select' for 'rdp' within 2 s" in silent_result["msg"]
+    assert "Support for protocol \"rdp\" is not installed" in silent_result["msg"]
     closes = run.result("closes")
     assert failed(run, "closes")
     assert "closed the connection without answering after 'select' for 'rdp'" in closes["msg"]

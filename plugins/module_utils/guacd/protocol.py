@@ -223,7 +223,12 @@ def _exchange(sock, where, protocol, timeout, remaining):
             if instructions:
                 return _expect_args(instructions[0], where, protocol)
     except TimeoutError:
-        raise GuacdTimeout(f"guacd at {where} did not answer 'select' for {protocol!r} within {timeout:g} s") from None
+        # guacd 1.6 hands the socket to a new connection process before loading the protocol's plugin; when
+        # the plugin is missing that process exits and nobody answers or closes the socket.
+        raise GuacdTimeout(
+            f"guacd at {where} did not answer 'select' for {protocol!r} within {timeout:g} s (guacd sends nothing "
+            f"at all when support for {protocol!r} is not installed: its log then says 'Support for protocol "
+            f"\"{protocol}\" is not installed')") from None
     except ssl.SSLError as exc:
         raise GuacdTlsError(f"TLS error talking to guacd at {where}: {exc.reason or exc}") from None
     except (ConnectionResetError, BrokenPipeError) as exc:
