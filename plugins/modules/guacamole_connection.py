@@ -111,8 +111,9 @@ options:
     default: present
 notes:
   - "Privileges: creating needs the system permission C(CREATE_CONNECTION) and, in a group other than
-    the root, C(UPDATE) on that group; updating needs C(UPDATE) on the connection (and reading its
-    parameters C(UPDATE) or C(ADMINISTER)); deleting needs C(DELETE). C(ADMINISTER) (system) allows all.
+    the root, C(UPDATE) on that group; updating needs C(UPDATE) on the connection, which is also what reading
+    its parameters needs (C(ADMINISTER) on the connection alone does not let it read them); deleting needs
+    C(DELETE). C(ADMINISTER) (system) allows all.
     The creator gets C(READ), C(UPDATE), C(DELETE) and C(ADMINISTER) on what it creates."
   - A connection the user may not read is invisible to it; creating one of the same name then fails
     with the server's C(already exists) error.

@@ -429,15 +429,17 @@ def test_no_data_is_a_client_error(admin):
 
 
 def test_parameters_need_update_or_administer(server, admin):
-    """rest/connection/ConnectionResource.getConnectionParameters: without UPDATE or ADMINISTER on the connection,
-    'Permission to read connection parameters denied.' (403); the same for sharing profiles
-    (rest/sharingprofile/SharingProfileResource.getParameters)."""
+    """rest/connection/ConnectionResource.getConnectionParameters: without system ADMINISTER or UPDATE on the
+    connection (ADMINISTER on the connection alone does not do), 'Permission to read connection parameters
+    denied.' (403); the same for sharing profiles (rest/sharingprofile/SharingProfileResource.getParameters)."""
     connection = new_connection(admin)
     profile = admin("POST", "/sharingProfiles", {"name": "watch", "primaryConnectionIdentifier": connection,
                                                  "parameters": {}, "attributes": {}}).json["identifier"]
     make_user(admin, server, "reader")
-    grant = [{"op": "add", "path": f"/connectionPermissions/{connection}", "value": "READ"},
-             {"op": "add", "path": f"/sharingProfilePermissions/{profile}", "value": "READ"}]
+    grant = [{"op": "add", "path": f"/connectionPermissions/{connection}", "value": value}
+             for value in ("READ", "ADMINISTER")]
+    grant += [{"op": "add", "path": f"/sharingProfilePermissions/{profile}", "value": value}
+              for value in ("READ", "ADMINISTER")]
     assert admin("PATCH", "/users/reader/permissions", grant).status == 204
     reader = user_api(server, "reader", "Pa55-word")
     assert reader("GET", f"/connections/{connection}").status == 200

@@ -269,8 +269,9 @@ class Objects:
 
     def connection_parameters(self, caller: Caller, identifier: str) -> dict[str, str]:
         connection = self.connection(caller, identifier)
-        if not (caller.has("connection", identifier, "UPDATE")
-                or caller.has("connection", identifier, "ADMINISTER")):
+        # System ADMINISTER or UPDATE on the object, nothing else (ConnectionResource.getConnectionParameters,
+        # SharingProfileResource.getParameters): ADMINISTER on the object alone does not do.
+        if not caller.has("connection", identifier, "UPDATE"):
             raise permission_denied("Permission to read connection parameters denied.")
         return dict(connection.parameters)
 
@@ -381,8 +382,9 @@ class Objects:
 
     def sharing_profile_parameters(self, caller: Caller, identifier: str) -> dict[str, str]:
         profile = self.sharing_profile(caller, identifier)
-        if not (caller.has("sharingProfile", identifier, "UPDATE")
-                or caller.has("sharingProfile", identifier, "ADMINISTER")):
+        # System ADMINISTER or UPDATE on the object, nothing else (ConnectionResource.getConnectionParameters,
+        # SharingProfileResource.getParameters): ADMINISTER on the object alone does not do.
+        if not caller.has("sharingProfile", identifier, "UPDATE"):
             raise permission_denied("Permission to read sharing profile parameters denied.")
         return dict(profile.parameters)
 
