@@ -643,3 +643,42 @@ def test_snapshots_are_listed_in_no_order_of_age(plain, fixed):
         assert names[-1] == "current" and sorted(names[:-1]) == list(SNAPSHOTS_IN_ORDER)
         assert names[:-1] != list(SNAPSHOTS_IN_ORDER)
         assert listed_snapshots(client, path) == names  # the same set lists the same way
+
+
+# ------------------------------------------------------------------ CD-ROM drives (issue #16, item 5)
+
+ISO_SIZE = 600 * 1024 ** 2
+
+
+def vm_with_cdrom(pve):
+    pve.add_vm(100, "web", status="stopped", config={"ide2": "none,media=cdrom"})
+    pve.store_file("local", "debian.iso", ISO_SIZE)
+
+
+def test_a_cdrom_update_is_written_as_a_node_writes_it(plain, fixed):
+    # Read in qemu-server PVE::API2::Qemu: update_vm_api with $resolve_cdrom_alias (cdrom is ide2, media=cdrom
+    # added) and its delete loop (cdrom means ide2); the drive check of $foreach_volume_with_alloc ("explicit
+    # 'media=cdrom' is required for iso images", before the worker); $create_disks (an existing volume gets
+    # its size from volume_size_info, or "volume ... does not exist"; none and cdrom have no size).
+    pve, client = plain
+    vm_with_cdrom(pve)
+    # Gap: plain fakepve keeps a cdrom key, takes an ISO as a disk, a missing ISO, and adds no size.
+    data(client.put(f"{VM}/config", data={"cdrom": "local:iso/debian.iso"}))
+    assert pve.vm(100).config["cdrom"] == "local:iso/debian.iso"
+    data(client.put(f"{VM}/config", data={"ide0": "local:iso/debian.iso"}))
+    data(client.put(f"{VM}/config", data={"ide2": "local:iso/nope.iso,media=cdrom"}))
+    assert pve.vm(100).config["ide2"] == "local:iso/nope.iso,media=cdrom"
+
+    pve, client = fixed
+    vm_with_cdrom(pve)
+    data(client.put(f"{VM}/config", data={"cdrom": "local:iso/debian.iso"}))
+    config = data(client.get(f"{VM}/config"))
+    assert "cdrom" not in config and config["ide2"] == "local:iso/debian.iso,media=cdrom,size=600M"
+    status, message = error_of(client.put(f"{VM}/config", data={"ide0": "local:iso/debian.iso"}))
+    assert (status, message) == (400, "Parameter verification failed.")
+    upid = data(client.post(f"{VM}/config", data={"ide2": "local:iso/nope.iso,media=cdrom"}))
+    assert wait_task(client, upid) == "volume local:iso/nope.iso does not exist"
+    data(client.put(f"{VM}/config", data={"ide2": "none,media=cdrom,size=600M"}))
+    assert data(client.get(f"{VM}/config"))["ide2"] == "none,media=cdrom"
+    data(client.put(f"{VM}/config", data={"delete": "cdrom"}))
+    assert "ide2" not in data(client.get(f"{VM}/config"))

@@ -23,6 +23,7 @@ from fakepve.certs import make_cert
 from fakepve.server import USER, params
 
 from .backups import BackupGaps
+from .cdroms import CdromGaps
 from .imports import ImportGaps
 
 WRITE_METHODS = ("POST", "PUT", "DELETE")
@@ -66,9 +67,10 @@ async def node_params(request):
 fakepve_server.params = node_params
 
 
-class ProxgatePve(ImportGaps, BackupGaps, FakePve):
-    """FakePve plus: disk import and disk operations as a node does them (imports.ImportGaps), vzdump
-    that writes archive volumes (backups.BackupGaps),
+class ProxgatePve(CdromGaps, ImportGaps, BackupGaps, FakePve):
+    """FakePve plus: CD-ROM drives in config updates as a node writes them (cdroms.CdromGaps), disk import
+    and disk operations as a node does them (imports.ImportGaps), vzdump that writes archive volumes
+    (backups.BackupGaps),
     pending values in GET config, POST config's privilege checks before its task, the real agent errors
     (no agent configured, VM not running), a guest OS whose agent comes up after boot, deterministic
     dropped connections, guests without a name and LXC interfaces as a node lists them, a hung agent that
