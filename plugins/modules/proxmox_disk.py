@@ -878,7 +878,8 @@ class ProxmoxDisk(ProxmoxModule):
         slot = p["disk"]
         current = config.get(slot)
         if current is not None and is_cdrom(current):
-            self.fail(f"disk: {slot} of VM {self.vm['vmid']} is a CD-ROM drive ({current}), not a disk")
+            self.fail(f"disk: {slot} of VM {self.vm['vmid']} is a CD-ROM drive ({current}), not a disk; "
+                      "change its ISO with proxgate.core.proxmox_vm (cdrom for ide2, or disks)")
         filled = current is None or bool(p["import_from"] and p["force"])
         if filled:
             self.fill_slot(config, digest, current)
@@ -1151,7 +1152,8 @@ class ProxmoxDisk(ProxmoxModule):
             self.fail(f"disk: {slot} is a detached volume ({current}); removing it deletes the volume - set "
                       "delete_volume: true to do that")
         if DISK_KEY.match(slot) and is_cdrom(current):
-            self.fail(f"disk: {slot} of VM {self.vm['vmid']} is a CD-ROM drive ({current}), not a disk")
+            self.fail(f"disk: {slot} of VM {self.vm['vmid']} is a CD-ROM drive ({current}), not a disk; "
+                      "change its ISO with proxgate.core.proxmox_vm (cdrom for ide2, or disks)")
         if p["delete_volume"]:
             self.act("delete", slot, current, None)
             if not self.check_mode:

@@ -128,7 +128,19 @@ options:
       - A new disk is C(STORAGE:SIZE_IN_GiB) with options, such as C(local-lvm:32,discard=on,iothread=1).
       - For an existing disk, only the options are compared and updated; its volume and size are
         kept. Growing, moving and importing disks is the job of M(proxgate.core.proxmox_disk).
+      - A CD-ROM drive (C(media=cdrom)) is the exception: it takes the ISO given, such as
+        C(local:iso/debian-13.iso,media=cdrom), or none (C(none,media=cdrom)); see O(cdrom) for C(ide2).
     type: dict
+  cdrom:
+    description:
+      - What is in the VM's C(ide2) CD-ROM drive, as PVE's C(cdrom) option (an alias of C(ide2)) - an ISO
+        volume such as V(local:iso/debian-13.iso), V(none) for an empty drive (the ISO ejected), or V(cdrom)
+        for the host's physical drive. A drive without one is added.
+      - Written as C(ide2=VALUE,media=cdrom) and compared by the ISO alone (the size a node adds is not
+        compared), so inserting, swapping and ejecting converge. On a running VM the change applies at once.
+      - To remove the drive itself, set C(ide2) to V(null) in O(disks).
+      - Refused when C(ide2) holds a disk or the cloud-init drive, or together with C(ide2) in O(disks).
+    type: str
   tags:
     description:
       - Tags of the VM (stored lower-cased and sorted by PVE); the list given replaces the VM's tags.
@@ -289,6 +301,22 @@ EXAMPLES = r"""
     memory: 4096
     state: started
 
+- name: Boot the installer ISO (inserted in ide2, swapped for another ISO when one is in)
+  proxgate.core.proxmox_vm:
+    name: web01
+    cdrom: local:iso/debian-13.2.0-amd64-netinst.iso
+
+- name: Eject it, keeping the empty drive
+  proxgate.core.proxmox_vm:
+    name: web01
+    cdrom: none
+
+- name: An ISO in a second, SATA CD-ROM drive
+  proxgate.core.proxmox_vm:
+    name: web01
+    disks:
+      sata1: local:iso/virtio-win-0.1.271.iso,media=cdrom
+
 - name: More memory; applied at the next reboot if the VM runs without memory hotplug
   proxgate.core.proxmox_vm:
     name: web01
@@ -399,10 +427,12 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     DRIVE_KEY,
     NET_KEY,
     agent_problem,
-    config_value_equal,
     agent_value_to_write,
+    cdrom_value,
+    config_value_equal,
     encode_sshkeys,
     format_props,
+    is_cdrom_drive,
     is_cloudinit_volume,
     join_tags,
     parse_drive,
@@ -427,6 +457,8 @@ CLONE_OPTIONS = ("full", "storage", "format", "snapname")
 # Cloud-init options that are config keys under the same name.
 CLOUDINIT_KEYS = ("ciuser", "citype", "cicustom", "ciupgrade", "nameserver", "searchdomain")
 IPCONFIG_KEY = re.compile(r"^ipconfig\d+$")
+# What the cdrom option takes: an ISO volume id, none (an empty drive) or cdrom (the host's drive).
+ISO_VOLUME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*:iso/[^,=\s]+$")
 CLOUDINIT_DRIVE_KEY = re.compile(r"^(ide[0-3]|sata[0-5]|scsi([0-9]|[12][0-9]|30))$")
 
 
@@ -447,6 +479,8 @@ def desired_config(params):
         wanted["sshkeys"] = encode_sshkeys(params["sshkeys"])
     for group in ("nets", "disks", "ipconfig", "config"):
         wanted.update(params.get(group) or {})
+    if params.get("cdrom") is not None:
+        wanted["ide2"] = cdrom_value(params["cdrom"])
     return wanted
 
 
@@ -485,23 +519,37 @@ def value_to_write(key, wanted, current):
             return format_props({model: have["macaddr"], **want})
         return wanted
     if DRIVE_KEY.match(key):
+        if is_cdrom_drive(wanted) and is_cdrom_drive(current):
+            # Another ISO (or none) in the same drive: sent as asked, the node adds the new ISO's size.
+            return format_props({k: v for k, v in parse_drive(wanted).items() if k != "size"}, default_key="volume")
         return keep_volume(wanted, current)
     return wanted
 
 
-def disk_conflicts(wanted, current):
+def disk_conflicts(wanted, current, cdrom=None):
     """Messages for disks the options would move, replace or resize: this module does not do that.
-    A cloud-init drive can only go where there is no other disk."""
+    A cloud-init drive can only go where there is no other disk, a CD-ROM only in a slot that has no disk."""
     problems, plain = [], {}
     for key, value in wanted.items():
         if value is not None and DRIVE_KEY.match(key) and is_cloudinit_volume(parse_drive(value).get("volume")):
             have = current.get(key)
             if have is not None and not is_cloudinit_volume(parse_drive(have).get("volume")):
                 problems.append(f"disks.{key}: the VM already has a disk there, not a cloud-init drive")
+        elif value is not None and is_cdrom_drive(value) and current.get(key) is not None \
+                and not is_cdrom_drive(current[key]):
+            what = ("the cloud-init drive" if is_cloudinit_volume(parse_drive(current[key]).get("volume"))
+                    else f"a disk ({parse_drive(current[key]).get('volume')})")
+            problems.append(f"{cdrom_label(key, cdrom)}: {key} of the VM holds {what}, not a CD-ROM drive; put the "
+                            "CD-ROM in a free slot (disks.sata1: ...,media=cdrom) or remove what is there first")
         else:
             plain[key] = value
     more, notes = volume_conflicts(plain, current, DRIVE_KEY.match, lambda key: f"disks.{key}")
     return problems + more, notes
+
+
+def cdrom_label(key, cdrom):
+    """The option a drive value came from, for messages."""
+    return "cdrom" if key == "ide2" and cdrom is not None else f"disks.{key}"
 
 
 def option_problems(p):
@@ -518,6 +566,7 @@ def option_problems(p):
             if isinstance(value, str) and not value.strip():
                 # Empty means 'not set' for the scalar options; a device is only removed when asked by name.
                 problems.append(f"{group}.{key} is empty; give a property string, or null to remove the device")
+    problems.extend(cdrom_problems(p))
     for key in (p["disks"] or {}):
         if not DRIVE_KEY.match(key) or key.startswith("unused"):
             problems.append(f"disks keys must be scsiN, virtioN, sataN, ideN, efidisk0 or tpmstate0; got {key!r}")
@@ -535,6 +584,20 @@ def option_problems(p):
         problems.append(storage_problem)
     problems.extend(config_option_problems(p["config"] or {}, owning_option, NODE_KEYS))
     problems.extend(clone_only_problems(p, CLONE_OPTIONS))
+    return problems
+
+
+def cdrom_problems(p):
+    """Messages for a cdrom value PVE would refuse, or one that competes with disks.ide2."""
+    cdrom = p["cdrom"]
+    if cdrom is None:
+        return []
+    problems = []
+    if cdrom not in ("none", "cdrom") and not ISO_VOLUME.match(cdrom):
+        problems.append(f"cdrom must be an ISO volume such as local:iso/debian-13.iso, none (eject) or cdrom (the "
+                        f"host's drive), got {cdrom!r}")
+    if "ide2" in (p["disks"] or {}):
+        problems.append("cdrom and disks.ide2 both set ide2 (cdrom is PVE's alias of ide2); give one of them")
     return problems
 
 
@@ -576,6 +639,7 @@ class ProxmoxVm(GuestModule):
                                          "pvscsi"]),
         nets=dict(type="dict"),
         disks=dict(type="dict"),
+        cdrom=dict(type="str"),
         tags=dict(type="list", elements="str"),
         pool=dict(type="str"),
         description=dict(type="str"),
@@ -622,6 +686,9 @@ class ProxmoxVm(GuestModule):
             wanted["cipassword"] = p["cipassword"]
         uses_cloudinit = any(is_cloudinit_key(key) for key in wanted)
         if uses_cloudinit and not cloudinit_drive({**current, **wanted}):
+            if p["cloudinit_storage"] and p["cdrom"] is not None and p["cloudinit_drive"] == "ide2":
+                self.fail("cdrom uses ide2, where cloudinit_drive would put the new cloud-init drive; set "
+                          "cloudinit_drive to another slot (such as ide0 or scsi1)")
             if p["cloudinit_storage"]:
                 wanted[p["cloudinit_drive"]] = f"{p['cloudinit_storage']}:cloudinit"
             else:
@@ -630,7 +697,7 @@ class ProxmoxVm(GuestModule):
         return wanted
 
     def conflicts(self, guest, wanted, current):
-        return disk_conflicts(wanted, current)
+        return disk_conflicts(wanted, current, self.params["cdrom"])
 
     def compare(self, wanted, current):
         changes = super().compare(wanted, current)

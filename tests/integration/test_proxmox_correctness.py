@@ -504,3 +504,118 @@ def test_retention_and_container_snapshot_bad_input_is_refused_before_any_write(
     assert msgs["RAM of a container"].startswith("vmstate: container 200 (dns01) cannot save its RAM")
     assert "snapname 'vzdump' is reserved by PVE" in msgs["vzdump on a container"]
     assert writes() == [] and list(pve.pve.ct(200).snapshots) == ["auto-1"]
+
+
+# ------------------------------------------------------------------ item 5: CD-ROMs
+
+VM_CONFIG_PATH = "/api2/json/nodes/pve1/qemu/101/config"
+INSTALLER = "debian-13.2.0-amd64-netinst.iso"
+DRIVERS = "virtio-win-0.1.271.iso"
+
+
+def cdrom_tasks(value, name="CD-ROM"):
+    return f"""
+    - name: {name}
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        cdrom: {value}
+    """
+
+
+def test_insert_swap_and_eject_an_iso_converge(run_playbook, pve, pve_env, writes):
+    pve.pve.store_file("local", INSTALLER, 700 * 1024 ** 2)
+    pve.pve.store_file("local", DRIVERS, 600 * 1024 ** 2)
+    vm = pve.pve.vm(101)  # running, with the empty CD-ROM drive a VM made in the web UI has
+    vm.config["ide2"] = "none,media=cdrom"
+
+    insert = cdrom_tasks(f"local:iso/{INSTALLER}", "Insert")
+    check = run_playbook(insert, env=pve_env, check=True, diff=True)
+    assert check.rc == 0, check.stdout + check.stderr
+    assert check.result("Insert")["changed_keys"] == ["ide2"]
+    assert writes() == [] and vm.config["ide2"] == "none,media=cdrom"
+
+    converge(run_playbook, pve_env, writes, insert)
+    assert vm.config["ide2"] == f"local:iso/{INSTALLER},media=cdrom,size=700M"
+    assert writes() == [("POST", VM_CONFIG_PATH)]
+
+    swap = converge(run_playbook, pve_env, writes, cdrom_tasks(f"local:iso/{DRIVERS}", "Swap"))
+    assert swap.result("Swap")["pending"] == []  # a medium change applies to the running VM at once
+    assert vm.config["ide2"] == f"local:iso/{DRIVERS},media=cdrom,size=600M"
+
+    converge(run_playbook, pve_env, writes, cdrom_tasks("none", "Eject"))
+    assert vm.config["ide2"] == "none,media=cdrom"
+    assert writes() == [("POST", VM_CONFIG_PATH)] * 3
+
+    # A new drive on a running VM waits for its next start (IDE and SATA cannot be hot-plugged).
+    added = converge(run_playbook, pve_env, writes, f"""
+    - name: An ISO in a new SATA drive, by disks
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        disks:
+          sata1: local:iso/{INSTALLER},media=cdrom
+    """)
+    assert added.result("An ISO in a new SATA drive, by disks")["pending"] == ["sata1"]
+
+    stopped = pve.pve.vm(103)
+    stopped.config["sata1"] = f"local:iso/{INSTALLER},media=cdrom,size=700M"
+    converge(run_playbook, pve_env, writes, f"""
+    - name: Swapped by disks
+      proxgate.core.proxmox_vm:
+        vmid: 103
+        disks:
+          sata1: local:iso/{DRIVERS},media=cdrom
+    """)
+    assert stopped.config["sata1"] == f"local:iso/{DRIVERS},media=cdrom,size=600M"
+
+
+def test_a_new_vm_with_an_iso_converges(run_playbook, pve, pve_env, writes):
+    pve.pve.store_file("local", INSTALLER, 700 * 1024 ** 2)
+    converge(run_playbook, pve_env, writes, f"""
+    - name: New VM booting the installer
+      proxgate.core.proxmox_vm:
+        vmid: 150
+        name: installer
+        node: pve1
+        memory: 2048
+        cdrom: local:iso/{INSTALLER}
+    """)
+    assert pve.pve.vm(150).config["ide2"].startswith(f"local:iso/{INSTALLER},media=cdrom")
+
+
+def test_bad_cdrom_input_is_refused_naming_the_option(run_playbook, pve, pve_env, writes):
+    pve.pve.store_file("local", INSTALLER, 700 * 1024 ** 2)
+    pve.pve.vm(103).config["ide2"] = "local-lvm:vm-103-disk-1,size=8G"
+    run = run_playbook(f"""
+    - name: Not an ISO
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        cdrom: local-lvm:vm-101-disk-0
+      ignore_errors: true
+    - name: Both cdrom and disks.ide2
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        cdrom: none
+        disks:
+          ide2: none,media=cdrom
+      ignore_errors: true
+    - name: ide2 holds a disk
+      proxgate.core.proxmox_vm:
+        vmid: 103
+        cdrom: local:iso/{INSTALLER}
+      ignore_errors: true
+    - name: An ISO that is not there
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        cdrom: local:iso/nope.iso
+      ignore_errors: true
+    """, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    msgs = {r["task"]: r["result"].get("msg", "") for r in run.results}
+    assert len(run.failed) == 4, msgs
+    assert msgs["Not an ISO"].startswith("cdrom must be an ISO volume such as local:iso/debian-13.iso")
+    assert msgs["Both cdrom and disks.ide2"].startswith("cdrom and disks.ide2 both set ide2")
+    assert msgs["ide2 holds a disk"].startswith("cdrom: ide2 of the VM holds a disk (local-lvm:vm-103-disk-1)")
+    assert "volume local:iso/nope.iso does not exist" in msgs["An ISO that is not there"]
+    # Only the last one reached the node, whose task refused the missing ISO.
+    assert writes() == [("POST", VM_CONFIG_PATH)]
+    assert "ide2" not in pve.pve.vm(101).config

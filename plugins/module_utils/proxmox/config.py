@@ -24,6 +24,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     drive_equal,
     drive_size_request,
     format_props,
+    is_cdrom_drive,
     parse_drive,
     parse_props,
     size_bytes,
@@ -80,11 +81,14 @@ def volume_conflicts(wanted, current, is_volume_key, label, owner="VM", noun="di
 
     A config write only updates the options of an existing volume: moving or replacing one is refused
     (a problem), a different size only noted. label(key) names the option in messages (disks.scsi0, rootfs).
+    A CD-ROM drive that stays one takes any ISO (or none): that is no replacement of a volume.
     """
     grow_tool = grow_tool or move_tool
     problems, notes = [], []
     for key, value in wanted.items():
         if value is None or not is_volume_key(key) or current.get(key) is None:
+            continue
+        if is_cdrom_drive(value) and is_cdrom_drive(current[key]):
             continue
         want, have = parse_drive(value), parse_drive(current[key])
         new_disk = NEW_DISK.match(want.get("volume") or "")

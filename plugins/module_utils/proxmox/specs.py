@@ -218,6 +218,21 @@ def is_cloudinit_volume(volume):
     return bool(volume) and ":" in volume and "cloudinit" in volume.split(":", 1)[1]
 
 
+def is_cdrom_drive(value):
+    """True for a CD-ROM drive's value (``local:iso/x.iso,media=cdrom``, ``none,media=cdrom``, ``cdrom``) that is
+    not the cloud-init drive (also ``media=cdrom``, but a volume of the VM's own)."""
+    drive = parse_drive(value)
+    volume = drive.get("volume")
+    return (drive.get("media") == "cdrom" or volume == "cdrom") and not is_cloudinit_volume(volume)
+
+
+def cdrom_value(value):
+    """A ``cdrom`` value as qemu-server's update_vm_api makes it an ``ide2`` value: ``media=cdrom`` added when the
+    value has no media."""
+    text = str(value)
+    return text if "media=" in text else f"{text},media=cdrom"
+
+
 def drive_equal(desired, current):
     """A drive matches when its options match. A desired new disk (``storage:size``) matches any volume
     on that storage; the size is not compared here (growing a disk is a separate call) and an
