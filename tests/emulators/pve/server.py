@@ -20,6 +20,7 @@ import fakepve.server as fakepve_server
 from aiohttp import web
 from fakepve import FakePve, PveError
 from fakepve.certs import make_cert
+from fakepve.model import TaskError
 from fakepve.server import USER, params
 
 from .backups import BackupGaps
@@ -90,12 +91,38 @@ class ProxgatePve(CdromGaps, ImportGaps, BackupGaps, FakePve):
         self.request_log = request_log
         # The ACL as PUT /access/acl leaves it: (path, type, ugid, roleid) -> propagate (1 or 0).
         self.acl_entries = {}
+        # hold_nextid(): {count, waiting, event, timeout} while GET /cluster/nextid requests are held together.
+        self.nextid_hold = None
+        # PVE seconds a QEMU clone's task runs (its new VM locked 'clone'), so clones can overlap.
+        self.clone_secs = 0
 
     # -------------------------------------------------------------- faults
 
     def drop_next(self, method, suffix, times=1):
         """Close the connection, without an answer, on the next `times` requests whose path ends with suffix."""
         self.drops[(method, suffix)] = times
+
+    def hold_nextid(self, count, timeout=10.0):
+        """Hold the next `count` GET /cluster/nextid requests (without ?vmid) until all of them have come (or
+        `timeout` real seconds have passed), then answer them: they all get the same id, as parallel callers
+        on a node do between one's nextid and its create. A test facility for the create race."""
+        self.nextid_hold = {"count": count, "waiting": 0, "event": None, "timeout": timeout}
+
+    async def _nextid(self, v, user):
+        hold = self.nextid_hold
+        if hold is not None and v.get("vmid") in (None, ""):
+            if hold["event"] is None:
+                hold["event"] = asyncio.Event()
+            hold["waiting"] += 1
+            if hold["waiting"] >= hold["count"]:
+                self.nextid_hold = None
+                hold["event"].set()
+            else:
+                try:
+                    await asyncio.wait_for(hold["event"].wait(), hold["timeout"])
+                except asyncio.TimeoutError:
+                    self.nextid_hold = None
+        return await super()._nextid(v, user)
 
     def _build_app(self):
         app = super()._build_app()
@@ -140,6 +167,28 @@ class ProxgatePve(CdromGaps, ImportGaps, BackupGaps, FakePve):
         if data is None:
             return None
         return [{key: iface[key] for key in ("name", "hwaddr", "inet", "inet6") if key in iface} for iface in data]
+
+    async def _qm_clone(self, v, user):
+        # Gap: fakepve refuses a clone whose new id another clone is still making at the request. On a node the
+        # request checks only that no config file of the id exists (qemu-server PVE::API2::Qemu clone_vm, its
+        # early $load_and_check); the new config file is written in the qmclone worker, once it holds the
+        # locks, after the same check again ('unable to create VM <newid>: config file already exists'). So the
+        # clone that loses a race for an id still gets a task, which fails.
+        newid = int(v["newid"])
+        other = self.vm(newid)
+        if other is not None and other.lock == "clone":
+            message = f"unable to create VM {newid}: config file already exists"
+
+            async def lost():
+                raise TaskError(message)
+            return await self.task(v["node"], "qmclone", v["vmid"], user, lost, lock=False,
+                                   log=[f"creating a clone of VM {v['vmid']} with ID {newid}"])
+        return await super()._qm_clone(v, user)
+
+    async def ceph_io(self, vm, keys=None):
+        if getattr(vm, "lock", None) == "clone" and self.clone_secs:
+            await self.pause(self.clone_secs)
+        await super().ceph_io(vm, keys)
 
     async def _qm_snapshot_list(self, v, user):
         return unordered_snapshots(await super()._qm_snapshot_list(v, user))
