@@ -282,33 +282,39 @@ class GuacClient:
 # --- pictures -----------------------------------------------------------------------------------------------
 
 def png_decode(data: bytes):
-    """(width, height, rows of RGBA bytes) of an 8-bit RGB/RGBA non-interlaced PNG (what cairo writes)."""
+    """(width, height, rows of RGBA bytes) of a non-interlaced PNG of any colour type and bit depth up to 8 (guacd
+    writes palette PNGs of 1 to 8 bits from its own encoder, and RGB/RGBA ones through cairo)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    position, idat, header = 8, b"", None
+    position, idat, header, palette, transparency = 8, b"", None, b"", b""
     while position < len(data):
         length, kind = struct.unpack(">I4s", data[position:position + 8])
         chunk = data[position + 8:position + 8 + length]
         position += 12 + length
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"PLTE":
+            palette = chunk
+        elif kind == b"tRNS":
+            transparency = chunk
         elif kind == b"IDAT":
             idat += chunk
         elif kind == b"IEND":
             break
     width, height, depth, color, _compression, _filter, interlace = header
-    if depth != 8 or color not in (2, 6) or interlace:
-        raise ValueError(f"PNG kind not handled here: depth {depth}, color type {color}, interlace {interlace}")
-    channels = 4 if color == 6 else 3
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[color]
+    if depth > 8 or interlace:
+        raise ValueError(f"PNG kind not handled here: depth {depth}, interlace {interlace}")
     raw = zlib.decompress(idat)
-    stride = width * channels
+    stride = (width * channels * depth + 7) // 8
+    step = max(1, channels * depth // 8)
     rows, previous = [], bytearray(stride)
     for y in range(height):
         kind = raw[y * (stride + 1)]
         line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
         for i in range(stride):
-            left = line[i - channels] if i >= channels else 0
+            left = line[i - step] if i >= step else 0
             up = previous[i]
-            corner = previous[i - channels] if i >= channels else 0
+            corner = previous[i - step] if i >= step else 0
             if kind == 1:
                 line[i] = (line[i] + left) & 0xFF
             elif kind == 2:
@@ -320,12 +326,27 @@ def png_decode(data: bytes):
                 pa, pb, pc = abs(estimate - left), abs(estimate - up), abs(estimate - corner)
                 line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
         previous = line
-        if channels == 3:
-            rgba = bytearray(width * 4)
-            rgba[0::4], rgba[1::4], rgba[2::4] = line[0::3], line[1::3], line[2::3]
-            rgba[3::4] = b"\xff" * width
-            line = rgba
-        rows.append(bytes(line))
+        if depth < 8:
+            per_byte, mask = 8 // depth, (1 << depth) - 1
+            samples = [(line[x // per_byte] >> (8 - depth * (x % per_byte + 1))) & mask for x in range(width)]
+        else:
+            samples = line
+        rgba = bytearray()
+        for x in range(width):
+            if color == 3:
+                index = samples[x]
+                alpha = transparency[index] if index < len(transparency) else 255
+                rgba += palette[index * 3:index * 3 + 3] + bytes([alpha])
+            elif color == 0:
+                grey = samples[x] * 255 // ((1 << depth) - 1)
+                rgba += bytes([grey, grey, grey, 255])
+            elif color == 4:
+                rgba += bytes([samples[2 * x]] * 3 + [samples[2 * x + 1]])
+            elif color == 2:
+                rgba += bytes(samples[3 * x:3 * x + 3]) + b"\xff"
+            else:
+                rgba += bytes(samples[4 * x:4 * x + 4])
+        rows.append(bytes(rgba))
     return width, height, rows
 
 
@@ -353,14 +374,20 @@ class Surface:
 
     def put(self, x, y, width, rows):
         """Paint rows (RGBA bytes, `width` pixels each) at x, y, clipped; fully transparent pixels left out."""
+        left, right = max(x, 0), min(x + width, self.width)
+        if left >= right:
+            return
         for row, data in enumerate(rows):
             target = y + row
             if not 0 <= target < self.height:
                 continue
-            for column in range(width):
-                tx = x + column
-                if 0 <= tx < self.width and data[column * 4 + 3]:
-                    self.pixels[target][tx * 4:tx * 4 + 4] = data[column * 4:column * 4 + 4]
+            part = data[(left - x) * 4:(right - x) * 4]
+            if 0 not in part[3::4]:  # opaque: one slice
+                self.pixels[target][left * 4:right * 4] = part
+                continue
+            for column in range(right - left):
+                if part[column * 4 + 3]:
+                    self.pixels[target][(left + column) * 4:(left + column) * 4 + 4] = part[column * 4:column * 4 + 4]
 
     def region(self, x, y, width, height):
         rows = []
@@ -426,8 +453,9 @@ class Screen:
         return picture
 
     def distinct_colours(self):
+        """The colours on the composed picture (every pixel: X's root weave alternates single pixels)."""
         picture = self.composed()
-        return {bytes(line[i:i + 3]) for line in picture.pixels[::4] for i in range(0, len(line), 16)}
+        return {bytes(line[i:i + 3]) for line in picture.pixels for i in range(0, len(line), 4)}
 
     def save(self, path: Path):
         picture = self.composed()
