@@ -4,7 +4,9 @@
 #   tools/system_deps.sh test   that, plus an OpenSSH server and client (the SSH import tests start their own
 #                               sshd on 127.0.0.1; the system service is not used), and debootstrap and
 #                               systemd-container (the roles' molecule scenarios boot Debian machines with
-#                               systemd-nspawn: tools/nspawn_machine.py)
+#                               systemd-nspawn: tools/nspawn_machine.py), and Xvfb and x11vnc (the VNC server of
+#                               the end-to-end test through the real guacd; tools/guacd_build.sh installs guacd's
+#                               own build dependencies)
 # As root, what is missing is installed with apt-get. Otherwise it stops at once with the command to run.
 set -euo pipefail
 purpose=${1:-test}
@@ -17,6 +19,8 @@ if [ "$purpose" = test ]; then
   command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+  command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+  command -v x11vnc >/dev/null 2>&1 || missing+=(x11vnc)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
