@@ -35,6 +35,9 @@ options:
     description:
       - The container's id. When it is absent and no container has O(hostname), the next free id is
         taken from C(/cluster/nextid).
+      - Parallel creates may be offered the same id (PVE reserves none); the one whose create the node
+        refuses because the id is taken, at the request or in its task, takes a fresh id and creates again
+        (RV(vmids_taken)). A O(vmid) given is never replaced.
       - An id that belongs to a QEMU VM is refused (manage it with M(proxgate.core.proxmox_vm)).
     type: int
   hostname:
@@ -320,6 +323,14 @@ created:
   returned: always
   type: bool
   sample: true
+vmids_taken:
+  description:
+    - Ids C(/cluster/nextid) offered that a parallel create took first; the container was created again with a
+      fresh id each time (up to 10 tries). Only when no O(vmid) was given.
+  returned: when an id was taken
+  type: list
+  elements: int
+  sample: [104]
 changed_keys:
   description: Configuration keys that were (or in check mode would be) written.
   returned: always

@@ -3,7 +3,13 @@ every run (empty values, trailing whitespace, agent sub-options) and refuse a vm
 
 from __future__ import annotations
 
+import concurrent.futures
+import sys
+import textwrap
+
 import pytest
+
+from tests.integration.conftest import BIN, run_ansible_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -619,3 +625,110 @@ def test_bad_cdrom_input_is_refused_naming_the_option(run_playbook, pve, pve_env
     # Only the last one reached the node, whose task refused the missing ISO.
     assert writes() == [("POST", VM_CONFIG_PATH)]
     assert "ide2" not in pve.pve.vm(101).config
+
+
+# ------------------------------------------------------------------ item 4: the /cluster/nextid race
+
+def parallel_runs(tmp_path, label, plays, env, check=False):
+    """Run one playbook per task list, all at once, as parallel AWX jobs do; returns their PlaybookRuns."""
+    def run(index, tasks):
+        workdir = tmp_path / f"{label}-{index}"
+        workdir.mkdir()
+        playbook = workdir / "play.yml"
+        playbook.write_text("- name: Parallel play\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                            + textwrap.indent(textwrap.dedent(tasks).strip() + "\n", "    "))
+        command = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                   "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)]
+        return run_ansible_playbook(command + (["--check"] if check else []), workdir, env)
+
+    with concurrent.futures.ThreadPoolExecutor(len(plays)) as pool:
+        return list(pool.map(run, range(len(plays)), plays))
+
+
+def new_vm(name):
+    return f"""
+    - name: Create {name}
+      proxgate.core.proxmox_vm:
+        name: {name}
+        node: pve1
+        memory: 512
+    """
+
+
+def clone_vm(name):
+    return f"""
+    - name: Create {name}
+      proxgate.core.proxmox_vm:
+        name: {name}
+        clone: debian-13-cloud
+        node: pve1
+    """
+
+
+def assert_parallel_converge(tmp_path, plays, pve_env, writes):
+    before = len(writes())
+    again = parallel_runs(tmp_path, "again", plays, pve_env)
+    for run in again:
+        assert run.rc == 0, run.stdout + run.stderr
+        assert run.changed == []
+    assert writes()[before:] == [], "the second runs wrote"
+
+
+def test_parallel_creates_without_vmid_each_get_their_own_id(run_playbook, tmp_path, pve, pve_env, writes):
+    names = ["par-a", "par-b", "par-c", "par-d"]
+    plays = [new_vm(name) for name in names]
+    check = parallel_runs(tmp_path, "check", plays, pve_env, check=True)
+    assert all(run.rc == 0 for run in check) and writes() == []
+
+    pve.pve.hold_nextid(len(plays))  # every run gets the same id from /cluster/nextid, as in the issue
+    runs = parallel_runs(tmp_path, "first", plays, pve_env)
+    for run in runs:
+        assert run.rc == 0, run.stdout + run.stderr
+        assert run.changed == [run.results[0]["task"]]
+    vmids = {run.results[0]["result"]["name"]: run.results[0]["result"]["vmid"] for run in runs}
+    assert sorted(vmids) == names and len(set(vmids.values())) == 4
+    assert {pve.pve.vm(vmid).name for vmid in vmids.values()} == set(names)
+    taken = [run.results[0]["result"].get("vmids_taken", []) for run in runs]
+    assert sum(len(ids) for ids in taken) >= 3, taken  # the node refused the id the losers had first
+    creates = [request for request in writes() if request == ("POST", "/api2/json/nodes/pve1/qemu")]
+    assert len(creates) == 4 + sum(len(ids) for ids in taken)
+    assert_parallel_converge(tmp_path, plays, pve_env, writes)
+
+
+def test_parallel_clones_retry_when_the_task_reports_the_id_taken(run_playbook, tmp_path, pve, pve_env, writes):
+    names = ["clone-a", "clone-b", "clone-c"]
+    plays = [clone_vm(name) for name in names]
+    pve.pve.time_scale = 0.02
+    pve.pve.clone_secs = 25  # half a second: the clones overlap, and the later ones lose their id in the task
+    pve.pve.hold_nextid(len(plays))
+    runs = parallel_runs(tmp_path, "first", plays, pve_env)
+    for run in runs:
+        assert run.rc == 0, run.stdout + run.stderr
+    vmids = {run.results[0]["result"]["name"]: run.results[0]["result"]["vmid"] for run in runs}
+    assert sorted(vmids) == names and len(set(vmids.values())) == 3
+    lost = [task for task in pve.pve.tasklog if task["type"] == "qmclone"
+            and "config file already exists" in str(task.get("exitstatus"))]
+    assert lost, "no clone lost its id in its task"
+    assert sum(len(run.results[0]["result"].get("vmids_taken", [])) for run in runs) >= len(lost)
+    pve.pve.time_scale = 0
+    assert_parallel_converge(tmp_path, plays, pve_env, writes)
+
+
+def test_a_given_vmid_that_is_taken_meanwhile_is_not_replaced(run_playbook, pve, pve_env, writes):
+    # A vmid given is the user's: a create that finds it taken fails with the node's message, no other id is
+    # tried. (The id is taken between the module's lookup and its create: another guest of that id on the
+    # server is what the lookup would find, so the race is staged with a failing create.)
+    pve.pve.fail("POST", "/nodes/pve1/qemu", 500, "unable to create VM 150 - VM 150 already exists on node 'pve2'")
+    run = run_playbook("""
+    - name: Given vmid
+      proxgate.core.proxmox_vm:
+        vmid: 150
+        name: given
+        node: pve1
+        memory: 512
+      ignore_errors: true
+    """, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert [failure["task"] for failure in run.failed] == ["Given vmid"], run.stdout
+    assert "VM 150 already exists on node 'pve2'" in run.result("Given vmid")["msg"]
+    assert writes() == [("POST", "/api2/json/nodes/pve1/qemu")]

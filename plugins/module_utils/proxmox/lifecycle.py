@@ -14,7 +14,11 @@ from __future__ import annotations
 import re
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError, api_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
+    ProxmoxApiError,
+    ProxmoxError,
+    api_path,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
     config_changes,
     effective_config,
@@ -23,11 +27,32 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config impor
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import canonical_scalar, config_value_equal
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import (
+    ProxmoxTaskError,
+    is_upid,
+    wait_for_task,
+)
 
 DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
 DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(\.{DNS_LABEL})*$")
 CONFIG_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+# Creates (or clones) without a vmid that may find the id from /cluster/nextid taken by a parallel create, each
+# then retried with a fresh id. pve-manager's nextid reserves nothing: callers between one's nextid and its
+# create get the same id.
+ALLOCATION_ATTEMPTS = 10
+
+
+def id_taken(exc, vmid):
+    """True when a failed create or clone says its vmid is taken: at the request ('unable to create VM 104 - VM
+    104 already exists on node ...', PVE::Cluster check_vmid_unused and create_and_lock_config) or in its task
+    ('unable to create VM 104: config file already exists', qemu-server's qmclone worker)."""
+    if isinstance(exc, ProxmoxTaskError):
+        text = str(exc.exitstatus)
+    elif isinstance(exc, ProxmoxApiError):
+        text = exc.message
+    else:
+        return False
+    return "already exists" in text and re.search(rf"\b{int(vmid)}\b", text) is not None
 
 
 # ------------------------------------------------------------ validation
@@ -234,7 +259,7 @@ class GuestModule(ProxmoxModule):
         elif not p["node"]:
             self.fail(f"node is required to create a {self.noun} (or give clone to copy one)")
         self.check_create(source, wanted)
-        vmid = p["vmid"] if p["vmid"] is not None else int(self.client.get("/cluster/nextid"))
+        vmid = p["vmid"] if p["vmid"] is not None else self.next_vmid()
         node = p["node"] or source["node"]
         create_params = {} if source else self.create_params()
         self.changed()
@@ -249,15 +274,34 @@ class GuestModule(ProxmoxModule):
             self.result.update(vmid=vmid, **{self.name_option: p[self.name_option]}, node=node,
                                status="running" if p["state"] in ("started", "restarted") else "stopped")
             return None
-        if source:
-            self.clone_from(source, vmid, node)
-            guest = self.find_created(vmid)
-            self.update(guest, record=False)
-            return guest
         payload = {key: value for key, value in wanted.items() if value is not None}
-        self.wait(self.client.post(api_path("nodes", node, self.kind), vmid=vmid, pool=p["pool"] or None,
-                                   **create_params, **payload))
-        return self.find_created(vmid)
+        for attempt in range(1, ALLOCATION_ATTEMPTS + 1):
+            try:
+                if source:
+                    self.clone_from(source, vmid, node)
+                else:
+                    self.wait(self.client.post(api_path("nodes", node, self.kind), vmid=vmid,
+                                               pool=p["pool"] or None, **create_params, **payload))
+                break
+            except (ProxmoxApiError, ProxmoxTaskError) as exc:
+                # Only an id the module chose is chosen again; a vmid given stays what it is.
+                if p["vmid"] is not None or not id_taken(exc, vmid):
+                    raise
+                self.result.setdefault("vmids_taken", []).append(vmid)
+                if attempt == ALLOCATION_ATTEMPTS:
+                    raise ProxmoxError(f"could not create the {self.noun}: the ids /cluster/nextid gave "
+                                       f"({', '.join(map(str, self.result['vmids_taken']))}) were each taken by "
+                                       "another create first; give vmid, or retry") from exc
+                vmid = self.next_vmid()
+        self.diff["after"]["vmid"] = vmid
+        guest = self.find_created(vmid)
+        if source:
+            self.update(guest, record=False)
+        return guest
+
+    def next_vmid(self):
+        """The id /cluster/nextid offers: the first free one, which a parallel create may take first."""
+        return int(self.client.get("/cluster/nextid"))
 
     def find_created(self, vmid):
         guest = find_guest(self.client, vmid=vmid, kind=self.kind)
