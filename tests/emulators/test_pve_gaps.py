@@ -727,3 +727,48 @@ def test_hold_nextid_gives_parallel_callers_the_same_id(served):
         ids = list(pool.map(nextid, range(3)))
     assert len(set(ids)) == 1
     assert served.pve.nextid_hold is None
+
+
+# ------------------------------------------------------------------ migration (issue #16, item 7)
+
+def vms_to_migrate(pve):
+    pve.add_node("pve2")
+    pve.add_vm(100, "web", status="running", config={"memory": 512, "scsi0": "local-lvm:vm-100-disk-0,size=4G",
+                                                     "ide2": "none,media=cdrom"})
+    pve.add_vm(101, "db", status="stopped", config={"memory": 512, "scsi0": "local-lvm:vm-101-disk-0,size=4G"})
+
+
+def test_a_qemu_migration_moves_the_vm_with_a_nodes_preconditions(plain, fixed):
+    # Read in qemu-server PVE::API2::Qemu migrate_vm_precondition and migrate_vm ('target is local node.',
+    # check_node_exists, "can't migrate running VM without --online", online ignored for a stopped VM) and
+    # PVE::QemuMigrate (prepare's lock check; the local-volume scan: "can't live migrate attached local disks
+    # without with-local-disks option", then "can't migrate VM - check log").
+    pve, client = plain
+    vms_to_migrate(pve)
+    # Gap: plain fakepve starts a task that moves nothing, even for a running VM without online.
+    upid = data(client.post(f"{VM}/migrate", data={"target": "pve2"}))
+    assert wait_task(client, upid) == "OK" and pve.vm(100).node == "pve1"
+
+    pve, client = fixed
+    vms_to_migrate(pve)
+    check = data(client.get(f"{VM}/migrate", params={"target": "pve2"}))
+    assert check["running"] == 1 and check["allowed_nodes"] == ["pve2"]
+    assert [disk["volid"] for disk in check["local_disks"]] == ["local-lvm:vm-100-disk-0"]
+    assert error_of(client.post(f"{VM}/migrate", data={"target": "pve1"})) == (400, "Parameter verification failed.")
+    assert error_of(client.post(f"{VM}/migrate", data={"target": "pve9"}))[0] in (400, 500)
+    assert error_of(client.post(f"{VM}/migrate", data={"target": "pve2"})) == (
+        500, "can't migrate running VM without --online")
+    upid = data(client.post(f"{VM}/migrate", data={"target": "pve2", "online": 1}))
+    assert wait_task(client, upid) == "can't migrate VM - check log"
+    log = [line["t"] for line in data(client.get(f"/nodes/pve1/tasks/{upid}/log"))]
+    assert any("without with-local-disks option" in line for line in log)
+    assert pve.vm(100).node == "pve1"
+    upid = data(client.post(f"{VM}/migrate", data={"target": "pve2", "online": 1, "with-local-disks": 1}))
+    assert wait_task(client, upid) == "OK"
+    assert (pve.vm(100).node, pve.vm(100).status) == ("pve2", "running")
+    # A stopped VM moves offline, its local disks with it; online is dropped.
+    upid = data(client.post("/nodes/pve1/qemu/101/migrate", data={"target": "pve2", "online": 1}))
+    assert wait_task(client, upid) == "OK" and pve.vm(101).node == "pve2"
+    pve.vm(101).lock = "backup"
+    upid = data(client.post("/nodes/pve2/qemu/101/migrate", data={"target": "pve1"}))
+    assert wait_task(client, upid) == "VM is locked (backup)"

@@ -26,6 +26,7 @@ from fakepve.server import USER, params
 from .backups import BackupGaps
 from .cdroms import CdromGaps
 from .imports import ImportGaps
+from .migration import MigrationGaps
 
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 LOGIN_PATH = "/api2/json/access/ticket"
@@ -68,8 +69,9 @@ async def node_params(request):
 fakepve_server.params = node_params
 
 
-class ProxgatePve(CdromGaps, ImportGaps, BackupGaps, FakePve):
-    """FakePve plus: CD-ROM drives in config updates as a node writes them (cdroms.CdromGaps), disk import
+class ProxgatePve(MigrationGaps, CdromGaps, ImportGaps, BackupGaps, FakePve):
+    """FakePve plus: QEMU migration (migration.MigrationGaps), CD-ROM drives in config updates as a node
+    writes them (cdroms.CdromGaps), disk import
     and disk operations as a node does them (imports.ImportGaps), vzdump that writes archive volumes
     (backups.BackupGaps),
     pending values in GET config, POST config's privilege checks before its task, the real agent errors
