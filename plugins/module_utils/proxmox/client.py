@@ -9,6 +9,7 @@ exceptions into ``fail_json`` / ``AnsibleError``.
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -95,16 +96,36 @@ def form_encode(data):
     return encoded
 
 
+class Session:
+    """The login a client holds, shared by the clients derive() makes: one ticket for all of them, renewed once
+    by whichever thread first finds it refused."""
+
+    def __init__(self):
+        self.ticket = None
+        self.csrf = None
+        self.lock = threading.Lock()
+
+
+# What a GET transport raises when it cannot get an answer (the standard library's socket and HTTP errors).
+GET_TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
+
+
 class ProxmoxClient:
     """Talks to /api2/json with a login ticket (+ CSRF token) or an API token.
 
     Retries connect errors, proxy errors (502/503/504/595/596) and lock or quorum contention,
     with exponential backoff, at most ``retries`` times; re-logs in once when a ticket is refused.
+
+    ``get_transport`` (optional) carries the GETs instead of httpx: an object whose
+    ``get(path, query, headers)`` returns ``(status, reason, body)`` for a path below the API root and raises
+    OSError or http.client.HTTPException when no answer came (the inventory plugin's per-guest calls use the
+    standard library's http.client, plugin_utils/proxmox_get.py). Auth headers, the renewal of a refused ticket,
+    retries and errors are this client's, whichever transport carries the call.
     """
 
     def __init__(self, api_url, user=None, password=None, token_id=None, token_secret=None, otp=None,
                  validate_certs=True, ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None,
-                 max_connections=None):
+                 max_connections=None, get_transport=None, session=None):
         if not HAS_HTTPX:
             raise ProxmoxError("the httpx Python library is required")
         self.base_url = api_base_url(api_url)
@@ -117,16 +138,42 @@ class ProxmoxClient:
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
         self.timeout = timeout
-        self.ticket = None
-        self.csrf = None
-        self.calls = 0
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
         # Threads may share a client (the inventory plugin does): one of them logs in at a time.
-        self._login_lock = threading.Lock()
+        self.session = session or Session()
+        self.calls = 0
+        self.get_transport = get_transport
+        self._arguments = dict(api_url=api_url, user=user, password=password, token_id=token_id,
+                               token_secret=token_secret, otp=otp, validate_certs=validate_certs, ca_path=ca_path,
+                               backoff=backoff, transport=transport)
         # httpx keeps 20 connections alive by default; callers running more calls at once ask for more.
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections) \
             if max_connections else httpx.Limits()
         self.http = httpx.Client(verify=self._verify(validate_certs, ca_path), timeout=timeout,
                                  transport=transport, limits=limits, headers={"Accept": "application/json"})
+
+    def derive(self, timeout, retries, max_connections=None, get_transport=None):
+        """A client for the same API and credentials with another timeout and retries (and transport), sharing
+        this one's login: a ticket either of them gets or renews serves both, nothing is copied."""
+        return ProxmoxClient(**self._arguments, timeout=timeout, retries=retries, max_connections=max_connections,
+                             get_transport=get_transport, session=self.session)
+
+    @property
+    def ticket(self):
+        return self.session.ticket
+
+    @ticket.setter
+    def ticket(self, value):
+        self.session.ticket = value
+
+    @property
+    def csrf(self):
+        return self.session.csrf
+
+    @csrf.setter
+    def csrf(self, value):
+        self.session.csrf = value
 
     @staticmethod
     def _token_header(user, token_id, token_secret):
@@ -151,6 +198,8 @@ class ProxmoxClient:
 
     def close(self):
         self.http.close()
+        if self.get_transport is not None:
+            self.get_transport.close()
 
     # ------------------------------------------------------------------ auth
 
@@ -165,20 +214,29 @@ class ProxmoxClient:
         if data.get("NeedTFA"):
             raise ProxmoxAuthError("POST", "/access/ticket", 401,
                                    "the account needs a second factor; log in with an API token instead")
-        self.ticket = data["ticket"]
-        self.csrf = data.get("CSRFPreventionToken")
+        self.session.csrf = data.get("CSRFPreventionToken")
+        self.session.ticket = data["ticket"]
 
-    def _auth_headers(self, method):
+    def auth_headers(self, method="GET"):
+        """The headers that authenticate a call, for every transport: the API token, or the ticket cookie (+ the
+        CSRF token on writes) of the session's login, made now when there is none yet."""
         if self.token:
             return {"Authorization": self.token}
-        if self.ticket is None:
-            with self._login_lock:
-                if self.ticket is None:
+        session = self.session
+        if session.ticket is None:
+            with session.lock:
+                if session.ticket is None:
                     self.login()
-        headers = {"Cookie": f"PVEAuthCookie={self.ticket}"}
+        headers = {"Cookie": f"PVEAuthCookie={session.ticket}"}
         if method in WRITE_METHODS:
-            headers["CSRFPreventionToken"] = self.csrf or ""
+            headers["CSRFPreventionToken"] = session.csrf or ""
         return headers
+
+    def _renew(self, refused):
+        """Drop the refused ticket, unless another thread has already replaced it: one new login for all."""
+        with self.session.lock:
+            if self.session.ticket == refused:
+                self.session.ticket = None
 
     # --------------------------------------------------------------- calls
 
@@ -201,8 +259,8 @@ class ProxmoxClient:
         except ProxmoxAuthError as exc:
             if self.token or exc.path == "/access/ticket" or exc.status != 401:
                 raise
-            # The ticket expired or was revoked: log in again, once.
-            self.ticket = None
+            # The ticket expired or was revoked: log in again, once (and once for all the threads).
+            self._renew(getattr(exc, "ticket", None))
             return self._send(method, path, params=params, data=data)
 
     def _send(self, method, path, params=None, data=None, authenticated=True):
@@ -210,23 +268,32 @@ class ProxmoxClient:
         url = self.base_url + path
         attempt = 0
         started = time.monotonic()
+        by_get_transport = method == "GET" and authenticated and self.get_transport is not None
         while True:
-            headers = self._auth_headers(method) if authenticated else {}
+            headers = self.auth_headers(method) if authenticated else {}
             try:
                 self.calls += 1
-                response = self.http.request(method, url, params=form_encode(params) or None,
-                                             data=form_encode(data) or None, headers=headers)
-            except httpx.TransportError as exc:
-                if attempt < self.retries and may_resend(exc, method in IDEMPOTENT_METHODS):
+                if by_get_transport:
+                    status, reason, body = self.get_transport.get(path, form_encode(params), headers)
+                else:
+                    response = self.http.request(method, url, params=form_encode(params) or None,
+                                                 data=form_encode(data) or None, headers=headers)
+                    status, reason, body = response.status_code, response.reason_phrase, response.content
+            except (httpx.TransportError, *GET_TRANSPORT_ERRORS) as exc:
+                # A GET is safe to send again, whichever transport lost it.
+                if attempt < self.retries and (by_get_transport or may_resend(exc, method in IDEMPOTENT_METHODS)):
                     attempt += 1
                     self._sleep(attempt)
                     continue
                 raise ProxmoxConnectionError(unreachable_message(
                     method, path, self.base_url, exc, attempt + 1, started, self.timeout, self.retries, "node",
                     API_PREFIX)) from exc
-            if response.status_code < 400:
-                return self._payload(method, path, response)
-            error = self._error(method, path, response)
+            if status < 400:
+                return reply_data(method, path, status, body)
+            error = reply_error(method, path, status, reason, body)
+            if authenticated:
+                # The ticket this call was refused with (another thread may have renewed it since).
+                error.ticket = headers.get("Cookie", "").removeprefix("PVEAuthCookie=") or None
             if attempt < self.retries and self._transient(method, error):
                 attempt += 1
                 self._sleep(attempt)
@@ -250,14 +317,6 @@ class ProxmoxClient:
 
     def _sleep(self, attempt):
         backoff_sleep(self.backoff, attempt)
-
-    @staticmethod
-    def _payload(method, path, response):
-        return reply_data(method, path, response.status_code, response.content)
-
-    @staticmethod
-    def _error(method, path, response):
-        return reply_error(method, path, response.status_code, response.reason_phrase, response.content)
 
 
 def reply_data(method, path, status, body):

@@ -63,3 +63,15 @@ def test_the_check_finds_a_lookup_cut_in_two():
 def test_every_markup_is_rendered_whole(documentation):
     cut = [f"{where}: {markup}" for where, text in texts(documentation) for markup in cut_markup(text)]
     assert cut == [], "ansible-doc cuts these at the first ')': reword them"
+
+
+def test_every_option_is_either_one_that_changes_what_is_fetched_or_said_not_to(documentation):
+    """The cache's fingerprint is made of FETCH_OPTIONS: an option in neither table (a new one) fails here, so it
+    cannot reuse a cache fetched without it unnoticed."""
+    from ansible_collections.proxgate.core.plugins.inventory.proxmox import FETCH_OPTIONS, OTHER_OPTIONS
+
+    documented = set(documentation["options"])
+    assert not set(FETCH_OPTIONS) & OTHER_OPTIONS
+    assert documented - set(FETCH_OPTIONS) - OTHER_OPTIONS == set(), "options in neither table"
+    assert set(FETCH_OPTIONS) | OTHER_OPTIONS <= documented, "no such option"
+    assert "api_token_secret" in OTHER_OPTIONS and "api_password" in OTHER_OPTIONS, "secrets are never hashed"

@@ -1,10 +1,13 @@
-"""GuestGetClient, the inventory plugin's GET-only client for its per-guest calls, against a real HTTPS server on
-127.0.0.1 (HTTP/1.1, kept-alive connections): TLS trust, auth headers, errors with PVE's message, timeouts, a
-kept-alive connection the server closed, one connection per thread."""
+"""HttpGetTransport, the http.client transport of the inventory plugin's per-guest calls behind ProxmoxClient,
+against a real HTTPS server on 127.0.0.1 (HTTP/1.1, kept-alive connections): TLS trust, auth headers from the
+client (a refused ticket renewed once for every client sharing the login), errors with PVE's message, timeouts, a
+kept-alive connection the server closed, one connection per thread, proxies from the environment."""
 
 from __future__ import annotations
 
 import json
+import select
+import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +23,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client impor
     ProxmoxConnectionError,
     ProxmoxError,
 )
-from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_get import GuestGetClient, environment_proxy
+from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_get import HttpGetTransport, environment_proxy
 from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory import GuestCalls
 
 TOKEN = "PVEAPIToken=root@pam!ci=5f0c2b4e-8a51-4d3c-9f0e-1c2d3e4f5a6b"
@@ -37,6 +40,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *_args):
         pass
+
+    def do_POST(self):  # noqa: N802 - the name http.server calls
+        # POST /access/ticket: a new ticket each time.
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.logins += 1
+        self.server.seen.append((self.connection_id, "LOGIN", dict(self.headers)))
+        self.reply(200, {"data": {"ticket": f"PVE:root@pam:TICKET{self.server.logins}",
+                                  "CSRFPreventionToken": f"CSRF{self.server.logins}"}})
 
     def do_GET(self):  # noqa: N802 - the name http.server calls
         path = self.path.removeprefix("/api2/json")
@@ -74,6 +85,13 @@ class Handler(BaseHTTPRequestHandler):
     def answer_drop(self, _path):
         self.close_connection = True
 
+    def answer_ticket(self, path, accepted):
+        # Only the ticket `accepted` is valid (the others have expired).
+        if self.headers.get("Cookie") == f"PVEAuthCookie=PVE:root@pam:TICKET{accepted}":
+            self.answer_ok(path)
+        else:
+            self.reply(401, {"data": None}, "No ticket")
+
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -85,6 +103,7 @@ class Server(ThreadingHTTPServer):
         self.routes = {}
         self.connection_ids = count(1)
         self.release = threading.Event()
+        self.logins = 0
 
     def finish_request(self, request, client_address):
         # The handshake in the connection's own thread: a client that refuses the certificate fails only it.
@@ -125,9 +144,15 @@ def token_main(node, **kwargs):
     return ProxmoxClient(node.url, token_id="root@pam!ci", token_secret=TOKEN.rsplit("=", 1)[1], **kwargs)
 
 
+def guest_client(main, timeout, validate_certs=True, ca_path=None):
+    """As the plugin makes its per-guest client: the main client's login, no retries, http.client for GETs."""
+    return main.derive(timeout, 0, get_transport=HttpGetTransport.for_url(main.base_url, timeout, validate_certs,
+                                                                          ca_path))
+
+
 @pytest.fixture
 def client(node, pki):
-    made = GuestGetClient.like(token_main(node), timeout=5, ca_path=pki["cert"])
+    made = guest_client(token_main(node), timeout=5, ca_path=pki["cert"])
     yield made
     made.close()
 
@@ -135,7 +160,7 @@ def client(node, pki):
 # ------------------------------------------------------------------ TLS
 
 def test_a_certificate_from_another_ca_is_refused_with_the_hint(node, pki):
-    refused = GuestGetClient.like(token_main(node), timeout=5, ca_path=pki["other_ca"])
+    refused = guest_client(token_main(node), timeout=5, ca_path=pki["other_ca"])
     with pytest.raises(ProxmoxConnectionError) as caught:
         refused.get(AGENT)
     text = str(caught.value)
@@ -147,12 +172,12 @@ def test_a_certificate_from_another_ca_is_refused_with_the_hint(node, pki):
 
 def test_verification_is_on_by_default_and_off_only_when_asked(node, pki):
     # Without ca_path: the default CAs, which do not hold the node's self-signed certificate.
-    default = GuestGetClient.like(token_main(node), timeout=5)
+    default = guest_client(token_main(node), timeout=5)
     with pytest.raises(ProxmoxConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
         default.get(AGENT)
-    unverified = GuestGetClient.like(token_main(node, validate_certs=False), timeout=5, validate_certs=False)
+    unverified = guest_client(token_main(node, validate_certs=False), timeout=5, validate_certs=False)
     assert unverified.get(AGENT) == {"path": AGENT}
-    trusted = GuestGetClient.like(token_main(node), timeout=5, ca_path=pki["cert"])
+    trusted = guest_client(token_main(node), timeout=5, ca_path=pki["cert"])
     assert trusted.get(AGENT) == {"path": AGENT}
     for made in (default, unverified, trusted):
         made.close()
@@ -162,7 +187,7 @@ def test_a_ca_path_that_is_not_a_certificate_names_the_option(node, tmp_path):
     bad = tmp_path / "not-a-ca.pem"
     bad.write_text("hello")
     with pytest.raises(ProxmoxError, match="ca_path .* could not be loaded"):
-        GuestGetClient.like(token_main(node), timeout=5, ca_path=str(bad))
+        guest_client(token_main(node), timeout=5, ca_path=str(bad))
 
 
 # ------------------------------------------------------------------ auth
@@ -178,7 +203,7 @@ def test_token_auth_sends_the_token_header_and_no_cookie(node, client):
 def test_ticket_auth_sends_the_main_clients_ticket_cookie(node, pki):
     main = ProxmoxClient(node.url, user="root@pam", password="secret", ca_path=pki["cert"])
     main.ticket, main.csrf = "PVE:root@pam:TICKET", "CSRF-TOKEN"  # as after its login
-    made = GuestGetClient.like(main, timeout=5, ca_path=pki["cert"])
+    made = guest_client(main, timeout=5, ca_path=pki["cert"])
     made.get(AGENT)
     headers = node.seen[0][2]
     assert headers["Cookie"] == "PVEAuthCookie=PVE:root@pam:TICKET"
@@ -241,7 +266,7 @@ def test_guest_calls_note_pves_message_as_the_httpx_client_did(node, client):
 
 def test_a_timeout_is_reported_as_no_answer_within_call_timeout(node, pki):
     node.routes[AGENT] = ("slow",)
-    made = GuestGetClient.like(token_main(node), timeout=0.3, ca_path=pki["cert"])
+    made = guest_client(token_main(node), timeout=0.3, ca_path=pki["cert"])
     made.get("/first")
     with pytest.raises(ProxmoxConnectionError) as caught:
         made.get(AGENT)  # on a kept-alive connection: a timeout is not taken for a connection the server closed
@@ -283,7 +308,7 @@ def test_a_node_that_is_not_listening_cannot_be_reached(node, pki):
     main = token_main(node)
     node.shutdown()
     node.server_close()
-    made = GuestGetClient.like(main, timeout=2, ca_path=pki["cert"])
+    made = guest_client(main, timeout=2, ca_path=pki["cert"])
     with pytest.raises(ProxmoxConnectionError, match=f"cannot reach {node.url}/api2/json: ConnectionRefusedError"):
         made.get(AGENT)
 
@@ -294,10 +319,21 @@ def test_each_worker_thread_keeps_its_own_connection(node, client):
     assert len(details) == 60 and len(node.seen) == 60
     assert 1 <= node.connections() <= 4
     client.close()
-    assert client._connections == []
+    assert client.get_transport._connections == []
 
 
 # ------------------------------------------------------------------ proxies
+
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY",
+                   "no_proxy")
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
 
 @pytest.mark.parametrize(("env", "proxied"), [
     ({}, False),
@@ -305,10 +341,102 @@ def test_each_worker_thread_keeps_its_own_connection(node, client):
     ({"https_proxy": "http://proxy:3128"}, True),
     ({"ALL_PROXY": "http://proxy:3128"}, True),
     ({"HTTP_PROXY": "http://proxy:3128"}, False),  # not for an https URL
+    ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "example.com"}, False),
+    ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "other.org"}, True),
 ])
-def test_environment_proxy_says_when_httpx_would_use_a_proxy(monkeypatch, env, proxied):
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+def test_environment_proxy_says_when_httpx_would_use_a_proxy(no_proxy_env, env, proxied):
     for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert environment_proxy("https://pve.example.com:8006/api2/json") is proxied
+        no_proxy_env.setenv(name, value)
+    assert bool(environment_proxy("https://pve.example.com:8006/api2/json")) is proxied
+
+
+class TunnelProxy(threading.Thread):
+    """An HTTP proxy that only speaks CONNECT, as squid does for https: it notes each tunnel and its
+    Proxy-Authorization, then copies bytes both ways."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://user:p%40ss@127.0.0.1:{self.listener.getsockname()[1]}"
+        self.tunnels = []
+
+    def run(self):
+        while True:
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.tunnel, args=(client,), daemon=True).start()
+
+    def tunnel(self, client):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += client.recv(4096)
+        lines = head.decode().split("\r\n")
+        target = lines[0].split()[1]
+        auth = next((line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("proxy-authorization")),
+                    None)
+        self.tunnels.append((lines[0].split()[0], target, auth))
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        sockets = [client, upstream]
+        while True:
+            ready, _w, _x = select.select(sockets, [], [], 5)
+            if not ready:
+                break
+            for sock in ready:
+                data = sock.recv(65536)
+                if not data:
+                    client.close()
+                    upstream.close()
+                    return
+                (upstream if sock is client else client).sendall(data)
+
+    def stop(self):
+        self.listener.close()
+
+
+def test_the_per_guest_calls_go_through_the_environments_proxy_unless_no_proxy_says(node, pki, no_proxy_env):
+    proxy = TunnelProxy()
+    proxy.start()
+    try:
+        no_proxy_env.setenv("HTTPS_PROXY", proxy.url)
+        made = guest_client(token_main(node), timeout=5, ca_path=pki["cert"])
+        assert made.get(AGENT) == {"path": AGENT}
+        port = node.server_address[1]
+        # The node's certificate is checked through the tunnel; the proxy's credentials go only to the proxy.
+        assert proxy.tunnels == [("CONNECT", f"127.0.0.1:{port}", "Basic dXNlcjpwQHNz")]
+        assert "Proxy-Authorization" not in node.seen[0][2]
+        made.close()
+        no_proxy_env.setenv("NO_PROXY", "127.0.0.1")
+        direct = guest_client(token_main(node), timeout=5, ca_path=pki["cert"])
+        assert direct.get(AGENT) == {"path": AGENT}
+        assert len(proxy.tunnels) == 1, "NO_PROXY: straight to the node"
+        direct.close()
+    finally:
+        proxy.stop()
+
+
+def test_a_proxy_http_client_cannot_speak_to_leaves_the_gets_to_httpx(node, no_proxy_env):
+    no_proxy_env.setenv("HTTPS_PROXY", "socks5://127.0.0.1:1080")
+    assert HttpGetTransport.for_url(node.url + "/api2/json", 5) is None
+
+
+# ------------------------------------------------------------------ one login for both clients
+
+def test_a_refused_ticket_is_renewed_once_for_the_main_and_the_per_guest_client(node, pki):
+    main = ProxmoxClient(node.url, user="root@pam", password="secret", ca_path=pki["cert"])
+    made = guest_client(main, timeout=5, ca_path=pki["cert"])
+    node.routes[AGENT] = ("ticket", 1)
+    assert made.get(AGENT) == {"path": AGENT}, "the per-guest client logs in through the main client's session"
+    assert node.logins == 1 and main.ticket == "PVE:root@pam:TICKET1"
+    # The ticket expires: the per-guest calls (threads of a pool) renew it once, and the main client uses the new one.
+    node.routes[AGENT] = ("ticket", 2)
+    guests = [{"vmid": 101, "node": "pve1", "type": "qemu", "status": "running"}] * 8
+    details = GuestCalls(made, concurrency=4).fetch(guests)
+    assert all("errors" not in found for found in details.values())
+    assert node.logins == 2, "one new login for all the threads"
+    assert main.get(AGENT) == {"path": AGENT} and node.logins == 2, "the main client shares the renewed ticket"
+    made.close()
+    main.close()
