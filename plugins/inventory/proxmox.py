@@ -173,6 +173,29 @@ options:
         calls are never retried, so a hung agent costs one timeout, not several.
     type: float
     default: 5
+  reuse_addresses:
+    description:
+      - With O(cache) on and a file cache plugin (V(ansible.builtin.jsonfile), V(ansible.builtin.yaml),
+        V(ansible.builtin.pickle)), a run whose cache has expired still reads the data it cached last, makes
+        its one C(/cluster/resources) call, and keeps the address (and O(want_os_info)'s OS) of every guest that
+        is on the same node, still running, has not restarted since (its uptime grew by the time passed, less
+        10 seconds, PVE's statistics interval; a guest that was up for less than that is always asked), and
+        whose address was asked less than O(reuse_addresses_max_age) seconds ago. Only the other running guests
+        are asked. C(--flush-cache) asks every guest.
+      - The risk, why it is off by default - a guest whose address changed while it kept running (a DHCP lease
+        moved, an address set by hand, a second interface that came up) keeps its old address until it
+        restarts, moves or its address is older than O(reuse_addresses_max_age); tasks would go to the
+        address the guest had, which may by then be another machine's. Turn it on where addresses only change
+        with a restart (static or reserved addresses) and keep O(reuse_addresses_max_age) short where not.
+      - O(want_config) and O(want_snapshots) are still read for every guest (they change without a restart).
+    type: bool
+    default: false
+  reuse_addresses_max_age:
+    description:
+      - With O(reuse_addresses), the age in seconds of the oldest address kept; a guest whose address was asked
+        longer ago is asked again. V(0) asks every guest (as without O(reuse_addresses)).
+    type: int
+    default: 3600
 notes:
   - >-
     Privileges: C(VM.Audit) on the guests (C(/vms) or a pool) to list them and read their configuration and
@@ -183,7 +206,8 @@ notes:
     API calls per run: 1 for the cluster's guests (plus 1 login with a password), then, for the guests left
     after the filters, 1 per running guest for its addresses, 1 per guest with O(want_config), 1 per guest
     with O(want_snapshots), 1 per running VM whose agent answered with O(want_os_info). With O(cache), 0 when
-    the cache holds this configuration's result.
+    the cache holds this configuration's result. With O(reuse_addresses) and an expired cache, the address
+    calls only for the guests whose cached address cannot be kept.
 """
 
 EXAMPLES = r"""
@@ -211,12 +235,16 @@ groups:
   big: proxmox_maxmem >= 8 * 1024 ** 3
 
 ---
-# Cached for 10 minutes in JSON files: a second ansible-playbook run within that time makes no API call
+# Cached for 10 minutes in JSON files: a second ansible-playbook run within that time makes no API call.
+# After that, one /cluster/resources call, and only the guests that restarted, moved or are new (or whose
+# address is over a day old) are asked for their address (static addresses: see reuse_addresses' risk).
 plugin: proxgate.core.proxmox
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/ansible-inventory
 cache_timeout: 600
+reuse_addresses: true
+reuse_addresses_max_age: 86400
 """
 
 import difflib
@@ -229,12 +257,9 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.addresses import parse_networks
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
-    HAS_HTTPX,
-    ProxmoxClient,
-    ProxmoxError,
-)
-from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_get import GuestGetClient, environment_proxy
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import HAS_HTTPX, ProxmoxError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import client_from_params
+from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_get import HttpGetTransport
 from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory import (
     DATA_VERSION,
     GuestCalls,
@@ -247,6 +272,7 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory im
     host_variables,
     keep_guest,
     refused_message,
+    reusable_details,
     safe_names,
     slim,
     why_no_address,
@@ -256,6 +282,25 @@ NAME = "proxgate.core.proxmox"
 SUFFIXES = (".proxmox.yml", ".proxmox.yaml")
 AUTH_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret")
 MAX_CONCURRENCY = 64
+# The options that change what is fetched, and so what the cache holds: the cache's fingerprint is made of their
+# values, and a cached result is only used when they are the same. Every other option is in OTHER_OPTIONS
+# (tests/unit/plugins/inventory/test_inventory_docs.py checks that each documented option is in one of them), so
+# a new option cannot reuse a stale cache without a decision.
+FETCH_OPTIONS = ("api_url", "api_user", "api_token_id", "prefix", "filters", "exclude_templates", "nodes", "pools",
+                 "tags", "statuses", "types", "want_addresses", "want_config", "want_snapshots", "want_os_info")
+OTHER_OPTIONS = frozenset((
+    "plugin",
+    # How the fetched data becomes hosts, variables and groups (applied to cached data too).
+    "hostname", "group_by", "address_interface", "address_networks", "address_family", "want_interfaces",
+    "compose", "groups", "keyed_groups", "strict", "leading_separator", "use_extra_vars",
+    # How it is fetched, not what: the same guests and replies whatever their values.
+    "concurrency", "call_timeout", "api_timeout", "api_retries", "validate_certs", "ca_path", "reuse_addresses",
+    "reuse_addresses_max_age",
+    # Secrets: never hashed into the cache; another secret of the same user or token reads the same data.
+    "api_password", "api_token_secret",
+    # The cache itself.
+    "cache", "cache_plugin", "cache_timeout", "cache_connection", "cache_prefix",
+))
 
 
 def make_unsafe(value):
@@ -285,10 +330,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._reject_unknown(config)
         settings = self._settings()
         key = self.get_cache_key(path)
-        data = self._from_cache(key, settings["fingerprint"]) if self.get_option("cache") and cache else None
+        use_cache = self.get_option("cache") and cache
+        data = self._from_cache(key, settings["fingerprint"]) if use_cache else None
         if data is None:
             started = time.monotonic()
-            data = self._fetch(settings)
+            previous = self._expired_cache(key, settings["fingerprint"]) if use_cache and settings["reuse"] \
+                else None
+            data = self._fetch(settings, previous)
             self.display.vv(f"{NAME}: read {len(data['guests'])} guests and {len(data['details'])} guests' details "
                             f"from the API in {time.monotonic() - started:.2f}s")
             if self.get_option("cache"):
@@ -330,16 +378,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         prefix = self.get_option("prefix")
         if prefix is None:
             raise AnsibleParserError(f"{NAME}: prefix must be a string such as proxmox_, got null")
-        filters = self._filters()
-        fetch = {
-            "api_url": self.get_option("api_url"), "api_user": self.get_option("api_user"),
-            "api_token_id": self.get_option("api_token_id"), "prefix": prefix, "filters": filters,
-            **{name: self.get_option(name) for name in (
-                "exclude_templates", "nodes", "pools", "tags", "statuses", "types", "want_addresses",
-                "want_config", "want_snapshots", "want_os_info")},
-        }
+        max_age = self.get_option("reuse_addresses_max_age")
+        if max_age < 0:
+            raise AnsibleParserError(f"{NAME}: reuse_addresses_max_age must be a number of seconds, 0 or more, "
+                                     f"got {max_age}")
+        fetch = {name: self.get_option(name) for name in FETCH_OPTIONS}
+        fetch["filters"] = self._filters()
         return dict(fetch, hostname=hostname, networks=networks,
                     fingerprint=fingerprint(dict(fetch, version=DATA_VERSION)), concurrency=concurrency,
+                    reuse=self.get_option("reuse_addresses") and max_age > 0, max_age=max_age,
                     call_timeout=float(self.get_option("call_timeout")),
                     interface=self.get_option("address_interface"), family=self.get_option("address_family"),
                     group_by=self.get_option("group_by"), strict=self.get_option("strict"),
@@ -383,18 +430,43 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self.display.vvv(f"{NAME}: using the cached inventory ({len(data.get('guests') or [])} guests)")
         return data
 
+    def _expired_cache(self, key, wanted):
+        """The data this configuration cached last even though its cache_timeout has passed (for
+        reuse_addresses), or None: missing, from other settings, or a cache plugin that keeps no expired data.
+
+        ansible-core's file cache plugins (jsonfile, yaml, pickle) refuse an expired entry by its file's age
+        (their _timeout); it is read here with that check off, and the plugin's timeout put back at once."""
+        plugin = getattr(self._cache, "_plugin", None)
+        timeout = getattr(plugin, "_timeout", None)
+        if plugin is None or timeout is None or not callable(getattr(plugin, "get", None)):
+            return None
+        plugin._timeout = 0
+        try:
+            data = plugin.get(key)
+        except (KeyError, AnsibleError):
+            return None
+        finally:
+            plugin._timeout = timeout
+        if not isinstance(data, dict) or data.get("fingerprint") != wanted or data.get("version") != DATA_VERSION \
+                or not isinstance(data.get("listed_at"), (int, float)):
+            return None
+        self.display.vvv(f"{NAME}: the cache has expired; its addresses may be reused ({len(data['guests'])} "
+                         "guests)")
+        return data
+
     # ---------------------------------------------------------------- fetch
 
-    def _client(self, timeout, retries, max_connections=None):
+    def _client(self):
+        """The client of the cluster-wide calls, from the connection options through the modules' checks
+        (client_from_params): the same errors for the same mistakes."""
         if not HAS_HTTPX:
             raise AnsibleError(f"{NAME} needs the httpx Python library on the controller: "
                                "pip install 'httpx>=0.27' (or add it to the execution environment)")
-        auth = {name: self._templated(name) for name in AUTH_OPTIONS}
+        params = {name: self._templated(name) for name in AUTH_OPTIONS}
+        params.update(self._tls_options(), api_timeout=self.get_option("api_timeout"),
+                      api_retries=self.get_option("api_retries"))
         try:
-            return ProxmoxClient(auth["api_url"], user=auth["api_user"], password=auth["api_password"],
-                                 token_id=auth["api_token_id"], token_secret=auth["api_token_secret"],
-                                 **self._tls_options(), timeout=timeout, retries=retries,
-                                 max_connections=max_connections)
+            return client_from_params(params)
         except ProxmoxError as exc:
             # from None: the client's text is whole (the cause and a hint); ansible-core 2.19 would append the
             # text of each chained cause to it, repeating the hint in one warning.
@@ -407,46 +479,50 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "ca_path": os.path.expanduser(ca_path) if ca_path else None}
 
     def _guest_client(self, main, settings):
-        """A client for the per-guest calls: no retries, call_timeout, one kept-alive connection per calling
-        thread, with the main client's credentials (one login per run).
+        """The client of the per-guest calls: the main client's API, credentials and login (one login per run,
+        shared, renewed for both when refused), no retries, call_timeout.
 
-        The standard library's http.client (GuestGetClient), which costs half the CPU per call of httpx; httpx
-        only when the environment names a proxy, which GuestGetClient does not speak to."""
-        if not environment_proxy(main.base_url):
-            try:
-                return GuestGetClient.like(main, settings["call_timeout"], **self._tls_options())
-            except ProxmoxError as exc:
-                raise AnsibleError(f"{NAME}: {exc}") from None
-        # As many kept-alive connections as calls run at once (httpx keeps 20 by default; a busier pool would
-        # open a TLS connection per call).
-        client = self._client(settings["call_timeout"], 0, max_connections=settings["concurrency"])
-        client.ticket, client.csrf = main.ticket, main.csrf
-        return client
+        Its GETs go through the standard library's http.client (HttpGetTransport: one kept-alive connection per
+        worker thread, half the CPU per call of httpx), httpx only when the environment names a proxy that
+        http.client cannot speak to. httpx keeps as many connections alive as calls run at once (by default it
+        keeps 20; a busier pool would open a TLS connection per call)."""
+        try:
+            transport = HttpGetTransport.for_url(main.base_url, settings["call_timeout"], **self._tls_options())
+        except ProxmoxError as exc:
+            raise AnsibleError(f"{NAME}: {exc}") from None
+        return main.derive(settings["call_timeout"], 0, max_connections=settings["concurrency"],
+                           get_transport=transport)
 
-    def _fetch(self, settings):
-        main = self._client(self.get_option("api_timeout"), self.get_option("api_retries"))
+    def _fetch(self, settings, previous=None):
+        main = self._client()
         try:
             try:
                 resources = main.get("/cluster/resources", type="vm") or []
             except ProxmoxError as exc:
                 raise AnsibleError(f"{NAME}: cannot list the cluster's guests: {exc}") from None
+            listed_at = time.time()
             guests = sorted((guest for guest in resources if isinstance(guest, dict)
                              and guest.get("type") in ("qemu", "lxc") and guest.get("vmid") is not None),
                             key=lambda guest: int(guest["vmid"]))
             guests = [slim(guest) for guest in guests if self._wanted(guest, settings)]
             calls = GuestCalls(None, settings["concurrency"], settings["want_addresses"], settings["want_config"],
                                settings["want_snapshots"], settings["want_os_info"], settings["call_timeout"])
-            details = {}
+            if previous is not None:
+                calls.reuse = reusable_details(previous, guests, listed_at, settings["max_age"],
+                                               settings["want_os_info"])
+                self.display.v(f"{NAME}: {len(calls.reuse)} guests' addresses reused from the expired cache")
             if any(calls.needs_calls(guest) for guest in guests):
                 calls.client = self._guest_client(main, settings)
                 try:
                     details = calls.fetch(guests)
                 finally:
                     calls.client.close()
+            else:
+                details = calls.fetch(guests)
         finally:
             main.close()
-        return {"version": DATA_VERSION, "fingerprint": settings["fingerprint"], "guests": guests,
-                "details": details}
+        return {"version": DATA_VERSION, "fingerprint": settings["fingerprint"], "listed_at": listed_at,
+                "guests": guests, "details": details}
 
     def _wanted(self, guest, settings):
         if not keep_guest(guest, settings["exclude_templates"], settings["nodes"], settings["pools"],

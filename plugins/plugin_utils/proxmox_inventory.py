@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,7 +29,15 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
 
 # Bumped when the shape of the cached data changes, so an old cache is fetched again, not misread.
 # 2: agent replies bounded (an older cache may hold unbounded ones), `cut` notes.
-DATA_VERSION = 2
+# 3: `listed_at` (when /cluster/resources answered) and each guest's `asked` (when its address call answered),
+#    for reuse_addresses.
+DATA_VERSION = 3
+# Seconds a guest's uptime in /cluster/resources may lag behind (pvestatd sends the guests' status every 10 s):
+# a guest is taken as not restarted when its uptime grew by the time passed less this much, and a guest that was
+# up for less than this at the last listing is always asked again (a restart could hide in the lag).
+UPTIME_SLACK = 10
+# What reuse_addresses keeps of a guest's details: what its agent (or the container's interfaces) reported.
+REUSED_KEYS = ("interfaces", "os", "asked", "cut")
 GROUP_KINDS = ("node", "pool", "type", "status", "tag")
 # PVE's answers for a guest that has no agent to ask: normal, not worth a message.
 NO_AGENT = ("No QEMU guest agent configured",)
@@ -244,25 +253,33 @@ class GuestCalls:
         self.want_config = want_config
         self.want_snapshots = want_snapshots
         self.want_os_info = want_os_info
+        # {vmid as str: details to keep} (reusable_details): these guests' addresses are not asked again.
+        self.reuse = {}
 
     def needs_calls(self, guest):
         """True when the options need at least one call for this guest."""
         if self.want_config or self.want_snapshots:
             return True
-        running = guest.get("status") == "running"
+        if guest.get("status") != "running" or str(int(guest["vmid"])) in self.reuse:
+            return False
         if guest.get("type") == "lxc":
-            return running and self.want_addresses
-        return running and (self.want_addresses or self.want_os_info)
+            return self.want_addresses
+        return self.want_addresses or self.want_os_info
 
     def fetch(self, guests):
-        """{vmid as str: details} for the guests that need calls; see fetch_one for the details."""
+        """{vmid as str: details} for the guests that need calls or whose details are reused; see fetch_one for
+        the details."""
         todo = [guest for guest in guests if self.needs_calls(guest)]
-        if not todo:
-            return {}
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)),
-                                thread_name_prefix="proxgate-inventory") as pool:
-            results = pool.map(self.fetch_one, todo)
-            found = {str(int(guest["vmid"])): details for guest, details in zip(todo, results, strict=True)}
+        found = {}
+        if todo:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)),
+                                    thread_name_prefix="proxgate-inventory") as pool:
+                results = pool.map(self.fetch_one, todo)
+                found = {str(int(guest["vmid"])): details for guest, details in zip(todo, results, strict=True)}
+        for guest in guests:
+            vmid = str(int(guest["vmid"]))
+            if vmid in self.reuse and vmid not in found:
+                found[vmid] = {"errors": {}, "cut": [], **self.reuse[vmid]}
         for details in found.values():
             for key in ("errors", "cut"):
                 if not details[key]:
@@ -286,14 +303,21 @@ class GuestCalls:
                                               if isinstance(item, dict) and item.get("name") not in (None, "current"))
         if guest.get("status") != "running":
             return details
+        kept = self.reuse.get(str(int(guest["vmid"])))
         if guest.get("type") == "lxc":
-            if self.want_addresses:
+            if kept is not None:
+                details.update(kept)
+            elif self.want_addresses:
                 data = self._call(details, "interfaces", f"{path}/interfaces")
                 if data is not None:
                     details["interfaces"] = normalize_lxc_interfaces(data, details["cut"])
+                    details["asked"] = int(time.time())
             return details
         if isinstance(config, dict) and not agent_enabled(config.get("agent")):
             details["agent"] = "disabled in the config"
+            return details
+        if kept is not None:
+            details.update(kept)
             return details
         answered = True
         if self.want_addresses:
@@ -301,6 +325,7 @@ class GuestCalls:
             answered = isinstance(reply, dict)
             if answered:
                 details["interfaces"] = normalize_agent_interfaces(reply.get("result"), details["cut"])
+                details["asked"] = int(time.time())
         if self.want_os_info and answered and "agent" not in details:
             reply = self._call(details, "os", f"{path}/agent/get-osinfo")
             if isinstance(reply, dict) and isinstance(reply.get("result"), dict):
@@ -323,11 +348,63 @@ class GuestCalls:
     def _connection_error(self, exc):
         """The client's connection error in one line; a timeout said as such (it is not 'cannot reach').
 
-        httpx raises its errors from ReadTimeout, ConnectTimeout, ...; GuestGetClient from the socket's TimeoutError."""
+        httpx raises its errors from ReadTimeout, ConnectTimeout, ...; HttpGetTransport's come from the socket's
+        TimeoutError."""
         cause = exc.__cause__
         if (isinstance(cause, TimeoutError) or type(cause).__name__.endswith("Timeout")) and self.call_timeout:
             return f"no answer within call_timeout ({self.call_timeout:g}s)"
         return one_line(exc)
+
+
+# ------------------------------------------------------------- reuse_addresses
+
+def why_ask_again(old_guest, old_details, guest, elapsed, now, max_age, want_os_info=False):
+    """Why a running guest's address from the last listing (`elapsed` seconds before this one) cannot be kept,
+    or None when it can: the same node, running then and now, not restarted since (its uptime grew by the time
+    passed, less UPTIME_SLACK), and an address asked less than max_age seconds before `now`."""
+    if old_guest is None or old_details is None:
+        return "new since the last listing"
+    if guest.get("node") != old_guest.get("node"):
+        return f"moved from {old_guest.get('node')} to {guest.get('node')}"
+    if guest.get("status") != "running" or old_guest.get("status") != "running":
+        return "not running at the last listing or now"
+    if guest.get("type") != old_guest.get("type"):
+        return "another guest with the same vmid"
+    try:
+        then, uptime = float(old_guest["uptime"]), float(guest["uptime"])
+    except (KeyError, TypeError, ValueError):
+        return "no uptime to compare"
+    if then < UPTIME_SLACK or uptime < then + elapsed - UPTIME_SLACK:
+        return "restarted since the last listing"
+    asked = old_details.get("asked")
+    if not isinstance(asked, (int, float)) or "interfaces" not in old_details or old_details.get("errors") \
+            or old_details.get("agent"):
+        return "no address was found at the last listing"
+    if now - asked > max_age:
+        return f"the address is {now - asked:.0f}s old (reuse_addresses_max_age {max_age}s)"
+    if want_os_info and guest.get("type") == "qemu" and "os" not in old_details:
+        return "no OS was found at the last listing"
+    return None
+
+
+def reusable_details(previous, guests, now, max_age, want_os_info=False):
+    """{vmid as str: the details to keep} for the running guests of this listing whose address from the
+    previous data (an expired cache: listed_at, guests, details) may be kept (why_ask_again)."""
+    elapsed = now - float(previous["listed_at"])
+    if elapsed < 0:
+        return {}
+    old_guests = {str(int(item["vmid"])): item for item in previous.get("guests") or ()
+                  if isinstance(item, dict) and item.get("vmid") is not None}
+    old_details = previous.get("details") or {}
+    kept = {}
+    for guest in guests:
+        vmid = str(int(guest["vmid"]))
+        if guest.get("status") != "running":
+            continue
+        found = old_details.get(vmid)
+        if why_ask_again(old_guests.get(vmid), found, guest, elapsed, now, max_age, want_os_info) is None:
+            kept[vmid] = {key: found[key] for key in REUSED_KEYS if key in found}
+    return kept
 
 
 # ------------------------------------------------------------------- variables

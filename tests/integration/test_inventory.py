@@ -574,6 +574,144 @@ def test_a_cached_run_makes_no_request(inventory, pve, pve_env, tmp_path):
     assert len(pve.pve.requests) == seen, "the flushed run refreshed the cache"
 
 
+# ------------------------------------------------------------------ refresh: reuse_addresses
+
+def expire(cache_dir):
+    """The inventory cache's timeout has passed (its files are 2 hours old), as on the next morning."""
+    old = time.time() - 7200
+    files = [path for path in Path(cache_dir).iterdir() if path.is_file()]
+    assert files, "a cache was written"
+    for path in files:
+        os.utime(path, (old, old))
+
+
+def up_for_an_hour(pve):
+    for guest in (*pve.pve.vms, *pve.pve.cts):
+        if guest.status == "running":
+            guest.started_at = time.time() - 3600
+
+
+REUSE = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_timeout": 600, "reuse_addresses": True}
+RUNNING = [agent_call(101), agent_call(102, "pve2"), ("GET", f"{API}/nodes/pve1/lxc/200/interfaces")]
+
+
+@pytest.fixture
+def refreshed(inventory, pve, pve_env, api_calls, tmp_path):
+    """refreshed(change=None, **options) -> (run, per-guest calls): a first run fills the cache with every guest's
+    address, its timeout passes, `change` alters the cluster, and the next run (with `options`) refreshes it."""
+    up_for_an_hour(pve)
+    config = dict(REUSE, cache_connection=str(tmp_path / "cache"))
+    first = inventory(config, env=pve_env)
+    assert first.rc == 0, first.stderr
+    assert sorted(api_calls()) == sorted([("GET", RESOURCES), *RUNNING])
+    addresses = {host: first.address(host) for host in first.hosts}
+
+    def refresh(change=None, args=(), expired=True, **options):
+        if expired:
+            expire(tmp_path / "cache")
+        if change:
+            change(pve)
+        run = inventory(dict(config, **options), env=pve_env, args=args)
+        assert run.rc == 0, run.stderr
+        calls = api_calls()
+        if expired:
+            assert calls.count(("GET", RESOURCES)) == 1, "one listing"
+        return run, sorted(call for call in calls if call != ("GET", RESOURCES))
+
+    refresh.addresses = addresses
+    return refresh
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_an_expired_cache_is_refreshed_with_one_listing_when_no_guest_restarted(refreshed, pve):
+    run, calls = refreshed()
+    assert calls == [], "no guest is asked again"
+    assert {host: run.address(host) for host in run.hosts} == refreshed.addresses
+    # The refresh's listing is used (not the old one): a renamed guest has its new name, with its kept address.
+    run, calls = refreshed(lambda cluster: setattr(cluster.pve.vm(101), "name", "web01-renamed"))
+    assert calls == [] and run.address("web01-renamed") == "10.20.0.111"
+    # And the refresh wrote the cache again: a run within cache_timeout makes no request at all.
+    seen = len(pve.pve.requests)
+    cached, _calls = refreshed(expired=False)
+    assert len(pve.pve.requests) == seen and cached.data == run.data
+
+
+def reboot(vmid):
+    def change(cluster):
+        cluster.pve.vm(vmid).started_at = time.time()
+        cluster.pve.vm(vmid).agent = {"interfaces": eth0(("10.20.9.9", 16))}
+    return change
+
+
+def move(vmid, node):
+    def change(cluster):
+        cluster.pve.vm(vmid).node = node
+    return change
+
+
+def stop_container(vmid):
+    def change(cluster):
+        cluster.pve.ct(vmid).status = "stopped"
+        cluster.pve.ct(vmid).started_at = None
+    return change
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_a_guest_that_rebooted_is_asked_again_and_gets_its_new_address(refreshed):
+    run, calls = refreshed(reboot(101))
+    assert calls == [agent_call(101)]
+    assert run.address("web01") == "10.20.9.9", "the address it has since the reboot"
+    assert run.address("win-desktop") == refreshed.addresses["win-desktop"]
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_a_guest_that_moved_to_another_node_is_asked_again(refreshed):
+    run, calls = refreshed(move(102, "pve1"))
+    assert calls == [agent_call(102, "pve1")]
+    assert run.address("win-desktop") == "10.20.0.112" and run.hostvars["win-desktop"]["proxmox_node"] == "pve1"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_a_new_guest_is_asked(refreshed):
+    def add(cluster):
+        add_running_vm(cluster, 150, "new01")
+        cluster.pve.vm(150).started_at = time.time() - 3600
+    run, calls = refreshed(add)
+    assert calls == [agent_call(150)], "only the new guest, even though it has been up for an hour"
+    assert run.address("new01") == "10.20.0.160"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_a_stopped_guest_loses_its_address_and_is_asked_when_it_runs_again(refreshed, pve):
+    run, calls = refreshed(stop_container(200))
+    assert calls == [] and "ansible_host" not in run.hostvars["dns01"], "a stopped guest keeps no old address"
+
+    def start(cluster):
+        cluster.pve.ct(200).status = "running"
+        cluster.pve.ct(200).started_at = time.time() - 3600  # even with an uptime that looks old enough
+    run, calls = refreshed(start)
+    assert calls == [("GET", f"{API}/nodes/pve1/lxc/200/interfaces")]
+    assert run.address("dns01") == "10.20.2.0"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_an_address_older_than_the_max_age_is_asked_again(refreshed):
+    time.sleep(2.2)
+    run, calls = refreshed(reuse_addresses_max_age=2)
+    assert calls == sorted(RUNNING), "every address is over 2 seconds old"
+    # Those were asked now: younger than the max age, kept on the next refresh.
+    run, calls = refreshed(reuse_addresses_max_age=60)
+    assert calls == []
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_flush_cache_or_reuse_addresses_off_asks_every_guest(refreshed):
+    _run, calls = refreshed(args=("--flush-cache",))
+    assert calls == sorted(RUNNING)
+    _run, calls = refreshed(reuse_addresses=False)
+    assert calls == sorted(RUNNING), "off by default: an expired cache is read again in full"
+
+
 # ------------------------------------------------------------------ errors
 
 @pytest.mark.parametrize("auth_mode", ["token"])

@@ -324,3 +324,41 @@ def test_bounded_keeps_depth_entries_and_strings_within_the_limits():
     cut = []
     assert bounded({"id": "debian", "version-id": "13"}, cut) == {"id": "debian", "version-id": "13"}
     assert cut == []
+
+
+# ------------------------------------------------------------------ reuse_addresses
+
+def test_why_ask_again_keeps_only_a_guest_that_ran_on_the_same_node_all_along():
+    from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory import UPTIME_SLACK, why_ask_again
+
+    old = guest(101, "web", uptime=3600)
+    details = {"interfaces": [], "asked": 1000}
+    now, elapsed = 1500, 300
+
+    def ask(new=None, found=details, max_age=3600, **changes):
+        return why_ask_again(changes.pop("old", old), found, new or guest(101, "web", **changes), elapsed, now,
+                             max_age)
+
+    assert ask(uptime=3900) is None
+    # PVE's uptime may lag by its statistics interval: that much less is still the same boot.
+    assert ask(uptime=3900 - UPTIME_SLACK) is None
+    assert ask(uptime=3900 - UPTIME_SLACK - 1) == "restarted since the last listing"
+    assert ask(uptime=5) == "restarted since the last listing"
+    assert ask(uptime=3900, node="pve2") == "moved from pve1 to pve2"
+    assert ask(uptime=0, status="stopped") == "not running at the last listing or now"
+    assert ask(uptime=3900, old=None) == "new since the last listing"
+    assert ask(uptime=3900, old=guest(101, "web", uptime=UPTIME_SLACK - 1)) == "restarted since the last listing", \
+        "a guest just booted at the last listing could hide a restart in PVE's lag"
+    assert ask(uptime=3900, max_age=400) == "the address is 500s old (reuse_addresses_max_age 400s)"
+    assert ask(uptime=3900, found={"errors": {"interfaces": "HTTP 500"}, "asked": 1000}) == \
+        "no address was found at the last listing"
+    assert ask(uptime=3900, found={"agent": "No QEMU guest agent configured"}) == \
+        "no address was found at the last listing"
+
+
+def test_reused_guests_get_no_call_and_keep_their_details():
+    calls = GuestCalls(None)  # no client: a call would fail
+    calls.reuse = {"101": {"interfaces": [{"name": "eth0"}], "asked": 1000}}
+    assert not calls.needs_calls(guest(101, "web"))
+    assert calls.needs_calls(guest(102, "db"))
+    assert calls.fetch([guest(101, "web")]) == {"101": {"interfaces": [{"name": "eth0"}], "asked": 1000}}
