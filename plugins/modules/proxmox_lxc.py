@@ -59,9 +59,20 @@ options:
   node:
     description:
       - Node to create the container on (for a clone, the node it is cloned to).
-      - Required to create a container that is not a clone. An existing container is found on whatever
+      - Required to create a container that is not a clone.
+      - Without O(migrate), an existing container on another node than O(node) fails the task, saying where
+        it is (before anything is written); without O(node), an existing container is managed on whatever
         node it is.
     type: str
+  migrate:
+    description:
+      - Move an existing container that is on another node to O(node), and wait for it.
+      - A running container moves by restart migration (C(restart=1)) - it is shut down within
+        O(shutdown_timeout), moved and started again on O(node) - as PVE cannot migrate containers live; a
+        stopped one moves offline.
+      - It always reports a change when the container moves; once it is on O(node), nothing is done.
+    type: bool
+    default: false
   state:
     description:
       - V(present) makes sure the container exists with the configuration given; its power state is left alone.
@@ -241,6 +252,12 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Move dns01 to pve2 (restart migration while it runs)
+  proxgate.core.proxmox_lxc:
+    hostname: dns01
+    node: pve2
+    migrate: true
+
 - name: A Debian container with a data volume, running
   proxgate.core.proxmox_lxc:
     api_url: https://pve1.example.com:8006
@@ -321,6 +338,11 @@ status:
 created:
   description: Whether the container was created (or cloned) by this run.
   returned: always
+  type: bool
+  sample: true
+migrated:
+  description: Whether the container was (or in check mode would be) migrated to O(node) by this run.
+  returned: when O(node) differs from the container's node and O(migrate=true)
   type: bool
   sample: true
 vmids_taken:
@@ -509,6 +531,7 @@ class ProxmoxLxc(GuestModule):
         hostname=dict(type="str", aliases=["name"]),
         rename=dict(type="bool", default=False),
         node=dict(type="str"),
+        migrate=dict(type="bool", default=False),
         state=dict(type="str", default="present",
                    choices=["present", "absent", "started", "stopped", "restarted", "template"]),
         ostemplate=dict(type="str"),
@@ -597,6 +620,14 @@ class ProxmoxLxc(GuestModule):
 
     def write_config(self, guest, changes, current, payload, **params):
         self.wait(self.client.put(guest_path(guest) + "/config", **params, **payload))
+
+    def migration_params(self, guest, target):
+        """A running container moves by restart migration (shut down within shutdown_timeout, started again on
+        the target): PVE has no live migration of containers."""
+        data = {"target": target}
+        if guest.get("status") == "running":
+            data.update(restart=True, timeout=self.params["shutdown_timeout"])
+        return data
 
 
 def main():

@@ -56,8 +56,18 @@ options:
   node:
     description:
       - Node to create the VM on (for a clone, the node it is cloned to).
-      - Required to create a VM that is not a clone. An existing VM is found on whatever node it is.
+      - Required to create a VM that is not a clone.
+      - Without O(migrate), an existing VM on another node than O(node) fails the task, saying where it is
+        (before anything is written); without O(node), an existing VM is managed on whatever node it is.
     type: str
+  migrate:
+    description:
+      - Move an existing VM that is on another node to O(node), and wait for it.
+      - A running VM migrates online (live), with its disks on local storage (C(with-local-disks)) when it has
+        any; a stopped one offline. The node's own check (C(GET .../migrate)) must list O(node) as allowed.
+      - It always reports a change when the VM moves; once it is on O(node), nothing is done.
+    type: bool
+    default: false
   state:
     description:
       - V(present) makes sure the VM exists with the configuration given; its power state is left alone.
@@ -304,6 +314,12 @@ EXAMPLES = r"""
     memory: 4096
     state: started
 
+- name: Move web01 to pve2 (live, as it runs, with its local disks)
+  proxgate.core.proxmox_vm:
+    name: web01
+    node: pve2
+    migrate: true
+
 - name: Boot the installer ISO (inserted in ide2, swapped for another ISO when one is in)
   proxgate.core.proxmox_vm:
     name: web01
@@ -380,6 +396,11 @@ status:
 created:
   description: Whether the VM was created (or cloned) by this run.
   returned: always
+  type: bool
+  sample: true
+migrated:
+  description: Whether the VM was (or in check mode would be) migrated to O(node) by this run.
+  returned: when O(node) differs from the VM's node and O(migrate=true)
   type: bool
   sample: true
 vmids_taken:
@@ -631,6 +652,7 @@ class ProxmoxVm(GuestModule):
         name=dict(type="str"),
         rename=dict(type="bool", default=False),
         node=dict(type="str"),
+        migrate=dict(type="bool", default=False),
         state=dict(type="str", default="present",
                    choices=["present", "absent", "started", "stopped", "restarted", "template"]),
         clone=dict(type="str"),
@@ -723,6 +745,25 @@ class ProxmoxVm(GuestModule):
         if any(is_cloudinit_key(key) for key in changes) and cloudinit_drive({**current, **payload}):
             # Write the new settings into the cloud-init drive now, not only at the next start.
             self.client.put(guest_path(guest) + "/cloudinit")
+
+    def migration_params(self, guest, target):
+        """Online for a running VM, with its local disks (with-local-disks) when it has any; offline
+        otherwise. The node's own check (GET .../migrate) must allow the target."""
+        check = self.client.get(guest_path(guest) + "/migrate", target=target) or {}
+        allowed = check.get("allowed_nodes")
+        if allowed is not None and target not in allowed:
+            reasons = (check.get("not_allowed_nodes") or {}).get(target) or {}
+            why = "; ".join(f"{key}: {value}" for key, value in sorted(reasons.items())) or "not an allowed node"
+            self.fail(f"migrate: VM {guest['vmid']} ({guest.get('name')}) cannot move from {guest['node']} to "
+                      f"{target}: {why}")
+        data = {"target": target}
+        if check.get("running", guest.get("status") == "running"):
+            data["online"] = True
+            local = [disk for disk in check.get("local_disks") or []
+                     if not disk.get("cdrom") and not disk.get("is_unused")]
+            if local:
+                data["with-local-disks"] = True
+        return data
 
 
 def main():

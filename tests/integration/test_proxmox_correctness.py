@@ -732,3 +732,94 @@ def test_a_given_vmid_that_is_taken_meanwhile_is_not_replaced(run_playbook, pve,
     assert [failure["task"] for failure in run.failed] == ["Given vmid"], run.stdout
     assert "VM 150 already exists on node 'pve2'" in run.result("Given vmid")["msg"]
     assert writes() == [("POST", "/api2/json/nodes/pve1/qemu")]
+
+
+# ------------------------------------------------------------------ item 7: migration
+
+MIGRATE = """
+- name: web01 to pve2
+  proxgate.core.proxmox_vm:
+    vmid: 101
+    node: pve2
+    memory: 3072
+    migrate: true
+- name: db01 to pve1
+  proxgate.core.proxmox_vm:
+    name: db01
+    node: pve1
+    migrate: true
+- name: dns01 to pve2
+  proxgate.core.proxmox_lxc:
+    hostname: dns01
+    node: pve2
+    migrate: true
+"""
+
+
+def request_body(pve, method, suffix):
+    found = [body for m, path, body in pve.pve.requests if m == method and path.endswith(suffix)]
+    assert found, f"no {method} {suffix}"
+    return found[-1].decode() if isinstance(found[-1], bytes) else str(found[-1])
+
+
+def test_migrate_moves_guests_to_their_node_then_changes_nothing(run_playbook, pve, pve_env, writes):
+    web = pve.pve.vm(101)
+    web.config["scsi0"] = "local-lvm:vm-101-disk-0,iothread=1,size=8G"  # a disk on local storage
+    check = run_playbook(MIGRATE, env=pve_env, check=True, diff=True)
+    assert check.rc == 0, check.stdout + check.stderr
+    assert check.changed == ["web01 to pve2", "db01 to pve1", "dns01 to pve2"]
+    assert check.result("web01 to pve2")["diff"]["before"]["node"] == "pve1"
+    assert check.result("web01 to pve2")["node"] == "pve2"
+    assert writes() == [] and web.node == "pve1"
+
+    first = converge(run_playbook, pve_env, writes, MIGRATE)
+    assert first.changed == ["web01 to pve2", "db01 to pve1", "dns01 to pve2"]
+    assert (web.node, web.status) == ("pve2", "running")
+    assert first.result("web01 to pve2")["migrated"] is True
+    online = request_body(pve, "POST", "/qemu/101/migrate")
+    assert "online=1" in online and "with-local-disks=1" in online, online
+    assert "online" not in request_body(pve, "POST", "/qemu/103/migrate")  # stopped: offline
+    assert (pve.pve.vm(103).node, pve.pve.vm(103).status) == ("pve1", "stopped")
+    ct = pve.pve.ct(200)
+    assert (ct.node, ct.status) == ("pve2", "running")
+    assert "restart=1" in request_body(pve, "POST", "/lxc/200/migrate")
+    # The config write went to the node the VM is on now.
+    assert ("POST", "/api2/json/nodes/pve2/qemu/101/config") in writes()
+    assert str(web.pending.get("memory", web.config["memory"])) == "3072"
+
+
+def test_a_guest_on_another_node_without_migrate_is_refused_saying_where_it_is(run_playbook, pve, pve_env, writes):
+    run = run_playbook("""
+    - name: VM elsewhere
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        node: pve2
+        memory: 4096
+      ignore_errors: true
+    - name: Container elsewhere
+      proxgate.core.proxmox_lxc:
+        vmid: 200
+        node: pve2
+      ignore_errors: true
+    - name: migrate without node
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        migrate: true
+      ignore_errors: true
+    - name: migrate to a node that is not there
+      proxgate.core.proxmox_vm:
+        vmid: 101
+        node: pve9
+        migrate: true
+      ignore_errors: true
+    """, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    msgs = {r["task"]: r["result"].get("msg", "") for r in run.results}
+    assert len(run.failed) == 4, msgs
+    assert msgs["VM elsewhere"].startswith("VM 101 (web01) is on node pve1, not pve2; nothing was changed. "
+                                           "Set migrate: true")
+    assert msgs["Container elsewhere"].startswith("container 200 (dns01) is on node pve1, not pve2")
+    assert msgs["migrate without node"] == "migrate needs node, the node to move the guest to"
+    assert msgs["migrate to a node that is not there"].startswith(
+        "migrate: VM 101 (web01) cannot move from pve1 to pve9")
+    assert writes() == [] and pve.pve.vm(101).node == "pve1"

@@ -12,6 +12,7 @@ that differ (what configuration the options ask for, how it is compared and writ
 from __future__ import annotations
 
 import re
+import time
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
@@ -79,6 +80,18 @@ def clone_only_problems(params, options):
     if given and not params.get("clone"):
         return [f"{', '.join(given)} only apply with clone"]
     return []
+
+
+def migrate_problems(params):
+    """Messages for migrate without a node to go to, or with a state that keeps no guest."""
+    if not params.get("migrate"):
+        return []
+    problems = []
+    if not params.get("node"):
+        problems.append("migrate needs node, the node to move the guest to")
+    if params.get("state") == "absent":
+        problems.append("migrate does not apply with state: absent")
+    return problems
 
 
 def config_option_problems(config, option_of, node_keys):
@@ -185,10 +198,14 @@ class GuestModule(ProxmoxModule):
         """Parameters of a reboot: it shuts the guest down first, within shutdown_timeout."""
         return {"timeout": self.params["shutdown_timeout"]}
 
+    def migration_params(self, guest, target):
+        """Parameters of POST .../migrate that move the guest, as it is, to target."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------ run
 
     def validate(self):
-        problems = self.option_problems(self.params)
+        problems = self.option_problems(self.params) + migrate_problems(self.params)
         if problems:
             self.fail("; ".join(problems))
 
@@ -202,11 +219,15 @@ class GuestModule(ProxmoxModule):
             guest = self.create()
             if guest is None:  # check mode: nothing to read back
                 return self.finish()
-        elif p["update"]:
-            self.update(guest)
+        else:
+            self.place(guest)
+            if p["update"]:
+                self.update(guest)
         self.set_pool(guest)
         self.set_power(guest)
         self.read_back(guest)
+        if self.result.get("migrated") and self.check_mode:
+            self.result["node"] = p["node"]
         return self.finish()
 
     def find(self):
@@ -247,6 +268,46 @@ class GuestModule(ProxmoxModule):
 
     def changed(self):
         self.result["changed"] = True
+
+    # ------------------------------------------------------ migration
+
+    def place(self, guest):
+        """Bring an existing guest to the node asked for: migrate it with migrate: true, else refuse, saying
+        where it is. No node asked for: it stays where it is."""
+        p = self.params
+        target, where = p["node"], guest["node"]
+        if not target or target == where:
+            return
+        name = guest.get("name")
+        if not p["migrate"]:
+            self.fail(f"{self.noun} {guest['vmid']} ({name}) is on node {where}, not {target}; nothing was changed. "
+                      f"Set migrate: true to move it to {target}, or give node: {where} (or no node) to manage it "
+                      "where it is")
+        data = self.migration_params(guest, target)
+        self.changed()
+        self.result["migrated"] = True
+        self.diff["before"]["node"] = where
+        self.diff["after"]["node"] = target
+        if self.check_mode:
+            return
+        self.wait(self.client.post(guest_path(guest) + "/migrate", **data))
+        self.wait_placed(guest, target)
+        guest["node"] = target
+
+    def wait_placed(self, guest, target):
+        """Wait until /cluster/resources shows the guest on target (an HA migration's task ends before the
+        guest has moved)."""
+        deadline = time.monotonic() + self.params["timeout"]
+        while True:
+            found = find_guest(self.client, vmid=guest["vmid"], kind=self.kind)
+            if found is not None and found.get("node") == target:
+                guest["status"] = found.get("status", guest.get("status"))
+                return
+            if time.monotonic() >= deadline:
+                where = found.get("node") if found else "no node"
+                raise ProxmoxError(f"{self.noun} {guest['vmid']} is still on {where} after its migration to "
+                                   f"{target} ({self.params['timeout']}s)")
+            time.sleep(1)
 
     # --------------------------------------------------------- create
 
@@ -344,7 +405,9 @@ class GuestModule(ProxmoxModule):
         self.changed()
         self.result["changed_keys"] = sorted(changes.keys())
         if record:
-            self.diff = changes.diff()
+            diff = changes.diff()
+            self.diff["before"].update(diff["before"])
+            self.diff["after"].update(diff["after"])
         if self.check_mode:
             return
         payload = {key: self.value_to_write(key, after, current.get(key))
