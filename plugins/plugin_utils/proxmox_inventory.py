@@ -37,7 +37,7 @@ DATA_VERSION = 3
 # up for less than this at the last listing is always asked again (a restart could hide in the lag).
 UPTIME_SLACK = 10
 # What reuse_addresses keeps of a guest's details: what its agent (or the container's interfaces) reported.
-REUSED_KEYS = ("interfaces", "os", "asked", "cut")
+REUSED_KEYS = ("interfaces", "agent", "os", "asked", "cut")
 GROUP_KINDS = ("node", "pool", "type", "status", "tag")
 # PVE's answers for a guest that has no agent to ask: normal, not worth a message.
 NO_AGENT = ("No QEMU guest agent configured",)
@@ -325,6 +325,7 @@ class GuestCalls:
             answered = isinstance(reply, dict)
             if answered:
                 details["interfaces"] = normalize_agent_interfaces(reply.get("result"), details["cut"])
+            if answered or "agent" in details:
                 details["asked"] = int(time.time())
         if self.want_os_info and answered and "agent" not in details:
             reply = self._call(details, "os", f"{path}/agent/get-osinfo")
@@ -376,13 +377,15 @@ def why_ask_again(old_guest, old_details, guest, elapsed, now, max_age, want_os_
         return "no uptime to compare"
     if then < UPTIME_SLACK or uptime < then + elapsed - UPTIME_SLACK:
         return "restarted since the last listing"
+    # An answer to keep: the interfaces, or PVE's "No QEMU guest agent configured" (the agent device only comes
+    # with a restart). An error (an agent not running yet, a timeout) is asked again.
     asked = old_details.get("asked")
-    if not isinstance(asked, (int, float)) or "interfaces" not in old_details or old_details.get("errors") \
-            or old_details.get("agent"):
+    if not isinstance(asked, (int, float)) or old_details.get("errors") \
+            or not ("interfaces" in old_details or old_details.get("agent")):
         return "no address was found at the last listing"
     if now - asked > max_age:
         return f"the address is {now - asked:.0f}s old (reuse_addresses_max_age {max_age}s)"
-    if want_os_info and guest.get("type") == "qemu" and "os" not in old_details:
+    if want_os_info and guest.get("type") == "qemu" and "interfaces" in old_details and "os" not in old_details:
         return "no OS was found at the last listing"
     return None
 

@@ -657,6 +657,26 @@ def stop_container(vmid):
 
 
 @pytest.mark.parametrize("auth_mode", ["token"])
+def test_a_guest_without_an_agent_is_not_asked_again_until_it_restarts(inventory, pve, pve_env, api_calls, tmp_path):
+    pve.pve.add_vm(151, "no-agent", node="pve1", status="running", config={})
+    up_for_an_hour(pve)
+    config = dict(REUSE, cache_connection=str(tmp_path / "cache"))
+    assert inventory(config, env=pve_env).rc == 0
+    assert agent_call(151) in api_calls()
+    expire(tmp_path / "cache")
+    run = inventory(config, env=pve_env)
+    assert api_calls() == [("GET", RESOURCES)], "'No QEMU guest agent configured' holds until a restart"
+    assert "ansible_host" not in run.hostvars["no-agent"]
+    pve.pve.vm(151).config["agent"] = "1"
+    pve.pve.vm(151).started_at = time.time()
+    pve.pve.vm(151).agent = {"interfaces": eth0(("10.20.9.151", 16))}
+    expire(tmp_path / "cache")
+    run = inventory(config, env=pve_env)
+    assert api_calls() == [("GET", RESOURCES), agent_call(151)]
+    assert run.address("no-agent") == "10.20.9.151"
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
 def test_a_guest_that_rebooted_is_asked_again_and_gets_its_new_address(refreshed):
     run, calls = refreshed(reboot(101))
     assert calls == [agent_call(101)]

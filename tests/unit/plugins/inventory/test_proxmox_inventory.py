@@ -353,7 +353,9 @@ def test_why_ask_again_keeps_only_a_guest_that_ran_on_the_same_node_all_along():
     assert ask(uptime=3900, found={"errors": {"interfaces": "HTTP 500"}, "asked": 1000}) == \
         "no address was found at the last listing"
     assert ask(uptime=3900, found={"agent": "No QEMU guest agent configured"}) == \
-        "no address was found at the last listing"
+        "no address was found at the last listing", "not asked: an old cache"
+    # No agent configured: that only changes with a restart, so it is kept as an answer.
+    assert ask(uptime=3900, found={"agent": "No QEMU guest agent configured", "asked": 1000}) is None
 
 
 def test_reused_guests_get_no_call_and_keep_their_details():
