@@ -141,7 +141,7 @@ options:
       - A new disk is C(STORAGE:SIZE_IN_GiB) with options, such as C(local-lvm:32,discard=on,iothread=1).
       - For an existing disk, only the options are compared and updated; its volume and size are
         kept. Growing, moving and importing disks is the job of M(proxgate.core.proxmox_disk).
-      - A CD-ROM drive (C(media=cdrom)) is the exception: it takes the ISO given, such as
+      - A CD-ROM drive (C(media=cdrom)) is the exception, which takes the ISO given, such as
         C(local:iso/debian-13.iso,media=cdrom), or none (C(none,media=cdrom)); see O(cdrom) for C(ide2).
     type: dict
   cdrom:
