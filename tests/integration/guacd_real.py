@@ -273,7 +273,8 @@ class GuacClient:
                 break
             seen.append(instruction)
             if instruction[0] == "sync":
-                self.send("sync", instruction[1])
+                with contextlib.suppress(OSError):  # guacd may have closed: the next read says so
+                    self.send("sync", instruction[1])
             if stop is not None and stop(instruction):
                 break
         return seen

@@ -1,6 +1,7 @@
 """End to end: a connection the collection publishes really connects, through the real guacd, to a real server.
 
-Each test starts a real server on 127.0.0.1 (OpenSSH's sshd; x11vnc on Xvfb), publishes a connection to it
+Each test starts a real server on 127.0.0.1 (OpenSSH's sshd; x11vnc on Xvfb; xrdp in front of that desktop),
+publishes a connection to it
 with a real ansible-playbook run of proxgate.core.guacamole_sync_connections against the Guacamole emulator,
 reads that connection's parameters back from the emulator's REST API as the Guacamole web application would
 (GET .../connections/{id}/parameters, as the admin), and hands them to the real guacd 1.6.0
@@ -9,14 +10,17 @@ up: `ready`, then the remote screen drawn as PNG images, which are painted into 
 for a person to look at. Wrong credentials in the published connection must end the session with an `error`
 instead, as a user would see it.
 
-Needs root (sshd), the Debian packages openssh-server, xvfb and x11vnc (tools/system_deps.sh test), and the
-real guacd (skipped only with PROXGATE_NO_REAL_GUACD=1).
+Needs root (sshd), the Debian packages openssh-server, xvfb, x11vnc and xrdp (tools/system_deps.sh test), and
+the real guacd (skipped only with PROXGATE_NO_REAL_GUACD=1). A wrong RDP password is not tested: xrdp hands it to
+its VNC back end and, when that refuses, shows its own login window in the session instead of refusing the
+RDP connection, so guacd sees no error.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -43,7 +47,7 @@ REPO = Path(__file__).resolve().parents[2]
 PICTURES = REPO / "build" / "guacd-e2e"
 BANNER = "proxgate end-to-end: the published connection reached this sshd"
 VNC_PASSWORD = "vnc-Secr3t"
-SESSION_SECONDS = 20
+SESSION_SECONDS = 45  # an upper bound: each session stops as soon as its screen is there
 
 
 # --- servers ------------------------------------------------------------------------------------------------
@@ -130,6 +134,41 @@ def vnc_server(tmp_path):
     stop(xvfb)
 
 
+@pytest.fixture
+def xrdp_server(tmp_path, vnc_server):
+    """xrdp (Debian's, its own certificate) on 127.0.0.1 in the foreground, its session the x11vnc desktop above:
+    a section with xrdp's VNC module, run at once (autorun) with the password the RDP client logs in with. No
+    xrdp-sesman, no systemd: the desktop is already running."""
+    if shutil.which("xrdp") is None or not Path("/etc/xrdp/xrdp.ini").exists():
+        pytest.fail("xrdp not installed: run tools/system_deps.sh test (Debian xrdp)")
+    workdir = tmp_path / "xrdp"
+    workdir.mkdir()
+    port = free_port()
+    settings = Path("/etc/xrdp/xrdp.ini").read_text()
+    for pattern, value in ((r"^port=3389$", f"port={port}"), (r"^autorun=$", "autorun=e2e"),
+                           (r"^fork=true$", "fork=false"), (r"^LogFile=.*$", f"LogFile={workdir / 'xrdp.log'}"),
+                           (r"^EnableSyslog=true$", "EnableSyslog=false")):
+        settings, count = re.subn(pattern, value, settings, count=1, flags=re.MULTILINE)
+        assert count == 1, f"{pattern} not in /etc/xrdp/xrdp.ini"
+    settings += (f"\n[e2e]\nname=e2e\nlib=libvnc.so\nusername=na\npassword=ask\nip=127.0.0.1\n"
+                 f"port={vnc_server['port']}\n")
+    (workdir / "xrdp.ini").write_text(settings)
+    process = subprocess.Popen(["xrdp", "--nodaemon", "--config", str(workdir / "xrdp.ini")],
+                               stdout=(workdir / "xrdp.out").open("w"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            guacd_real.socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop(process)
+                pytest.fail(f"xrdp did not listen on {port}:\n{(workdir / 'xrdp.out').read_text()}")
+            time.sleep(0.2)
+    yield {"port": port, "width": vnc_server["width"], "height": vnc_server["height"]}
+    stop(process)
+
+
 # --- the collection and the Guacamole emulator --------------------------------------------------------------
 
 def publish(run_playbook, guac, name, protocol, parameters):
@@ -187,6 +226,12 @@ def session(guacd, protocol, parameters, stop_when, seconds=SESSION_SECONDS):
         after = client.follow(seconds, stop=lambda instruction: screen.feed(instruction) or stop_when(screen,
                                                                                                        instruction))
     return ready, after, screen
+
+
+def weave_everywhere(screen):
+    """Every 40th row of the picture has white in it: X's root weave drawn over the whole screen."""
+    picture = screen.composed()
+    return picture.height > 0 and all(b"\xff\xff\xff" in bytes(row) for row in picture.pixels[::40])
 
 
 def errors(instructions):
@@ -262,8 +307,8 @@ def test_a_published_vnc_connection_shows_the_remote_screen(real_guacd, guac, ru
     guacd = real_guacd()
 
     def whole_screen(screen, instruction):  # looked at when a frame ends (`sync`)
-        return (instruction[0] == "sync" and screen.surfaces["0"].width == vnc_server["width"]
-                and screen.images >= 1 and len(screen.distinct_colours()) >= 2)
+        return instruction[0] == "sync" and screen.surfaces["0"].width == vnc_server["width"] and \
+            weave_everywhere(screen)
 
     ready, after, screen = session(guacd, protocol, parameters, stop_when=whole_screen)
     assert ready[0] == "ready", ready
@@ -271,10 +316,29 @@ def test_a_published_vnc_connection_shows_the_remote_screen(real_guacd, guac, ru
     # guacd sizes the default layer as the VNC server's framebuffer, then streams it as images.
     assert (screen.surfaces["0"].width, screen.surfaces["0"].height) == (vnc_server["width"], vnc_server["height"])
     assert screen.images >= 1
-    # Xvfb's root window is X's black-and-white weave: both colours are on the picture.
-    colours = screen.distinct_colours()
-    assert b"\x00\x00\x00" in colours and b"\xff\xff\xff" in colours, colours
+    # Xvfb's root window is X's black-and-white weave, over the whole screen.
+    assert weave_everywhere(screen)
+    assert screen.distinct_colours() == {b"\x00\x00\x00", b"\xff\xff\xff"}
     screen.save(PICTURES / "vnc.png")
+
+
+def test_a_published_rdp_connection_shows_the_remote_desktop(real_guacd, guac, run_playbook, xrdp_server):
+    # The desktop behind xrdp is the Xvfb + x11vnc one; xrdp logs in to it with the RDP password.
+    identifier = publish(run_playbook, guac, "desktop-rdp", "rdp", {
+        "hostname": "127.0.0.1", "port": xrdp_server["port"], "username": "demo", "password": VNC_PASSWORD,
+        "security": "any", "ignore-cert": True})
+    protocol, parameters = published_connection(guac, identifier)
+    assert protocol == "rdp" and parameters["ignore-cert"] == "true"
+    guacd = real_guacd()
+
+    ready, after, screen = session(guacd, protocol, parameters, stop_when=lambda screen, instruction:
+                                   instruction[0] == "sync" and weave_everywhere(screen))
+    screen.save(PICTURES / "rdp.png")
+    assert ready[0] == "ready", ready
+    assert errors(after) == [], errors(after)
+    assert (screen.surfaces["0"].width, screen.surfaces["0"].height) == (xrdp_server["width"],
+                                                                         xrdp_server["height"])
+    assert weave_everywhere(screen), f"the remote desktop (X's root weave) did not fill the screen: {PICTURES}/rdp.png"
 
 
 def test_a_published_vnc_connection_with_the_wrong_password_ends_in_an_error(real_guacd, guac, run_playbook,
