@@ -4,9 +4,9 @@
 #   tools/system_deps.sh test   that, plus an OpenSSH server and client (the SSH import tests start their own
 #                               sshd on 127.0.0.1; the system service is not used), and debootstrap and
 #                               systemd-container (the roles' molecule scenarios boot Debian machines with
-#                               systemd-nspawn: tools/nspawn_machine.py), and Xvfb and x11vnc (the VNC server of
-#                               the end-to-end test through the real guacd; tools/guacd_build.sh installs guacd's
-#                               own build dependencies)
+#                               systemd-nspawn: tools/nspawn_machine.py), and Xvfb, x11vnc and xrdp (the VNC and
+#                               RDP servers of the end-to-end test through the real guacd; tools/guacd_build.sh
+#                               installs guacd's own build dependencies)
 # As root, what is missing is installed with apt-get. Otherwise it stops at once with the command to run.
 set -euo pipefail
 purpose=${1:-test}
@@ -21,6 +21,7 @@ if [ "$purpose" = test ]; then
   command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
   command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
   command -v x11vnc >/dev/null 2>&1 || missing+=(x11vnc)
+  command -v xrdp >/dev/null 2>&1 || missing+=(xrdp)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
