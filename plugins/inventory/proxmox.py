@@ -264,6 +264,7 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory im
     DATA_VERSION,
     GuestCalls,
     cut_message,
+    detail_variables,
     duplicates_message,
     fallback_name,
     fingerprint,
@@ -272,6 +273,7 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory im
     host_variables,
     keep_guest,
     refused_message,
+    resource_variables,
     reusable_details,
     safe_names,
     slim,
@@ -333,17 +335,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         use_cache = self.get_option("cache") and cache
         data = self._from_cache(key, settings["fingerprint"]) if use_cache else None
         if data is None:
-            started = time.monotonic()
             previous = self._expired_cache(key, settings["fingerprint"]) if use_cache and settings["reuse"] \
                 else None
             data = self._fetch(settings, previous)
-            self.display.vv(f"{NAME}: read {len(data['guests'])} guests and {len(data['details'])} guests' details "
-                            f"from the API in {time.monotonic() - started:.2f}s")
             if self.get_option("cache"):
                 self._cache[key] = data
-        started = time.monotonic()
-        self._populate(data, settings)
-        self.display.vv(f"{NAME}: made the hosts and groups in {time.monotonic() - started:.2f}s")
+        else:
+            started = time.monotonic()
+            self._complete(self._add_hosts(data["guests"], settings), data.get("details") or {}, settings)
+            self.display.vv(f"{NAME}: made the hosts and groups in {time.monotonic() - started:.2f}s")
 
     # ------------------------------------------------------------- options
 
@@ -494,7 +494,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                            get_transport=transport)
 
     def _fetch(self, settings, previous=None):
+        """List the guests, hand every per-guest call to the pool at once, and make the hosts, their groups and
+        their variables from the listing while the calls are in flight; then add what the calls found."""
+        started = time.monotonic()
         main = self._client()
+        guest_client = None
         try:
             try:
                 resources = main.get("/cluster/resources", type="vm") or []
@@ -512,15 +516,25 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                                settings["want_os_info"])
                 self.display.v(f"{NAME}: {len(calls.reuse)} guests' addresses reused from the expired cache")
             if any(calls.needs_calls(guest) for guest in guests):
-                calls.client = self._guest_client(main, settings)
-                try:
-                    details = calls.fetch(guests)
-                finally:
-                    calls.client.close()
-            else:
-                details = calls.fetch(guests)
+                calls.client = guest_client = self._guest_client(main, settings)
+            in_flight = calls.start(guests)
+            try:
+                making = time.monotonic()
+                placed = self._add_hosts(guests, settings)
+                making = time.monotonic() - making
+                details = calls.finish(in_flight)
+            except BaseException:
+                calls.cancel(in_flight)
+                raise
         finally:
+            if guest_client is not None:
+                guest_client.close()
             main.close()
+        self.display.vv(f"{NAME}: read {len(guests)} guests and {len(details)} guests' details from the API in "
+                        f"{time.monotonic() - started:.2f}s")
+        completing = time.monotonic()
+        self._complete(placed, details, settings)
+        self.display.vv(f"{NAME}: made the hosts and groups in {making + time.monotonic() - completing:.2f}s")
         return {"version": DATA_VERSION, "fingerprint": settings["fingerprint"], "listed_at": listed_at,
                 "guests": guests, "details": details}
 
@@ -543,37 +557,69 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # ------------------------------------------------------------- populate
 
-    def _populate(self, data, settings):
-        guests = data["guests"]
-        details = data.get("details") or {}
+    def _add_hosts(self, guests, settings):
+        """The hosts, their variables from the listing and the plugin's own groups: all that does not wait for a
+        guest's per-guest calls (made while they are in flight). _complete adds the rest."""
         prefix = settings["prefix"]
-        own_groups = {int(guest["vmid"]): [self._sanitize_group_name(make_unsafe(group))
+        sanitize = self._sanitize_group_name
+        own_groups = {int(guest["vmid"]): [sanitize(make_unsafe(group))
                                            for group in group_names(guest, settings["group_by"], prefix)]
                       for guest in guests}
         # Every group name known before the hosts are added: the other sources' groups, the plugin's own and the
         # composed ones. A host of such a name would receive the group's members or its variables.
         groups = set(self.inventory.groups)
         groups.update(group for names in own_groups.values() for group in names)
-        groups.update(self._sanitize_group_name(name) for name in self.get_option("groups") or {})
+        groups.update(sanitize(name) for name in self.get_option("groups") or {})
         names = self._host_names(guests, settings, groups)
-        hosts, reasons = {}, {}
+        inventory = self.inventory
+        hosts, made = {}, {}
+        for guest in guests:
+            vmid = int(guest["vmid"])
+            host = made[vmid] = make_unsafe(names[vmid])
+            variables = hosts[vmid] = make_unsafe(resource_variables(guest, prefix))
+            inventory.add_host(host)
+            for key, value in variables.items():
+                inventory.set_variable(host, key, value)
+            for group in own_groups[vmid]:
+                inventory.add_child(inventory.add_group(group), host)
+        return {"guests": guests, "names": names, "hosts": hosts, "made": made, "own_groups": own_groups}
+
+    def _complete(self, placed, details, settings):
+        """The variables from the per-guest calls (addresses, config, snapshots, OS), then the composed variables,
+        the composed groups and the keyed ones, which may use any variable."""
+        guests, names, hosts, made = placed["guests"], placed["names"], placed["hosts"], placed["made"]
+        prefix, strict = settings["prefix"], settings["strict"]
+        inventory = self.inventory
+        reasons = {}
         for guest in guests:
             vmid = int(guest["vmid"])
             found = details.get(str(vmid))
-            variables, address = host_variables(guest, found, prefix, settings["interface"], settings["networks"],
-                                                settings["family"], settings["with_interfaces"])
-            variables = make_unsafe(variables)
+            extra, address = detail_variables(found, prefix, settings["interface"], settings["networks"],
+                                              settings["family"], settings["with_interfaces"])
+            extra = make_unsafe(extra)
             if address:
-                variables["ansible_host"] = make_unsafe(address)
-            hosts[vmid] = variables
+                extra["ansible_host"] = make_unsafe(address)
+            host = made[vmid]
+            for key, value in extra.items():
+                inventory.set_variable(host, key, value)
+            hosts[vmid].update(extra)
             if found and found.get("cut"):
                 self.display.warning(f"{NAME}: guest {vmid} ({names[vmid]}) sent more than the inventory keeps, "
                                      f"the rest was dropped: {cut_message(found['cut'])}")
             reason = why_no_address(guest, found) if settings["want_addresses"] and not address else None
             if reason:
                 reasons[vmid] = reason
-        self._place(hosts, names, own_groups, settings["strict"])
-        self._rename_keyed_group_clashes(guests, hosts, names, own_groups, settings["strict"])
+        compose, composed, keyed = (self.get_option(name) for name in ("compose", "groups", "keyed_groups"))
+        if compose:
+            for vmid, variables in hosts.items():
+                self._set_composite_vars(compose, variables, made[vmid], strict=strict)
+        if composed:
+            for vmid, variables in hosts.items():
+                self._add_host_to_composed_groups(composed, variables, made[vmid], strict=strict)
+        if keyed:
+            for vmid, variables in hosts.items():
+                self._add_host_to_keyed_groups(keyed, variables, made[vmid], strict=strict)
+        self._rename_keyed_group_clashes(guests, hosts, names, placed["own_groups"], strict)
         for vmid, reason in reasons.items():
             self.display.v(f"{NAME}: {names[vmid]} (vmid {vmid}) has no address: {reason}")
         with_address = sum(1 for variables in hosts.values() if "ansible_host" in variables)

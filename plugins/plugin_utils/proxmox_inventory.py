@@ -269,13 +269,38 @@ class GuestCalls:
     def fetch(self, guests):
         """{vmid as str: details} for the guests that need calls or whose details are reused; see fetch_one for
         the details."""
+        return self.finish(self.start(guests))
+
+    def start(self, guests):
+        """Every call of `guests` handed to the pool at once (the pool is busy from the first one, while the
+        caller goes on): pass the result to finish()."""
         todo = [guest for guest in guests if self.needs_calls(guest)]
+        if not todo:
+            return guests, None, [], []
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)), thread_name_prefix="proxgate-inventory")
+        try:
+            futures = [pool.submit(self.fetch_one, guest) for guest in todo]
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        return guests, pool, todo, futures
+
+    @staticmethod
+    def cancel(started):
+        """The calls start() began are not wanted any more (the run failed): the pool drops those not begun."""
+        pool = started[1]
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def finish(self, started):
+        """{vmid as str: details} of the calls start() began, once they have all answered."""
+        guests, pool, todo, futures = started
         found = {}
-        if todo:
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)),
-                                    thread_name_prefix="proxgate-inventory") as pool:
-                results = pool.map(self.fetch_one, todo)
-                found = {str(int(guest["vmid"])): details for guest, details in zip(todo, results, strict=True)}
+        if pool is not None:
+            try:
+                found = {str(int(guest["vmid"])): future.result() for guest, future in zip(todo, futures, strict=True)}
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         for guest in guests:
             vmid = str(int(guest["vmid"]))
             if vmid in self.reuse and vmid not in found:
@@ -415,12 +440,28 @@ def reusable_details(previous, guests, now, max_age, want_os_info=False):
 def host_variables(guest, details, prefix="proxmox_", interface=None, networks=(), preference="prefer_ipv4",
                    with_interfaces=False):
     """The host's variables, with `prefix`, and the address to connect to (None if there is none)."""
-    details = details or {}
+    variables = resource_variables(guest, prefix)
+    found, address = detail_variables(details, prefix, interface, networks, preference, with_interfaces)
+    variables.update(found)
+    return variables, address
+
+
+def resource_variables(guest, prefix="proxmox_"):
+    """The host's variables from /cluster/resources alone (known before any per-guest call)."""
     variables = {f"{prefix}vmid": int(guest["vmid"]), f"{prefix}name": guest.get("name"),
                  f"{prefix}template": bool(guest.get("template")), f"{prefix}tags": guest_tags(guest)}
     for field in RESOURCE_FIELDS:
         if field in guest:
             variables[prefix + field] = guest[field]
+    return variables
+
+
+def detail_variables(details, prefix="proxmox_", interface=None, networks=(), preference="prefer_ipv4",
+                     with_interfaces=False):
+    """The host's variables from its per-guest calls, and the address to connect to (None if there is none)."""
+    variables = {}
+    if not details:
+        return variables, None
     address = None
     interfaces = details.get("interfaces")
     if interfaces is not None:
