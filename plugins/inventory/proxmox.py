@@ -561,15 +561,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """The hosts, their variables from the listing and the plugin's own groups: all that does not wait for a
         guest's per-guest calls (made while they are in flight). _complete adds the rest."""
         prefix = settings["prefix"]
-        sanitize = self._sanitize_group_name
-        own_groups = {int(guest["vmid"]): [sanitize(make_unsafe(group))
-                                           for group in group_names(guest, settings["group_by"], prefix)]
+        # Thousands of hosts share a few dozen group names (nodes, pools, types, statuses, tags): each is
+        # sanitized once.
+        sanitized = {}
+
+        def sanitize(name):
+            if name not in sanitized:
+                sanitized[name] = self._sanitize_group_name(make_unsafe(name))
+            return sanitized[name]
+
+        kinds = settings["group_by"]
+        own_groups = {int(guest["vmid"]): [sanitize(group) for group in group_names(guest, kinds, prefix)]
                       for guest in guests}
         # Every group name known before the hosts are added: the other sources' groups, the plugin's own and the
         # composed ones. A host of such a name would receive the group's members or its variables.
         groups = set(self.inventory.groups)
         groups.update(group for names in own_groups.values() for group in names)
-        groups.update(sanitize(name) for name in self.get_option("groups") or {})
+        groups.update(self._sanitize_group_name(name) for name in self.get_option("groups") or {})
         names = self._host_names(guests, settings, groups)
         inventory = self.inventory
         hosts, made = {}, {}
