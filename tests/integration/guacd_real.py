@@ -369,7 +369,7 @@ class Surface:
     def resize(self, width, height):
         old = getattr(self, "pixels", [])
         self.width, self.height = width, height
-        self.pixels = [bytearray(width * 4) for _ in range(height)]
+        self.pixels = [bytearray(width * 4) for _row in range(height)]
         for y, line in enumerate(old[:height]):
             self.pixels[y][:min(len(line), width * 4)] = line[:width * 4]
 

@@ -223,8 +223,12 @@ def session(guacd, protocol, parameters, stop_when, seconds=SESSION_SECONDS):
     screen = Screen()
     with guacd.client(timeout=15) as client:
         _args, ready = client.handshake(protocol, parameters, width=1024, height=768)
-        after = client.follow(seconds, stop=lambda instruction: screen.feed(instruction) or stop_when(screen,
-                                                                                                       instruction))
+
+        def seen(instruction):
+            screen.feed(instruction)
+            return stop_when(screen, instruction)
+
+        after = client.follow(seconds, stop=seen)
     return ready, after, screen
 
 
@@ -341,8 +345,8 @@ def test_a_published_rdp_connection_shows_the_remote_desktop(real_guacd, guac, r
     assert weave_everywhere(screen), f"the remote desktop (X's root weave) did not fill the screen: {PICTURES}/rdp.png"
 
 
-def test_a_published_vnc_connection_with_the_wrong_password_ends_in_an_error(real_guacd, guac, run_playbook,
-                                                                            vnc_server):
+def test_a_published_vnc_connection_with_the_wrong_password_ends_in_an_error(
+        real_guacd, guac, run_playbook, vnc_server):
     identifier = publish(run_playbook, guac, "desktop-vnc", "vnc", {
         "hostname": "127.0.0.1", "port": vnc_server["port"], "password": "not-the-password"})
     protocol, parameters = published_connection(guac, identifier)

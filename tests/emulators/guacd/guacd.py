@@ -276,7 +276,6 @@ class Emulator:
         sock.sendall(encode("error", "guacd-emulator makes no remote desktop connections",
                             str(STATUS_UPSTREAM_NOT_FOUND)) + encode("disconnect"))
 
-
     def hold_until_the_client_sends(self, sock, until_closed=False):
         """Send nothing and keep the connection open until the client sends something (or, with until_closed,
         until it closes the connection)."""
