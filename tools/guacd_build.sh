@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real guacd for the test suite (issue #21): Apache guacamole-server 1.6.0, built once per machine from
-# the tarball in ../shared/upstream (or GUACD_TARBALL) into a cache outside the clone, keyed by the
-# tarball's sha256, so that later runs and later clones reuse it:
+# the tarball in ../shared/upstream (GUACD_TARBALL, else beside this clone or the clone it was cloned from)
+# into a cache outside the clone, keyed by the tarball's sha256, so that later runs and later clones reuse it:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/proxgate/guacd-<first 16 hex of the sha256>/sbin/guacd
 # guacd there needs LD_LIBRARY_PATH=<that prefix>/lib (tests/integration/guacd_real.py sets it).
 #
@@ -18,7 +18,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 SHA256=f214dde1aefcff8f88c49ab028dd0855d6ef76bfceffdad44000619cfd0ff716
-tarball=${GUACD_TARBALL:-$here/../shared/upstream/guacamole-server-1.6.0-git.tar.gz}
+name=guacamole-server-1.6.0-git.tar.gz
+# GUACD_TARBALL, else ../shared/upstream beside the clone, else beside the clone it was cloned from (a fresh CI
+# clone of a local checkout).
+tarball=${GUACD_TARBALL:-$here/../shared/upstream/$name}
+origin=$(git -C "$here" config --get remote.origin.url 2>/dev/null || true)
+if [ -z "${GUACD_TARBALL:-}" ] && [ ! -f "$tarball" ] && [ -d "$origin" ]; then
+  tarball=$(cd "$origin" && pwd)/../shared/upstream/$name
+fi
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/proxgate
 prefix=$cache_root/guacd-${SHA256:0:16}
 jobs=${GUACD_MAKE_JOBS:-2}
