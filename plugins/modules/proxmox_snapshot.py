@@ -320,7 +320,7 @@ class ProxmoxSnapshot(ProxmoxModule):
         problems = []
         if params["snapname"] is None:
             if params["keep"] is None:
-                problems.append("snapname is required (without it, only keep and prefix prune snapshots)")
+                problems.append("missing required arguments: snapname (only keep with prefix prunes without one)")
         else:
             error = snapname_error(params["snapname"])
             if error:

@@ -588,8 +588,8 @@ def option_problems(p):
     """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
     problems = identity_problems(p, "name")
     problems.extend(positive_problems(p, ("cores", "sockets", "memory", "shutdown_timeout", "timeout")))
-    if agent_problem("agent", p["agent"]):
-        problems.append(agent_problem("agent", p["agent"]))
+    if agent_problem("agent", p.get("agent")):
+        problems.append(agent_problem("agent", p.get("agent")))
     for key in (p["nets"] or {}):
         if not NET_KEY.match(key):
             problems.append(f"nets keys must be net0, net1, ...; got {key!r}")
@@ -621,7 +621,7 @@ def option_problems(p):
 
 def cdrom_problems(p):
     """Messages for a cdrom value PVE would refuse, or one that competes with disks.ide2."""
-    cdrom = p["cdrom"]
+    cdrom = p.get("cdrom")
     if cdrom is None:
         return []
     problems = []

@@ -506,7 +506,7 @@ def test_retention_and_container_snapshot_bad_input_is_refused_before_any_write(
     assert "keep and prefix go together" in msgs["keep without prefix"]
     assert "keep must be 1 or more, got 0" in msgs["keep zero"]
     assert "keep and prefix apply only to state=present, not state=absent" in msgs["keep with absent"]
-    assert msgs["no snapname and no keep"].startswith("snapname is required")
+    assert msgs["no snapname and no keep"].startswith("missing required arguments: snapname")
     assert msgs["RAM of a container"].startswith("vmstate: container 200 (dns01) cannot save its RAM")
     assert "snapname 'vzdump' is reserved by PVE" in msgs["vzdump on a container"]
     assert writes() == [] and list(pve.pve.ct(200).snapshots) == ["auto-1"]
