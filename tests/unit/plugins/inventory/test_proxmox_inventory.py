@@ -335,9 +335,9 @@ def test_why_ask_again_keeps_only_a_guest_that_ran_on_the_same_node_all_along():
     details = {"interfaces": [], "asked": 1000}
     now, elapsed = 1500, 300
 
-    def ask(new=None, found=details, max_age=3600, **changes):
-        return why_ask_again(changes.pop("old", old), found, new or guest(101, "web", **changes), elapsed, now,
-                             max_age)
+    def ask(found=None, max_age=3600, **changes):
+        return why_ask_again(changes.pop("old", old), details if found is None else found, guest(101, "web", **changes),
+                             elapsed, now, max_age)
 
     assert ask(uptime=3900) is None
     # PVE's uptime may lag by its statistics interval: that much less is still the same boot.
