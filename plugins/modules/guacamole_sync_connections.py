@@ -173,14 +173,23 @@ options:
     description: Accept parameter names the server's schema does not list for the protocol.
     type: bool
     default: false
+  concurrency:
+    description:
+      - How many requests are in flight at once when the module reads the connections' parameters and the user
+        groups' permissions, and when it creates, updates (in place) and deletes connections and changes grants.
+        Groups, and connections that change name or group, are written one at a time.
+      - V(1) sends one request at a time.
+    type: int
+    default: 16
 notes:
   - "Privileges: C(CREATE_CONNECTION) and C(CREATE_CONNECTION_GROUP) (and C(CREATE_USER_GROUP) with
     O(create_user_groups)), C(UPDATE) and C(DELETE) on the groups and connections below O(root), C(UPDATE) on the
     user groups and C(ADMINISTER) on the objects whose C(READ) changes. The system permission C(ADMINISTER) allows
     all; an account that created O(root) and everything in it holds the object permissions already."
-  - "Requests: about 6 reads, plus one per existing connection below O(root) (its parameters), plus one per user
-    group with O(prune_permissions) (one per user group named otherwise); then one write per group or connection
-    created, changed or deleted, and one per user group whose grants change."
+  - "Requests: about 6 reads, plus one per existing connection below O(root) (its parameters, which hold its
+    guest's identity), plus one per user group with O(prune_permissions) (one per user group named otherwise);
+    then one write per group or connection created, changed or deleted, and one per user group whose grants
+    change. Reads and most writes go O(concurrency) at a time."
   - The module runs where the API is reachable, normally the controller (a play on C(localhost)).
 seealso:
   - module: proxgate.core.guacamole_connection
@@ -418,6 +427,8 @@ def option_errors(params):
             if not str(user_group).strip():
                 errors.append(f"{where}.user_groups holds an empty name")
     keeps_something = params.get("keep") or params.get("keep_guests")
+    if params.get("concurrency") is not None and params["concurrency"] < 1:
+        errors.append(f"concurrency must be 1 or more, got {params['concurrency']}")
     if not params["connections"] and not keeps_something and params["prune"] and not params["allow_empty"]:
         errors.append("connections is empty: this would delete every connection below root; if that is what you "
                       "want, set allow_empty: true (an inventory that failed to load also gives an empty list)")
@@ -548,9 +559,12 @@ def match_connections(entries, tree, stored, keep, keep_guests):
     wanted_names = defaultdict(int)
     for entry in unmatched:
         wanted_names[entry.name] += 1
+    by_name = defaultdict(list)
+    for identifier, connection in free.items():
+        if not guest_of(identifier):
+            by_name[connection.get("name")].append(identifier)
     for entry in unmatched:
-        candidates = [i for i, c in free.items() if c.get("name") == entry.name and i not in taken
-                      and not guest_of(i)]
+        candidates = [i for i in by_name.get(entry.name, ()) if i not in taken]
         if len(candidates) == 1 and wanted_names[entry.name] == 1 and adoptable(entry, candidates[0]):
             matched[entry.index] = candidates[0]
             taken.add(candidates[0])
@@ -701,6 +715,7 @@ class GuacamoleSyncConnections(GuacamoleModule):
         purge_parameters=dict(type="bool", default=False),
         update_password=dict(type="str", choices=["always", "on_create"], default="always", no_log=False),
         allow_unknown_parameters=dict(type="bool", default=False),
+        concurrency=dict(type="int", default=16),
     )
 
     def validate(self):
@@ -758,22 +773,31 @@ class GuacamoleSyncConnections(GuacamoleModule):
             names = sorted(existing_user_groups)
         else:
             names = sorted({group for group, _kind, _key in wanted if group in existing_user_groups})
-        documents = {}
-        for name in names:
+
+        def read(name):
             try:
-                documents[name] = self.client.get(path_of("userGroups", name, "permissions")) or {}
+                return self.client.get(path_of("userGroups", name, "permissions")) or {}
             except GuacamoleApiError as exc:
                 # Listed a moment ago, gone now, or not readable: it holds nothing this run can see.
                 if not exc.missing:
                     raise
-        return documents
+                return None
+
+        documents = self.each(read, names)
+        return {name: documents[index] for index, name in enumerate(names) if documents[index] is not None}
+
+    def each(self, function, items):
+        """function over items, params['concurrency'] requests at a time."""
+        return self.client.each(function, items, self.params["concurrency"])
 
     # ------------------------------------------------------------------ planning
 
     def read_stored_parameters(self, tree):
         """{identifier: stored parameters} of every connection below root: they hold the guests' identities."""
-        return {identifier: self.client.get(path_of("connections", identifier, "parameters")) or {}
-                for identifier in sorted(tree.connections, key=int_key)}
+        identifiers = sorted(tree.connections, key=int_key)
+        read = self.each(lambda identifier: self.client.get(path_of("connections", identifier, "parameters")) or {},
+                         identifiers)
+        return {identifier: read[index] for index, identifier in enumerate(identifiers)}
 
     def plan_connection(self, entry, tree, identifier):
         """What an existing connection needs: (stored parameters, final parameters, final attributes,
@@ -866,20 +890,24 @@ class GuacamoleSyncConnections(GuacamoleModule):
         wanted_keys = {entry.key for entry in self.entries}
         # A connection that goes away first frees its name for an entry that takes it over.
         first = [i for i in plan.removed if plan.current_key(i) in wanted_keys]
-        for identifier in first:
-            client.delete(path_of("connections", identifier))
+        self.each(lambda identifier: client.delete(path_of("connections", identifier)), first)
         self.write_updates(plan, group_ids)
-        for entry, parameters, attributes in plan.creates:
+
+        def create(item):
+            entry, parameters, attributes = item
             body = dict(name=entry.name, parentIdentifier=group_ids[entry.group], protocol=entry.protocol,
                         parameters=parameters, attributes=attributes)
-            identifier = str(client.post("connections", body).get("identifier"))
-            connection_ids[entry.key] = identifier
+            return str(client.post("connections", body).get("identifier"))
+
+        created = self.each(create, plan.creates)
+        for index, (entry, _parameters, _attributes) in enumerate(plan.creates):
+            identifier = connection_ids[entry.key] = created[index]
             plan.connections[entry.index]["identifier"] = identifier
-        for user_group, operations in read_operations(plan.grants, plan.revokes, connection_ids, group_ids).items():
-            client.patch(path_of("userGroups", user_group, "permissions"), json=operations)
-        for identifier in plan.removed:
-            if identifier not in first:
-                client.delete(path_of("connections", identifier))
+        operations = read_operations(plan.grants, plan.revokes, connection_ids, group_ids)
+        self.each(lambda user_group: client.patch(path_of("userGroups", user_group, "permissions"),
+                                                  json=operations[user_group]), sorted(operations))
+        self.each(lambda identifier: client.delete(path_of("connections", identifier)),
+                  [identifier for identifier in plan.removed if identifier not in first])
         for group in plan.groups_to_remove:
             client.delete(path_of("connectionGroups", tree.groups[group]))
 
@@ -889,8 +917,12 @@ class GuacamoleSyncConnections(GuacamoleModule):
         Names are unique in a group (the server refuses a second one), so a connection whose new name is still held
         by another that moves away waits for it; when two swap names, one first takes a name of its own.
         """
+        # Those that keep their name and group go all at once; the others one by one, in an order that works.
+        staying = [update for update in plan.updates if plan.current_key(update[1]) == update[0].key]
+        self.each(lambda update: self.put_connection(update[1], update[0].key, group_ids[update[0].group],
+                                                     update[0].protocol, update[2], update[3]), staying)
         holders = {plan.current_key(identifier): identifier for identifier in plan.tree.connections}
-        pending = list(plan.updates)
+        pending = [update for update in plan.updates if plan.current_key(update[1]) != update[0].key]
         while pending:
             ready = [update for update in pending if holders.get(update[0].key) in (None, update[1])]
             if not ready:

@@ -230,6 +230,8 @@ def test_checks_fail_before_any_write(guac, run_playbook):
             "connections[0] (dns01).parameters: proxgate-guest is set from connections[].guest"),
         "guest kept and managed": (dict(root="Proxmox", keep_guests=["pve/200"], connections=[
             dict(WANTED[2], guest="pve/200")]), "guest 'pve/200' is also in keep_guests"),
+        "no concurrency": (dict(root="Proxmox", concurrency=0, connections=WANTED[2:]),
+                           "concurrency must be 1 or more, got 0"),
         "guest with a newline": (dict(root="Proxmox", connections=[dict(WANTED[2], guest="pve/\n200")]),
                                  "connections[0].guest must be a Guacamole name"),
     }

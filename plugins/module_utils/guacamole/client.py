@@ -16,6 +16,7 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
@@ -299,6 +300,29 @@ class GuacamoleClient:
 
     def delete(self, path, **params):
         return self.request("DELETE", path, params=params)
+
+    def each(self, function, items, workers=1):
+        """[function(item) for item in items], with up to `workers` calls in flight at once on this client's
+        connection pool. After the first error no call that has not started is made, and that error is raised
+        once the calls in flight have ended."""
+        items = list(items)
+        if workers <= 1 or len(items) <= 1:
+            return [function(item) for item in items]
+        if self._token is None:
+            self.login()  # once, not once per thread
+        failure = None
+        with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+            futures = [pool.submit(function, item) for item in items]
+            for future in as_completed(futures):
+                if future.cancelled():
+                    continue
+                if failure is None and future.exception() is not None:
+                    failure = future.exception()
+                    for pending in futures:
+                        pending.cancel()
+        if failure is not None:
+            raise failure
+        return [future.result() for future in futures]
 
     def request(self, method, path, params=None, json=None):
         """The parsed JSON reply (None for 204); raises GuacamoleApiError, GuacamoleConnectionError."""

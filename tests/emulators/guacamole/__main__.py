@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 
 from tests.emulators.loopback import serve_until_signalled
 
@@ -33,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--context-path", default="/guacamole")
     parser.add_argument("--state", help="JSON seed file (see README)")
     parser.add_argument("--totp", action="store_true", help="require a guac-totp code at login")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    parser.add_argument("--request-log", help="append every request to this file as 'METHOD PATH'")
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
@@ -51,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.state, encoding="utf-8") as seed:
             emulator.load_state(json.load(seed))
     emulator.totp_required = args.totp
-    return serve_until_signalled(emulator, "guacamole-emulator")
+    emulator.latency = args.latency
+    with open(args.request_log, "a", encoding="utf-8") if args.request_log else nullcontext() as log:
+        emulator.request_log = log
+        return serve_until_signalled(emulator, "guacamole-emulator")
 
 
 if __name__ == "__main__":

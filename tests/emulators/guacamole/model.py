@@ -207,6 +207,16 @@ class DataSource:
             result.update(self.user_groups[identifier].permissions)
         return result
 
+    def effective_system_permissions(self, username: str) -> set[str]:
+        """The system part of effective_permissions alone (cheap: no object permission is copied)."""
+        user = self.users.get(username)
+        if user is None:
+            return set()
+        found = set(user.permissions.system)
+        for identifier in self.effective_groups(username):
+            found |= self.user_groups[identifier].permissions.system
+        return found
+
     def group_effective_permissions(self, identifier: str) -> PermissionSet:
         result = PermissionSet()
         pending, seen = [identifier], set()

@@ -61,7 +61,20 @@ class Caller:
     def refresh(self) -> None:
         # A user unknown to this data source gets an empty, permission-less view.
         self.user: User | None = self.ds.users.get(self.session.username)
-        self.permissions = self.ds.effective_permissions(self.session.username)
+        self._permissions: PermissionSet | None = None
+
+    @property
+    def permissions(self) -> PermissionSet:
+        """The effective permissions, worked out when first needed: an administrator's checks never need them,
+        and copying thousands of object permissions on every request made the emulator, not the client,
+        the slow part of a benchmark."""
+        if self._permissions is None:
+            self._permissions = self.ds.effective_permissions(self.session.username)
+        return self._permissions
+
+    @permissions.setter
+    def permissions(self, value: PermissionSet) -> None:
+        self._permissions = value
 
     @property
     def username(self) -> str:
@@ -69,7 +82,9 @@ class Caller:
 
     @property
     def is_admin(self) -> bool:
-        return "ADMINISTER" in self.permissions.system
+        if self._permissions is not None:
+            return "ADMINISTER" in self._permissions.system
+        return "ADMINISTER" in self.ds.effective_system_permissions(self.session.username)
 
     def has(self, kind: str, identifier: str, permission: str) -> bool:
         return self.is_admin or self.permissions.has(kind, identifier, permission)

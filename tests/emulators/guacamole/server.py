@@ -95,6 +95,8 @@ class GuacamoleEmulator(LoopbackEmulator):
         self._data_source_names = tuple(data_sources)
         self._lock = threading.RLock()
         self.latency = 0.0
+        # A text file every request is appended to as "METHOD PATH" (the benchmarks count them there).
+        self.request_log = None
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -127,6 +129,9 @@ class GuacamoleEmulator(LoopbackEmulator):
         with self._lock:
             self._requests.append((handler.command, redact_path(raw_path),
                                    redact_body(body, handler.headers.get("Content-Type"))))
+            if self.request_log is not None:
+                self.request_log.write(f"{handler.command} {redact_path(raw_path)}\n")
+                self.request_log.flush()
             fault = self._take_fault(path)
         if fault is not None and fault.kind == "drop":
             return None

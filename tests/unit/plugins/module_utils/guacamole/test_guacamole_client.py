@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from urllib.parse import parse_qsl
 
 import httpx
@@ -401,3 +402,24 @@ def test_bad_version_and_missing_credentials_are_refused():
         GuacamoleClient(URL, "u", "p", version="1.4")
     with pytest.raises(GuacamoleError, match="api_username and api_password"):
         GuacamoleClient(URL, "", "p")
+
+
+def test_each_keeps_the_order_and_stops_starting_calls_after_a_failure():
+    """GuacamoleClient.each runs a function over items a few at a time (the sync module's reads and writes):
+    results come back in the items' order, and after the first error no call that has not started is made."""
+    client = GuacamoleClient("https://gateway.example.com/guacamole", "automation", "secret")
+    client._token = "already-logged-in"  # each() logs in once before starting threads; no server here
+    assert client.each(lambda item: item * 2, range(40), workers=4) == [item * 2 for item in range(40)]
+
+    started = []
+
+    def work(item):
+        started.append(item)
+        if item == 1:
+            raise GuacamoleError("refused")
+        time.sleep(0.02)
+        return item
+
+    with pytest.raises(GuacamoleError, match="refused"):
+        client.each(work, range(200), workers=2)
+    assert len(started) < 200
