@@ -144,8 +144,19 @@ def main():
         print("\n".join(tree_lines(guacamole_tree(env))), flush=True)
     print("== done: the VM runs and reported its address; every guest with an address is a Guacamole connection; "
           "the rerun changed nothing")
+    print(pictures_line(), flush=True)
     print(NEXT, flush=True)
     return 0
+
+
+def pictures_line():
+    """Where the end-to-end test of `make test` left the screens guacd drew for published connections."""
+    pictures = sorted((REPO / "build" / "guacd-e2e").glob("*.png"))
+    if not pictures:
+        return ("the screens a published connection shows through the real guacd: run make test, then look at "
+                "build/guacd-e2e/*.png (docs/quickstart.md#how-the-end-to-end-test-works)")
+    return ("the screens a published connection showed through the real guacd (the last make test): "
+            + ", ".join(str(picture.relative_to(REPO)) for picture in pictures))
 
 
 def guacamole_tree(env):
