@@ -7,6 +7,7 @@ Also: the guest generator for benchmarks, and the command line that serves the t
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import os
 import re
@@ -717,14 +718,13 @@ def test_a_clone_that_loses_the_race_for_its_id_fails_in_its_task(plain, fixed):
 
 def test_hold_nextid_gives_parallel_callers_the_same_id(served):
     # A test facility, not a gap: pve-manager's nextid is the first free id, reserved for no one.
-    import concurrent.futures
+    def nextid(caller):
+        with api_client(served.url, served.certfile) as client:
+            return caller, data(client.get("/cluster/nextid"))
 
     served.pve.hold_nextid(3)
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
-        def nextid(_):
-            with api_client(served.url, served.certfile) as client:
-                return data(client.get("/cluster/nextid"))
-        ids = list(pool.map(nextid, range(3)))
+        ids = [vmid for _caller, vmid in pool.map(nextid, range(3))]
     assert len(set(ids)) == 1
     assert served.pve.nextid_hold is None
 
