@@ -523,3 +523,10 @@ def test_listing_filtered_by_permission(server, admin):
     alice = user_api(server, "alice", "Pa55-word")
     assert set(alice("GET", "/connections").json) == {mine, other}
     assert set(alice("GET", "/connections?permission=UPDATE").json) == {mine}
+
+
+def test_deleting_the_session_ends_the_token(server, admin):
+    """rest/session/SessionResource.invalidate (DELETE /api/session, both releases): the token's session is
+    destroyed (204) and the token is refused afterwards."""
+    assert call(server.url, "DELETE", "/api/session", token=admin.token).status == 204
+    assert admin("GET", "/connections").status == 403
