@@ -487,7 +487,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         http.client cannot speak to. httpx keeps as many connections alive as calls run at once (by default it
         keeps 20; a busier pool would open a TLS connection per call)."""
         try:
-            transport = HttpGetTransport.for_url(main.base_url, settings["call_timeout"], **self._tls_options())
+            transport = HttpGetTransport.for_url(main.base_url, settings["call_timeout"], context=main.ssl_context)
         except ProxmoxError as exc:
             raise AnsibleError(f"{NAME}: {exc}") from None
         return main.derive(settings["call_timeout"], 0, max_connections=settings["concurrency"],

@@ -84,14 +84,18 @@ class HttpGetTransport:
         self._connections = []
 
     @classmethod
-    def for_url(cls, base_url, timeout, validate_certs=True, ca_path=None):
-        """A transport for this API root with the TLS trust of these options, or None when the environment names
-        a proxy that http.client cannot speak to (the caller leaves the GETs to httpx then)."""
+    def for_url(cls, base_url, timeout, validate_certs=True, ca_path=None, context=None):
+        """A transport for this API root with the TLS trust of these options (or `context`, a client's
+        ssl_context), or None when the environment names a proxy that http.client cannot speak to (the caller
+        leaves the GETs to httpx then)."""
         proxy = environment_proxy(base_url)
         if proxy and urlsplit(proxy if "://" in proxy else "http://" + proxy).scheme.lower() != "http":
             return None
-        https = urlsplit(base_url).scheme.lower() == "https"
-        return cls(base_url, ssl_context(validate_certs, ca_path) if https else None, timeout, proxy)
+        if urlsplit(base_url).scheme.lower() != "https":
+            context = None
+        elif context is None:
+            context = ssl_context(validate_certs, ca_path)
+        return cls(base_url, context, timeout, proxy)
 
     def close(self):
         with self._lock:

@@ -125,7 +125,7 @@ class ProxmoxClient:
 
     def __init__(self, api_url, user=None, password=None, token_id=None, token_secret=None, otp=None,
                  validate_certs=True, ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None,
-                 max_connections=None, get_transport=None, session=None):
+                 max_connections=None, get_transport=None, session=None, ssl_context=None):
         if not HAS_HTTPX:
             raise ProxmoxError("the httpx Python library is required")
         self.base_url = api_base_url(api_url)
@@ -147,17 +147,21 @@ class ProxmoxClient:
         self._arguments = dict(api_url=api_url, user=user, password=password, token_id=token_id,
                                token_secret=token_secret, otp=otp, validate_certs=validate_certs, ca_path=ca_path,
                                backoff=backoff, transport=transport)
+        # The TLS trust of validate_certs and ca_path, made once (loading the system's CAs takes tens of
+        # milliseconds): the SSLContext httpx would make for them, shared with the clients derive() makes.
+        self.ssl_context = ssl_context if ssl_context is not None \
+            else httpx.create_ssl_context(verify=self._verify(validate_certs, ca_path))
         # httpx keeps 20 connections alive by default; callers running more calls at once ask for more.
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections) \
             if max_connections else httpx.Limits()
-        self.http = httpx.Client(verify=self._verify(validate_certs, ca_path), timeout=timeout,
+        self.http = httpx.Client(verify=self.ssl_context, timeout=timeout,
                                  transport=transport, limits=limits, headers={"Accept": "application/json"})
 
     def derive(self, timeout, retries, max_connections=None, get_transport=None):
         """A client for the same API and credentials with another timeout and retries (and transport), sharing
-        this one's login: a ticket either of them gets or renews serves both, nothing is copied."""
+        this one's login (a ticket either of them gets or renews serves both, nothing is copied) and TLS trust."""
         return ProxmoxClient(**self._arguments, timeout=timeout, retries=retries, max_connections=max_connections,
-                             get_transport=get_transport, session=self.session)
+                             get_transport=get_transport, session=self.session, ssl_context=self.ssl_context)
 
     @property
     def ticket(self):
