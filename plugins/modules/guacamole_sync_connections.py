@@ -876,7 +876,11 @@ class GuacamoleSyncConnections(GuacamoleModule):
         """Create user groups, groups, connections; update and move; grant and revoke READ; then delete."""
         client, tree = self.client, plan.tree
         for name in plan.user_groups_to_create:
-            client.post("userGroups", json=client.set_disabled({"identifier": name, "attributes": {}}, False))
+            try:
+                client.post("userGroups", json=client.set_disabled({"identifier": name, "attributes": {}}, False))
+            except GuacamoleApiError as exc:
+                if not exc.already_exists:  # else a run in parallel made it a moment ago
+                    raise
         group_ids = dict(tree.groups)
         for group in plan.groups_to_create:
             if group:
@@ -890,14 +894,14 @@ class GuacamoleSyncConnections(GuacamoleModule):
         wanted_keys = {entry.key for entry in self.entries}
         # A connection that goes away first frees its name for an entry that takes it over.
         first = [i for i in plan.removed if plan.current_key(i) in wanted_keys]
-        self.each(lambda identifier: client.delete(path_of("connections", identifier)), first)
+        self.each(lambda identifier: self.delete_if_there("connections", identifier), first)
         self.write_updates(plan, group_ids)
 
         def create(item):
             entry, parameters, attributes = item
             body = dict(name=entry.name, parentIdentifier=group_ids[entry.group], protocol=entry.protocol,
                         parameters=parameters, attributes=attributes)
-            return str(client.post("connections", body).get("identifier"))
+            return self.create_connection(entry, body)
 
         created = self.each(create, plan.creates)
         for index, (entry, _parameters, _attributes) in enumerate(plan.creates):
@@ -906,10 +910,18 @@ class GuacamoleSyncConnections(GuacamoleModule):
         operations = read_operations(plan.grants, plan.revokes, connection_ids, group_ids)
         self.each(lambda user_group: client.patch(path_of("userGroups", user_group, "permissions"),
                                                   json=operations[user_group]), sorted(operations))
-        self.each(lambda identifier: client.delete(path_of("connections", identifier)),
+        self.each(lambda identifier: self.delete_if_there("connections", identifier),
                   [identifier for identifier in plan.removed if identifier not in first])
         for group in plan.groups_to_remove:
-            client.delete(path_of("connectionGroups", tree.groups[group]))
+            self.delete_if_there("connectionGroups", tree.groups[group])
+
+    def delete_if_there(self, directory, identifier):
+        """DELETE, where an object already gone (a run in parallel pruned it too) is as good as deleted."""
+        try:
+            self.client.delete(path_of(directory, identifier))
+        except GuacamoleApiError as exc:
+            if not exc.missing:
+                raise
 
     def write_updates(self, plan, group_ids):
         """PUT the changed connections, each once its new name is free in its group.
@@ -946,7 +958,39 @@ class GuacamoleSyncConnections(GuacamoleModule):
 
     def create_group(self, name, parent):
         body = dict(name=name, parentIdentifier=parent, type="ORGANIZATIONAL", attributes={})
-        return str(self.client.post("connectionGroups", body).get("identifier"))
+        try:
+            return str(self.client.post("connectionGroups", body).get("identifier"))
+        except GuacamoleApiError as exc:
+            if not exc.already_exists:
+                raise
+        # Another run made it a moment ago: take that one.
+        groups = self.client.get("connectionGroups") or {}
+        for identifier, group in groups.items():
+            if group.get("name") == name and str(group.get("parentIdentifier") or ROOT) == str(parent):
+                return str(group.get("identifier", identifier))
+        raise GuacamoleApiError("POST", "connectionGroups", 400, message=f"connection group {name!r} already "
+                                "exists, but is not one this user can see")
+
+    def create_connection(self, entry, body):
+        """POST the connection; when a run in parallel has just made it (the same guest, or without guests the
+        same name), PUT this run's version over it instead."""
+        try:
+            return str(self.client.post("connections", body).get("identifier"))
+        except GuacamoleApiError as exc:
+            if not exc.already_exists:
+                raise
+            refused = exc
+        for identifier, connection in (self.client.get("connections") or {}).items():
+            identifier = str(connection.get("identifier", identifier))
+            if connection.get("name") != body["name"] or str(connection.get("parentIdentifier")) != str(
+                    body["parentIdentifier"]):
+                continue
+            stored = self.client.get(path_of("connections", identifier, "parameters")) or {}
+            if stored.get(GUEST_PARAMETER) != entry.guest:
+                break  # another guest's: never re-pointed
+            self.client.put(path_of("connections", identifier), dict(body, identifier=identifier))
+            return identifier
+        raise refused
 
 
 class Plan:

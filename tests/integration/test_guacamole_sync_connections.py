@@ -5,6 +5,7 @@ revocations, and the checks that stop a run before its first write."""
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import yaml
@@ -390,3 +391,37 @@ def test_two_guests_that_swap_names_keep_their_connections(guac, run_playbook):
     assert after["Proxmox/blue"]["identifier"] == before["Proxmox/green"]["identifier"]
     # Names are unique in a group: one connection takes a spare name first, so three PUTs and nothing else.
     assert [method for method, _path in writes(guac)[count:]] == ["PUT", "PUT", "PUT"]
+
+
+def test_six_parallel_runs_under_a_new_root_converge(guac, tmp_path):
+    """Issue #17, finding 4: six publishes at once under a root that does not exist yet. Each run finds what
+    another made a moment before ('already exists') and takes it; all succeed, nothing is made twice, and a
+    rerun writes nothing."""
+    from tests.integration.conftest import BIN, run_ansible_playbook
+
+    connections = [guest_entry(f"web{n:02d}", f"pve/{100 + n}", f"10.0.0.{n}", group="production",
+                               user_groups=["operators"]) for n in range(1, 7)]
+    play = [{"name": "Publish", "hosts": "all", "gather_facts": False, "tasks": [
+        {"name": "Sync", "proxgate.core.guacamole_sync_connections": {
+            "root": "Clusters/New", "connections": connections, "create_user_groups": True}}]}]
+    playbook = tmp_path / "parallel.yml"
+    playbook.write_text(yaml.safe_dump(play, sort_keys=False))
+    command = [str(BIN / "ansible-playbook"), "-i", "run1,run2,run3,run4,run5,run6,", "-c", "local", "-f", "6",
+               "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)]
+
+    workdir = tmp_path / "parallel"
+    workdir.mkdir()
+    run = run_ansible_playbook(command, workdir, guac_env(guac))
+    assert run.rc == 0, run.stdout + run.stderr
+    state = guac.state()
+    connections_by_path, groups = by_path(state)
+    assert sorted(connections_by_path) == [f"Clusters/New/production/web{n:02d}" for n in range(1, 7)]
+    assert sorted(groups) == ["Clusters", "Clusters/New", "Clusters/New/production"]
+    assert list(state["user_groups"]) == ["operators"]
+    assert read_of(state, "operators") >= {"Clusters/New/", "Clusters/New/production/web01"}
+
+    count = len(writes(guac))
+    again_dir = tmp_path / "again"
+    again_dir.mkdir()
+    again = run_ansible_playbook(command, again_dir, guac_env(guac))
+    assert again.rc == 0 and again.changed == [] and len(writes(guac)) == count, again.stdout

@@ -27,6 +27,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.http_client i
     join_segments,
     may_resend,
     path_segment,
+    resend_after_connect_failure,
     tls_verify,
     unreachable_message,
 )
@@ -66,6 +67,12 @@ class GuacamoleApiError(GuacamoleError):
         if failed:
             text += f" ({'; '.join(failed)})"
         super().__init__(text)
+
+    @property
+    def already_exists(self):
+        """True for the server's refusal of a second object of a name ('The connection "x" already exists.',
+        'Group "x" already exists.'...): a run in parallel may have made it a moment ago."""
+        return self.status == 400 and self.message.endswith("already exists.")
 
     @property
     def missing(self):
@@ -360,10 +367,12 @@ class GuacamoleClient:
                     continue
                 raise GuacamoleConnectionError(unreachable_message(
                     method, shown_path, self.base_url, exc, attempt + 1, started, self.timeout, self.retries,
-                    "server", "/api")) from exc
+                    "server", "/api") + self._outcome_note(method, path, exc)) from exc
             if response.status_code < 400:
                 return self._payload(method, shown_path, response)
             error = self._error(method, shown_path, response)
+            if attempt > 0 and method == "DELETE" and error.status == 404:
+                return None  # an earlier attempt deleted it: only its reply was lost
             if attempt < self.retries and self._may_repeat(method, path) and error.status in RETRY_STATUSES:
                 attempt += 1
                 self._sleep(attempt)
@@ -374,6 +383,14 @@ class GuacamoleClient:
     def _may_repeat(method, path):
         """Whether a request the server may have carried out can be sent again: not a POST that creates."""
         return method != "POST" or path == TOKENS_PATH
+
+    def _outcome_note(self, method, path, exc):
+        """For a request that reached the server and was not sent again: say that it may have been carried out."""
+        if self._may_repeat(method, path) or resend_after_connect_failure(exc) is not None:
+            return ""
+        return (" - the request went out and its reply was lost, so the server may have carried it out; it was not "
+                "sent again, which could have made it twice. Run the task again: it reads what is there and "
+                "finishes the work")
 
     def _sleep(self, attempt):
         backoff_sleep(self.backoff, attempt)

@@ -25,13 +25,15 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 @dataclass
 class _Fault:
-    kind: str  # "fail" or "drop"
+    kind: str  # "fail", "drop" (before handling) or "lose" (handled, then no reply)
     remaining: int
     path_contains: str | None
     status: int = 500
+    method: str | None = None
 
-    def matches(self, path: str) -> bool:
-        return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
+    def matches(self, method: str, path: str) -> bool:
+        return (self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
+                and (self.method is None or self.method == method))
 
 
 class _Handler(EmulatorRequestHandler):
@@ -132,12 +134,12 @@ class GuacamoleEmulator(LoopbackEmulator):
             if self.request_log is not None:
                 self.request_log.write(f"{handler.command} {redact_path(raw_path)}\n")
                 self.request_log.flush()
-            fault = self._take_fault(path)
+            fault = self._take_fault(handler.command, path)
         if fault is not None and fault.kind == "drop":
             return None
         if self.latency:
             time.sleep(self.latency)
-        if fault is not None:
+        if fault is not None and fault.kind == "fail":
             error = error_for_status(fault.status)
             return Response(error.status, error.body())
         if not (path == self.context_path or path.startswith(self.context_path + "/")):
@@ -146,11 +148,12 @@ class GuacamoleEmulator(LoopbackEmulator):
                           query=parse_qs(query, keep_blank_values=True), headers=handler.headers,
                           body=body, remote_host=handler.client_address[0])
         with self._lock:
-            return self.api.handle(request)
+            response = self.api.handle(request)
+        return None if fault is not None and fault.kind == "lose" else response
 
-    def _take_fault(self, path: str) -> _Fault | None:
+    def _take_fault(self, method: str, path: str) -> _Fault | None:
         for fault in self._faults:
-            if fault.matches(path):
+            if fault.matches(method, path):
                 fault.remaining -= 1
                 return fault
         return None
@@ -166,6 +169,12 @@ class GuacamoleEmulator(LoopbackEmulator):
         """The next ``count`` matching requests are answered by closing the connection."""
         with self._lock:
             self._faults.append(_Fault("drop", count, path_contains))
+
+    def lose_reply_next(self, count: int = 1, path_contains: str | None = None, method: str | None = None) -> None:
+        """The next ``count`` matching requests are carried out, and then the connection is closed without a
+        reply: the client cannot know whether the server acted (a proxy timing out, a network cut)."""
+        with self._lock:
+            self._faults.append(_Fault("lose", count, path_contains, method=method))
 
     def expire_tokens(self) -> None:
         """Invalidate every issued token, as a session timeout would."""

@@ -100,7 +100,8 @@ def test_permission_denied_names_the_user(emu, monkeypatch, capsys):
 
     class Create(GuacamoleModule):
         def run(self):
-            self.client.post("connections", {"name": "x", "protocol": "ssh", "parentIdentifier": "ROOT"})
+            self.client.post("connections", {"name": "x", "protocol": "ssh", "parentIdentifier": "ROOT",
+                                             "parameters": {}, "attributes": {}})
             return {}
     with patch_module_args({}), pytest.raises(SystemExit):
         Create().execute()
