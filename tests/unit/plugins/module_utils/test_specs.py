@@ -162,6 +162,8 @@ def test_volume_storage(volume, storage):
     ("agent", "1", "enabled=1"),
     ("agent", True, "1"),
     ("agent", "enabled=1,fstrim_cloned_disks=1", "1,fstrim_cloned_disks=1"),
+    # Issue #16, item 2: a partial value matches when the fields it names match; the others are kept.
+    ("agent", "1", "enabled=1,fstrim_cloned_disks=1"),
     ("memory", 2048, "2048"),
     ("onboot", True, 1),
     ("net0", "virtio,bridge=vmbr0,firewall=1", NET),
@@ -176,7 +178,7 @@ def test_config_values_that_mean_the_same(key, desired, current):
     ("tags", "web", "prod;web"),
     ("description", "hello", "hello world"),
     ("agent", "1", "enabled=0"),
-    ("agent", "1", "enabled=1,fstrim_cloned_disks=1"),
+    ("agent", "enabled=1,fstrim_cloned_disks=0", "enabled=1,fstrim_cloned_disks=1"),
     ("memory", 4096, "2048"),
     ("net0", "virtio,bridge=vmbr1", NET),
     ("scsi0", "ceph:32", "local-lvm:vm-100-disk-0,size=32G"),
