@@ -772,3 +772,79 @@ def test_a_qemu_migration_moves_the_vm_with_a_nodes_preconditions(plain, fixed):
     pve.vm(101).lock = "backup"
     upid = data(client.post("/nodes/pve2/qemu/101/migrate", data={"target": "pve1"}))
     assert wait_task(client, upid) == "VM is locked (backup)"
+
+
+# ------------------------------------------------------------------ locks and crash leftovers (issue #17, 3 and 5)
+
+@pytest.fixture
+def root(served):
+    """httpx logged in as root@pam with a ticket (skiplock is root@pam's alone; a token of root is not root@pam)."""
+    with httpx.Client(base_url=served.url + "/api2/json", timeout=10,
+                      verify=ssl.create_default_context(cafile=served.certfile)) as client:
+        login = data(client.post("/access/ticket", data={"username": "root@pam", "password": "secret"}))
+        client.headers.update({"Cookie": f"PVEAuthCookie={login['ticket']}",
+                               "CSRFPreventionToken": login["CSRFPreventionToken"]})
+        yield client
+
+
+def test_root_deletes_a_lock_with_skiplock_as_qm_unlock_does(plain, fixed, root):
+    # Read in qemu-server PVE/API2/Qemu.pm update_vm_api ('Only root may use this option.' for skiplock from
+    # anyone but root@pam; check_lock skipped with it) and check_vm_modify_config_perm ('lock' falls to
+    # "only root can set '<key>' config"); PVE/CLI/qm.pm unlock deletes the lock line the same way.
+    pve, client = plain
+    pve.add_vm(100, "web", status="stopped", config={"memory": 512}, lock="create")
+    # Gap: plain fakepve refuses the delete (the lock is checked whatever skiplock says).
+    refused = error_of(client.put(f"{VM}/config", data={"delete": "lock", "skiplock": 1}))
+    assert refused == (500, "VM is locked (create)")
+
+    pve, client = fixed
+    pve.add_vm(100, "web", status="stopped", config={"memory": 512})
+    pve.stale_lock(100, "create", age=7200)
+    assert error_of(client.put(f"{VM}/config", data={"memory": 1024})) == (500, "VM is locked (create)")
+    # A token of root@pam is not root@pam.
+    assert error_of(client.put(f"{VM}/config", data={"delete": "lock", "skiplock": 1})) == (
+        400, "Parameter verification failed.")
+    # Without skiplock, root too meets the lock.
+    assert error_of(root.put(f"{VM}/config", data={"delete": "lock"})) == (500, "VM is locked (create)")
+    assert root.put(f"{VM}/config", data={"delete": "lock", "skiplock": 1}).status_code == 200
+    assert pve.vm(100).lock is None and "lock" not in data(client.get(f"{VM}/config"))
+    assert client.put(f"{VM}/config", data={"memory": 1024}).status_code == 200
+    # The crashed create is in the node's task list, ended 'unexpected status', with its start time.
+    tasks = data(client.get("/nodes/pve1/tasks", params={"vmid": 100, "source": "all"}))
+    assert tasks[0]["type"] == "qmcreate" and tasks[0]["status"] == "unexpected status"
+    assert time.time() - tasks[0]["starttime"] >= 7200
+
+
+def test_a_half_made_snapshot_is_removed_only_unlocked_and_with_force(plain, fixed, root):
+    # Read in pve-guest-common PVE/AbstractConfig.pm: __snapshot_prepare writes the snapshot with
+    # 'snapstate: prepare' and 'lock: snapshot', __snapshot_commit drops both; snapshot_delete takes the
+    # 'snapshot-delete' lock through set_lock (check_lock: 'VM is locked (snapshot)', with force too), sets
+    # 'snapstate: delete', and a volume snapshot it cannot remove fails it unless force (then a warning).
+    pve, client = plain
+    pve.add_vm(100, "web", status="stopped", config={"memory": 512, "scsi0": "local-lvm:vm-100-disk-0,size=4G"})
+    vm = pve.vm(100)
+    vm.snapshots["half"] = {"memory": 512, "snapstate": "prepare", "snaptime": 1767225600}
+    # Gap: plain fakepve removes a snapshot whose volumes were never snapshotted, without force.
+    vm.lock = None
+    upid = data(client.delete(f"{VM}/snapshot/half"))
+    assert wait_task(client, upid) == "OK" and "half" not in vm.snapshots
+
+    pve, client = fixed
+    pve.add_vm(100, "web", status="stopped", config={"memory": 512, "scsi0": "local-lvm:vm-100-disk-0,size=4G"})
+    pve.half_made_snapshot(100, "half")
+    listed = {item["name"]: item for item in data(client.get(f"{VM}/snapshot"))}
+    assert listed["half"]["snapstate"] == "prepare"
+    assert data(client.get(f"{VM}/config"))["lock"] == "snapshot"
+    upid = data(client.delete(f"{VM}/snapshot/half", params={"force": 1}))
+    assert wait_task(client, upid) == "VM is locked (snapshot)"
+    assert root.put(f"{VM}/config", data={"delete": "lock", "skiplock": 1}).status_code == 200
+    upid = data(client.delete(f"{VM}/snapshot/half"))
+    assert wait_task(client, upid).startswith("command '/sbin/lvremove -f local-lvm/snap_vm-100-disk-0_half'")
+    # The failed delete leaves the snapshot in 'delete' and the VM locked 'snapshot-delete'.
+    assert pve.vm(100).snapshots["half"]["snapstate"] == "delete" and pve.vm(100).lock == "snapshot-delete"
+    assert root.put(f"{VM}/config", data={"delete": "lock", "skiplock": 1}).status_code == 200
+    upid = data(client.delete(f"{VM}/snapshot/half", params={"force": 1}))
+    assert wait_task(client, upid) == "OK"
+    assert "half" not in pve.vm(100).snapshots and pve.vm(100).lock is None
+    log = [line["t"] for line in data(client.get(f"/nodes/pve1/tasks/{upid}/log"))]
+    assert any(line.startswith("WARN: command '/sbin/lvremove") for line in log)
