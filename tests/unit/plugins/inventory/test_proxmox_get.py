@@ -440,3 +440,14 @@ def test_a_refused_ticket_is_renewed_once_for_the_main_and_the_per_guest_client(
     assert main.get(AGENT) == {"path": AGENT} and node.logins == 2, "the main client shares the renewed ticket"
     made.close()
     main.close()
+
+
+def test_a_derived_client_shares_the_login_and_the_tls_trust_but_not_the_timeout(node, pki):
+    main = ProxmoxClient(node.url, user="root@pam", password="secret", ca_path=pki["cert"], timeout=30, retries=3)
+    made = main.derive(2, 0)
+    assert made.session is main.session and made.ssl_context is main.ssl_context
+    assert (made.timeout, made.retries) == (2, 0) and (main.timeout, main.retries) == (30, 3)
+    main.ticket = "PVE:root@pam:SET-BY-MAIN"
+    assert made.auth_headers()["Cookie"] == "PVEAuthCookie=PVE:root@pam:SET-BY-MAIN", "nothing copied, one login"
+    made.close()
+    main.close()
