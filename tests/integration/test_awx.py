@@ -426,3 +426,39 @@ def play_names(path):
         imported = play.get("ansible.builtin.import_playbook")
         names += play_names(path.parent / imported) if imported else [play["name"]]
     return names
+
+
+def test_a_cluster_that_does_not_answer_fails_the_sync_instead_of_emptying_it(pve, awx_token, tmp_path):
+    """Issue #17, finding 6: with /cluster/resources failing, ansible-inventory under Ansible's defaults exits 0
+    with no host (an AWX import with Overwrite would delete them all); with the environment AWX gives an
+    inventory update (ANSIBLE_INVENTORY_UNPARSED_FAILED, awx/main/constants.py) it fails, and for a directory of
+    sources the source variable of docs/awx.md (ANY_UNPARSED_IS_FAILED) makes one failing file fail it."""
+    token_id, token_secret = awx_token
+    env, _unused = awx_inject(credential_type("proxmox_api_token"),
+                              {"api_url": pve.url, "token_id": token_id, "token_secret": token_secret,
+                               "ca_cert": Path(pve.certfile).read_text()}, tmp_path / "private")
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "pve.proxmox.yml").write_text((PROJECT / "inventories" / "pve.proxmox.yml").read_text())
+    (sources / "static.yml").write_text("all:\n  hosts:\n    jumphost:\n      ansible_host: 192.0.2.1\n")
+
+    def sync(source, **settings):
+        pve.pve.drop_next("GET", "/cluster/resources", times=20)
+        proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), "--list"],
+                              capture_output=True, text=True, check=False, cwd=tmp_path,
+                              env=clean_env(**env, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+                                            ANSIBLE_HOME=str(tmp_path / "home"), **settings))
+        pve.pve.drop_next("GET", "/cluster/resources", times=0)
+        return proc
+
+    plain = sync(sources / "pve.proxmox.yml")
+    assert plain.returncode == 0, plain.stderr
+    assert json.loads(plain.stdout)["_meta"]["hostvars"] == {}, "Ansible's default: an empty inventory"
+    awx = sync(sources / "pve.proxmox.yml", ANSIBLE_INVENTORY_UNPARSED_FAILED="True")
+    assert awx.returncode != 0, awx.stdout
+
+    directory = sync(sources, ANSIBLE_INVENTORY_UNPARSED_FAILED="True")
+    assert directory.returncode == 0, "one file parsed: AWX's default lets the other fail"
+    assert list(json.loads(directory.stdout)["_meta"]["hostvars"]) == ["jumphost"]
+    strict = sync(sources, ANSIBLE_INVENTORY_UNPARSED_FAILED="True", ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="True")
+    assert strict.returncode != 0, strict.stdout
