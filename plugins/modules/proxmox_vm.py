@@ -267,6 +267,19 @@ options:
     description: Seconds to wait for each task the module starts.
     type: int
     default: 600
+  unlock_stale_after:
+    description:
+      - Clear a config lock that no running task holds, when it is at least this many seconds old, then go
+        on (as C(qm unlock) does). Such a lock is what a task that died with its node leaves, most often
+        C(lock: create) after a crash during a create, and it makes every later change fail.
+      - The age is that of the newest task on the VM in the node's task list (the one that took the lock),
+        counted on the controller's clock. A lock without such a task has no known age and is never cleared.
+      - Not set, a stale lock fails the task, naming the lock, its age, the task that took it and the
+        command that clears it. A lock a running task holds is never cleared (the module waits as for any
+        lock). C(suspended) (a hibernated VM) is no stale lock.
+      - PVE clears a lock through the API only for V(root@pam) logged in with its password (C(skiplock));
+        with an API token the task fails saying to run C(qm unlock) on the node.
+    type: int
 notes:
   - Needs C(VM.Allocate) on the VM (or its pool) to create it, C(VM.Clone) on a clone source,
     C(VM.Config.*) to change it (C(VM.Config.Cloudinit) for the cloud-init options), C(VM.PowerMgmt) to
@@ -398,6 +411,12 @@ created:
   returned: always
   type: bool
   sample: true
+unlocked:
+  description: The stale lock O(unlock_stale_after) cleared (in check mode, would clear), its age in seconds
+    and the task that had taken it.
+  returned: when a stale lock was cleared
+  type: dict
+  sample: {lock: create, age: 7260, task: "UPID:pve1:00004001:0001C007:6740F0A1:qmcreate:104:root@pam:"}
 migrated:
   description: Whether the VM was (or in check mode would be) migrated to O(node) by this run.
   returned: when O(node) differs from the VM's node and O(migrate=true)
@@ -588,6 +607,8 @@ def option_problems(p):
     """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
     problems = identity_problems(p, "name")
     problems.extend(positive_problems(p, ("cores", "sockets", "memory", "shutdown_timeout", "timeout")))
+    if p.get("unlock_stale_after") is not None and p["unlock_stale_after"] < 0:
+        problems.append(f"unlock_stale_after must be 0 or more seconds, got {p['unlock_stale_after']}")
     if agent_problem("agent", p.get("agent")):
         problems.append(agent_problem("agent", p.get("agent")))
     for key in (p["nets"] or {}):
@@ -696,6 +717,7 @@ class ProxmoxVm(GuestModule):
         shutdown_timeout=dict(type="int", default=180),
         purge=dict(type="bool", default=True),
         timeout=dict(type="int", default=600),
+        unlock_stale_after=dict(type="int"),
     )
     module_kwargs = dict(required_one_of=[("vmid", "name")])
 

@@ -26,6 +26,13 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config impor
     pending_keys,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.locks import (
+    STATE_LOCKS,
+    UnlockRefused,
+    clear_lock,
+    format_age,
+    read_lock,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import canonical_scalar, config_value_equal
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import (
@@ -220,6 +227,7 @@ class GuestModule(ProxmoxModule):
             if guest is None:  # check mode: nothing to read back
                 return self.finish()
         else:
+            self.check_lock(guest)
             self.place(guest)
             if p["update"]:
                 self.update(guest)
@@ -268,6 +276,44 @@ class GuestModule(ProxmoxModule):
 
     def changed(self):
         self.result["changed"] = True
+
+    # ---------------------------------------------------------- locks
+
+    def check_lock(self, guest):
+        """A lock no running task holds (a task that died with its node left it) fails the task, naming the
+        lock, its age and the command that clears it; with unlock_stale_after (VMs), a lock at least that old
+        is cleared first. A lock a running task holds is left to the task (the client waits for it)."""
+        lock = guest.get("lock")
+        if not lock or lock in STATE_LOCKS:
+            return
+        info = read_lock(self.client, self.kind, guest, lock)
+        if not info.stale:
+            return
+        after = self.params.get("unlock_stale_after")
+        what = f"{self.noun} {guest['vmid']} ({guest.get('name')}) is {info.describe()}"
+        clear = f"clear it on node {info.node} with: {info.unlock_command()}"
+        if after is None:
+            option = (", or set unlock_stale_after: <seconds> to clear a lock at least that old"
+                      if "unlock_stale_after" in self.params else "")
+            self.fail(f"{what}; nothing was changed. Once you know the task will not come back, "
+                      f"{clear}{option}, and run again", lock=info.as_result())
+        if info.age is None or info.age < after:
+            age = "unknown" if info.age is None else format_age(info.age)
+            self.fail(f"{what}; its age ({age}) is not known to be over unlock_stale_after ({after} s), so it was "
+                      f"not cleared and nothing was changed. If no task will come back to it, {clear}",
+                      lock=info.as_result())
+        try:
+            clear_lock(self.client, info, user=self.params.get("api_user"), token_id=self.params.get("api_token_id"),
+                       check_mode=self.check_mode)
+        except UnlockRefused as exc:
+            self.fail(f"{what}; {exc}", lock=info.as_result())
+        self.changed()
+        self.result["unlocked"] = info.as_result()
+        self.diff["before"]["lock"] = lock
+        self.diff["after"]["lock"] = None
+        self.warn(f"{what}: {'would be' if self.check_mode else 'was'} cleared, as unlock_stale_after ({after} s) "
+                  "allows")
+        guest.pop("lock", None)
 
     # ------------------------------------------------------ migration
 
