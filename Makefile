@@ -109,8 +109,10 @@ integration: venv collection
 docs: venv collection
 	$(BIN)/python tools/docs.py
 
+# make bench BENCH=tests/bench/inventory.py runs one benchmark; BENCH_ARGS are passed to each (--guests 1000).
+BENCH ?= tests/bench/*.py
 bench: venv collection
-	@ls tests/bench/*.py >/dev/null 2>&1 && for b in tests/bench/*.py; do $(BIN)/python $$b || exit 1; done || echo "no benchmarks yet"
+	@ls $(BENCH) >/dev/null 2>&1 && for b in $(BENCH); do $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done || echo "no benchmarks yet"
 
 clean:
 	rm -rf build $(VENV)
