@@ -98,6 +98,22 @@ options:
       - Only valid with O(state=rollback).
     type: bool
     default: false
+  repair:
+    description:
+      - What to do with a half-made snapshot of the guest, one a task left with a C(snapstate) (V(prepare): a
+        snapshot task that never finished; V(delete): a delete that never finished), most often with the guest
+        still locked C(snapshot) or C(snapshot-delete) after its node crashed.
+      - V(false) fails the task, naming each half-made snapshot, its state, the guest's lock with its age and
+        the task that took it, and the commands that clear them on the node (C(qm unlock) and
+        C(qm delsnapshot --force), or C(pct ...) for a container). Such a snapshot never counts as present.
+      - V(true) clears the guest's lock when no task on it is running (as C(qm unlock); PVE allows this
+        through the API to V(root@pam) logged in with its password only, and for VMs only), removes each
+        half-made snapshot with C(force=1) (its volume snapshots may never have been made), and then does
+        what O(state) asks, so O(state=present) takes the snapshot again.
+      - A task still running on the guest is waited for first (O(timeout)), whatever O(repair) is.
+      - O(state=rollback) to a half-made snapshot always fails.
+    type: bool
+    default: false
 notes:
   - "Privileges: C(VM.Audit) to read snapshots, C(VM.Snapshot) to create, update and remove them,
     C(VM.Snapshot.Rollback) (or C(VM.Snapshot)) to roll back, and C(VM.PowerMgmt) for O(start=true)."
@@ -176,6 +192,14 @@ snapshots:
   type: list
   elements: str
   sample: [installed, before-upgrade]
+repaired:
+  description:
+    - Half-made snapshots O(repair=true) removed (in check mode, would remove), before the snapshot asked for
+      was taken again.
+  returned: always
+  type: list
+  elements: str
+  sample: [before-upgrade]
 removed:
   description:
     - Snapshots removed by O(keep), oldest first (in check mode, those that would be).
@@ -210,12 +234,23 @@ snapshot:
       sample: installed
 """
 
+import contextlib
+import time
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.locks import (
+    COMMANDS,
+    LockInfo,
+    UnlockRefused,
+    clear_lock,
+    format_age,
+    guest_tasks,
+    is_running,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.names import CONFIG_ID, SNAPSHOT_NAME_LONGEST
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import wait_for_task
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import ProxmoxTaskError, wait_for_task
 
 # PVE's pve-configid format, which snapshot names have: a letter, then one or more of [A-Za-z0-9_-].
 # pve-configid, PVE's format of snapshot names (names.py says where it was read)
@@ -295,6 +330,17 @@ def pruned(snapshots, prefix, keep, named):
 
 
 GUEST_NOUNS = {"qemu": "VM", "lxc": "container"}
+# What a snapshot's snapstate says was cut short (pve-guest-common AbstractConfig.pm: __snapshot_prepare writes
+# 'prepare' and __snapshot_commit removes it; snapshot_delete writes 'delete' and removes the snapshot at its end).
+HALF_MADE = {"prepare": "a snapshot task that never finished", "delete": "a delete that never finished"}
+
+
+def half_made_text(entry, now):
+    state = entry.get("snapstate")
+    text = f"{entry['name']!r} (snapstate {state!r}: {HALF_MADE.get(state, 'a task that never finished')}"
+    if entry.get("snaptime"):
+        text += f", begun {format_age(now - int(entry['snaptime']))} ago"
+    return text + ")"
 
 
 class ProxmoxSnapshot(ProxmoxModule):
@@ -309,6 +355,7 @@ class ProxmoxSnapshot(ProxmoxModule):
         prefix=dict(type="str"),
         timeout=dict(type="int", default=600),
         start=dict(type="bool", default=False),
+        repair=dict(type="bool", default=False),
     )
     module_kwargs = dict(
         mutually_exclusive=[("vmid", "name")],
@@ -424,12 +471,80 @@ class ProxmoxSnapshot(ProxmoxModule):
                 "snaptime": None, "parent": None,
                 "vmstate": self.params["vmstate"] and guest.get("status") == "running"}
 
+    # ---------------------------------------------------------- half-made
+
+    def half_made(self, guest, noun, path, snapshots):
+        """Snapshots a task left half-made (a snapstate), after waiting for any task still running on the guest:
+        fails saying what to do, or with repair removes them (force=1, after clearing the guest's stale lock).
+        Returns (snapshots, names of the snapshots removed or, in check mode, to remove)."""
+        half = [entry for entry in snapshots if entry.get("snapstate")]
+        if not half:
+            return snapshots, []
+        tasks = guest_tasks(self.client, guest["node"], guest["vmid"])
+        running = [task for task in tasks if is_running(task)]
+        if running:
+            # A snapshot being taken or removed right now is in the same state: let its task finish first.
+            for task in running:
+                with contextlib.suppress(ProxmoxTaskError):  # its outcome is read back below
+                    wait_for_task(self.client, task["upid"], timeout=self.params["timeout"])
+            snapshots = self.read_snapshots(path)
+            half = [entry for entry in snapshots if entry.get("snapstate")]
+            if not half:
+                return snapshots, []
+            tasks = guest_tasks(self.client, guest["node"], guest["vmid"])
+        kind = guest.get("type", "qemu")
+        lock = (self.client.get(f"{path}/config") or {}).get("lock")
+        info = LockInfo(kind, guest, lock, tasks) if lock else None
+        what = self.half_made_message(guest, noun, half, info)
+        if self.params["state"] == "rollback" and any(entry["name"] == self.params["snapname"] for entry in half):
+            self.fail(f"{what}; there is nothing to roll back to, and nothing was changed. "
+                      + self.half_made_commands(guest, half, info))
+        if not self.params["repair"]:
+            again = " and take it again" if self.params["state"] == "present" and \
+                any(entry["name"] == self.params["snapname"] for entry in half) else ""
+            self.fail(f"{what}; nothing was changed. Set repair: true to remove it{again}, or "
+                      + self.half_made_commands(guest, half, info),
+                      half_made=[{"name": entry["name"], "snapstate": entry["snapstate"]} for entry in half],
+                      lock=info.as_result() if info else None)
+        names = [entry["name"] for entry in half]
+        if info is not None:
+            if not info.stale:
+                self.fail(f"{what}; repair waits for no task that keeps running, nothing was changed")
+            try:
+                clear_lock(self.client, info, user=self.params.get("api_user"),
+                           token_id=self.params.get("api_token_id"), check_mode=self.check_mode)
+            except UnlockRefused as exc:
+                self.fail(f"{what}; {exc}, then: " + self.delete_commands(guest, half))
+        if self.check_mode:
+            return [entry for entry in snapshots if entry["name"] not in names], names
+        for name in names:
+            self.wait(self.client.delete(path + api_path("snapshot", name), force=1))
+        return self.read_snapshots(path), names
+
+    def half_made_message(self, guest, noun, half, info):
+        listed = ", ".join(half_made_text(entry, time.time()) for entry in half)
+        text = (f"{noun} {guest['vmid']} ({guest.get('name')}) has a half-made snapshot: {listed}"
+                if len(half) == 1 else
+                f"{noun} {guest['vmid']} ({guest.get('name')}) has half-made snapshots: {listed}")
+        if info is not None:
+            text += f", and the {noun} is {info.describe()}"
+        return text
+
+    @staticmethod
+    def delete_commands(guest, half):
+        command = COMMANDS[guest.get("type", "qemu")]
+        return " && ".join(f"{command} delsnapshot {guest['vmid']} {entry['name']} --force" for entry in half)
+
+    def half_made_commands(self, guest, half, info):
+        steps = ([info.unlock_command()] if info is not None else []) + [self.delete_commands(guest, half)]
+        return f"on node {guest['node']} run: " + " && ".join(steps)
+
     def run(self):
         params = self.params
         snapname, state = params["snapname"], params["state"]
         guest, noun = self.find_guest()
         path = guest_path(guest)
-        snapshots = self.read_snapshots(path)
+        snapshots, repaired = self.half_made(guest, noun, path, self.read_snapshots(path))
         existing = next((entry for entry in snapshots if entry["name"] == snapname), None)
 
         if state == "rollback" and existing is None:
@@ -456,11 +571,15 @@ class ProxmoxSnapshot(ProxmoxModule):
             else:
                 snapshots = [entry for entry in snapshots if entry["name"] not in removed]
 
-        result = dict(changed=bool(action or removed), vmid=int(guest["vmid"]), type=guest.get("type", "qemu"),
-                      node=guest["node"], snapname=snapname, removed=removed,
+        result = dict(changed=bool(action or removed or repaired), vmid=int(guest["vmid"]),
+                      type=guest.get("type", "qemu"), node=guest["node"], snapname=snapname, removed=removed,
+                      repaired=repaired,
                       snapshots=[entry["name"] for entry in snapshots], snapshot=snapshot_fields(after))
         if self.diff_mode:
             result["diff"] = self.diff(existing, after, removed)
+            if repaired:
+                result["diff"]["before"]["half_made"] = list(repaired)
+                result["diff"]["after"]["half_made"] = []
         return result
 
     def plan(self, existing):

@@ -127,3 +127,103 @@ def test_a_lock_a_running_task_holds_is_not_stale(run_playbook, pve, pve_env, wr
     assert run.rc != 0
     assert "VM is locked (backup)" in run.result("Web VM")["msg"]
     assert pve.pve.vm(101).lock == "backup" and "unlocked" not in run.result("Web VM")
+
+
+# ------------------------------------------------------------------ half-made snapshots (finding 3)
+
+def snapshot_task(repair=None, state="present"):
+    extra = f"\n            repair: {repair}" if repair is not None else ""
+    return f"""
+        - name: Snapshot web01
+          proxgate.core.proxmox_snapshot:
+            vmid: 101
+            snapname: before-upgrade
+            description: Before the upgrade
+            state: {state}{extra}
+    """
+
+
+def test_a_half_made_snapshot_is_reported_then_repaired_and_taken_again(run_playbook, pve, pve_env, writes):
+    pve.pve.vm(101).config["scsi0"] = "local-lvm:vm-101-disk-0,size=8G"
+    pve.pve.half_made_snapshot(101, "before-upgrade", age=1800, description="Before the upgrade")
+    plain = run_playbook(snapshot_task(), env=pve_env)
+    assert plain.rc != 0  # not ok/unchanged: the snapshot is not there
+    result = plain.result("Snapshot web01")
+    msg = result["msg"]
+    assert msg.startswith("VM 101 (web01) has a half-made snapshot: 'before-upgrade' (snapstate 'prepare': a "
+                          "snapshot task that never finished, begun 30 min ago), and the VM is locked 'snapshot' "
+                          "for 30 min (since task qmsnapshot UPID:pve1:")
+    assert msg.endswith("nothing was changed. Set repair: true to remove it and take it again, or on node pve1 "
+                        "run: qm unlock 101 && qm delsnapshot 101 before-upgrade --force")
+    assert result["half_made"] == [{"name": "before-upgrade", "snapstate": "prepare"}]
+    assert result["lock"]["lock"] == "snapshot"
+    # state=absent and rollback see it too.
+    for state in ("absent", "rollback"):
+        run = run_playbook(snapshot_task(state=state), env=pve_env)
+        assert run.rc != 0 and "half-made snapshot: 'before-upgrade'" in run.result("Snapshot web01")["msg"]
+    run = run_playbook(snapshot_task(True, state="rollback"), env=pve_env)
+    assert "there is nothing to roll back to, and nothing was changed" in run.result("Snapshot web01")["msg"]
+    assert writes() == []
+
+    check = run_playbook(snapshot_task(True), env=pve_env, check=True, diff=True)
+    assert check.rc == 0, check.stdout + check.stderr
+    predicted = check.result("Snapshot web01")
+    assert predicted["changed"] is True and predicted["repaired"] == ["before-upgrade"]
+    assert predicted["diff"]["before"] == {"exists": False, "half_made": ["before-upgrade"]}
+    assert predicted["snapshot"]["snaptime"] is None
+    assert writes() == []
+    assert pve.pve.vm(101).snapshots["before-upgrade"]["snapstate"] == "prepare"
+
+    applied = run_playbook(snapshot_task(True), env=pve_env)
+    assert applied.rc == 0, applied.stdout + applied.stderr
+    result = applied.result("Snapshot web01")
+    assert result["changed"] is True and result["repaired"] == ["before-upgrade"]
+    assert result["snapshots"] == ["before-upgrade"]
+    assert writes() == [("PUT", "/api2/json/nodes/pve1/qemu/101/config"),
+                        ("DELETE", VM_SNAPSHOTS + "/before-upgrade"), ("POST", VM_SNAPSHOTS)]
+    snap = pve.pve.vm(101).snapshots["before-upgrade"]
+    assert "snapstate" not in snap and snap["description"] == "Before the upgrade"
+    assert pve.pve.vm(101).lock is None
+
+    again = run_playbook(snapshot_task(True), env=pve_env)
+    assert again.rc == 0, again.stdout + again.stderr
+    assert again.result("Snapshot web01")["changed"] is False and again.result("Snapshot web01")["repaired"] == []
+    assert len(writes()) == 3
+
+
+def test_repair_removes_a_half_made_delete_for_state_absent(run_playbook, pve, pve_env, writes):
+    pve.pve.half_made_snapshot(101, "before-upgrade", state="delete", age=90)
+    run = run_playbook(snapshot_task(state="absent"), env=pve_env)
+    assert run.rc != 0
+    msg = run.result("Snapshot web01")["msg"]
+    assert "(snapstate 'delete': a delete that never finished, begun 1 min ago)" in msg
+    assert "the VM is locked 'snapshot-delete'" in msg and "Set repair: true to remove it, or" in msg
+    assert writes() == []
+    fixed = run_playbook(snapshot_task(True, state="absent"), env=pve_env)
+    assert fixed.rc == 0, fixed.stdout + fixed.stderr
+    assert fixed.result("Snapshot web01")["changed"] is True and pve.pve.vm(101).snapshots == {}
+    again = run_playbook(snapshot_task(True, state="absent"), env=pve_env)
+    assert again.result("Snapshot web01")["changed"] is False and len(writes()) == 2
+
+
+@pytest.mark.parametrize("auth_mode", ["token"])
+def test_repair_with_a_token_or_on_a_locked_container_says_what_to_run(run_playbook, pve, pve_env, writes):
+    pve.pve.half_made_snapshot(101, "before-upgrade")
+    pve.pve.half_made_snapshot(200, "nightly")
+    run = run_playbook(snapshot_task(True), env=pve_env)
+    assert run.rc != 0
+    vm_msg = run.result("Snapshot web01")["msg"]
+    assert "this task logs in as API token root@pam!ci" in vm_msg
+    assert vm_msg.endswith("on node pve1 run: qm unlock 101, then: qm delsnapshot 101 before-upgrade --force")
+    run = run_playbook("""
+        - name: Snapshot dns01
+          proxgate.core.proxmox_snapshot:
+            vmid: 200
+            snapname: nightly
+            repair: true
+    """, env=pve_env)
+    assert run.rc != 0
+    ct_msg = run.result("Snapshot dns01")["msg"]
+    assert ct_msg.endswith("PVE has no API call that clears a container's lock (pct unlock is a command on the "
+                           "node); on node pve1 run: pct unlock 200, then: pct delsnapshot 200 nightly --force")
+    assert writes() == []
