@@ -245,6 +245,11 @@ notes:
     C(SDN.Use) on C(/sdn/zones/localnetwork/BRIDGE) for each bridge its NICs use.
   - PVE changes a running container's memory, swap, cores, NICs, host name, tags and description at once;
     other keys wait in the pending configuration until it restarts (see RV(pending)).
+  - A config lock that no running task holds (the C(create) lock left by a create that died with its node, for
+    example) fails the task, naming the lock, its age (from the newest task on the container in the node's
+    task list) and the command that clears it, C(pct unlock <vmid>) on the node. The module does not clear
+    it, as PVE has no API call for it (the container config update always checks the lock). C(mounted) (from
+    C(pct mount)) is no stale lock.
 seealso:
   - module: proxgate.core.proxmox_vm
   - module: proxgate.core.proxmox_snapshot

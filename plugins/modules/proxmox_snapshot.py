@@ -100,8 +100,8 @@ options:
     default: false
   repair:
     description:
-      - What to do with a half-made snapshot of the guest, one a task left with a C(snapstate) (V(prepare): a
-        snapshot task that never finished; V(delete): a delete that never finished), most often with the guest
+      - What to do with a half-made snapshot of the guest, one a task left with a C(snapstate) (V(prepare) for a
+        snapshot task that never finished, V(delete) for a delete that never finished), most often with the guest
         still locked C(snapshot) or C(snapshot-delete) after its node crashed.
       - V(false) fails the task, naming each half-made snapshot, its state, the guest's lock with its age and
         the task that took it, and the commands that clear them on the node (C(qm unlock) and

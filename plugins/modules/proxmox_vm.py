@@ -271,7 +271,7 @@ options:
     description:
       - Clear a config lock that no running task holds, when it is at least this many seconds old, then go
         on (as C(qm unlock) does). Such a lock is what a task that died with its node leaves, most often
-        C(lock: create) after a crash during a create, and it makes every later change fail.
+        the C(create) lock of a create cut short by a crash, and it makes every later change fail.
       - The age is that of the newest task on the VM in the node's task list (the one that took the lock),
         counted on the controller's clock. A lock without such a task has no known age and is never cleared.
       - Not set, a stale lock fails the task, naming the lock, its age, the task that took it and the
