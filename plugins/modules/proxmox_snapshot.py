@@ -497,7 +497,8 @@ class ProxmoxSnapshot(ProxmoxModule):
         info = LockInfo(kind, guest, lock, tasks) if lock else None
         what = self.half_made_message(guest, noun, half, info)
         if self.params["state"] == "rollback" and any(entry["name"] == self.params["snapname"] for entry in half):
-            self.fail(f"{what}; there is nothing to roll back to, and nothing was changed. "
+            self.fail(f"{what}; there is nothing to roll back to, and nothing was changed. To remove it, set "
+                      "repair: true with state: present (which takes it again) or absent, or "
                       + self.half_made_commands(guest, half, info))
         if not self.params["repair"]:
             again = " and take it again" if self.params["state"] == "present" and \

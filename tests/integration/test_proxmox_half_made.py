@@ -162,7 +162,9 @@ def test_a_half_made_snapshot_is_reported_then_repaired_and_taken_again(run_play
         run = run_playbook(snapshot_task(state=state), env=pve_env)
         assert run.rc != 0 and "half-made snapshot: 'before-upgrade'" in run.result("Snapshot web01")["msg"]
     run = run_playbook(snapshot_task(True, state="rollback"), env=pve_env)
-    assert "there is nothing to roll back to, and nothing was changed" in run.result("Snapshot web01")["msg"]
+    assert ("there is nothing to roll back to, and nothing was changed. To remove it, set repair: true with state: "
+            "present (which takes it again) or absent, or on node pve1 run: qm unlock 101"
+            ) in run.result("Snapshot web01")["msg"]
     assert writes() == []
 
     check = run_playbook(snapshot_task(True), env=pve_env, check=True, diff=True)
