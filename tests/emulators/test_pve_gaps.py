@@ -848,3 +848,29 @@ def test_a_half_made_snapshot_is_removed_only_unlocked_and_with_force(plain, fix
     assert "half" not in pve.vm(100).snapshots and pve.vm(100).lock is None
     log = [line["t"] for line in data(client.get(f"/nodes/pve1/tasks/{upid}/log"))]
     assert any(line.startswith("WARN: command '/sbin/lvremove") for line in log)
+
+
+def test_the_task_list_shows_running_tasks_only_when_asked(plain, fixed):
+    # Read in pve-manager PVE/API2/Tasks.pm node_tasks: source defaults to 'archive' (finished tasks), 'active'
+    # lists the running ones, 'all' both, and a running task's status is 'RUNNING'.
+    for pve, _client in (plain, fixed):
+        pve.add_vm(100, "web", status="stopped", config={"memory": 512})
+    pve, client = plain
+    pve.tasklog.append({"upid": "UPID:pve1:00000001:00000007:6740F0A1:vzdump:100:root@pam:", "node": "pve1",
+                        "pid": 1, "pstart": 7, "starttime": int(time.time()), "type": "vzdump", "id": "100",
+                        "user": "root@pam", "status": "running", "log": []})
+    # Gap: plain fakepve lists the running task by default, without a status.
+    listed = data(client.get("/nodes/pve1/tasks", params={"vmid": 100}))
+    assert [task["type"] for task in listed] == ["vzdump"] and "status" not in listed[0]
+
+    pve, client = fixed
+    upid = pve.stale_lock(100, "create", age=60)
+    running = pve.vanished_task("pve1", "vzdump", 100, 5)
+    task = pve.tasks[running]
+    task["status"] = "running"
+    del task["exitstatus"], task["endtime"]
+    assert [t["upid"] for t in data(client.get("/nodes/pve1/tasks", params={"vmid": 100}))] == [upid]
+    active = data(client.get("/nodes/pve1/tasks", params={"vmid": 100, "source": "active"}))
+    assert [(t["upid"], t["status"]) for t in active] == [(running, "RUNNING")]
+    both = data(client.get("/nodes/pve1/tasks", params={"vmid": 100, "source": "all"}))
+    assert [t["upid"] for t in both] == [running, upid]

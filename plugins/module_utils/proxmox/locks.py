@@ -35,8 +35,9 @@ def guest_tasks(client, node, vmid):
 
 
 def is_running(task):
-    """A task in the node's list without an end status (the list puts the exit status in `status`)."""
-    return task.get("status") in (None, "", "running") and not task.get("endtime")
+    """A running task in the node's list: status RUNNING (source=all or active), no end status and no endtime
+    otherwise (the list puts a finished task's exit status in `status`)."""
+    return str(task.get("status") or "").upper() in ("", "RUNNING") and not task.get("endtime")
 
 
 def format_age(seconds):

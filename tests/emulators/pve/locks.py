@@ -11,6 +11,10 @@ Gaps (each shown in tests/emulators/test_pve_gaps.py):
   ``lock`` to its last branch, ``only root can set 'lock' config``); fakepve asks VM.Config.HWType.
 - A deleted lock stays: fakepve drops the ``lock`` line from the config but keeps the VM's lock state,
   so the VM still says ``VM is locked (...)``.
+- The task list's ``source``: fakepve lists running and finished tasks alike, a running one without a
+  ``status``. A node (pve-manager PVE/API2/Tasks.pm node_tasks) lists only finished tasks by default
+  (``source=archive``), the running ones with ``source=active``, both with ``all``, and gives a running task
+  the status ``RUNNING``.
 - ``force`` on a snapshot delete: pve-guest-common PVE/AbstractConfig.pm snapshot_delete stops at the first
   volume snapshot it cannot remove unless ``force`` is given, which only warns and removes the snapshot
   from the config; fakepve ignores ``force`` and never fails a volume. A half-made snapshot (see below)
@@ -28,8 +32,10 @@ killed task to the node's task list, ended with the status a node gives a worker
 
 from __future__ import annotations
 
+import json
 import time
 
+from aiohttp import web
 from fakepve.model import TaskError
 from fakepve.qemu import drives_of
 from fakepve.routing import param_error
@@ -104,6 +110,21 @@ class LockGaps:
         return self.vanished_task(guest.node, task, vmid, age)
 
     # ------------------------------------------------------------- gaps
+
+    async def _task_list(self, request):
+        response = await super()._task_list(request)
+        source = request.query.get("source", "archive")
+        body = json.loads(response.text)
+        tasks = []
+        for task in body["data"]:
+            running = "status" not in task
+            if (source == "archive" and running) or (source == "active" and not running):
+                continue
+            if running:
+                task["status"] = "RUNNING"
+            tasks.append(task)
+        body["data"] = tasks
+        return web.json_response(body)
 
     def _config_priv(self, key):
         if key == "lock":
