@@ -229,3 +229,24 @@ def test_repair_with_a_token_or_on_a_locked_container_says_what_to_run(run_playb
     assert ct_msg.endswith("PVE has no API call that clears a container's lock (pct unlock is a command on the "
                            "node); on node pve1 run: pct unlock 200, then: pct delsnapshot 200 nightly --force")
     assert writes() == []
+
+
+def test_a_container_unlocked_by_hand_is_repaired(run_playbook, pve, pve_env, writes):
+    pve.pve.half_made_snapshot(200, "nightly", age=300)
+    ct = pve.pve.guest(200)
+    ct.lock = None  # the admin ran pct unlock 200, as the message said
+    task = """
+        - name: Snapshot dns01
+          proxgate.core.proxmox_snapshot:
+            vmid: 200
+            snapname: nightly
+            repair: true
+    """
+    run = run_playbook(task, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.result("Snapshot dns01")["repaired"] == ["nightly"] and run.result("Snapshot dns01")["changed"]
+    assert writes() == [("DELETE", "/api2/json/nodes/pve1/lxc/200/snapshot/nightly"),
+                        ("POST", "/api2/json/nodes/pve1/lxc/200/snapshot")]
+    assert "snapstate" not in ct.snapshots["nightly"]
+    again = run_playbook(task, env=pve_env)
+    assert again.result("Snapshot dns01")["changed"] is False and len(writes()) == 2
