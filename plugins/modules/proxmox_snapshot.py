@@ -503,14 +503,16 @@ class ProxmoxSnapshot(ProxmoxModule):
         if not self.params["repair"]:
             again = " and take it again" if self.params["state"] == "present" and \
                 any(entry["name"] == self.params["snapname"] for entry in half) else ""
-            self.fail(f"{what}; nothing was changed. Set repair: true to remove it{again}, or "
+            them = "it" if len(half) == 1 else "them"
+            self.fail(f"{what}; nothing was changed. Set repair: true to remove {them}{again}, or "
                       + self.half_made_commands(guest, half, info),
                       half_made=[{"name": entry["name"], "snapstate": entry["snapstate"]} for entry in half],
                       lock=info.as_result() if info else None)
         names = [entry["name"] for entry in half]
         if info is not None:
             if not info.stale:
-                self.fail(f"{what}; repair waits for no task that keeps running, nothing was changed")
+                self.fail(f"{what}; that task still holds the lock, so nothing was changed: run again once it has "
+                          "ended")
             try:
                 clear_lock(self.client, info, user=self.params.get("api_user"),
                            token_id=self.params.get("api_token_id"), check_mode=self.check_mode)
