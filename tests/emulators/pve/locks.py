@@ -98,7 +98,7 @@ class LockGaps:
         guest.lock = lock
         guest.config["lock"] = lock
         volumes = [volume for _key, volume, _props in drives_of(snap)] if kind == "qemu" else \
-            [str(snap.get("rootfs", "")).split(",")[0]]
+            [str(snap.get("rootfs", "")).split(",", maxsplit=1)[0]]
         self._lock_state()[(int(vmid), snapname)] = [volume for volume in volumes if volume]
         self.vanished_task(guest.node, SNAPSHOT_TASKS[(kind, state)], vmid, age)
 
