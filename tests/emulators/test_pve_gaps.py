@@ -804,6 +804,7 @@ def test_root_deletes_a_lock_with_skiplock_as_qm_unlock_does(plain, fixed, root)
     # A token of root@pam is not root@pam.
     assert error_of(client.put(f"{VM}/config", data={"delete": "lock", "skiplock": 1})) == (
         400, "Parameter verification failed.")
+    assert error_of(client.put(f"{VM}/config", data={"delete": "lock"})) == (403, "only root can set 'lock' config")
     # Without skiplock, root too meets the lock.
     assert error_of(root.put(f"{VM}/config", data={"delete": "lock"})) == (500, "VM is locked (create)")
     assert root.put(f"{VM}/config", data={"delete": "lock", "skiplock": 1}).status_code == 200
