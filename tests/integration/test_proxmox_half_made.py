@@ -7,9 +7,26 @@ repairs it (check mode first, which writes nothing); a second run changes nothin
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.integration
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
+PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>")
+
+
+def documented(msg):
+    """msg, checked to be one of the messages docs/troubleshooting.md quotes for stale locks and half-made
+    snapshots (each <placeholder> standing for what varies)."""
+    text = DOC.read_text()
+    section = text[text.index("### A lock left by a task that died"):text.index("## rustguac: entries")]
+    quotes = re.findall(r"```text\n(.*?)\n```", section, re.S)
+    patterns = [re.compile(".+?".join(re.escape(part) for part in PLACEHOLDER.split(quote))) for quote in quotes]
+    assert any(pattern.fullmatch(msg) for pattern in patterns), f"not quoted in {DOC.name}:\n{msg}"
+    return msg
 
 VM_CONFIG = "/api2/json/nodes/pve1/qemu/104/config"
 VM_SNAPSHOTS = "/api2/json/nodes/pve1/qemu/101/snapshot"
@@ -44,7 +61,7 @@ def test_a_stale_create_lock_is_named_with_its_age_then_cleared_on_request(run_p
     upid = crashed_create(pve)
     plain = run_playbook(vm_task(), env=pve_env)
     assert plain.rc != 0
-    msg = plain.result("App VM")["msg"]
+    msg = documented(plain.result("App VM")["msg"])
     assert msg.startswith("VM 104 (app01) is locked 'create' for 2 h 0 min (since task qmcreate " + upid)
     assert "which ended 'unexpected status'; no task on it is running" in msg
     assert "clear it on node pve1 with: qm unlock 104" in msg and "unlock_stale_after" in msg
@@ -54,7 +71,8 @@ def test_a_stale_create_lock_is_named_with_its_age_then_cleared_on_request(run_p
     # Younger than the option: left alone, saying why.
     young = run_playbook(vm_task(3 * 3600), env=pve_env)
     assert young.rc != 0
-    assert "its age (2 h 0 min) is not known to be over unlock_stale_after (10800 s)" in young.result("App VM")["msg"]
+    assert "its age (2 h 0 min) is not known to be over unlock_stale_after (10800 s)" in \
+        documented(young.result("App VM")["msg"])
     assert writes() == []
 
     check = run_playbook(vm_task(3600), env=pve_env, check=True, diff=True)
@@ -85,7 +103,7 @@ def test_with_a_token_the_stale_lock_is_left_saying_who_can_clear_it(run_playboo
     for check in (True, False):
         run = run_playbook(vm_task(3600), env=pve_env, check=check)
         assert run.rc != 0
-        msg = run.result("App VM")["msg"]
+        msg = documented(run.result("App VM")["msg"])
         assert "this task logs in as API token root@pam!ci" in msg and "only root@pam" in msg
         assert msg.endswith("on node pve1 run: qm unlock 104")
     assert writes() == [] and pve.pve.vm(104).lock == "create"
@@ -101,7 +119,7 @@ def test_a_stale_container_lock_names_pct_unlock(run_playbook, pve, pve_env, wri
             cores: 2
     """, env=pve_env)
     assert run.rc != 0
-    msg = run.result("DNS container")["msg"]
+    msg = documented(run.result("DNS container")["msg"])
     assert msg.startswith("container 200 (dns01) is locked 'create' for 10 min (since task vzcreate ")
     assert "clear it on node pve1 with: pct unlock 200, and run again" in msg
     assert writes() == []
@@ -149,7 +167,7 @@ def test_a_half_made_snapshot_is_reported_then_repaired_and_taken_again(run_play
     plain = run_playbook(snapshot_task(), env=pve_env)
     assert plain.rc != 0  # not ok/unchanged: the snapshot is not there
     result = plain.result("Snapshot web01")
-    msg = result["msg"]
+    msg = documented(result["msg"])
     assert msg.startswith("VM 101 (web01) has a half-made snapshot: 'before-upgrade' (snapstate 'prepare': a "
                           "snapshot task that never finished, begun 30 min ago), and the VM is locked 'snapshot' "
                           "for 30 min (since task qmsnapshot UPID:pve1:")
@@ -164,7 +182,7 @@ def test_a_half_made_snapshot_is_reported_then_repaired_and_taken_again(run_play
     run = run_playbook(snapshot_task(True, state="rollback"), env=pve_env)
     assert ("there is nothing to roll back to, and nothing was changed. To remove it, set repair: true with state: "
             "present (which takes it again) or absent, or on node pve1 run: qm unlock 101"
-            ) in run.result("Snapshot web01")["msg"]
+            ) in documented(run.result("Snapshot web01")["msg"])
     assert writes() == []
 
     check = run_playbook(snapshot_task(True), env=pve_env, check=True, diff=True)
@@ -214,7 +232,7 @@ def test_repair_with_a_token_or_on_a_locked_container_says_what_to_run(run_playb
     pve.pve.half_made_snapshot(200, "nightly")
     run = run_playbook(snapshot_task(True), env=pve_env)
     assert run.rc != 0
-    vm_msg = run.result("Snapshot web01")["msg"]
+    vm_msg = documented(run.result("Snapshot web01")["msg"])
     assert "this task logs in as API token root@pam!ci" in vm_msg
     assert vm_msg.endswith("on node pve1 run: qm unlock 101, then: qm delsnapshot 101 before-upgrade --force")
     run = run_playbook("""
