@@ -16,6 +16,8 @@ pytestmark = pytest.mark.integration
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
 PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>")
+VM_CONFIG = "/api2/json/nodes/pve1/qemu/104/config"
+VM_SNAPSHOTS = "/api2/json/nodes/pve1/qemu/101/snapshot"
 
 
 def documented(msg):
@@ -27,9 +29,6 @@ def documented(msg):
     patterns = [re.compile(".+?".join(re.escape(part) for part in PLACEHOLDER.split(quote))) for quote in quotes]
     assert any(pattern.fullmatch(msg) for pattern in patterns), f"not quoted in {DOC.name}:\n{msg}"
     return msg
-
-VM_CONFIG = "/api2/json/nodes/pve1/qemu/104/config"
-VM_SNAPSHOTS = "/api2/json/nodes/pve1/qemu/101/snapshot"
 
 
 @pytest.fixture
