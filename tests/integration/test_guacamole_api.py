@@ -146,6 +146,7 @@ def test_secrets_masked_and_raw_post(guac, run_playbook):
               protocol: ssh
               parentIdentifier: ROOT
               parameters: {{hostname: db, password: "{SECRET}"}}
+              attributes: {{}}
     """, env=guac_env(guac), verbosity=4)
     assert run.rc == 0, run.stdout + run.stderr
     data = run.result("create")["data"]

@@ -142,11 +142,14 @@ def test_attribute_changes_only_for_what_differs():
 def test_restrictions_hidden_from_a_caller_without_administer():
     visible = dict(CURRENT_16)
     hidden = {k: v for k, v in CURRENT_16.items() if k.startswith("guac-")}
-    assert hidden_restrictions(visible, {"expired": "true"}, True) == []
-    assert hidden_restrictions(hidden, {"guac-full-name": "x"}, False) == []
-    assert hidden_restrictions(hidden, {"expired": "true", "timezone": "UTC"}, True) == [
+    assert hidden_restrictions(visible, {"expired": "true"}, True, False) == []
+    assert hidden_restrictions(hidden, {"guac-full-name": "x"}, False, False) == []
+    assert hidden_restrictions(hidden, {"expired": "true", "timezone": "UTC"}, True, False) == [
         "disabled", "expired", "timezone"]
-    assert hidden_restrictions(hidden, {}, True) == ["disabled"]
+    assert hidden_restrictions(hidden, {}, True, False) == ["disabled"]
+    # On 1.6 disabled is a top-level field that UPDATE allows (issue #14, item 8).
+    assert hidden_restrictions(hidden, {}, True, True) == []
+    assert hidden_restrictions(hidden, {"expired": "true"}, True, True) == ["expired"]
 
 
 @pytest.mark.parametrize("mode, names, expected", [
