@@ -501,6 +501,11 @@ class ManagedTree:
                 self.connections[str(connection.get("identifier", identifier))] = dict(
                     connection, identifier=str(connection.get("identifier", identifier)), group=by_id[parent])
 
+    def key(self, identifier):
+        """An existing connection's place: its group's names below root, then its name."""
+        connection = self.connections[identifier]
+        return (*connection["group"], connection.get("name"))
+
     def path(self, group, name=None):
         """The full path of a group below root (or of a connection in it)."""
         names = [*self.root_names, *group]
@@ -540,7 +545,7 @@ def match_connections(entries, tree, stored, keep, keep_guests):
     for entry in entries:
         candidates = by_guest.get(entry.guest) if entry.guest else None
         if candidates:
-            same_place = [i for i in candidates if (*free[i]["group"], free[i].get("name")) == entry.key]
+            same_place = [i for i in candidates if tree.key(i) == entry.key]
             matched[entry.index] = (same_place or candidates)[0]
     taken = set(matched.values())
 
@@ -549,7 +554,7 @@ def match_connections(entries, tree, stored, keep, keep_guests):
             return False
         return entry.guest is None or (stored.get(identifier) or {}).get("hostname") == entry.parameters.get("hostname")
 
-    by_key = {(*c["group"], c.get("name")): i for i, c in free.items() if not guest_of(i)}
+    by_key = {tree.key(i): i for i in free if not guest_of(i)}
     for entry in entries:
         identifier = by_key.get(entry.key)
         if entry.index not in matched and identifier is not None and adoptable(entry, identifier):
@@ -579,14 +584,13 @@ def publish_names(entries, tree, stored, matched, staying):
     held by one of them, or by an entry placed before it, is published as "<name> (<guest>)". Entries whose
     connection already holds their key are placed first, so that a connection that has a name keeps it.
     """
-    held = {(*tree.connections[i]["group"], tree.connections[i].get("name")): i for i in staying}
+    held = {tree.key(i): i for i in staying}
     used = {}
     renamed = []
 
     def already_there(entry):
         identifier = matched.get(entry.index)
-        connection = tree.connections.get(identifier) if identifier is not None else None
-        return connection is not None and (*connection["group"], connection.get("name")) == entry.key
+        return identifier in tree.connections and tree.key(identifier) == entry.key
 
     for entry in sorted(entries, key=lambda entry: (not already_there(entry), entry.index)):
         key = entry.key
@@ -893,7 +897,7 @@ class GuacamoleSyncConnections(GuacamoleModule):
         connection_ids = {self.entries[i].key: identifier for i, identifier in plan.matched.items()}
         wanted_keys = {entry.key for entry in self.entries}
         # A connection that goes away first frees its name for an entry that takes it over.
-        first = [i for i in plan.removed if plan.current_key(i) in wanted_keys]
+        first = [i for i in plan.removed if tree.key(i) in wanted_keys]
         self.each(lambda identifier: self.delete_if_there("connections", identifier), first)
         self.write_updates(plan, group_ids)
 
@@ -930,11 +934,11 @@ class GuacamoleSyncConnections(GuacamoleModule):
         by another that moves away waits for it; when two swap names, one first takes a name of its own.
         """
         # Those that keep their name and group go all at once; the others one by one, in an order that works.
-        staying = [update for update in plan.updates if plan.current_key(update[1]) == update[0].key]
+        staying = [update for update in plan.updates if plan.tree.key(update[1]) == update[0].key]
         self.each(lambda update: self.put_connection(update[1], update[0].key, group_ids[update[0].group],
                                                      update[0].protocol, update[2], update[3]), staying)
-        holders = {plan.current_key(identifier): identifier for identifier in plan.tree.connections}
-        pending = [update for update in plan.updates if plan.current_key(update[1]) != update[0].key]
+        holders = {plan.tree.key(identifier): identifier for identifier in plan.tree.connections}
+        pending = [update for update in plan.updates if plan.tree.key(update[1]) != update[0].key]
         while pending:
             ready = [update for update in pending if holders.get(update[0].key) in (None, update[1])]
             if not ready:
@@ -964,10 +968,9 @@ class GuacamoleSyncConnections(GuacamoleModule):
             if not exc.already_exists:
                 raise
         # Another run made it a moment ago: take that one.
-        groups = self.client.get("connectionGroups") or {}
-        for identifier, group in groups.items():
-            if group.get("name") == name and str(group.get("parentIdentifier") or ROOT) == str(parent):
-                return str(group.get("identifier", identifier))
+        identifier = GroupIndex.load(self.client).child(str(parent), name)
+        if identifier is not None:
+            return identifier
         raise GuacamoleApiError("POST", "connectionGroups", 400, message=f"connection group {name!r} already "
                                 "exists, but is not one this user can see")
 
@@ -1044,10 +1047,6 @@ class Plan:
     def changed(self):
         return bool(self.user_groups_to_create or self.groups_to_create or self.creates or self.updates
                     or self.removed or self.groups_to_remove or self.grants or self.revokes)
-
-    def current_key(self, identifier):
-        connection = self.tree.connections[identifier]
-        return (*connection["group"], connection.get("name"))
 
     def connection_path(self, identifier):
         connection = self.tree.connections[identifier]
