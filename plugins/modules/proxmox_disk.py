@@ -52,8 +52,10 @@ options:
     type: str
   disk:
     description:
-      - The disk slot, such as C(scsi0), C(virtio1), C(sata2) or C(ide0).
-      - With O(state=absent) also C(unusedN), an entry of a detached volume (which is then deleted).
+      - The disk slot, such as C(scsi0), C(virtio1), C(sata2) or C(ide0) - one of the slots a VM has, C(ide0) to
+        C(ide3), C(sata0) to C(sata5), C(scsi0) to C(scsi30) and C(virtio0) to C(virtio15).
+      - With O(state=absent) also C(unusedN) (C(unused0) to C(unused255)), an entry of a detached volume (which
+        is then deleted).
     type: str
     required: true
   state:
@@ -425,7 +427,11 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client impor
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
+    DISK_KEY,
+    MAX_UNUSED_DISKS,
+    UNUSED_KEY,
     canonical_scalar,
+    disk_slots_text,
     format_props,
     owned_disk_problem,
     parse_drive,
@@ -450,8 +456,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.ssh import (
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
 
-DISK_KEY = re.compile(r"^(ide[0-3]|sata[0-5]|scsi([0-9]|[12][0-9]|30)|virtio([0-9]|1[0-5]))$")
-UNUSED_KEY = re.compile(r"^unused\d+$")
 VOLUME_ID = re.compile(r"^(?P<storage>[a-z][a-z0-9\-_.]*[a-z0-9]):(?P<name>\S.*)$", re.I)
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)\s*$", re.I)
 OPTION_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -712,8 +716,10 @@ class ProxmoxDisk(ProxmoxModule):
             problems.append(f"vmid must be between 100 and 999999999, got {p['vmid']}")
         slot = p["disk"]
         if not (DISK_KEY.match(slot) or (p["state"] == "absent" and UNUSED_KEY.match(slot))):
-            also = " (or unusedN with state: absent)" if p["state"] == "present" else ", or unusedN"
-            problems.append(f"disk must be a disk slot such as scsi0, virtio1, sata2 or ide0{also}; got {slot!r}")
+            also = " (or unusedN with state: absent)" if p["state"] == "present" else \
+                f", or unusedN (unused0-unused{MAX_UNUSED_DISKS - 1})"
+            problems.append(f"disk must be a disk slot such as scsi0, virtio1, sata2 or ide0 ({disk_slots_text()})"
+                            f"{also}; got {slot!r}")
         for option in ("storage", "import_storage"):
             problem = storage_id_problem(option, p[option])
             if problem:

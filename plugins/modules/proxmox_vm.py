@@ -138,6 +138,8 @@ options:
   disks:
     description:
       - Disks by key (C(scsi0), C(virtio1), C(sata0), C(ide2), C(efidisk0)...), each a PVE property string.
+      - The keys are the drive slots a VM has - C(ide0) to C(ide3), C(sata0) to C(sata5), C(scsi0) to C(scsi30),
+        C(virtio0) to C(virtio15), C(efidisk0) and C(tpmstate0); another key is refused before anything is written.
       - A new disk is C(STORAGE:SIZE_IN_GiB) with options, such as C(local-lvm:32,discard=on,iothread=1).
       - For an existing disk, only the options are compared and updated; its volume and size are
         kept. Growing, moving and importing disks is the job of M(proxgate.core.proxmox_disk).
@@ -239,7 +241,9 @@ options:
       - Without it, cloud-init options on a VM without a cloud-init drive only give a warning.
     type: str
   cloudinit_drive:
-    description: Drive key of the cloud-init drive created with O(cloudinit_storage).
+    description:
+      - Drive key of the cloud-init drive created with O(cloudinit_storage), an IDE, SATA or SCSI slot
+        (C(ide0) to C(ide3), C(sata0) to C(sata5), C(scsi0) to C(scsi30)).
     type: str
     default: ide2
   update:
@@ -476,11 +480,14 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle im
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     DRIVE_KEY,
+    DRIVE_LIKE_KEY,
     NET_KEY,
     agent_problem,
     agent_value_to_write,
     cdrom_value,
     config_value_equal,
+    disk_key_pattern,
+    disk_slots_text,
     encode_sshkeys,
     format_props,
     is_cdrom_drive,
@@ -510,7 +517,9 @@ CLOUDINIT_KEYS = ("ciuser", "citype", "cicustom", "ciupgrade", "nameserver", "se
 IPCONFIG_KEY = re.compile(r"^ipconfig\d+$")
 # What the cdrom option takes: an ISO volume id, none (an empty drive) or cdrom (the host's drive).
 ISO_VOLUME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*:iso/[^,=\s]+$")
-CLOUDINIT_DRIVE_KEY = re.compile(r"^(ide[0-3]|sata[0-5]|scsi([0-9]|[12][0-9]|30))$")
+# The cloud-init drive is an IDE, SATA or SCSI CD-ROM.
+CLOUDINIT_BUSES = ("ide", "sata", "scsi")
+CLOUDINIT_DRIVE_KEY = disk_key_pattern(*CLOUDINIT_BUSES)
 
 
 def desired_config(params):
@@ -622,7 +631,8 @@ def option_problems(p):
     problems.extend(cdrom_problems(p))
     for key in (p["disks"] or {}):
         if not DRIVE_KEY.match(key) or key.startswith("unused"):
-            problems.append(f"disks keys must be scsiN, virtioN, sataN, ideN, efidisk0 or tpmstate0; got {key!r}")
+            problems.append(f"disks keys must be drive slots a VM has ({disk_slots_text()}, efidisk0 or tpmstate0); "
+                            f"got {key!r}")
     for key in (p["ipconfig"] or {}):
         if not IPCONFIG_KEY.match(key):
             problems.append(f"ipconfig keys must be ipconfig0, ipconfig1, ...; got {key!r}")
@@ -630,7 +640,8 @@ def option_problems(p):
         if len(key.split()) < 2:
             problems.append(f"sshkeys[{index}] is not an SSH public key (type and key data), got {key[:40]!r}")
     if not CLOUDINIT_DRIVE_KEY.match(p["cloudinit_drive"]):
-        problems.append(f"cloudinit_drive must be ideN, sataN or scsiN, got {p['cloudinit_drive']!r}")
+        problems.append(f"cloudinit_drive must be an IDE, SATA or SCSI slot ({disk_slots_text(*CLOUDINIT_BUSES)}), "
+                        f"got {p['cloudinit_drive']!r}")
     # It becomes the first field of the cloud-init drive's property string, STORAGE:cloudinit.
     storage_problem = storage_id_problem("cloudinit_storage", p["cloudinit_storage"])
     if storage_problem:
@@ -662,7 +673,7 @@ def owning_option(key):
         return "ipconfig" if IPCONFIG_KEY.match(key) else key
     if NET_KEY.match(key):
         return "nets"
-    if DRIVE_KEY.match(key):
+    if DRIVE_LIKE_KEY.match(key):
         return "disks"
     return None
 

@@ -190,6 +190,8 @@ def test_failed_start_task_reports_exit_status_and_log(run_playbook, pve, pve_en
     ({"name": "x1", "node": "pve1", "memory": 0}, "memory must be a positive number"),
     ({"name": "x1", "node": "pve1", "nets": {"eth0": "virtio"}}, "nets keys must be net0"),
     ({"name": "x1", "node": "pve1", "disks": {"hda": "local-lvm:1"}}, "disks keys must be"),
+    # qemu-server has scsi0-scsi30 (Drive.pm $MAX_SCSI_DISKS): refused here, with the range, before the node is asked.
+    ({"name": "x1", "node": "pve1", "disks": {"scsi31": "local-lvm:1"}}, "scsi0-scsi30, virtio0-virtio15"),
     ({"name": "x1", "node": "pve1", "config": {"memory": 512}}, "config.memory: use the memory option"),
     ({"name": "x1", "node": "pve1", "config": {"numa": [1]}}, "config.numa must be a single value"),
     ({"name": "x1", "node": "pve1", "storage": "local-lvm"}, "storage only apply with clone"),

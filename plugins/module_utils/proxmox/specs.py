@@ -22,7 +22,41 @@ from urllib.parse import quote, unquote
 
 NET_MODELS = ("e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551", "i82557b",
               "i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio", "vmxnet3")
-DRIVE_KEY = re.compile(r"^(ide\d+|sata\d+|scsi\d+|virtio\d+|efidisk0|tpmstate0|unused\d+)$")
+# The drive keys of a QEMU VM, as qemu-server has them (src/PVE/QemuServer/Drive.pm valid_drive_names_with_unused):
+# $MAX_IDE_DISKS, $MAX_SATA_DISKS, $MAX_SCSI_DISKS and $MAX_VIRTIO_DISKS slots of each bus (ide0-3, sata0-5,
+# scsi0-30, virtio0-15), efidisk0, tpmstate0, and $MAX_UNUSED_DISKS entries of detached volumes (unused0-255).
+# A node refuses any other (a key outside its schema: "property is not defined in schema").
+DISK_BUSES = {"ide": 4, "sata": 6, "scsi": 31, "virtio": 16}
+MAX_UNUSED_DISKS = 256
+SINGLE_DRIVES = ("efidisk0", "tpmstate0")
+
+
+def _numbered(prefix, count):
+    """A regex of prefix0 .. prefix<count-1>, numbers as PVE writes them (no leading zero)."""
+    return prefix + "(?:" + "|".join(str(number) for number in range(count)) + ")"
+
+
+def _slots(buses):
+    return "|".join(_numbered(bus, DISK_BUSES[bus]) for bus in buses or DISK_BUSES)
+
+
+def disk_key_pattern(*buses):
+    """The disk slots of the buses named (all four when none is): ``disk_key_pattern("ide", "sata", "scsi")``."""
+    return re.compile(f"^(?:{_slots(buses)})$")
+
+
+def disk_slots_text(*buses):
+    """The disk slots of the buses named (all four when none is), for messages: ide0-ide3, sata0-sata5, ..."""
+    return ", ".join(f"{bus}0-{bus}{DISK_BUSES[bus] - 1}" for bus in buses or DISK_BUSES)
+
+
+_UNUSED = _numbered("unused", MAX_UNUSED_DISKS)
+# A disk slot (what proxgate.core.proxmox_disk manages), an unusedN entry, and any drive key of a VM.
+DISK_KEY = disk_key_pattern()
+UNUSED_KEY = re.compile(f"^{_UNUSED}$")
+DRIVE_KEY = re.compile(f"^(?:{_slots(())}|{'|'.join(SINGLE_DRIVES)}|{_UNUSED})$")
+# A key named like a drive, in range or not: the option that sets drives claims it (and its check says the range).
+DRIVE_LIKE_KEY = re.compile(f"^(?:{'|'.join(DISK_BUSES)}|efidisk|tpmstate|unused)[0-9]+$")
 NET_KEY = re.compile(r"^net\d+$")
 # A new disk in a create or config call: [storage:]size in GiB.
 NEW_DISK = re.compile(r"^(?P<storage>[^/:\s]+):(?P<size>\d+(?:\.\d+)?)$")

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
+    DISK_KEY,
+    DRIVE_KEY,
+    UNUSED_KEY,
     config_value_equal,
+    disk_key_pattern,
     drive_equal,
     drive_size_request,
     format_props,
@@ -287,3 +291,29 @@ def test_owned_disk_problem(volid, storage, found):
     LvmThinPlugin, ZFSPoolPlugin and RBDPlugin parse_volname take it from `vm-<vmid>-` / `base-<vmid>-`."""
     message = owned_disk_problem(volid, 120, storage)
     assert message is None if found is None else found in message
+
+
+# ------------------------------------------------------------------ drive keys
+
+# qemu-server src/PVE/QemuServer/Drive.pm: $MAX_IDE_DISKS = 4, $MAX_SATA_DISKS = 6, $MAX_SCSI_DISKS = 31,
+# $MAX_VIRTIO_DISKS = 16, $MAX_UNUSED_DISKS = 256; valid_drive_names adds efidisk0 and tpmstate0.
+SERVER_DISKS = ([f"ide{n}" for n in range(4)] + [f"sata{n}" for n in range(6)] + [f"scsi{n}" for n in range(31)]
+                + [f"virtio{n}" for n in range(16)])
+SERVER_UNUSED = [f"unused{n}" for n in range(256)]
+REFUSED = ["ide4", "sata6", "scsi31", "virtio16", "unused256", "efidisk1", "tpmstate1", "scsi01", "unused007",
+           "hda", "scsi", "net0", "scsi0 ", " scsi0", "SCSI0", "mp0", "rootfs"]
+
+
+def test_drive_keys_are_the_ones_qemu_server_has():
+    assert all(DISK_KEY.match(key) and DRIVE_KEY.match(key) for key in SERVER_DISKS)
+    assert all(UNUSED_KEY.match(key) and DRIVE_KEY.match(key) for key in SERVER_UNUSED)
+    assert DRIVE_KEY.match("efidisk0") and DRIVE_KEY.match("tpmstate0")
+    assert not any(DISK_KEY.match(key) for key in ["efidisk0", "tpmstate0", "unused0"])
+    assert not any(UNUSED_KEY.match(key) for key in SERVER_DISKS)
+    assert not [key for key in REFUSED if DRIVE_KEY.match(key) or DISK_KEY.match(key) or UNUSED_KEY.match(key)]
+
+
+def test_disk_key_pattern_of_some_buses():
+    pattern = disk_key_pattern("ide", "sata", "scsi")
+    assert pattern.match("scsi30") and pattern.match("ide3") and pattern.match("sata5")
+    assert not pattern.match("virtio0") and not pattern.match("scsi31") and not pattern.match("ide4")

@@ -205,6 +205,11 @@ def run_module(capsys, **args):
     ({"vmid": 100, "disk": "efidisk0"}, "disk must be a disk slot such as scsi0"),
     ({"vmid": 100, "disk": "unused0"}, "(or unusedN with state: absent)"),
     ({"vmid": 100, "disk": "scsi31"}, "disk must be a disk slot"),
+    # qemu-server (Drive.pm $MAX_*_DISKS) has ide0-3, sata0-5, scsi0-30, virtio0-15 and unused0-255.
+    ({"vmid": 100, "disk": "virtio16"}, "(ide0-ide3, sata0-sata5, scsi0-scsi30, virtio0-virtio15)"),
+    ({"vmid": 100, "disk": "sata6"}, "disk must be a disk slot"),
+    ({"vmid": 100, "disk": "ide4"}, "disk must be a disk slot"),
+    ({"vmid": 100, "disk": "unused256", "state": "absent"}, "or unusedN (unused0-unused255); got 'unused256'"),
     ({"vmid": 100, "disk": "scsi0", "storage": "local-lvm; touch /tmp/x"}, "storage must be a storage id"),
     ({"vmid": 100, "disk": "scsi0", "size": "-4G"}, "size must be a size such as 32G"),
     ({"vmid": 100, "disk": "scsi0", "import_from": "noble.qcow2", "storage": "local-lvm"},

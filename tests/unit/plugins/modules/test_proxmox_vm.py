@@ -116,3 +116,30 @@ def test_cloudinit_storage_is_one_storage_id(storage, expected):
     quoting; parse_id is the storage id's format)."""
     problems = option_problems({**OPTIONS, "cloudinit_storage": storage})
     assert problems == [] if expected is None else any(expected in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize("options, expected", [
+    # qemu-server (Drive.pm $MAX_*_DISKS) has ide0-3, sata0-5, scsi0-30 and virtio0-15: a node refuses the next.
+    ({"disks": {"scsi31": "local-lvm:4"}}, "disks keys must be drive slots a VM has (ide0-ide3, sata0-sata5, "
+                                           "scsi0-scsi30, virtio0-virtio15, efidisk0 or tpmstate0); got 'scsi31'"),
+    ({"disks": {"ide4": "none,media=cdrom"}}, "got 'ide4'"),
+    ({"disks": {"virtio16": "local-lvm:4"}}, "got 'virtio16'"),
+    ({"disks": {"sata6": "local-lvm:4"}}, "got 'sata6'"),
+    ({"disks": {"unused0": "local-lvm:vm-100-disk-1"}}, "got 'unused0'"),
+    ({"config": {"scsi31": "local-lvm:4"}}, "config.scsi31: use the disks option instead"),
+    ({"cloudinit_drive": "virtio0"}, "cloudinit_drive must be an IDE, SATA or SCSI slot (ide0-ide3, sata0-sata5, "
+                                     "scsi0-scsi30), got 'virtio0'"),
+    ({"cloudinit_drive": "scsi31"}, "cloudinit_drive must be an IDE, SATA or SCSI slot"),
+])
+def test_drive_keys_a_node_refuses_are_refused_naming_the_option(options, expected):
+    problems = option_problems({**OPTIONS, **options})
+    assert any(expected in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize("options", [
+    {"disks": {"scsi30": "local-lvm:4", "virtio15": "local-lvm:4", "sata5": "local-lvm:4", "ide3": "none,media=cdrom",
+               "efidisk0": "local-lvm:1", "tpmstate0": "local-lvm:1"}},
+    {"cloudinit_drive": "scsi30"},
+])
+def test_the_last_slot_of_each_bus_is_taken(options):
+    assert option_problems({**OPTIONS, **options}) == []
