@@ -152,7 +152,6 @@ created_parents:
 """
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import path_of
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
     ROOT,
     GroupIndex,
@@ -162,19 +161,18 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     join_group_path,
     split_group_path,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
-    ParameterError,
-    form_fields,
-    normalize_values,
-    plan_attributes,
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
+    GuacamoleObjectModule,
+    new_attributes,
+    planned_changes,
 )
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import ParameterError, plan_attributes
 
 GROUP_TYPES = ("ORGANIZATIONAL", "BALANCING")
 
 
-class GuacamoleConnectionGroup(GuacamoleModule):
+class GuacamoleConnectionGroup(GuacamoleObjectModule):
     argument_spec = dict(
         path=dict(type="str"),
         name=dict(type="str"),
@@ -188,11 +186,17 @@ class GuacamoleConnectionGroup(GuacamoleModule):
     )
     module_kwargs = dict(required_one_of=[("path", "name")],
                          mutually_exclusive=[("path", "name"), ("path", "parent_identifier")])
+    directory = "connectionGroups"
+    object_key = "group"
+    needs = ("a permission: creating a group needs the CREATE_CONNECTION_GROUP system permission and UPDATE on "
+             "its parent (unless it is ROOT), updating needs UPDATE on the group, deleting needs DELETE")
 
     def __init__(self):
         super().__init__()
         self.parent_names = []  # the parent path's names, when the parent is given by path
         self.name = None
+        self.groups = self.parent = None
+        self.missing = []  # the names of the parent path that do not exist, top first
 
     def validate(self):
         params = self.params
@@ -220,119 +224,89 @@ class GuacamoleConnectionGroup(GuacamoleModule):
         if problem:
             self.fail(problem)
 
-    def permission_hint(self, exc):
-        return (f"user {self.params['api_username']!r} lacks a permission: creating a group needs the "
-                "CREATE_CONNECTION_GROUP system permission and UPDATE on its parent (unless it is ROOT), updating "
-                "needs UPDATE on the group, deleting needs DELETE")
+    def locate(self):
+        self.groups = groups = GroupIndex.load(self.client)
+        if self.params["parent_identifier"] is not None:
+            self.parent, problem = find_parent(groups, identifier=self.params["parent_identifier"])
+        else:
+            self.parent, self.missing = groups.walk(self.parent_names)
+            problem = None
+            if self.missing:
+                path_option = "path" if self.params["path"] is not None else "parent"
+                _unused, problem = find_parent(groups, join_group_path(self.parent_names), path_option=path_option)
+        if self.parent is None or self.missing:
+            if self.params["state"] == "present" and (self.parent is None or not self.params["create_parents"]):
+                self.fail(problem + " (set create_parents: true to create it)" if self.missing else problem)
+            return None
+        return find_child(groups.groups, self.parent, self.name)
 
-    def desired_attributes(self):
+    def extra_results(self):
+        return {"created_parents": []}
+
+    def desired(self, existing):
         try:
-            fields = form_fields(self.client.get("schema/connectionGroupAttributes"))
-            return normalize_values(self.params["attributes"], fields, where="attributes", what="attribute")
+            return self.schema_values(self.params["attributes"], "schema/connectionGroupAttributes",
+                                      where="attributes", what="attribute")
         except ParameterError as exc:
             self.fail(str(exc))
 
-    def run(self):
-        groups = GroupIndex.load(self.client)
-        if self.params["parent_identifier"] is not None:
-            parent, problem = find_parent(groups, identifier=self.params["parent_identifier"])
-            missing = []
-        else:
-            parent, missing = groups.walk(self.parent_names)
-            problem = None
-            if missing:
-                path_option = "path" if self.params["path"] is not None else "parent"
-                _unused, problem = find_parent(groups, join_group_path(self.parent_names), path_option=path_option)
-        if self.params["state"] == "absent":
-            existing = None if (parent is None or missing) else find_child(groups.groups, parent, self.name)
-            return self.ensure_absent(existing, groups)
-        if parent is None or (missing and not self.params["create_parents"]):
-            self.fail(problem + " (set create_parents: true to create it)" if missing else problem)
-        attributes = self.desired_attributes()
-        if missing:
-            return self.create_with_parents(groups, parent, missing, attributes)
-        existing = find_child(groups.groups, parent, self.name)
-        if existing is None:
-            return self.create(groups, parent, attributes, [])
-        return self.update(groups, existing, attributes)
-
-    # ------------------------------------------------------------------ helpers
-
-    def describe(self, groups, identifier, parent, group_type, attributes, path=None):
+    def describe(self, identifier, parent, group_type, attributes, path=None):
         if path is None:
-            path = groups.path_of(identifier)
+            path = self.groups.path_of(identifier)
         return dict(identifier=identifier, name=self.name, parentIdentifier=parent, path=path, type=group_type,
                     attributes=attributes)
 
-    def result(self, changed, group, diff, created_parents=()):
-        result = dict(changed=changed, group=group, created_parents=list(created_parents))
-        if self.diff_mode:
-            result["diff"] = diff
-        return result
-
-    def post_group(self, groups, name, parent, group_type, attributes):
-        """Create one group (unless check mode) and record it in groups; its identifier (None in check mode)."""
-        if self.check_mode:
-            return None
+    def post_group(self, name, parent, group_type, attributes):
+        """Create one group (unless check mode) and record it in the index; its identifier (None in check mode)."""
         body = dict(name=name, parentIdentifier=parent, type=group_type, attributes=attributes)
-        identifier = str(self.client.post("connectionGroups", body).get("identifier"))
-        groups.add(identifier, dict(body, identifier=identifier))
+        identifier = self.post_object(body)
+        if identifier is not None:
+            self.groups.add(identifier, dict(body, identifier=identifier))
         return identifier
 
-    # ------------------------------------------------------------------ writes
-
-    def create_with_parents(self, groups, parent, missing, attributes):
-        created = []
-        names = list(groups.names_of(parent))
-        for name in missing:
-            names.append(name)
-            parent = self.post_group(groups, name, parent, "ORGANIZATIONAL", {})
-            created.append(join_group_path(names))
-        return self.create(groups, parent, attributes, created, path=join_group_path(names + [self.name]))
-
-    def create(self, groups, parent, attributes, created_parents, path=None):
+    def create(self, attributes):
+        parent, created, path = self.parent, [], None
+        if self.missing:
+            names = list(self.groups.names_of(parent))
+            for name in self.missing:
+                names.append(name)
+                parent = self.post_group(name, parent, "ORGANIZATIONAL", {})
+                created.append(join_group_path(names))
+            path = join_group_path(names + [self.name])
+        elif parent:
+            path = join_group_path(list(self.groups.names_of(parent)) + [self.name])
         group_type = self.params["type"] or "ORGANIZATIONAL"
-        final_attributes = {name: value or None for name, value in attributes.items()}
-        identifier = self.post_group(groups, self.name, parent, group_type, final_attributes)
-        if path is None:
-            path = join_group_path(list(groups.names_of(parent)) + [self.name]) if parent else None
-        group = self.describe(groups, identifier, parent, group_type, final_attributes, path=path)
+        final_attributes = new_attributes(attributes)
+        identifier = self.post_group(self.name, parent, group_type, final_attributes)
         after = {"path": path, "type": group_type, "attributes": final_attributes}
-        if created_parents:
-            after["created_parents"] = list(created_parents)
-        return self.result(True, group, {"before": {}, "after": after}, created_parents)
+        if created:
+            after["created_parents"] = self.extra["created_parents"] = created
+        return self.describe(identifier, parent, group_type, final_attributes, path=path), after
 
-    def update(self, groups, existing, attributes):
+    def update(self, existing, attributes):
         identifier = existing["identifier"]
         group_type = self.params["type"] or existing.get("type")
         final_attributes, attribute_changes = plan_attributes(existing.get("attributes"), attributes)
         changes = Changes()
         if group_type != existing.get("type"):
             changes.add("type", existing.get("type"), group_type)
-        if attribute_changes:
-            changes.add("attributes", {name: before for name, (before, _unused) in attribute_changes.items()},
-                        {name: after for name, (_unused, after) in attribute_changes.items()})
+        planned_changes(changes, attributes=attribute_changes)
         parent = str(existing.get("parentIdentifier") or ROOT)
-        group = self.describe(groups, identifier, parent, group_type, final_attributes)
-        if changes and not self.check_mode:
-            body = dict(name=existing["name"], identifier=identifier, parentIdentifier=parent, type=group_type,
-                        attributes=final_attributes)
-            self.client.put(path_of("connectionGroups", identifier), body)
-        return self.result(bool(changes), group, changes.diff())
+        if changes:
+            self.put_object(identifier, dict(name=existing["name"], identifier=identifier, parentIdentifier=parent,
+                                             type=group_type, attributes=final_attributes))
+        return self.describe(identifier, parent, group_type, final_attributes), changes
 
-    def ensure_absent(self, existing, groups):
-        if existing is None:
-            return self.result(False, {}, {"before": {}, "after": {}})
+    def delete(self, existing):
         identifier = existing["identifier"]
-        path = groups.path_of(identifier)
+        path = self.groups.path_of(identifier)
         if not self.params["force"]:
-            self.refuse_if_not_empty(groups, identifier, path)
-        if not self.check_mode:
-            self.client.delete(path_of("connectionGroups", identifier))
-        before = {"path": path, "type": existing.get("type")}
-        return self.result(True, {}, {"before": before, "after": {}})
+            self.refuse_if_not_empty(identifier, path)
+        self.delete_object(identifier)
+        return {"path": path, "type": existing.get("type")}
 
-    def refuse_if_not_empty(self, groups, identifier, path):
+    def refuse_if_not_empty(self, identifier, path):
+        groups = self.groups
         child_groups = [groups.path_of(child) for child in groups.descendants(identifier)
                         if groups.get(child).get("parentIdentifier") == identifier]
         connections = sorted(item.get("name") for item in (self.client.get("connections") or {}).values()
