@@ -141,26 +141,26 @@ sharing_profile:
 """
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes, mask_secrets
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import path_of
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
     GroupIndex,
     find_child,
     find_parent,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
+    GuacamoleObjectModule,
+    new_attributes,
+    planned_changes,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
     ParameterError,
-    form_fields,
-    normalize_values,
     plan_attributes,
     plan_parameters,
-    protocol_fields,
     secret_names,
 )
 
 
-class GuacamoleSharingProfile(GuacamoleModule):
+class GuacamoleSharingProfile(GuacamoleObjectModule):
     argument_spec = dict(
         name=dict(type="str", required=True),
         connection=dict(type="str"),
@@ -174,11 +174,14 @@ class GuacamoleSharingProfile(GuacamoleModule):
     )
     module_kwargs = dict(required_one_of=[("connection", "connection_identifier")],
                          mutually_exclusive=[("connection", "connection_identifier")])
+    directory = "sharingProfiles"
+    object_key = "sharing_profile"
+    needs = ("a permission: creating a sharing profile needs the CREATE_SHARING_PROFILE system permission and "
+             "UPDATE on the primary connection, updating needs UPDATE on the profile, deleting needs DELETE")
+    primary = None  # the primary connection, as GET connections lists it
 
     def validate(self):
-        given = self.params["parameters"] or {}
-        self.module.no_log_values.update(str(given[name]) for name in secret_names(given)
-                                         if given[name] not in (None, "", False))
+        self.hide_secret_parameters()
         if not self.params["name"].strip():
             self.fail("name must not be empty")
         for option in ("name", "connection"):
@@ -188,13 +191,9 @@ class GuacamoleSharingProfile(GuacamoleModule):
         if self.params["connection_identifier"] is not None and self.params["connection_parent"] != "ROOT":
             self.fail("connection_parent goes with connection (a name), not with connection_identifier")
 
-    def permission_hint(self, exc):
-        return (f"user {self.params['api_username']!r} lacks a permission: creating a sharing profile needs the "
-                "CREATE_SHARING_PROFILE system permission and UPDATE on the primary connection, updating needs "
-                "UPDATE on the profile, deleting needs DELETE")
-
-    def primary_connection(self):
-        """The primary connection (as GET connections lists it), or None when absent and state is absent."""
+    def locate(self):
+        """The profile, as GET sharingProfiles lists it; self.primary is its primary connection (as GET
+        connections lists it; None when absent and state is absent)."""
         connections = self.client.get("connections") or {}
         params = self.params
         if params["connection_identifier"] is not None:
@@ -208,86 +207,57 @@ class GuacamoleSharingProfile(GuacamoleModule):
             if parent is not None and found is None:
                 problem = (f"connection: there is no connection {params['connection']!r} in group "
                            f"{groups.path_of(parent)!r} (or this user may not read it)")
-        if found is None and params["state"] == "present":
-            self.fail(problem)
-        return found
+        if found is None:
+            if params["state"] == "present":
+                self.fail(problem)
+            return None
+        self.primary = found
+        return find_child(self.client.get("sharingProfiles"), str(found["identifier"]), params["name"],
+                          parent_key="primaryConnectionIdentifier")
 
-    def desired_values(self, protocol):
+    def desired(self, existing):
+        protocol = self.primary.get("protocol")
         try:
-            fields = protocol_fields(self.client.get("schema/protocols"), protocol, "sharingProfileForms")
-            parameters = normalize_values(self.params["parameters"], fields, where="parameters",
-                                          allow_unknown=self.params["allow_unknown_parameters"])
-            attribute_fields = form_fields(self.client.get("schema/sharingProfileAttributes"))
-            attributes = normalize_values(self.params["attributes"], attribute_fields, where="attributes",
-                                          what="attribute")
+            return self.protocol_values(protocol, "schema/sharingProfileAttributes", "sharingProfileForms")
         except ParameterError as exc:
             self.fail(f"{exc} (sharing profiles of protocol {protocol})")
-        return parameters, attributes, fields
-
-    def result(self, changed, profile, diff):
-        result = dict(changed=changed, sharing_profile=profile)
-        if self.diff_mode:
-            result["diff"] = diff
-        return result
-
-    def run(self):
-        primary = self.primary_connection()
-        existing = None
-        if primary is not None:
-            existing = find_child(self.client.get("sharingProfiles"), str(primary["identifier"]),
-                                  self.params["name"], parent_key="primaryConnectionIdentifier")
-        if self.params["state"] == "absent":
-            return self.ensure_absent(existing)
-        parameters, attributes, fields = self.desired_values(primary.get("protocol"))
-        secrets = secret_names(parameters, fields)
-        primary_id = str(primary["identifier"])
-        if existing is None:
-            return self.create(primary_id, parameters, attributes, secrets)
-        return self.update(existing, parameters, attributes, fields)
 
     def describe(self, identifier, primary_id, parameters, attributes, secrets):
         return dict(identifier=identifier, name=self.params["name"], primaryConnectionIdentifier=primary_id,
                     parameters=mask_secrets(dict(sorted(parameters.items())), secrets), attributes=attributes)
 
-    def create(self, primary_id, parameters, attributes, secrets):
+    def create(self, desired):
+        parameters, attributes, fields = desired
+        primary_id = str(self.primary["identifier"])
         final_parameters, _unused = plan_parameters({}, parameters, exists=False)
-        final_attributes = {name: value or None for name, value in attributes.items()}
-        identifier = None
-        if not self.check_mode:
-            body = dict(name=self.params["name"], primaryConnectionIdentifier=primary_id,
-                        parameters=final_parameters, attributes=final_attributes)
-            identifier = str(self.client.post("sharingProfiles", body).get("identifier"))
-        profile = self.describe(identifier, primary_id, final_parameters, final_attributes, secrets)
-        after = {key: profile[key] for key in ("name", "primaryConnectionIdentifier", "parameters", "attributes")}
-        return self.result(True, profile, {"before": {}, "after": after})
+        final_attributes = new_attributes(attributes)
+        identifier = self.post_object(dict(name=self.params["name"], primaryConnectionIdentifier=primary_id,
+                                           parameters=final_parameters, attributes=final_attributes))
+        profile = self.describe(identifier, primary_id, final_parameters, final_attributes,
+                                secret_names(parameters, fields))
+        shown = ("name", "primaryConnectionIdentifier", "parameters", "attributes")
+        return profile, {key: profile[key] for key in shown}
 
-    def update(self, existing, parameters, attributes, fields):
+    def update(self, existing, desired):
+        parameters, attributes, fields = desired
         identifier = existing["identifier"]
         primary_id = str(existing["primaryConnectionIdentifier"])
-        stored = self.client.get(path_of("sharingProfiles", identifier, "parameters")) or {}
+        stored = self.client.get(self.object_path(identifier, "parameters")) or {}
         secrets = secret_names(set(stored) | set(parameters), fields)
         final_parameters, parameter_changes = plan_parameters(stored, parameters, exists=True,
                                                               purge=self.params["purge_parameters"])
         final_attributes, attribute_changes = plan_attributes(existing.get("attributes"), attributes)
-        changes = Changes(secret_keys=secrets)
-        for key, planned in (("parameters", parameter_changes), ("attributes", attribute_changes)):
-            if planned:
-                changes.add(key, {name: before for name, (before, _unused) in planned.items()},
-                            {name: after for name, (_unused, after) in planned.items()})
-        profile = self.describe(identifier, primary_id, final_parameters, final_attributes, secrets)
-        if changes and not self.check_mode:
-            body = dict(name=existing["name"], identifier=identifier, primaryConnectionIdentifier=primary_id,
-                        parameters=final_parameters, attributes=final_attributes)
-            self.client.put(path_of("sharingProfiles", identifier), body)
-        return self.result(bool(changes), profile, changes.diff())
+        changes = planned_changes(Changes(secret_keys=secrets), parameters=parameter_changes,
+                                  attributes=attribute_changes)
+        if changes:
+            self.put_object(identifier, dict(name=existing["name"], identifier=identifier,
+                                             primaryConnectionIdentifier=primary_id, parameters=final_parameters,
+                                             attributes=final_attributes))
+        return self.describe(identifier, primary_id, final_parameters, final_attributes, secrets), changes
 
-    def ensure_absent(self, existing):
-        if existing is None:
-            return self.result(False, {}, {"before": {}, "after": {}})
-        if not self.check_mode:
-            self.client.delete(path_of("sharingProfiles", existing["identifier"]))
-        before = {"name": existing["name"], "primaryConnectionIdentifier": existing["primaryConnectionIdentifier"]}
-        return self.result(True, {}, {"before": before, "after": {}})
+    def delete(self, existing):
+        self.delete_object(existing["identifier"])
+        return {"name": existing["name"], "primaryConnectionIdentifier": existing["primaryConnectionIdentifier"]}
 
 
 def main():
