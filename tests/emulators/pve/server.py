@@ -14,6 +14,7 @@ import re
 import threading
 import time
 import urllib.parse
+from http import HTTPStatus
 from pathlib import Path
 
 import fakepve.server as fakepve_server
@@ -88,6 +89,8 @@ class ProxgatePve(LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps, Fa
         self.agent_network = ipaddress.ip_network(agent_network)
         # (method, path suffix) -> connections still to drop without an answer.
         self.drops = {}
+        # (method, path suffix) -> [requests still to answer so after they were carried out, status].
+        self.lost_answers = {}
         # Real seconds an agent with vm.agent_hangs holds the request before it answers 'got timeout';
         # None: fakepve's own 10 PVE seconds (nothing at time_scale 0).
         self.agent_hang_secs = None
@@ -105,6 +108,17 @@ class ProxgatePve(LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps, Fa
     def drop_next(self, method, suffix, times=1):
         """Close the connection, without an answer, on the next `times` requests whose path ends with suffix."""
         self.drops[(method, suffix)] = times
+
+    def answer_after_next(self, method, suffix, status, times=1):
+        """Carry out the next `times` requests whose path ends with suffix, then answer `status` instead of their
+        reply: the node acted, and what the client gets is a proxy's error (issue #17 finding 1).
+
+        Conformance: 596 is what pveproxy answers when a request it proxied to the node the path names failed
+        while being sent or while its answer's headers were read (pve-http-server src/PVE/APIServer/AnyEvent.pm
+        proxy_request passes AnyEvent::HTTP's pseudo-status and its Reason on, with no body); the request may
+        have run there. 502, 503 and 504 are a reverse proxy's (nginx, HAProxy) in front of pveproxy, with its
+        HTML page. A plain node never answers these after acting; the switch stages what the client sees."""
+        self.lost_answers[(method, suffix)] = [times, status]
 
     def hold_nextid(self, count, timeout=10.0):
         """Hold the next `count` GET /cluster/nextid requests (without ?vmid) until all of them have come (or
@@ -142,7 +156,12 @@ class ProxgatePve(LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps, Fa
                 self._record(request, b"")
                 request.transport.close()
                 raise ConnectionResetError("proxgate test server: connection dropped")
-        return await handler(request)
+        response = await handler(request)
+        for (method, suffix), rule in self.lost_answers.items():
+            if request.method == method and request.path.endswith(suffix) and rule[0] > 0:
+                rule[0] -= 1
+                return proxy_error(rule[1])
+        return response
 
     def _record(self, request, body):
         super()._record(request, body)
@@ -439,6 +458,16 @@ def load_guests(pve, guests):
         if guest.get("pool"):
             pve.pools.setdefault(guest["pool"], set()).add(guest["vmid"])
             pve.pool_info.setdefault(guest["pool"], {"comment": None, "storage": set()})
+
+
+def proxy_error(status):
+    """What the client gets instead of the node's answer: pveproxy's 596 (AnyEvent::HTTP's Reason, no body), or
+    a reverse proxy's HTML page."""
+    if status == 596:
+        return web.Response(status=596, reason="Broken pipe")
+    title = f"{status} {HTTPStatus(status).phrase}"
+    return web.Response(status=status, text=f"<html><head><title>{title}</title></head><body><center><h1>{title}"
+                        "</h1></center><hr><center>nginx</center></body></html>", content_type="text/html")
 
 
 def write_requests(pve):

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -102,6 +103,7 @@ class RustguacEmulator(LoopbackEmulator):
         self.api = Api(self.admin_key)
         self._faults: list[_Fault] = []
         self._hangs: list[_Fault] = []
+        self._lost_answers: list[_Fault] = []
         self._requests: list[tuple[str, str, int]] = []
         self._bodies: list[tuple[str, str, Any]] = []
 
@@ -139,6 +141,10 @@ class RustguacEmulator(LoopbackEmulator):
                                   headers=handler.headers, body=body,
                                   remote=handler.client_address[0])
                 response = self.api.handle(request)
+                lost = next((item for item in self._lost_answers if item.matches(method, path)), None)
+                if lost is not None:
+                    lost.take()
+                    response = Response(lost.status, proxy_page(lost.status))
             self._requests.append((method, raw_path, response.status))
             self._bodies.append((method, raw_path, redact_body(body)))
         return response
@@ -152,6 +158,17 @@ class RustguacEmulator(LoopbackEmulator):
             self._faults.append(_Fault(method.upper() if method != "*" else "*", path_suffix, times,
                                        status, message))
 
+    def fail_after(self, method: str, path_suffix: str, status: int, times: int = 1) -> None:
+        """The next ``times`` calls of method ("*" for any) to a path ending in path_suffix are carried out, then
+        answered ``status`` with a reverse proxy's plain page instead of rustguac's reply: the server acted and
+        the client cannot know it (issue #17 finding 1).
+
+        Conformance: rustguac itself never answers so after acting (src/api.rs answers its own errors as
+        ``{"error": ...}``, fail() stages those); a proxy in front of it (nginx, the roles' TLS front) answers
+        502/504 without that body when rustguac's answer does not reach it in time."""
+        with self._lock:
+            self._lost_answers.append(_Fault(method.upper() if method != "*" else "*", path_suffix, times, status))
+
     def hang(self, method: str, path_suffix: str, seconds: float, times: int | None = None) -> None:
         """Matching calls are answered only after ``seconds`` (every one, or the next ``times``)."""
         with self._lock:
@@ -162,6 +179,7 @@ class RustguacEmulator(LoopbackEmulator):
         with self._lock:
             self._faults.clear()
             self._hangs.clear()
+            self._lost_answers.clear()
 
     @property
     def vault_enabled(self) -> bool:
@@ -278,3 +296,8 @@ class RustguacEmulator(LoopbackEmulator):
         """A deep copy of everything the server holds, secrets included (for asserts)."""
         with self._lock:
             return self.api.state()
+
+
+def proxy_page(status: int) -> str:
+    """The plain page a reverse proxy answers in place of rustguac's reply."""
+    return f"{status} {HTTPStatus(status).phrase}: the upstream rustguac server did not answer in time\n"
