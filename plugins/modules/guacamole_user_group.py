@@ -164,15 +164,15 @@ api_version:
   sample: "1.6"
 """
 
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError, path_of
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
-    membership_changes,
-    membership_patch,
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import membership_changes
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_errors, names_errors
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
+    DISABLED_ATTRIBUTE,
+    GuacamoleObjectModule,
+    attributes_errors,
+    encode_attribute,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 
-DISABLED_ATTRIBUTE = "disabled"
 MODES = ("replace", "add", "remove")
 # Option -> (the sub-resource of the group, the directory its names live in, what a name is called).
 MEMBERS = {
@@ -181,45 +181,15 @@ MEMBERS = {
 }
 
 
-# ----------------------------------------------------------------------------- option checks
-
 def option_errors(params):
     """Messages for the options the server would refuse or misread, each naming the option."""
-    errors = []
     name = params.get("name") or ""
-    if not name.strip():
-        errors.append("name must not be empty")
-    elif name_problem("name", name):
-        errors.append(name_problem("name", name))
-    for attribute, value in (params.get("attributes") or {}).items():
-        if attribute == DISABLED_ATTRIBUTE:
-            errors.append("attributes must not set 'disabled': use the disabled option, which works on "
-                          "Guacamole 1.5 and 1.6 alike")
-        elif isinstance(value, (dict, list)):
-            errors.append(f"attributes[{attribute!r}] must be a string, got {type(value).__name__}")
+    errors = name_errors("name", name) + attributes_errors(params.get("attributes"))
     for option in MEMBERS:
-        names = params.get(option)
-        if names is not None and any(not (member or "").strip() for member in names):
-            errors.append(f"{option} must not contain an empty name")
+        errors += names_errors(option, params.get(option))
     if name and name in (params.get("member_groups") or []) and params.get("member_groups_mode") != "remove":
         errors.append(f"member_groups must not contain the group itself ({name!r})")
     return errors
-
-
-def unknown_attributes(attributes, schema_forms):
-    """The names in attributes the server does not declare (schema: a list of forms with fields)."""
-    declared = {field.get("name") for form in schema_forms or [] for field in form.get("fields") or []}
-    return sorted(set(attributes or {}) - declared - {DISABLED_ATTRIBUTE})
-
-
-# ----------------------------------------------------------------------------- values
-
-def encode_attribute(value):
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def attribute_changes(current, wanted):
@@ -241,7 +211,7 @@ def group_view(name, attributes, disabled, members):
     return view
 
 
-class GuacamoleUserGroup(GuacamoleModule):
+class GuacamoleUserGroup(GuacamoleObjectModule):
     argument_spec = dict(
         name=dict(type="str", required=True, aliases=["identifier"]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -252,109 +222,50 @@ class GuacamoleUserGroup(GuacamoleModule):
         member_groups=dict(type="list", elements="str"),
         member_groups_mode=dict(type="str", choices=list(MODES), default="replace"),
     )
+    directory = "userGroups"
+    object_key = "user_group"
+    gone = None
+    state_in_diff = True
+    needs = ("a permission this needs: CREATE_USER_GROUP to create a group, UPDATE on it to change it, DELETE on "
+             "it to remove it, UPDATE on the group and on each user or group added or removed to change its members")
 
     def validate(self):
         errors = option_errors(self.params)
         if errors:
             self.fail("; ".join(errors))
 
-    def permission_hint(self, exc):
-        return (f"user {self.params['api_username']!r} lacks a permission this needs: CREATE_USER_GROUP to create "
-                "a group, UPDATE on it to change it, DELETE on it to remove it, UPDATE on the group and on each "
-                "user or group added or removed to change its members")
+    def locate(self):
+        return self.read_object(self.params["name"])
 
-    @property
-    def group_path(self):
-        return path_of("userGroups", self.params["name"])
+    def extra_results(self):
+        return {"api_version": self.client.version}
 
-    # ------------------------------------------------------------------ reading
-
-    def read_group(self):
-        try:
-            return self.client.get(self.group_path)
-        except GuacamoleApiError as exc:
-            if exc.missing:
-                return None
-            raise
-
-    def read_members(self, option):
-        return self.client.get(f"{self.group_path}/{MEMBERS[option][0]}") or []
-
-    def check_members_exist(self):
-        """Fail when a member to add does not exist: the server would ignore it and report success."""
+    def desired(self, existing):
+        self.check_attribute_names("schema/userGroupAttributes", "user group")
         for option, (_resource, directory, noun) in MEMBERS.items():
-            names = self.params[option]
-            if names is None or self.params[f"{option}_mode"] == "remove":
-                continue
-            existing = self.client.get(directory) or {}
-            missing = sorted(set(names) - set(existing))
-            if missing:
-                self.fail(f"{option}: no {noun} named {', '.join(repr(n) for n in missing)} in data source "
-                          f"{self.client.data_source!r} (or the API user {self.client.username!r} cannot see it)")
-
-    def check_attribute_names(self):
-        attributes = self.params["attributes"]
-        if not attributes:
-            return
-        unknown = unknown_attributes(attributes, self.client.get("schema/userGroupAttributes"))
-        if unknown:
-            self.fail(f"attributes: the server declares no user group attribute "
-                      f"{', '.join(repr(n) for n in unknown)} (see GET schema/userGroupAttributes); Guacamole would "
-                      "drop it silently")
-
-    # ------------------------------------------------------------------ run
-
-    def run(self):
-        result = self.converge()
-        if not self.diff_mode:
-            result.pop("diff", None)
-        return result
-
-    def converge(self):
-        current = self.read_group()
-        result = dict(changed=False, api_version=self.client.version)
-        if self.params["state"] == "absent":
-            if current is None:
-                return dict(result, user_group=None, diff=dict(before={}, after={}))
-            before = group_view(self.params["name"], current.get("attributes") or {},
-                                self.client.is_disabled(current),
-                                {option: sorted(self.read_members(option)) for option in MEMBERS})
-            if not self.check_mode:
-                self.client.delete(self.group_path)
-            return dict(result, changed=True, user_group=None,
-                        diff=dict(before=dict(before, state="present"), after=dict(state="absent")))
-
-        self.check_attribute_names()
-        self.check_members_exist()
-        if current is None:
-            return dict(result, **self.create())
-        return dict(result, **self.update(current))
-
-    def wanted_attributes(self):
+            self.check_names_exist(option, directory, noun)
         return {name: encode_attribute(value) for name, value in (self.params["attributes"] or {}).items()}
 
-    def create(self):
+    def delete(self, existing):
+        name = self.params["name"]
+        members = {option: sorted(self.read_list(name, MEMBERS[option][0])) for option in MEMBERS}
+        self.delete_object(name)
+        return group_view(name, existing.get("attributes") or {}, self.client.is_disabled(existing), members)
+
+    def create(self, attributes):
         params = self.params
-        attributes = self.wanted_attributes()
         disabled = bool(params["disabled"])
         body = self.client.set_disabled({"identifier": params["name"], "attributes": attributes}, disabled)
-        patches = {}
-        for option in MEMBERS:
-            add, _unused = membership_changes([], params[option], params[f"{option}_mode"])
-            patches[option] = add
-        if not self.check_mode:
-            self.client.post("userGroups", json=body)
-            for option, add in patches.items():
-                if add:
-                    self.client.patch(f"{self.group_path}/{MEMBERS[option][0]}", json=membership_patch(add, []))
-        group = group_view(params["name"], attributes, disabled, patches)
-        return dict(changed=True, user_group=group,
-                    diff=dict(before=dict(state="absent"), after=dict(group, state="present")))
+        added = {option: membership_changes([], params[option], params[f"{option}_mode"])[0] for option in MEMBERS}
+        self.write(self.client.post, self.directory, body)
+        for option, add in added.items():
+            self.patch_list(params["name"], MEMBERS[option][0], add, [])
+        group = group_view(params["name"], attributes, disabled, added)
+        return group, group
 
-    def update(self, current):
+    def update(self, current, wanted):
         params = self.params
         attributes = dict(current.get("attributes") or {})
-        wanted = self.wanted_attributes()
         changes = attribute_changes(attributes, wanted)
         disabled_before = self.client.is_disabled(current)
         disabled_after = disabled_before if params["disabled"] is None else params["disabled"]
@@ -370,26 +281,24 @@ class GuacamoleUserGroup(GuacamoleModule):
             if params[option] is None:
                 members[option] = None
                 continue
-            current_members = self.read_members(option)
+            current_members = self.read_list(params["name"], MEMBERS[option][0])
             add, remove = membership_changes(current_members, params[option], params[f"{option}_mode"])
             members[option] = sorted((set(current_members) - set(remove)) | set(add))
             if add or remove:
-                patches[option] = membership_patch(add, remove)
+                patches[option] = (add, remove)
                 before[option], after[option] = sorted(current_members), members[option]
 
-        if not self.check_mode:
-            if changes or disabled_after != disabled_before:
-                merged = dict(attributes)
-                merged.update(wanted)
-                body = {"identifier": current.get("identifier", params["name"]), "attributes": merged}
-                # The whole group, with `disabled` in the server's form: a 1.6 PUT without it enables the group.
-                self.client.put(self.group_path, json=self.client.set_disabled(body, disabled_after))
-            for option, patch in patches.items():
-                self.client.patch(f"{self.group_path}/{MEMBERS[option][0]}", json=patch)
+        if changes or disabled_after != disabled_before:
+            merged = dict(attributes)
+            merged.update(wanted)
+            body = {"identifier": current.get("identifier", params["name"]), "attributes": merged}
+            # The whole group, with `disabled` in the server's form: a 1.6 PUT without it enables the group.
+            self.put_object(params["name"], self.client.set_disabled(body, disabled_after))
+        for option, (add, remove) in patches.items():
+            self.patch_list(params["name"], MEMBERS[option][0], add, remove)
 
         attributes.update({name: new for name, (_old, new) in changes.items()})
-        group = group_view(params["name"], attributes, disabled_after, members)
-        return dict(changed=bool(after), user_group=group, diff=dict(before=before, after=after))
+        return group_view(params["name"], attributes, disabled_after, members), {"before": before, "after": after}
 
 
 def main():

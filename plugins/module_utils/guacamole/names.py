@@ -35,3 +35,18 @@ def name_problem(option, value):
         return (f"{expected}; got {value!r}, which has {len(value)} characters, and Guacamole stores at most "
                 f"{NAME_MAX_LENGTH}")
     return None
+
+
+def name_errors(option, value):
+    """[] for a good name, else the one message: empty (or only spaces), or name_problem's."""
+    if not (value or "").strip():
+        return [f"{option} must not be empty"]
+    problem = name_problem(option, value)
+    return [problem] if problem else []
+
+
+def names_errors(option, names):
+    """[] for a list of names (or None) without an empty one, else the message naming the option."""
+    if names is not None and any(not (name or "").strip() for name in names):
+        return [f"{option} must not contain an empty name"]
+    return []
