@@ -18,6 +18,7 @@ A test module uses them with ``real_guacd = guacd_real.real_guacd`` at module le
 from __future__ import annotations
 
 import base64
+import collections
 import codecs
 import contextlib
 import os
@@ -401,12 +402,16 @@ class Surface:
 
 class Screen:
     """What a browser would show: the layers and off-screen buffers guacd draws on (`size`, `move`, PNG `img`
-    streams, `rect` + `cfill`, `copy`), composed as layer 0 with its visible child layers on top."""
+    streams, `rect` + `cfill`, `copy`), composed as layer 0 with its visible child layers on top. Images of other
+    types are counted in `undecoded`, not drawn: guacd may send JPEG (every client must take it, and guacd picks it
+    for a busy region unless the connection sets `force-lossless`: display-worker.c,
+    LFR_guac_display_layer_should_use_jpeg), and this screen decodes PNG only."""
 
     def __init__(self):
         self.surfaces: dict[str, Surface] = {"0": Surface()}
         self.streams: dict = {}
         self.images = 0
+        self.undecoded: collections.Counter = collections.Counter()
         self.path = None
 
     def surface(self, index):
@@ -432,6 +437,8 @@ class Screen:
                 width, _height, rows = png_decode(b"".join(image["data"]))
                 self.surface(image["layer"]).put(image["x"], image["y"], width, rows)
                 self.images += 1
+            else:
+                self.undecoded[image["mimetype"]] += 1
         elif opcode == "rect":
             self.path = (args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]))
         elif opcode == "cfill" and self.path and self.path[0] == args[1]:

@@ -306,7 +306,7 @@ def test_a_published_ssh_connection_with_the_wrong_key_ends_in_an_error(real_gua
 
 def test_a_published_vnc_connection_shows_the_remote_screen(real_guacd, guac, run_playbook, vnc_server):
     identifier = publish(run_playbook, guac, "desktop-vnc", "vnc", {
-        "hostname": "127.0.0.1", "port": vnc_server["port"], "password": VNC_PASSWORD})
+        "hostname": "127.0.0.1", "port": vnc_server["port"], "password": VNC_PASSWORD, "force-lossless": True})
     protocol, parameters = published_connection(guac, identifier)
     guacd = real_guacd()
 
@@ -320,6 +320,7 @@ def test_a_published_vnc_connection_shows_the_remote_screen(real_guacd, guac, ru
     # guacd sizes the default layer as the VNC server's framebuffer, then streams it as images.
     assert (screen.surfaces["0"].width, screen.surfaces["0"].height) == (vnc_server["width"], vnc_server["height"])
     assert screen.images >= 1
+    assert not screen.undecoded, f"guacd sent lossy images although the connection forces lossless: {screen.undecoded}"
     # Xvfb's root window is X's black-and-white weave, over the whole screen.
     assert weave_everywhere(screen)
     assert screen.distinct_colours() == {b"\x00\x00\x00", b"\xff\xff\xff"}
@@ -330,9 +331,9 @@ def test_a_published_rdp_connection_shows_the_remote_desktop(real_guacd, guac, r
     # The desktop behind xrdp is the Xvfb + x11vnc one; xrdp logs in to it with the RDP password.
     identifier = publish(run_playbook, guac, "desktop-rdp", "rdp", {
         "hostname": "127.0.0.1", "port": xrdp_server["port"], "username": "demo", "password": VNC_PASSWORD,
-        "security": "any", "ignore-cert": True})
+        "security": "any", "ignore-cert": True, "force-lossless": True})
     protocol, parameters = published_connection(guac, identifier)
-    assert protocol == "rdp" and parameters["ignore-cert"] == "true"
+    assert protocol == "rdp" and parameters["ignore-cert"] == "true" and parameters["force-lossless"] == "true"
     guacd = real_guacd()
 
     ready, after, screen = session(guacd, protocol, parameters, stop_when=lambda screen, instruction:
@@ -342,6 +343,7 @@ def test_a_published_rdp_connection_shows_the_remote_desktop(real_guacd, guac, r
     assert errors(after) == [], errors(after)
     assert (screen.surfaces["0"].width, screen.surfaces["0"].height) == (xrdp_server["width"],
                                                                          xrdp_server["height"])
+    assert not screen.undecoded, f"guacd sent lossy images although the connection forces lossless: {screen.undecoded}"
     assert weave_everywhere(screen), f"the remote desktop (X's root weave) did not fill the screen: {PICTURES}/rdp.png"
 
 
