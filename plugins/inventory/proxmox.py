@@ -15,6 +15,14 @@ description:
     (C(agent/network-get-interfaces)) for VMs and C(lxc/{vmid}/interfaces) for containers. Only running
     guests are asked; the calls run concurrently, each with its own timeout. A guest that does not answer
     keeps its host entry without C(ansible_host) (one line at C(-v) says why); it never fails the inventory.
+  - A host the inventory could not read in full is marked, never left out or shown as if whole - its node sent
+    no status to the cluster (its status in C(/cluster/resources) is V(unknown); the node is down or cut off),
+    or a per-guest call failed or timed out (after one more try for a call that failed at once). It gets the
+    variable C(<prefix>incomplete), the list of what could not be read (C(status), C(config), C(snapshots),
+    C(addresses), C(os)), and the group C(<prefix>incomplete) (made even when empty, so that
+    C(all:!proxmox_incomplete) always matches); one warning names each such host and why. What the guest's
+    state explains is not missing - no agent configured or running, a stopped guest.
+  - The role C(proxgate.core.guacamole_sync) leaves the connection of a marked host exactly as it is.
   - Variables come with a prefix (C(proxmox_) by default) and groups by node, pool, type, status and tag
     (C(proxmox_node_pve1), C(proxmox_pool_production), C(proxmox_type_qemu), C(proxmox_status_running),
     C(proxmox_tag_web)), plus the usual O(compose), O(groups) and O(keyed_groups).
@@ -81,8 +89,11 @@ options:
     elements: str
     default: []
   statuses:
-    description: Only guests with one of these statuses (V(running), V(stopped), V(paused)). Checked before any
-      per-guest call.
+    description:
+      - Only guests with one of these statuses (V(running), V(stopped), V(paused)). Checked before any per-guest
+        call.
+      - A guest whose status is V(unknown) (its node sent no status) is kept whatever this says, and marked
+        incomplete; leaving it out would look as if it was gone.
     type: list
     elements: str
     default: []
@@ -169,8 +180,11 @@ options:
     default: 16
   call_timeout:
     description:
-      - Seconds each per-guest call may take. A guest whose agent hangs has no address after that; per-guest
-        calls are never retried, so a hung agent costs one timeout, not several.
+      - Seconds each per-guest call may take. A guest whose agent hangs has no address after that, and is marked
+        incomplete (C(<prefix>incomplete)).
+      - A call that timed out is not made again (a hung agent costs one timeout, not two); a call that failed at
+        once (the connection broke, a 5xx from the node or a proxy, a reply that is not what PVE sends) is made
+        once more.
     type: float
     default: 5
   reuse_addresses:
@@ -201,13 +215,14 @@ notes:
     Privileges: C(VM.Audit) on the guests (C(/vms) or a pool) to list them and read their configuration and
     snapshots. Addresses from the QEMU guest agent need C(VM.Monitor) on Proxmox VE 8, and
     C(VM.GuestAgent.Audit) (or C(VM.GuestAgent.Unrestricted)) on Proxmox VE 9; a guest the user may not ask
-    keeps its host entry without an address.
+    keeps its host entry without an address, marked incomplete.
   - >-
     API calls per run: 1 for the cluster's guests (plus 1 login with a password), then, for the guests left
     after the filters, 1 per running guest for its addresses, 1 per guest with O(want_config), 1 per guest
-    with O(want_snapshots), 1 per running VM whose agent answered with O(want_os_info). With O(cache), 0 when
-    the cache holds this configuration's result. With O(reuse_addresses) and an expired cache, the address
-    calls only for the guests whose cached address cannot be kept.
+    with O(want_snapshots), 1 per running VM whose agent answered with O(want_os_info), and 1 more for each
+    of these calls that failed at once. With O(cache), 0 when the cache holds this configuration's result
+    (a host marked incomplete stays marked until the cache is read again). With O(reuse_addresses) and an
+    expired cache, the address calls only for the guests whose cached address cannot be kept.
 """
 
 EXAMPLES = r"""
@@ -271,6 +286,9 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory im
     free_name,
     group_names,
     host_variables,
+    incomplete_line,
+    incomplete_message,
+    incomplete_parts,
     keep_guest,
     refused_message,
     resource_variables,
@@ -573,6 +591,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         kinds = settings["group_by"]
         own_groups = {int(guest["vmid"]): [sanitize(group) for group in group_names(guest, kinds, prefix)]
                       for guest in guests}
+        # Made whether or not a host is incomplete, so that a pattern such as all:!proxmox_incomplete always
+        # matches a group.
+        incomplete = self.inventory.add_group(sanitize(f"{prefix}incomplete"))
         # Every group name known before the hosts are added: the other sources' groups, the plugin's own and the
         # composed ones. A host of such a name would receive the group's members or its variables.
         groups = set(self.inventory.groups)
@@ -590,7 +611,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 inventory.set_variable(host, key, value)
             for group in own_groups[vmid]:
                 inventory.add_child(inventory.add_group(group), host)
-        return {"guests": guests, "names": names, "hosts": hosts, "made": made, "own_groups": own_groups}
+        return {"guests": guests, "names": names, "hosts": hosts, "made": made, "own_groups": own_groups,
+                "incomplete": incomplete}
 
     def _complete(self, placed, details, settings):
         """The variables from the per-guest calls (addresses, config, snapshots, OS), then the composed variables,
@@ -599,6 +621,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         prefix, strict = settings["prefix"], settings["strict"]
         inventory = self.inventory
         reasons = {}
+        incomplete = {}
         for guest in guests:
             vmid = int(guest["vmid"])
             found = details.get(str(vmid))
@@ -608,6 +631,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if address:
                 extra["ansible_host"] = make_unsafe(address)
             host = made[vmid]
+            missing = incomplete_parts(guest, found)
+            if missing:
+                extra[f"{prefix}incomplete"] = list(missing)
+                incomplete[vmid] = make_unsafe(missing)
             for key, value in extra.items():
                 inventory.set_variable(host, key, value)
             hosts[vmid].update(extra)
@@ -628,10 +655,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for vmid, variables in hosts.items():
                 self._add_host_to_keyed_groups(keyed, variables, made[vmid], strict=strict)
         self._rename_keyed_group_clashes(guests, hosts, names, placed["own_groups"], strict)
+        # After the renames, which may have given a host another name.
+        for vmid in incomplete:
+            inventory.add_child(placed["incomplete"], make_unsafe(names[vmid]))
         for vmid, reason in reasons.items():
             self.display.v(f"{NAME}: {names[vmid]} (vmid {vmid}) has no address: {reason}")
         with_address = sum(1 for variables in hosts.values() if "ansible_host" in variables)
         self.display.v(f"{NAME}: {len(guests)} guests, {with_address} with an address")
+        if incomplete:
+            found = [(names[vmid], vmid, missing) for vmid, missing in incomplete.items()]
+            self.display.warning(f"{NAME}: " + incomplete_message(found, f"{prefix}incomplete", placed["incomplete"]))
+            for entry in found:
+                self.display.v(f"{NAME}: incomplete: {incomplete_line(*entry)}")
 
     def _place(self, hosts, names, own_groups, strict):
         """Add the hosts, then their composed variables, then their groups: the plugin's and the composed ones

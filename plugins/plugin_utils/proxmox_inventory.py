@@ -41,6 +41,18 @@ REUSED_KEYS = ("interfaces", "agent", "os", "asked", "cut")
 GROUP_KINDS = ("node", "pool", "type", "status", "tag")
 # PVE's answers for a guest that has no agent to ask: normal, not worth a message.
 NO_AGENT = ("No QEMU guest agent configured",)
+# PVE's answers that say how the guest is, not that the call failed: the agent is not running (not started yet,
+# not installed), the guest stopped after the listing. The host has no address, and nothing is missing.
+GUEST_STATE = re.compile(r"\bnot running\b")
+# A timeout inside the node (a QMP or agent command that got no answer): the call took its time already.
+NODE_TIMEOUT = "got timeout"
+# The status /cluster/resources gives a guest whose node sent no status (the node is down or cut off).
+UNKNOWN_STATUS = "unknown"
+# What a host may lack (<prefix>incomplete names them, in this order), and the error key of each call.
+INCOMPLETE_PARTS = (("status", None), ("config", "config"), ("snapshots", "snapshots"),
+                    ("addresses", "interfaces"), ("os", "os"))
+# How many incomplete hosts the summary warning names (-v lists every one).
+NAMED_IN_WARNING = 10
 # Fields of /cluster/resources copied to host variables as they are. Left out: the network and disk I/O
 # counters, which change on every read and would only make every host's variables bigger.
 RESOURCE_FIELDS = ("node", "type", "status", "pool", "lock", "hastate", "cpu", "maxcpu", "mem", "maxmem",
@@ -70,12 +82,15 @@ def guest_tags(guest):
 def keep_guest(guest, exclude_templates=True, nodes=(), pools=(), tags=(), statuses=(), types=()):
     """True when the guest passes the plain filters (read from /cluster/resources alone, before any other call).
 
-    Each non-empty list keeps the guests with one of its values; tags keeps guests with any of the tags.
+    Each non-empty list keeps the guests with one of its values; tags keeps guests with any of the tags. A guest
+    whose status is unknown (its node did not answer) passes `statuses`: it may have any status, and leaving it
+    out would make it look gone (it becomes an incomplete host instead).
     """
     if exclude_templates and guest.get("template"):
         return False
-    checks = ((nodes, guest.get("node")), (pools, guest.get("pool")), (statuses, guest.get("status")),
-              (types, guest.get("type")))
+    status = guest.get("status")
+    checks = ((nodes, guest.get("node")), (pools, guest.get("pool")),
+              (statuses if status != UNKNOWN_STATUS else (), status), (types, guest.get("type")))
     if any(wanted and value not in wanted for wanted, value in checks):
         return False
     return not tags or bool(set(split_tags(tags)) & set(guest_tags(guest)))
@@ -318,11 +333,11 @@ class GuestCalls:
         path = guest_path(guest)
         config = None
         if self.want_config:
-            config = self._call(details, "config", f"{path}/config")
+            config = self._call(details, "config", f"{path}/config", dict)
             if isinstance(config, dict):
                 details["config"] = {key: value for key, value in config.items() if key != "digest"}
         if self.want_snapshots:
-            snapshots = self._call(details, "snapshots", f"{path}/snapshot")
+            snapshots = self._call(details, "snapshots", f"{path}/snapshot", list)
             if isinstance(snapshots, list):
                 details["snapshots"] = sorted(item["name"] for item in snapshots
                                               if isinstance(item, dict) and item.get("name") not in (None, "current"))
@@ -333,7 +348,7 @@ class GuestCalls:
             if kept is not None:
                 details.update(kept)
             elif self.want_addresses:
-                data = self._call(details, "interfaces", f"{path}/interfaces")
+                data = self._call(details, "interfaces", f"{path}/interfaces", list)
                 if data is not None:
                     details["interfaces"] = normalize_lxc_interfaces(data, details["cut"])
                     details["asked"] = int(time.time())
@@ -346,38 +361,61 @@ class GuestCalls:
             return details
         answered = True
         if self.want_addresses:
-            reply = self._call(details, "interfaces", f"{path}/agent/network-get-interfaces")
+            reply = self._call(details, "interfaces", f"{path}/agent/network-get-interfaces", dict)
             answered = isinstance(reply, dict)
             if answered:
                 details["interfaces"] = normalize_agent_interfaces(reply.get("result"), details["cut"])
             if answered or "agent" in details:
                 details["asked"] = int(time.time())
         if self.want_os_info and answered and "agent" not in details:
-            reply = self._call(details, "os", f"{path}/agent/get-osinfo")
+            reply = self._call(details, "os", f"{path}/agent/get-osinfo", dict)
             if isinstance(reply, dict) and isinstance(reply.get("result"), dict):
                 details["os"] = bounded(reply["result"], details["cut"])
         return details
 
-    def _call(self, details, name, path):
-        """GET path; on an error note it under details and return None."""
-        try:
-            return self.client.get(path)
-        except ProxmoxApiError as exc:
-            if any(text in exc.message for text in NO_AGENT):
-                details["agent"] = one_line(exc.message)
+    def _call(self, details, name, path, expected):
+        """GET path and return its reply, which must be of the `expected` type; otherwise note why under
+        details and return None.
+
+        A call that failed at once (the connection broke, a 5xx from the node or a proxy, a reply that is not
+        what PVE sends) is asked once more: such faults pass. A call that timed out (ours, or the node's 'got
+        timeout') is not: it took its time already, and a hung agent would cost twice. Answers that say how the
+        guest is (no agent configured, the agent not running) and refusals (403) are not asked again."""
+        problem, asked = None, 0
+        while asked < 2:
+            asked += 1
+            try:
+                reply = self.client.get(path)
+            except ProxmoxApiError as exc:
+                if any(text in exc.message for text in NO_AGENT):
+                    details["agent"] = one_line(exc.message)
+                    return None
+                problem = one_line(f"HTTP {exc.status} {exc.message}")
+                again = (exc.status >= 500 or exc.status < 400) and NODE_TIMEOUT not in exc.message \
+                    and not GUEST_STATE.search(exc.message)
+            except ProxmoxError as exc:
+                problem, again = self._connection_error(exc), not self._timed_out(exc)
             else:
-                details["errors"][name] = one_line(f"HTTP {exc.status} {exc.message}")
-        except ProxmoxError as exc:
-            details["errors"][name] = self._connection_error(exc)
+                if isinstance(reply, expected):
+                    return reply
+                problem, again = f"the reply is not what PVE sends (a {type(reply).__name__})", True
+            if not again:
+                break
+        details["errors"][name] = problem + (" (asked twice)" if asked > 1 else "")
         return None
 
-    def _connection_error(self, exc):
-        """The client's connection error in one line; a timeout said as such (it is not 'cannot reach').
+    @staticmethod
+    def _timed_out(exc):
+        """True when the client's connection error is a timeout.
 
         httpx raises its errors from ReadTimeout, ConnectTimeout, ...; HttpGetTransport's come from the socket's
         TimeoutError."""
         cause = exc.__cause__
-        if (isinstance(cause, TimeoutError) or type(cause).__name__.endswith("Timeout")) and self.call_timeout:
+        return isinstance(cause, TimeoutError) or type(cause).__name__.endswith("Timeout")
+
+    def _connection_error(self, exc):
+        """The client's connection error in one line; a timeout said as such (it is not 'cannot reach')."""
+        if self._timed_out(exc) and self.call_timeout:
             return f"no answer within call_timeout ({self.call_timeout:g}s)"
         return one_line(exc)
 
@@ -506,6 +544,36 @@ def why_no_address(guest, details):
         return f"the guest reported interfaces without addresses ({names})"
     more = f" and {len(seen) - SEEN_IN_MESSAGE} more" if len(seen) > SEEN_IN_MESSAGE else ""
     return f"no address passed the filters (it reported {', '.join(seen[:SEEN_IN_MESSAGE])}{more})"
+
+
+def incomplete_parts(guest, details):
+    """{what the host lacks: why} for a guest whose data the inventory could not read in full (empty when it is
+    whole), in the order of INCOMPLETE_PARTS: `status` when its node sent no status to the cluster (the node is
+    down or cut off), and each per-guest call that failed or timed out. What the guest's state explains (no
+    agent configured or running, a stopped guest) is not missing."""
+    errors = (details or {}).get("errors") or {}
+    found = {}
+    for part, key in INCOMPLETE_PARTS:
+        if key is None:
+            if guest.get("status") == UNKNOWN_STATUS:
+                found[part] = f"node {guest.get('node')} sent no status (status unknown: the node is down or cut off)"
+        elif errors.get(key) and not GUEST_STATE.search(errors[key]):
+            found[part] = errors[key]
+    return found
+
+
+def incomplete_line(host, vmid, parts):
+    """One line for an incomplete host: what it lacks and why."""
+    return f"{host} (vmid {vmid}): " + "; ".join(f"{part}: {why}" for part, why in parts.items())
+
+
+def incomplete_message(found, variable, group):
+    """The summary warning for [(host, vmid, parts)] of incomplete hosts (at most NAMED_IN_WARNING named)."""
+    named = " | ".join(incomplete_line(*entry) for entry in found[:NAMED_IN_WARNING])
+    more = f" | and {len(found) - NAMED_IN_WARNING} more (-v lists them)" if len(found) > NAMED_IN_WARNING else ""
+    count = f"{len(found)} host{'s' if len(found) > 1 else ''}"
+    return (f"{count} could not be read in full, marked with the variable {variable} and the group {group} (a "
+            f"proxgate.core.guacamole_sync run leaves their connections as they are): {named}{more}")
 
 
 def fingerprint(settings):

@@ -500,8 +500,16 @@ def test_agent_failures_keep_the_host_without_an_address(inventory, pve, pve_env
     assert "reported interfaces without addresses (Ethernet, isatap" in line_for("win-desktop")
     assert "no answer within call_timeout (1s)" in line_for("hung"), "our timeout, not the node's answer after 4 s"
     assert line_for("noagent") is None, "no agent configured is normal, not worth a line"
+    # An agent that is not running, or has no address yet, is how the guest is; a call that timed out is a read
+    # that failed: only that host is marked incomplete, and a warning says so at every verbosity.
+    assert run.group("proxmox_incomplete") == ["hung"]
+    assert run.hostvars["hung"]["proxmox_incomplete"] == ["addresses"]
+    assert not any("proxmox_incomplete" in run.hostvars[host] for host in ("web01", "win-desktop", "noagent", "dns01"))
     quiet = inventory({"call_timeout": 1}, env=pve_env)
-    assert "proxgate.core.proxmox" not in quiet.stdout + quiet.stderr, "without -v, no line"
+    said = [line for line in (quiet.stdout + quiet.stderr).splitlines() if "proxgate.core.proxmox" in line]
+    assert len(said) == 1 and said[0].startswith("[WARNING]: proxgate.core.proxmox: 1 host could not be read in full")
+    assert said[0].endswith("hung (vmid 104): addresses: no answer within call_timeout (1s)"), \
+        "without -v, only the incomplete host: the others' reasons are -v lines"
 
 
 @pytest.mark.parametrize("auth_mode", ["token"])
