@@ -209,32 +209,27 @@ changed_parameters:
 """
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes, mask_secrets
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import path_of
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
     GroupIndex,
     find_child,
     find_parent,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_errors
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
+    GuacamoleObjectModule,
+    new_attributes,
+    planned_changes,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
     PROTOCOLS,
     ParameterError,
-    form_fields,
-    normalize_values,
     plan_attributes,
     plan_parameters,
-    protocol_fields,
     secret_names,
 )
 
 
-def secret_texts(values, secrets):
-    """The texts of the secret values, for Ansible to mask wherever they appear."""
-    return {str(values[name]) for name in secrets if name in values and values[name] not in (None, "", False)}
-
-
-class GuacamoleConnection(GuacamoleModule):
+class GuacamoleConnection(GuacamoleObjectModule):
     argument_spec = dict(
         name=dict(type="str", required=True),
         parent=dict(type="str", default="ROOT"),
@@ -248,103 +243,66 @@ class GuacamoleConnection(GuacamoleModule):
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module_kwargs = dict(required_if=[("state", "present", ("protocol",))])
+    directory = "connections"
+    object_key = "connection"
+    needs = ("a permission: creating a connection needs the CREATE_CONNECTION system permission and UPDATE on its "
+             "group (unless it is ROOT), updating needs UPDATE on the connection, deleting needs DELETE")
+    groups = parent = None
 
     def validate(self):
-        params = self.params
-        # First, so that even a failure below shows no secret.
-        given = params["parameters"] or {}
-        self.module.no_log_values.update(secret_texts(given, secret_names(given)))
-        if not params["name"].strip():
-            self.fail("name must not be empty")
-        problem = name_problem("name", params["name"])
-        if problem:
+        self.hide_secret_parameters()
+        for problem in name_errors("name", self.params["name"]):
             self.fail(problem)
-        if params["parent_identifier"] is not None and self.module.params.get("parent") not in (None, "ROOT"):
+        if self.params["parent_identifier"] is not None and self.params["parent"] not in (None, "ROOT"):
             self.fail("parent and parent_identifier are mutually exclusive: give the group by path or by identifier")
 
-    def permission_hint(self, exc):
-        return (f"user {self.params['api_username']!r} lacks a permission: creating a connection needs the "
-                "CREATE_CONNECTION system permission and UPDATE on its group (unless it is ROOT), updating needs "
-                "UPDATE on the connection, deleting needs DELETE")
-
-    # ------------------------------------------------------------------ reading
-
     def locate(self):
-        """(parent identifier or None, the existing connection or None, the group index)."""
-        groups = GroupIndex.load(self.client)
-        parent, problem = find_parent(groups, self.params["parent"], self.params["parent_identifier"])
-        if parent is None:
+        self.groups = GroupIndex.load(self.client)
+        self.parent, problem = find_parent(self.groups, self.params["parent"], self.params["parent_identifier"])
+        if self.parent is None:
             if self.params["state"] == "absent":
-                return None, None, groups
+                return None
             self.fail(problem)
-        existing = find_child(self.client.get("connections"), parent, self.params["name"])
-        return parent, existing, groups
+        return find_child(self.client.get("connections"), self.parent, self.params["name"])
 
-    def desired_values(self):
-        """(parameters, attributes) normalized and checked against the server's schema, and the secret names."""
+    def extra_results(self):
+        return {"changed_parameters": []}
+
+    def desired(self, existing):
+        """(parameters, attributes) normalized and checked against the server's schema, and the protocol's fields."""
         protocol = self.params["protocol"]
         try:
-            fields = protocol_fields(self.client.get("schema/protocols"), protocol)
-            parameters = normalize_values(self.params["parameters"], fields, where="parameters",
-                                          allow_unknown=self.params["allow_unknown_parameters"])
-            attribute_fields = form_fields(self.client.get("schema/connectionAttributes"))
-            attributes = normalize_values(self.params["attributes"], attribute_fields, where="attributes",
-                                          what="attribute")
+            return self.protocol_values(protocol, "schema/connectionAttributes")
         except ParameterError as exc:
             self.fail(f"{exc} (protocol {protocol})" if str(exc).startswith("parameters") else str(exc))
-        return parameters, attributes, fields
 
-    # ------------------------------------------------------------------ result
-
-    def describe(self, identifier, parent, groups, protocol, parameters, attributes, secrets):
+    def describe(self, identifier, parent, parameters, attributes, secrets):
         return dict(identifier=identifier, name=self.params["name"], parentIdentifier=parent,
-                    parent=groups.path_of(parent), protocol=protocol,
+                    parent=self.groups.path_of(parent), protocol=self.params["protocol"],
                     parameters=mask_secrets(dict(sorted(parameters.items())), secrets), attributes=attributes)
 
-    def result(self, changed, connection, changed_parameters=(), diff=None):
-        result = dict(changed=changed, connection=connection, changed_parameters=sorted(changed_parameters))
-        if self.diff_mode and diff is not None:
-            result["diff"] = diff
-        return result
+    def delete(self, existing):
+        self.delete_object(existing["identifier"])
+        return dict(identifier=existing["identifier"], name=existing["name"],
+                    parent=self.groups.path_of(existing.get("parentIdentifier") or "ROOT"),
+                    protocol=existing.get("protocol"))
 
-    # ------------------------------------------------------------------ run
-
-    def run(self):
-        parent, existing, groups = self.locate()
-        if self.params["state"] == "absent":
-            return self.ensure_absent(existing, groups)
-        parameters, attributes, fields = self.desired_values()
-        if existing is None:
-            return self.create(parent, groups, parameters, attributes, fields)
-        return self.update(existing, groups, parameters, attributes, fields)
-
-    def ensure_absent(self, existing, groups):
-        if existing is None:
-            return self.result(False, {}, diff={"before": {}, "after": {}})
-        before = dict(identifier=existing["identifier"], name=existing["name"],
-                      parent=groups.path_of(existing.get("parentIdentifier") or "ROOT"),
-                      protocol=existing.get("protocol"))
-        if not self.check_mode:
-            self.client.delete(path_of("connections", existing["identifier"]))
-        return self.result(True, {}, diff={"before": before, "after": {}})
-
-    def create(self, parent, groups, parameters, attributes, fields):
-        secrets = secret_names(parameters, fields)
+    def create(self, desired):
+        parameters, attributes, fields = desired
         final_parameters, _unused = plan_parameters({}, parameters, exists=False)
-        final_attributes = {name: value or None for name, value in attributes.items()}
-        identifier = None
-        if not self.check_mode:
-            body = dict(name=self.params["name"], parentIdentifier=parent, protocol=self.params["protocol"],
-                        parameters=final_parameters, attributes=final_attributes)
-            identifier = str(self.client.post("connections", body).get("identifier"))
-        connection = self.describe(identifier, parent, groups, self.params["protocol"], final_parameters,
-                                   final_attributes, secrets)
-        after = {key: connection[key] for key in ("name", "parent", "protocol", "parameters", "attributes")}
-        return self.result(True, connection, final_parameters, diff={"before": {}, "after": after})
+        final_attributes = new_attributes(attributes)
+        identifier = self.post_object(dict(name=self.params["name"], parentIdentifier=self.parent,
+                                           protocol=self.params["protocol"], parameters=final_parameters,
+                                           attributes=final_attributes))
+        connection = self.describe(identifier, self.parent, final_parameters, final_attributes,
+                                   secret_names(parameters, fields))
+        self.extra["changed_parameters"] = sorted(final_parameters)
+        return connection, {key: connection[key] for key in ("name", "parent", "protocol", "parameters", "attributes")}
 
-    def update(self, existing, groups, parameters, attributes, fields):
+    def update(self, existing, desired):
+        parameters, attributes, fields = desired
         identifier = existing["identifier"]
-        stored = self.client.get(path_of("connections", identifier, "parameters")) or {}
+        stored = self.client.get(self.object_path(identifier, "parameters")) or {}
         secrets = secret_names(set(parameters) | set(stored), fields)
         final_parameters, parameter_changes = plan_parameters(
             stored, parameters, exists=True, secrets=secrets, update_password=self.params["update_password"],
@@ -353,23 +311,14 @@ class GuacamoleConnection(GuacamoleModule):
         changes = Changes(secret_keys=secrets)
         if existing.get("protocol") != self.params["protocol"]:
             changes.add("protocol", existing.get("protocol"), self.params["protocol"])
-        if parameter_changes:
-            changes.add("parameters", {name: before for name, (before, _unused) in parameter_changes.items()},
-                        {name: after for name, (_unused, after) in parameter_changes.items()})
-        if attribute_changes:
-            changes.add("attributes", {name: before for name, (before, _unused) in attribute_changes.items()},
-                        {name: after for name, (_unused, after) in attribute_changes.items()})
+        planned_changes(changes, parameters=parameter_changes, attributes=attribute_changes)
         parent = str(existing.get("parentIdentifier") or "ROOT")
-        connection = self.describe(identifier, parent, groups, self.params["protocol"], final_parameters,
-                                   final_attributes, secrets)
-        diff = changes.diff()
-        if not changes:
-            return self.result(False, connection, diff=diff)
-        if not self.check_mode:
-            body = dict(name=existing["name"], identifier=identifier, parentIdentifier=parent,
-                        protocol=self.params["protocol"], parameters=final_parameters, attributes=final_attributes)
-            self.client.put(path_of("connections", identifier), body)
-        return self.result(True, connection, parameter_changes, diff=diff)
+        if changes:
+            self.put_object(identifier, dict(name=existing["name"], identifier=identifier, parentIdentifier=parent,
+                                             protocol=self.params["protocol"], parameters=final_parameters,
+                                             attributes=final_attributes))
+        self.extra["changed_parameters"] = sorted(parameter_changes)
+        return self.describe(identifier, parent, final_parameters, final_attributes, secrets), changes
 
 
 def main():
