@@ -6,7 +6,8 @@
 #                               systemd-container (the roles' molecule scenarios boot Debian machines with
 #                               systemd-nspawn: tools/nspawn_machine.py), and Xvfb, x11vnc and xrdp (the VNC and
 #                               RDP servers of the end-to-end test through the real guacd; tools/guacd_build.sh
-#                               installs guacd's own build dependencies)
+#                               installs guacd's own build dependencies), and djpeg (libjpeg-turbo-progs: the
+#                               end-to-end test decodes the JPEG images guacd may send)
 # As root, what is missing is installed with apt-get. Otherwise it stops at once with the command to run.
 set -euo pipefail
 purpose=${1:-test}
@@ -22,6 +23,7 @@ if [ "$purpose" = test ]; then
   command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
   command -v x11vnc >/dev/null 2>&1 || missing+=(x11vnc)
   command -v xrdp >/dev/null 2>&1 || missing+=(xrdp)
+  command -v djpeg >/dev/null 2>&1 || missing+=(libjpeg-turbo-progs)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -22,6 +22,7 @@ import collections
 import codecs
 import contextlib
 import os
+import shutil
 import select as select_module
 import socket
 import ssl
@@ -283,6 +284,25 @@ class GuacClient:
 
 # --- pictures -----------------------------------------------------------------------------------------------
 
+def jpeg_decode(data: bytes):
+    """(width, height, rows of RGBA bytes) of a JPEG, through djpeg (Debian libjpeg-turbo-progs) as binary PPM."""
+    if shutil.which("djpeg") is None:
+        pytest.fail("djpeg not installed: run tools/system_deps.sh test (Debian libjpeg-turbo-progs)")
+    ppm = subprocess.run(["djpeg", "-pnm"], input=data, capture_output=True, check=True).stdout
+    magic, width, height, maxval, pixels = ppm.split(maxsplit=4)
+    assert magic == b"P6" and maxval == b"255", ppm[:20]  # djpeg writes P5 for greyscale: guacd sends colour
+    width, height = int(width), int(height)
+    stride = width * 3
+    rows = []
+    for y in range(height):
+        rgba = bytearray(width * 4)
+        for channel in range(3):
+            rgba[channel::4] = pixels[y * stride + channel:(y + 1) * stride:3]
+        rgba[3::4] = b"\xff" * width
+        rows.append(bytes(rgba))
+    return width, height, rows
+
+
 def png_decode(data: bytes):
     """(width, height, rows of RGBA bytes) of a non-interlaced PNG of any colour type and bit depth up to 8 (guacd
     writes palette PNGs of 1 to 8 bits from its own encoder, and RGB/RGBA ones through cairo)."""
@@ -361,6 +381,9 @@ def png_encode(width, height, rows) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
 
 
+IMAGE_DECODERS = {"image/png": png_decode, "image/jpeg": jpeg_decode}
+
+
 class Surface:
     def __init__(self, width=0, height=0):
         self.x = self.y = 0
@@ -402,10 +425,10 @@ class Surface:
 
 class Screen:
     """What a browser would show: the layers and off-screen buffers guacd draws on (`size`, `move`, PNG `img`
-    streams, `rect` + `cfill`, `copy`), composed as layer 0 with its visible child layers on top. Images of other
-    types are counted in `undecoded`, not drawn: guacd may send JPEG (every client must take it, and guacd picks it
-    for a busy region unless the connection sets `force-lossless`: display-worker.c,
-    LFR_guac_display_layer_should_use_jpeg), and this screen decodes PNG only."""
+    streams, `rect` + `cfill`, `copy`), composed as layer 0 with its visible child layers on top. guacd may send
+    JPEG whatever the client offered (every client must take it; guacd picks it for a busy region unless the
+    connection sets `force-lossless`: display-worker.c, LFR_guac_display_layer_should_use_jpeg): decoded with
+    Debian's djpeg. Images of other types (WebP, which the client never offers) are counted in `undecoded`."""
 
     def __init__(self):
         self.surfaces: dict[str, Surface] = {"0": Surface()}
@@ -433,8 +456,9 @@ class Screen:
             self.streams[args[0]]["data"].append(base64.b64decode(args[1]))
         elif opcode == "end" and args[0] in self.streams:
             image = self.streams.pop(args[0])
-            if image["mimetype"] == "image/png":
-                width, _height, rows = png_decode(b"".join(image["data"]))
+            decode = IMAGE_DECODERS.get(image["mimetype"])
+            if decode:
+                width, _height, rows = decode(b"".join(image["data"]))
                 self.surface(image["layer"]).put(image["x"], image["y"], width, rows)
                 self.images += 1
             else:

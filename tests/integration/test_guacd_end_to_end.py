@@ -18,6 +18,7 @@ RDP connection, so guacd sees no error.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -360,3 +361,50 @@ def test_a_published_vnc_connection_with_the_wrong_password_ends_in_an_error(
     assert screen.images == 0
     assert after and after[-1] == ["disconnect"], after
     assert errors(after), after
+
+
+XRDP_LOG_TITLE = b"\x00\x9c\xb5\xff"  # the title bar of xrdp's "Connection Log" window (Debian's xrdp.ini colours)
+
+
+def shows_colour(screen, rgba):
+    return any(rgba in bytes(row) for row in screen.composed().pixels)
+
+
+def test_a_published_rdp_connection_with_the_wrong_password_never_shows_the_desktop(
+        real_guacd, guac, run_playbook, xrdp_server):
+    """xrdp hands the RDP password on to its session (here the VNC desktop). A wrong one is refused there, so the
+    RDP session itself stays up and guacd reports no error: the user sees xrdp's connection log saying
+    "VNC password failed" instead of the desktop. That is what this asserts, on the screen guacd streams."""
+    identifier = publish(run_playbook, guac, "desktop-rdp", "rdp", {
+        "hostname": "127.0.0.1", "port": xrdp_server["port"], "username": "demo", "password": "not-the-password",
+        "security": "any", "ignore-cert": True, "force-lossless": True})
+    protocol, parameters = published_connection(guac, identifier)
+    guacd = real_guacd()
+
+    ready, after, screen = session(guacd, protocol, parameters, stop_when=lambda screen, instruction:
+                                   instruction[0] == "sync" and shows_colour(screen, XRDP_LOG_TITLE))
+    screen.save(PICTURES / "rdp-wrong-password.png")
+    assert ready[0] == "ready", ready
+    assert shows_colour(screen, XRDP_LOG_TITLE), f"xrdp's connection log is not on the screen: {PICTURES}"
+    # xrdp's own screen, at the size the client asked for: the 800x600 desktop never came.
+    assert (screen.surfaces["0"].width, screen.surfaces["0"].height) == (1024, 768)
+    assert not weave_everywhere(screen)
+    assert not screen.undecoded, screen.undecoded
+
+
+def test_the_screen_draws_a_jpeg_image_as_a_browser_does():
+    """guacd sends a busy region as JPEG unless the connection forces lossless; the pictures above must show it.
+    A 16x8 image, left half white and right half black, made by Debian's cjpeg, streamed as guacd streams it."""
+    if shutil.which("cjpeg") is None:
+        pytest.fail("cjpeg not installed: run tools/system_deps.sh test (Debian libjpeg-turbo-progs)")
+    ppm = b"P6 16 8 255\n" + (b"\xff\xff\xff" * 8 + b"\x00\x00\x00" * 8) * 8
+    jpeg = subprocess.run(["cjpeg", "-quality", "100"], input=ppm, capture_output=True, check=True).stdout
+    screen = Screen()
+    for instruction in (["size", "0", "32", "16"], ["img", "3", "14", "0", "image/jpeg", "4", "2"],
+                        ["blob", "3", base64.b64encode(jpeg).decode()], ["end", "3"]):
+        screen.feed(instruction)
+    picture = screen.composed()
+    assert screen.images == 1 and not screen.undecoded
+    assert picture.pixels[5][4 * 4:4 * 4 + 3] == b"\xff\xff\xff"  # the image's left half, placed at x=4, y=2
+    assert picture.pixels[5][19 * 4:19 * 4 + 3] == b"\x00\x00\x00"
+    assert picture.pixels[1][4 * 4 + 3] == 0  # above the image: nothing drawn
