@@ -18,12 +18,12 @@ A test module uses them with ``real_guacd = guacd_real.real_guacd`` at module le
 from __future__ import annotations
 
 import base64
-import collections
 import codecs
+import collections
 import contextlib
 import os
-import shutil
 import select as select_module
+import shutil
 import socket
 import ssl
 import struct
