@@ -5,6 +5,11 @@
 Prints one line, `fakepve listening on https://HOST:PORT`, once it answers; the certificate to
 trust is written to CERT_DIR/fakepve.crt. Stops on SIGTERM or Ctrl-C. With --request-log FILE, every
 request is appended to FILE as `METHOD PATH` when it arrives (the benchmarks count them there).
+
+Read faults, to run the inventory and playbooks/publish.yml against a cluster that cannot be read in full:
+
+    python -m tests.emulators.pve --cert-dir build/pve --offline-node pve2 \
+        --fail-get /nodes/pve1/qemu/101/config 500 "unable to read file '/etc/pve/nodes/pve1/qemu-server/101.conf'"
 """
 
 from __future__ import annotations
@@ -39,7 +44,26 @@ def parse_args(argv=None):
     parser.add_argument("--agent-boot-secs", type=float, default=0.0,
                         help="PVE seconds until a started guest's agent answers")
     parser.add_argument("--request-log", metavar="FILE", help="append `METHOD PATH` for every request to FILE")
+    add_read_fault_options(parser)
     return parser.parse_args(argv)
+
+
+def add_read_fault_options(parser):
+    faults = parser.add_argument_group("read faults")
+    faults.add_argument("--offline-node", action="append", default=[], metavar="NODE",
+                        help="a node that does not answer: /cluster/resources lists its guests with status unknown, "
+                             "requests for it get 595 No route to host (repeatable)")
+    faults.add_argument("--fail-get", action="append", default=[], nargs=3, metavar=("SUFFIX", "STATUS", "MESSAGE"),
+                        help="every GET whose path ends with SUFFIX answers the HTTP STATUS with PVE's error body "
+                             "carrying MESSAGE, as long as the server runs (repeatable)")
+
+
+def apply_read_faults(pve, args):
+    """The --offline-node and --fail-get switches, through fakepve's own scenarios."""
+    for node in args.offline_node:
+        pve.set_node_offline(node)
+    for suffix, status, message in args.fail_get:
+        pve.fail("GET", suffix, int(status), message)
 
 
 def guests_from(spec):
@@ -73,6 +97,7 @@ async def serve_until_stopped(args, certfile, keyfile, request_log):
     load_guests(pve, guests_from(args.guests))
     if args.guests == "demo":
         add_demo_image(pve)
+    apply_read_faults(pve, args)
     await pve.start(certfile, keyfile)
     print(f"fakepve listening on {pve.url}", flush=True)
     stop = asyncio.Event()
