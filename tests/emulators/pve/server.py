@@ -26,6 +26,7 @@ from fakepve.server import USER, params
 
 from .backups import BackupGaps
 from .cdroms import CdromGaps
+from .guest_gaps import GuestGaps
 from .imports import ImportGaps
 from .locks import LockGaps
 from .migration import MigrationGaps
@@ -71,8 +72,9 @@ async def node_params(request):
 fakepve_server.params = node_params
 
 
-class ProxgatePve(LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps, FakePve):
-    """FakePve plus: config locks, skiplock and what a crash leaves locked (locks.LockGaps), QEMU migration
+class ProxgatePve(GuestGaps, LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps, FakePve):
+    """FakePve plus: NIC MACs, clones to another node and used templates as a node handles them
+    (guest_gaps.GuestGaps), config locks, skiplock and what a crash leaves locked (locks.LockGaps), QEMU migration
     (migration.MigrationGaps), CD-ROM drives in config updates as a node
     writes them (cdroms.CdromGaps), disk import
     and disk operations as a node does them (imports.ImportGaps), vzdump that writes archive volumes
