@@ -220,9 +220,10 @@ notes:
     API calls per run: 1 for the cluster's guests (plus 1 login with a password), then, for the guests left
     after the filters, 1 per running guest for its addresses, 1 per guest with O(want_config), 1 per guest
     with O(want_snapshots), 1 per running VM whose agent answered with O(want_os_info), and 1 more for each
-    of these calls that failed at once. With O(cache), 0 when the cache holds this configuration's result
-    (a host marked incomplete stays marked until the cache is read again). With O(reuse_addresses) and an
-    expired cache, the address calls only for the guests whose cached address cannot be kept.
+    of these calls that failed at once. With O(cache), 0 when the cache holds this configuration's result,
+    unless a host of that result was marked incomplete (the API is read again, so that a fault that passed
+    is not kept for O(cache_timeout)). With O(reuse_addresses) and an expired cache, the address calls only
+    for the guests whose cached address cannot be kept.
 """
 
 EXAMPLES = r"""
@@ -445,6 +446,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not isinstance(data, dict) or data.get("fingerprint") != wanted or data.get("version") != DATA_VERSION:
             self.display.vvv(f"{NAME}: the cached inventory was made with other settings; reading the API")
             return None
+        if data.get("incomplete"):
+            # A fault that passes is not kept for cache_timeout: such a result only serves reuse_addresses.
+            self.display.vvv(f"{NAME}: the cached inventory has {data['incomplete']} hosts it could not read in full; "
+                             "reading the API")
+            return None
         self.display.vvv(f"{NAME}: using the cached inventory ({len(data.get('guests') or [])} guests)")
         return data
 
@@ -551,10 +557,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self.display.vv(f"{NAME}: read {len(guests)} guests and {len(details)} guests' details from the API in "
                         f"{time.monotonic() - started:.2f}s")
         completing = time.monotonic()
-        self._complete(placed, details, settings)
+        incomplete = self._complete(placed, details, settings)
         self.display.vv(f"{NAME}: made the hosts and groups in {making + time.monotonic() - completing:.2f}s")
         return {"version": DATA_VERSION, "fingerprint": settings["fingerprint"], "listed_at": listed_at,
-                "guests": guests, "details": details}
+                "guests": guests, "details": details, "incomplete": incomplete}
 
     def _wanted(self, guest, settings):
         if not keep_guest(guest, settings["exclude_templates"], settings["nodes"], settings["pools"],
@@ -616,7 +622,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _complete(self, placed, details, settings):
         """The variables from the per-guest calls (addresses, config, snapshots, OS), then the composed variables,
-        the composed groups and the keyed ones, which may use any variable."""
+        the composed groups and the keyed ones, which may use any variable. Returns how many hosts are
+        incomplete."""
         guests, names, hosts, made = placed["guests"], placed["names"], placed["hosts"], placed["made"]
         prefix, strict = settings["prefix"], settings["strict"]
         inventory = self.inventory
@@ -667,6 +674,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.display.warning(f"{NAME}: " + incomplete_message(found, f"{prefix}incomplete", placed["incomplete"]))
             for entry in found:
                 self.display.v(f"{NAME}: incomplete: {incomplete_line(*entry)}")
+        return len(incomplete)
 
     def _place(self, hosts, names, own_groups, strict):
         """Add the hosts, then their composed variables, then their groups: the plugin's and the composed ones
