@@ -277,13 +277,17 @@ import datetime
 import re
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import SECRET_MASK
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError, path_of
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
+    members_after,
     membership_changes,
-    membership_patch,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_errors, names_errors
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
+    DISABLED_ATTRIBUTE,
+    GuacamoleObjectModule,
+    attributes_errors,
+)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import encode_attribute as encode_text
 
 # Option -> Guacamole attribute name.
 ATTRIBUTE_OPTIONS = {
@@ -301,7 +305,6 @@ ATTRIBUTE_OPTIONS = {
 BOOLEAN_ATTRIBUTES = {"expired"}
 DATE_OPTIONS = ("valid_from", "valid_until")
 TIME_OPTIONS = ("access_window_start", "access_window_end")
-DISABLED_ATTRIBUTE = "disabled"
 # Attributes only a caller with ADMINISTER on the user may read or write (the JDBC "restricted" ones).
 RESTRICTED_ATTRIBUTES = {"disabled", "expired", "valid-from", "valid-until", "access-window-start",
                          "access-window-end", "timezone"}
@@ -345,11 +348,7 @@ def known_timezones():
 
 def option_errors(params, timezones=None):
     """Messages for the options the server would refuse or misread, each naming the option."""
-    errors = []
-    if not (params.get("username") or "").strip():
-        errors.append("username must not be empty")
-    elif name_problem("username", params["username"]):
-        errors.append(name_problem("username", params["username"]))
+    errors = name_errors("username", params.get("username"))
     if params.get("password") == "":
         errors.append("password must not be empty; leave it out to keep the current password")
     for option in DATE_OPTIONS:
@@ -368,37 +367,9 @@ def option_errors(params, timezones=None):
     timezone = params.get("timezone")
     if timezone and timezones is not None and timezone not in timezones:
         errors.append(f"timezone must be an IANA time zone name such as Europe/Berlin or UTC, got {timezone!r}")
-    errors += attributes_errors(params.get("attributes"))
+    errors += attributes_errors(params.get("attributes"), {name: option for option, name in ATTRIBUTE_OPTIONS.items()})
     errors += names_errors("groups", params.get("groups"))
     return errors
-
-
-def attributes_errors(attributes):
-    errors = []
-    by_attribute = {name: option for option, name in ATTRIBUTE_OPTIONS.items()}
-    for name, value in (attributes or {}).items():
-        if name == DISABLED_ATTRIBUTE:
-            errors.append("attributes must not set 'disabled': use the disabled option, which works on "
-                          "Guacamole 1.5 and 1.6 alike")
-        elif name in by_attribute:
-            errors.append(f"attributes must not set {name!r}: use the {by_attribute[name]} option")
-        elif isinstance(value, (dict, list)):
-            errors.append(f"attributes[{name!r}] must be a string, got {type(value).__name__}")
-    return errors
-
-
-def names_errors(option, names):
-    if names is None:
-        return []
-    if any(not (name or "").strip() for name in names):
-        return [f"{option} must not contain an empty name"]
-    return []
-
-
-def unknown_attributes(attributes, schema_forms):
-    """The names in attributes the server does not declare (schema: a list of forms with fields)."""
-    declared = {field.get("name") for form in schema_forms or [] for field in form.get("fields") or []}
-    return sorted(set(attributes or {}) - declared)
 
 
 # ----------------------------------------------------------------------------- attribute values
@@ -407,11 +378,9 @@ def encode_attribute(name, value):
     """An option's value as the server stores it: booleans 'true' or '', times HH:MM:SS, '' -> None."""
     if name in BOOLEAN_ATTRIBUTES:
         return "true" if value else ""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
+    text = encode_text(value)
+    if text is None or isinstance(value, bool):
+        return text
     if name in ("access-window-start", "access-window-end"):
         return normalize_time(text)
     if name in ("valid-from", "valid-until"):
@@ -459,12 +428,6 @@ def hidden_restrictions(current, wanted, disabled_wanted, disabled_is_top_level)
     return ([DISABLED_ATTRIBUTE] if disabled_wanted and not disabled_is_top_level else []) + hidden
 
 
-# ----------------------------------------------------------------------------- memberships
-
-def members_after(current, add, remove):
-    return sorted((set(current) - set(remove)) | set(add))
-
-
 # ----------------------------------------------------------------------------- views
 
 def shown_value(name, value):
@@ -508,7 +471,7 @@ def update_diff(changes, disabled, password_written, groups):
     return before, after
 
 
-class GuacamoleUser(GuacamoleModule):
+class GuacamoleUser(GuacamoleObjectModule):
     argument_spec = dict(
         username=dict(type="str", required=True, aliases=["name"]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -529,117 +492,60 @@ class GuacamoleUser(GuacamoleModule):
         groups=dict(type="list", elements="str"),
         groups_mode=dict(type="str", choices=list(MODES), default="replace"),
     )
+    directory = "users"
+    object_key = "user"
+    gone = None
+    state_in_diff = True
+    needs = ("a permission this needs: CREATE_USER to create a user, UPDATE on it to change it, ADMINISTER on it "
+             "for its account restrictions, DELETE on it to remove it, UPDATE on the user and the group to change "
+             "a membership")
 
     def validate(self):
         errors = option_errors(self.params, known_timezones())
         if errors:
             self.fail("; ".join(errors))
 
-    # ------------------------------------------------------------------ reading
-
     @property
-    def user_path(self):
-        return path_of("users", self.params["username"])
+    def is_self(self):
+        return self.params["username"] == self.client.username
 
-    def read_user(self):
-        try:
-            return self.client.get(self.user_path)
-        except GuacamoleApiError as exc:
-            if exc.missing:
-                return None
-            raise
+    def locate(self):
+        return self.read_object(self.params["username"])
 
-    def read_groups(self):
-        return self.client.get(f"{self.user_path}/userGroups") or []
+    def extra_results(self):
+        return {"password_changed": False, "api_version": self.client.version}
 
-    def check_groups_exist(self):
-        """Fail when a group to add does not exist: the server would ignore it and report success."""
-        names = self.params["groups"]
-        if names is None or self.params["groups_mode"] == "remove":
-            return
-        existing = self.client.get("userGroups") or {}
-        missing = sorted(set(names) - set(existing))
-        if missing:
-            self.fail(f"groups: no user group named {', '.join(repr(n) for n in missing)} in data source "
-                      f"{self.client.data_source!r} (or the API user {self.client.username!r} cannot see it)")
+    def desired(self, existing):
+        self.check_attribute_names("schema/userAttributes", "user")
+        self.check_names_exist("groups", "userGroups", "user group")
+        return wanted_attributes(self.params)
 
-    def check_attribute_names(self):
-        attributes = self.params["attributes"]
-        if not attributes:
-            return
-        unknown = unknown_attributes(attributes, self.client.get("schema/userAttributes"))
-        if unknown:
-            self.fail(f"attributes: the server declares no user attribute {', '.join(repr(n) for n in unknown)} "
-                      "(see GET schema/userAttributes); Guacamole would drop it silently")
+    def delete(self, existing):
+        username = self.params["username"]
+        if self.is_self:
+            self.fail(f"username {username!r} is the user the module logs in as (api_username); "
+                      "Guacamole does not let a user remove itself - run this task as another administrator")
+        before = user_view(existing.get("username", username), existing.get("attributes") or {},
+                           self.client.is_disabled(existing), self.read_list(username, "userGroups"))
+        self.delete_object(username)
+        return before
 
-    # ------------------------------------------------------------------ run
-
-    def run(self):
-        result = self.converge()
-        if not self.diff_mode:
-            result.pop("diff", None)
-        return result
-
-    def converge(self):
+    def create(self, attributes):
         params = self.params
-        username = params["username"]
-        is_self = username == self.client.username
-        current = self.read_user()
-        version = self.client.version
-        result = dict(changed=False, password_changed=False, api_version=version)
-
-        if params["state"] == "absent":
-            if current is None:
-                return dict(result, user=None, diff=dict(before={}, after={}))
-            if is_self:
-                self.fail(f"username {username!r} is the user the module logs in as (api_username); "
-                          "Guacamole does not let a user remove itself - run this task as another administrator")
-            before = self.view_of(current, self.read_groups())
-            if not self.check_mode:
-                self.client.delete(self.user_path)
-            return dict(result, changed=True, user=None,
-                        diff=dict(before=dict(before, state="present"), after=dict(state="absent")))
-
-        self.check_attribute_names()
-        self.check_groups_exist()
-        if current is None:
-            return dict(result, **self.create())
-        return dict(result, **self.update(current, is_self))
-
-    def permission_hint(self, exc):
-        return (f"user {self.params['api_username']!r} lacks a permission this needs: CREATE_USER to create a user, "
-                "UPDATE on it to change it, ADMINISTER on it for its account restrictions, DELETE on it to "
-                "remove it, UPDATE on the user and the group to change a membership")
-
-    def view_of(self, user, groups):
-        return user_view(user.get("username", self.params["username"]), user.get("attributes") or {},
-                         self.client.is_disabled(user), groups)
-
-    # ------------------------------------------------------------------ create
-
-    def create(self):
-        params = self.params
-        attributes = wanted_attributes(params)
         body = {"username": params["username"], "password": params["password"], "attributes": attributes}
-        body = self.client.set_disabled(body, bool(params["disabled"]))
         add, _unused = membership_changes([], params["groups"], params["groups_mode"])
-        if not self.check_mode:
-            self.client.post("users", json=body)
-            if add:
-                self.client.patch(f"{self.user_path}/userGroups", json=membership_patch(add, []))
+        self.write(self.client.post, self.directory, self.client.set_disabled(body, bool(params["disabled"])))
+        self.patch_list(params["username"], "userGroups", add, [])
         user = user_view(params["username"], attributes, bool(params["disabled"]), add)
-        after = dict(user, state="present")
+        after = dict(user)
         if params["password"] is not None:
             after["password"] = SECRET_MASK
-        return dict(changed=True, password_changed=params["password"] is not None, user=user,
-                    diff=dict(before=dict(state="absent"), after=after))
+            self.extra["password_changed"] = True
+        return user, after
 
-    # ------------------------------------------------------------------ update
-
-    def update(self, current, is_self):
+    def update(self, current, wanted):
         params = self.params
         attributes = dict(current.get("attributes") or {})
-        wanted = wanted_attributes(params)
         disabled_before = self.client.is_disabled(current)
         hidden = hidden_restrictions(attributes, wanted, params["disabled"] is not None, self.client.is_16)
         if hidden:
@@ -650,8 +556,8 @@ class GuacamoleUser(GuacamoleModule):
 
         changes = attribute_changes(attributes, wanted)
         disabled_after = disabled_before if params["disabled"] is None else params["disabled"]
-        password_mode = self.password_mode(is_self)
-        if is_self and (changes or disabled_after != disabled_before):
+        password_mode = self.password_mode()
+        if self.is_self and (changes or disabled_after != disabled_before):
             names = [option_of(name) or f"attributes[{name!r}]" for name in changes]
             if disabled_after != disabled_before:
                 names.insert(0, "disabled")
@@ -661,34 +567,31 @@ class GuacamoleUser(GuacamoleModule):
 
         groups_before = groups_add = groups_remove = None
         if params["groups"] is not None:
-            groups_before = self.read_groups()
+            groups_before = self.read_list(params["username"], "userGroups")
             groups_add, groups_remove = membership_changes(groups_before, params["groups"], params["groups_mode"])
 
-        put_needed = bool(changes) or disabled_after != disabled_before or password_mode == "put"
-        if not self.check_mode:
-            if put_needed:
-                self.put_user(current, attributes, wanted, disabled_after, password_mode == "put")
-            if password_mode == "self":
-                self.client.put(f"{self.user_path}/password",
-                                json={"oldPassword": self.params["api_password"], "newPassword": params["password"]})
-            if groups_add or groups_remove:
-                self.client.patch(f"{self.user_path}/userGroups", json=membership_patch(groups_add, groups_remove))
+        if changes or disabled_after != disabled_before or password_mode == "put":
+            self.put_user(current, attributes, wanted, disabled_after, password_mode == "put")
+        if password_mode == "self":
+            self.write(self.client.put, self.object_path(params["username"], "password"),
+                       {"oldPassword": self.params["api_password"], "newPassword": params["password"]})
+        self.patch_list(params["username"], "userGroups", groups_add, groups_remove)
 
         after_attributes = dict(attributes)
         after_attributes.update({name: after for name, (_before, after) in changes.items()})
         groups_after = None if groups_before is None else members_after(groups_before, groups_add, groups_remove)
         before, after = update_diff(changes, (disabled_before, disabled_after), bool(password_mode),
                                     (groups_before, groups_after))
+        self.extra["password_changed"] = bool(password_mode)
         user = user_view(params["username"], after_attributes, disabled_after, groups_after)
-        return dict(changed=bool(after), password_changed=bool(password_mode), user=user,
-                    diff=dict(before=before, after=after))
+        return user, {"before": before, "after": after}
 
-    def password_mode(self, is_self):
+    def password_mode(self):
         """How the password is to be written: None (not at all), 'put' (with the user) or 'self' (old+new)."""
         params = self.params
         if params["password"] is None or params["update_password"] != "always":
             return None
-        if is_self:
+        if self.is_self:
             # The API user's own password is known: it is the one the module logged in with.
             return None if params["password"] == params["api_password"] else "self"
         return "put"
@@ -699,7 +602,7 @@ class GuacamoleUser(GuacamoleModule):
         merged.update(wanted)
         body = {"username": current.get("username", self.params["username"]), "attributes": merged,
                 "password": self.params["password"] if with_password else None}
-        self.client.put(self.user_path, json=self.client.set_disabled(body, disabled))
+        self.put_object(self.params["username"], self.client.set_disabled(body, disabled))
 
 
 def main():

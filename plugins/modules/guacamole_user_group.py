@@ -164,7 +164,10 @@ api_version:
   sample: "1.6"
 """
 
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import membership_changes
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
+    members_after,
+    membership_changes,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_errors, names_errors
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
     DISABLED_ATTRIBUTE,
@@ -283,7 +286,7 @@ class GuacamoleUserGroup(GuacamoleObjectModule):
                 continue
             current_members = self.read_list(params["name"], MEMBERS[option][0])
             add, remove = membership_changes(current_members, params[option], params[f"{option}_mode"])
-            members[option] = sorted((set(current_members) - set(remove)) | set(add))
+            members[option] = members_after(current_members, add, remove)
             if add or remove:
                 patches[option] = (add, remove)
                 before[option], after[option] = sorted(current_members), members[option]

@@ -17,6 +17,11 @@ def membership_changes(current, names, mode):
     return [], sorted(names & current)
 
 
+def members_after(current, add, remove):
+    """The memberships, sorted, once add and remove (membership_changes') are applied to current."""
+    return sorted((set(current) - set(remove)) | set(add))
+
+
 def membership_patch(add, remove):
     """The JSON Patch of a membership list: one operation per name, path '/', the name as value."""
     return ([{"op": "remove", "path": "/", "value": name} for name in remove]

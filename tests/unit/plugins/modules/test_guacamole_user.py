@@ -9,7 +9,9 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.proxgate.core.plugins.doc_fragments.guacamole import ModuleDocFragment
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import membership_patch
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import guacamole_auth_argument_spec
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import unknown_attributes
 from ansible_collections.proxgate.core.plugins.modules import guacamole_user
 from ansible_collections.proxgate.core.plugins.modules.guacamole_user import (
     ATTRIBUTE_OPTIONS,
@@ -19,11 +21,9 @@ from ansible_collections.proxgate.core.plugins.modules.guacamole_user import (
     encode_attribute,
     hidden_restrictions,
     membership_changes,
-    membership_patch,
     normalize_date,
     normalize_time,
     option_errors,
-    unknown_attributes,
     update_diff,
     user_view,
     wanted_attributes,
