@@ -81,3 +81,14 @@ notes:
   - Defaults for these options can be set once for all Proxmox modules with
     C(module_defaults) and the C(group/proxgate.core.proxmox) action group.
 """
+
+    # The timeout option of a module that waits for the PVE tasks it starts (ProxmoxModule.wait).
+    TASK_TIMEOUT = r"""
+options:
+  timeout:
+    description:
+      - Seconds to wait for each task the module starts. A task still running then goes on in the background,
+        and the module fails saying so.
+    type: int
+    default: 600
+"""

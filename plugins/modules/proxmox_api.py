@@ -258,7 +258,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     config_value_equal,
     format_props,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid
 
 METHODS = ("GET", "POST", "PUT", "DELETE")
 PRESENT_METHODS = ("PUT", "POST")
@@ -504,8 +504,8 @@ class ProxmoxApi(ApiCallModule, ProxmoxModule):
 
     def validate(self):
         super().validate()
-        if self.params["timeout"] <= 0:
-            self.fail(f"timeout must be a positive number of seconds, got {self.params['timeout']}")
+        for problem in self.timeout_problems(self.params):
+            self.fail(problem)
 
     @staticmethod
     def parse_call(params):
@@ -528,7 +528,7 @@ class ProxmoxApi(ApiCallModule, ProxmoxModule):
         else:
             reply = self.client.request(method, self.path, data=payload)
         if self.params["wait"] and is_upid(reply):
-            return reply, {"status": wait_for_task(self.client, reply, timeout=self.params["timeout"])}
+            return reply, {"status": self.wait(reply)}
         return reply, {}
 
     def read_current(self):

@@ -247,7 +247,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import
     ProxmoxTaskTimeout,
     is_upid,
     task_log,
-    wait_for_task,
 )
 
 NOTES_VARIABLES = ("cluster", "guestname", "node", "vmid")
@@ -393,8 +392,8 @@ class ProxmoxBackup(ProxmoxModule):
         error = notes_template_error(params["notes_template"])
         if error:
             self.fail(error)
-        if params["timeout"] <= 0:
-            self.fail(f"timeout must be a positive number of seconds, got {params['timeout']}")
+        for problem in self.timeout_problems(params):
+            self.fail(problem)
 
     # ------------------------------------------------------------- reading
 
@@ -471,7 +470,7 @@ class ProxmoxBackup(ProxmoxModule):
         job["upid"] = upid
         failure = None
         try:
-            job["exitstatus"] = wait_for_task(self.client, upid, timeout=self.params["timeout"]).get("exitstatus")
+            job["exitstatus"] = self.wait(upid).get("exitstatus")
         except ProxmoxTaskError as exc:
             job["exitstatus"] = exc.exitstatus
             failure = exc

@@ -454,7 +454,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.ssh import (
     qm_import_argv,
     unchecked_host_key_warning,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import is_upid, wait_for_task
 
 VOLUME_ID = re.compile(r"^(?P<storage>[a-z][a-z0-9\-_.]*[a-z0-9]):(?P<name>\S.*)$", re.I)
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)\s*$", re.I)
@@ -700,7 +699,6 @@ class ProxmoxDisk(ProxmoxModule):
 
     def __init__(self):
         super().__init__()
-        self.tasks = []
         self.result = dict(changed=False, disk=self.params["disk"], actions=[], tasks=self.tasks)
         self.diff = {"before": {}, "after": {}}
         self.vm = None
@@ -743,9 +741,7 @@ class ProxmoxDisk(ProxmoxModule):
             given = [name for name in ("import_from", "volume", "size", "storage", "boot") if p[name] is not None]
             if given:
                 problems.append(f"{', '.join(given)} only apply with state: present")
-        for option in ("timeout", "ssh_timeout"):
-            if p[option] <= 0:
-                problems.append(f"{option} must be a positive number of seconds, got {p[option]}")
+        problems.extend(self.timeout_problems(p, "timeout", "ssh_timeout"))
         if problems:
             self.fail("; ".join(problems))
 
@@ -851,11 +847,6 @@ class ProxmoxDisk(ProxmoxModule):
         self.result["actions"].append(action)
         self.diff["before"].setdefault(key, before)
         self.diff["after"][key] = after
-
-    def wait(self, reply):
-        if is_upid(reply):
-            self.tasks.append(reply)
-            wait_for_task(self.client, reply, timeout=self.params["timeout"])
 
     def write_config(self, payload, digest=None, delete=None):
         if not self.check_mode:

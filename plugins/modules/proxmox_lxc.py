@@ -23,6 +23,7 @@ author:
   - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.proxmox
+  - proxgate.core.proxmox.task_timeout
   - proxgate.core.attributes
   - proxgate.core.attributes.ACTIONGROUP_PROXMOX
 attributes:
@@ -233,10 +234,6 @@ options:
         unreferenced volumes.
     type: bool
     default: true
-  timeout:
-    description: Seconds to wait for each task the module starts.
-    type: int
-    default: 600
 notes:
   - Needs C(VM.Allocate) on the container (or its pool) to create or remove it, C(Datastore.AllocateSpace)
     on the storages of new volumes, C(Datastore.Audit) (or C(Datastore.AllocateSpace)) on the storage of
@@ -450,7 +447,8 @@ def desired_config(params):
 def option_problems(p):
     """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
     problems = identity_problems(p, "hostname")
-    problems.extend(positive_problems(p, ("cores", "shutdown_timeout", "timeout")))
+    problems.extend(positive_problems(p, ("cores",)))
+    problems.extend(GuestModule.timeout_problems(p, "shutdown_timeout", "timeout"))
     if p.get("memory") is not None and p["memory"] < MIN_MEMORY:
         problems.append(f"memory must be at least {MIN_MEMORY} (MiB), got {p['memory']}")
     if p.get("swap") is not None and p["swap"] < 0:

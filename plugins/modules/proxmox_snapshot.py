@@ -23,6 +23,7 @@ author:
   - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.proxmox
+  - proxgate.core.proxmox.task_timeout
   - proxgate.core.attributes
   - proxgate.core.attributes.ACTIONGROUP_PROXMOX
 attributes:
@@ -87,11 +88,6 @@ options:
       - Compared and sent as PVE reads it back, without trailing whitespace.
       - Ignored by V(absent) and V(rollback).
     type: str
-  timeout:
-    description:
-      - Seconds to wait for each create, remove or rollback task to finish.
-    type: int
-    default: 600
   start:
     description:
       - With O(state=rollback), start the guest after the rollback.
@@ -250,7 +246,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.locks import
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.names import CONFIG_ID, SNAPSHOT_NAME_LONGEST
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import ProxmoxTaskError, wait_for_task
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import ProxmoxTaskError
 
 # PVE's pve-configid format, which snapshot names have: a letter, then one or more of [A-Za-z0-9_-].
 # pve-configid, PVE's format of snapshot names (names.py says where it was read)
@@ -372,8 +368,7 @@ class ProxmoxSnapshot(ProxmoxModule):
             error = snapname_error(params["snapname"])
             if error:
                 problems.append(error)
-        if params["timeout"] <= 0:
-            problems.append(f"timeout must be a positive number of seconds, got {params['timeout']}")
+        problems.extend(self.timeout_problems(params))
         if params["start"] and params["state"] != "rollback":
             problems.append(f"start applies only to state=rollback, not state={params['state']}")
         problems.extend(self.retention_problems())
@@ -425,9 +420,6 @@ class ProxmoxSnapshot(ProxmoxModule):
 
     # ------------------------------------------------------------- writing
 
-    def wait(self, upid):
-        wait_for_task(self.client, upid, timeout=self.params["timeout"])
-
     def create(self, path, guest):
         if self.params["vmstate"] and guest.get("status") != "running":
             self.warn(f"vmstate=true is ignored: VM {guest['vmid']} is {guest.get('status')}, so there is no RAM "
@@ -435,18 +427,20 @@ class ProxmoxSnapshot(ProxmoxModule):
         data = {"snapname": self.params["snapname"], "description": self.params["description"]}
         if self.params["vmstate"]:
             data["vmstate"] = True
-        self.wait(self.client.post(f"{path}/snapshot", **data))
+        self.wait(self.client.post(f"{path}/snapshot", **data), task_expected=True)
 
     def update_description(self, path):
         self.client.put(path + api_path("snapshot", self.params["snapname"], "config"),
                         description=self.params["description"])
 
     def remove(self, path, snapname=None):
-        self.wait(self.client.delete(path + api_path("snapshot", snapname or self.params["snapname"])))
+        self.wait(self.client.delete(path + api_path("snapshot", snapname or self.params["snapname"])),
+                  task_expected=True)
 
     def rollback(self, path):
         data = {"start": True} if self.params["start"] else {}
-        self.wait(self.client.post(path + api_path("snapshot", self.params["snapname"], "rollback"), **data))
+        self.wait(self.client.post(path + api_path("snapshot", self.params["snapname"], "rollback"), **data),
+                  task_expected=True)
 
     def apply(self, action, path, guest):
         if action == "create":
@@ -486,7 +480,7 @@ class ProxmoxSnapshot(ProxmoxModule):
             # A snapshot being taken or removed right now is in the same state: let its task finish first.
             for task in running:
                 with contextlib.suppress(ProxmoxTaskError):  # its outcome is read back below
-                    wait_for_task(self.client, task["upid"], timeout=self.params["timeout"])
+                    self.wait(task["upid"], task_expected=True)
             snapshots = self.read_snapshots(path)
             half = [entry for entry in snapshots if entry.get("snapstate")]
             if not half:
@@ -521,7 +515,7 @@ class ProxmoxSnapshot(ProxmoxModule):
         if self.check_mode:
             return [entry for entry in snapshots if entry["name"] not in names], names
         for name in names:
-            self.wait(self.client.delete(path + api_path("snapshot", name), force=1))
+            self.wait(self.client.delete(path + api_path("snapshot", name), force=1), task_expected=True)
         return self.read_snapshots(path), names
 
     def half_made_message(self, guest, noun, half, info):

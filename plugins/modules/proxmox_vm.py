@@ -22,6 +22,7 @@ author:
   - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
   - proxgate.core.proxmox
+  - proxgate.core.proxmox.task_timeout
   - proxgate.core.attributes
   - proxgate.core.attributes.ACTIONGROUP_PROXMOX
 attributes:
@@ -267,10 +268,6 @@ options:
         unreferenced disks.
     type: bool
     default: true
-  timeout:
-    description: Seconds to wait for each task the module starts.
-    type: int
-    default: 600
   unlock_stale_after:
     description:
       - Clear a config lock that no running task holds, when it is at least this many seconds old, then go
@@ -615,7 +612,8 @@ def cdrom_label(key, cdrom):
 def option_problems(p):
     """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
     problems = identity_problems(p, "name")
-    problems.extend(positive_problems(p, ("cores", "sockets", "memory", "shutdown_timeout", "timeout")))
+    problems.extend(positive_problems(p, ("cores", "sockets", "memory")))
+    problems.extend(GuestModule.timeout_problems(p, "shutdown_timeout", "timeout"))
     if p.get("unlock_stale_after") is not None and p["unlock_stale_after"] < 0:
         problems.append(f"unlock_stale_after must be 0 or more seconds, got {p['unlock_stale_after']}")
     if agent_problem("agent", p.get("agent")):

@@ -35,11 +35,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.locks import
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import canonical_scalar, config_value_equal
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import (
-    ProxmoxTaskError,
-    is_upid,
-    wait_for_task,
-)
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import ProxmoxTaskError
 
 DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
 DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(\.{DNS_LABEL})*$")
@@ -77,6 +73,7 @@ def identity_problems(params, name_option):
 
 
 def positive_problems(params, options):
+    """Messages for options that must be a positive number and are not (seconds to wait: timeout_problems)."""
     return [f"{option} must be a positive number, got {params[option]}"
             for option in options if params.get(option) is not None and params[option] <= 0]
 
@@ -166,7 +163,6 @@ class GuestModule(ProxmoxModule):
 
     def __init__(self):
         super().__init__()
-        self.tasks = []
         self.result = dict(changed=False, created=False, changed_keys=[], pending=[], reboot_required=False,
                            tasks=self.tasks)
         self.diff = {"before": {}, "after": {}}
@@ -267,12 +263,6 @@ class GuestModule(ProxmoxModule):
     def describe(self, guest, status=None):
         self.result.update(vmid=int(guest["vmid"]), **{self.name_option: guest.get("name")}, node=guest["node"],
                            status=status or guest.get("status"))
-
-    def wait(self, reply):
-        """Wait for the task a write started (writes that finish at once return no UPID)."""
-        if is_upid(reply):
-            self.tasks.append(reply)
-            wait_for_task(self.client, reply, timeout=self.params["timeout"])
 
     def changed(self):
         self.result["changed"] = True

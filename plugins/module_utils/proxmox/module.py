@@ -15,7 +15,11 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client impor
     ProxmoxError,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.names import name_problems
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import ProxmoxTaskError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import (
+    ProxmoxTaskError,
+    is_upid,
+    wait_for_task,
+)
 
 
 def proxmox_auth_argument_spec():
@@ -57,7 +61,9 @@ class ProxmoxModule(ApiModule):
     """An AnsibleModule with the Proxmox auth options merged in and a connected client.
 
     Subclasses implement ``run()`` and return the result dict; API errors become ``fail_json``
-    with the method, path, status and PVE's message.
+    with the method, path, status and PVE's message. A module that starts tasks has a ``timeout`` option (the
+    ``proxgate.core.proxmox.task_timeout`` doc fragment, or its own), checks it with ``timeout_problems`` in
+    ``validate()`` and waits for each task with ``wait()``.
     """
 
     auth_argument_spec = staticmethod(proxmox_auth_argument_spec)
@@ -69,9 +75,26 @@ class ProxmoxModule(ApiModule):
 
     def __init__(self):
         super().__init__()
+        self.tasks = []  # the UPIDs of the tasks wait() waited for, in order
         problems = name_problems(self.params, self.name_formats)
         if problems:
             self.fail("; ".join(problems))
+
+    @staticmethod
+    def timeout_problems(params, *options):
+        """Messages for options (``timeout`` when none is named) that are seconds to wait and not positive."""
+        return [f"{option} must be a positive number of seconds, got {params[option]}"
+                for option in options or ("timeout",) if params.get(option) is not None and params[option] <= 0]
+
+    def wait(self, reply, task_expected=False):
+        """Wait, up to the timeout option's seconds, for the task a call started; its status when it ended well
+        (ProxmoxTaskError when it failed, ProxmoxTaskTimeout when it runs on). A reply that is no UPID is a call
+        that finished at once (None), or with task_expected an error."""
+        if is_upid(reply):
+            self.tasks.append(reply)
+        elif not task_expected:
+            return None
+        return wait_for_task(self.client, reply, timeout=self.params["timeout"])
 
     def connect(self):
         self.client = client_from_params(self.params)
