@@ -208,7 +208,7 @@ changed_parameters:
   sample: [hostname, port]
 """
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes, mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
     GroupIndex,
     find_child,
@@ -217,16 +217,9 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_errors
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
     GuacamoleObjectModule,
-    new_attributes,
-    planned_changes,
+    shown_parameters,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
-    PROTOCOLS,
-    ParameterError,
-    plan_attributes,
-    plan_parameters,
-    secret_names,
-)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import PROTOCOLS, ParameterError
 
 
 class GuacamoleConnection(GuacamoleObjectModule):
@@ -279,7 +272,7 @@ class GuacamoleConnection(GuacamoleObjectModule):
     def describe(self, identifier, parent, parameters, attributes, secrets):
         return dict(identifier=identifier, name=self.params["name"], parentIdentifier=parent,
                     parent=self.groups.path_of(parent), protocol=self.params["protocol"],
-                    parameters=mask_secrets(dict(sorted(parameters.items())), secrets), attributes=attributes)
+                    parameters=shown_parameters(parameters, secrets), attributes=attributes)
 
     def delete(self, existing):
         self.delete_object(existing["identifier"])
@@ -288,30 +281,21 @@ class GuacamoleConnection(GuacamoleObjectModule):
                     protocol=existing.get("protocol"))
 
     def create(self, desired):
-        parameters, attributes, fields = desired
-        final_parameters, _unused = plan_parameters({}, parameters, exists=False)
-        final_attributes = new_attributes(attributes)
+        parameters, attributes, secrets = self.new_configuration(desired)
         identifier = self.post_object(dict(name=self.params["name"], parentIdentifier=self.parent,
-                                           protocol=self.params["protocol"], parameters=final_parameters,
-                                           attributes=final_attributes))
-        connection = self.describe(identifier, self.parent, final_parameters, final_attributes,
-                                   secret_names(parameters, fields))
-        self.extra["changed_parameters"] = sorted(final_parameters)
+                                           protocol=self.params["protocol"], parameters=parameters,
+                                           attributes=attributes))
+        connection = self.describe(identifier, self.parent, parameters, attributes, secrets)
+        self.extra["changed_parameters"] = sorted(parameters)
         return connection, {key: connection[key] for key in ("name", "parent", "protocol", "parameters", "attributes")}
 
     def update(self, existing, desired):
-        parameters, attributes, fields = desired
         identifier = existing["identifier"]
-        stored = self.client.get(self.object_path(identifier, "parameters")) or {}
-        secrets = secret_names(set(parameters) | set(stored), fields)
-        final_parameters, parameter_changes = plan_parameters(
-            stored, parameters, exists=True, secrets=secrets, update_password=self.params["update_password"],
-            purge=self.params["purge_parameters"])
-        final_attributes, attribute_changes = plan_attributes(existing.get("attributes"), attributes)
-        changes = Changes(secret_keys=secrets)
+        changes = Changes()
         if existing.get("protocol") != self.params["protocol"]:
             changes.add("protocol", existing.get("protocol"), self.params["protocol"])
-        planned_changes(changes, parameters=parameter_changes, attributes=attribute_changes)
+        final_parameters, final_attributes, secrets, parameter_changes = self.changed_configuration(
+            existing, desired, changes, update_password=self.params["update_password"])
         parent = str(existing.get("parentIdentifier") or "ROOT")
         if changes:
             self.put_object(identifier, dict(name=existing["name"], identifier=identifier, parentIdentifier=parent,

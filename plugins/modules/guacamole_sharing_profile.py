@@ -140,7 +140,7 @@ sharing_profile:
       sample: {}
 """
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes, mask_secrets
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
     GroupIndex,
     find_child,
@@ -149,15 +149,9 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
     GuacamoleObjectModule,
-    new_attributes,
-    planned_changes,
+    shown_parameters,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
-    ParameterError,
-    plan_attributes,
-    plan_parameters,
-    secret_names,
-)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import ParameterError
 
 
 class GuacamoleSharingProfile(GuacamoleObjectModule):
@@ -224,31 +218,22 @@ class GuacamoleSharingProfile(GuacamoleObjectModule):
 
     def describe(self, identifier, primary_id, parameters, attributes, secrets):
         return dict(identifier=identifier, name=self.params["name"], primaryConnectionIdentifier=primary_id,
-                    parameters=mask_secrets(dict(sorted(parameters.items())), secrets), attributes=attributes)
+                    parameters=shown_parameters(parameters, secrets), attributes=attributes)
 
     def create(self, desired):
-        parameters, attributes, fields = desired
+        parameters, attributes, secrets = self.new_configuration(desired)
         primary_id = str(self.primary["identifier"])
-        final_parameters, _unused = plan_parameters({}, parameters, exists=False)
-        final_attributes = new_attributes(attributes)
         identifier = self.post_object(dict(name=self.params["name"], primaryConnectionIdentifier=primary_id,
-                                           parameters=final_parameters, attributes=final_attributes))
-        profile = self.describe(identifier, primary_id, final_parameters, final_attributes,
-                                secret_names(parameters, fields))
+                                           parameters=parameters, attributes=attributes))
+        profile = self.describe(identifier, primary_id, parameters, attributes, secrets)
         shown = ("name", "primaryConnectionIdentifier", "parameters", "attributes")
         return profile, {key: profile[key] for key in shown}
 
     def update(self, existing, desired):
-        parameters, attributes, fields = desired
         identifier = existing["identifier"]
         primary_id = str(existing["primaryConnectionIdentifier"])
-        stored = self.client.get(self.object_path(identifier, "parameters")) or {}
-        secrets = secret_names(set(stored) | set(parameters), fields)
-        final_parameters, parameter_changes = plan_parameters(stored, parameters, exists=True,
-                                                              purge=self.params["purge_parameters"])
-        final_attributes, attribute_changes = plan_attributes(existing.get("attributes"), attributes)
-        changes = planned_changes(Changes(secret_keys=secrets), parameters=parameter_changes,
-                                  attributes=attribute_changes)
+        changes = Changes()
+        final_parameters, final_attributes, secrets, _unused = self.changed_configuration(existing, desired, changes)
         if changes:
             self.put_object(identifier, dict(name=existing["name"], identifier=identifier,
                                              primaryConnectionIdentifier=primary_id, parameters=final_parameters,

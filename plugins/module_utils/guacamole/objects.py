@@ -13,6 +13,7 @@ name; either is the ``key`` of the object methods below.
 
 from __future__ import annotations
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
 from ansible_collections.proxgate.core.plugins.module_utils.common.object_module import ObjectModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError, path_of
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import membership_patch
@@ -20,6 +21,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module imp
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
     form_fields,
     normalize_values,
+    plan_attributes,
+    plan_parameters,
     protocol_fields,
     secret_names,
 )
@@ -45,6 +48,11 @@ def planned_changes(changes, **planned):
 def new_attributes(attributes):
     """The attributes of a new object as they are sent: unset ("") as null."""
     return {name: value or None for name, value in attributes.items()}
+
+
+def shown_parameters(parameters, secrets):
+    """Parameters as a result shows them: sorted by name, the secret ones masked."""
+    return mask_secrets(dict(sorted(parameters.items())), secrets)
 
 
 def encode_attribute(value):
@@ -119,6 +127,27 @@ class GuacamoleObjectModule(ObjectModule, GuacamoleModule):
         attributes = self.schema_values(self.params["attributes"], attributes_schema, where="attributes",
                                         what="attribute")
         return parameters, attributes, fields
+
+    def new_configuration(self, desired):
+        """(parameters, attributes, the secret parameters' names) of a new connection or sharing profile, as
+        they are sent; desired is protocol_values()'."""
+        parameters, attributes, fields = desired
+        final_parameters, _unused = plan_parameters({}, parameters, exists=False)
+        return final_parameters, new_attributes(attributes), secret_names(parameters, fields)
+
+    def changed_configuration(self, existing, desired, changes, **options):
+        """(parameters, attributes, the secret parameters' names, {parameter: (before, after)}) of an update of
+        a connection or sharing profile (existing, as its directory lists it), the stored parameters read; what
+        differs is added to changes, whose diff masks the secrets. options go to plan_parameters."""
+        parameters, attributes, fields = desired
+        stored = self.client.get(self.object_path(existing["identifier"], "parameters")) or {}
+        secrets = secret_names(set(parameters) | set(stored), fields)
+        final_parameters, parameter_changes = plan_parameters(stored, parameters, exists=True, secrets=secrets,
+                                                              purge=self.params["purge_parameters"], **options)
+        final_attributes, attribute_changes = plan_attributes(existing.get("attributes"), attributes)
+        changes.secret_keys |= secrets
+        planned_changes(changes, parameters=parameter_changes, attributes=attribute_changes)
+        return final_parameters, final_attributes, secrets, parameter_changes
 
     def check_attribute_names(self, schema, noun):
         """Fail for an attribute the server does not declare: it would drop it silently."""
