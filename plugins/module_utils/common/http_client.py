@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: proxgate.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the Proxmox, Guacamole and rustguac clients share about HTTP: TLS trust, which connect failures are
-worth another try, backoff, and the message for a request that could not reach the server, with a hint at the
-likely cause (an untrusted certificate, http:// to an HTTPS port, a server that does not answer in time)."""
+"""The HTTP core of the Proxmox, Guacamole and rustguac clients: HttpClient, the send loop with the one resend
+rule, the API root of an api_url, and the only way a value enters a path (path_segment). Besides: TLS trust,
+which connect failures are worth another try, backoff, and the message for a request that could not reach the
+server, with a hint at the likely cause (an untrusted certificate, http:// to an HTTPS port, a server that does
+not answer in time)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ else:
 
 # Sending one of these twice leaves the server as sending it once; a POST creates (or toggles) something.
 IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE")
+# What an error reply says about the work, for the resend rule (HttpClient.verdict):
+REFUSED = "refused"  # the server did nothing (a busy lock, no route to the node): any request may go again
+MAY_HAVE_ACTED = "may have acted"  # a proxy's 502/504, a lost answer: only a repeatable request goes again
 
 
 def path_segment(value, error=ValueError):
@@ -144,9 +149,194 @@ def attempts_note(exc, method, tries, elapsed, timeout, retries):
 
 
 def unreachable_message(method, path, base_url, exc, tries, started, timeout, retries, server="server",
-                        api_root=""):
+                        api_root="", outcome=""):
     """The text of a request that failed with the transport error exc on the last of `tries` attempts, the first
-    begun at time.monotonic() `started`: the request, the address, the error, then what it likely means."""
+    begun at time.monotonic() `started`: the request, the address, the error, what it likely means, then the
+    `outcome` note of a request the server may have carried out."""
     return (f"{method} {path} failed: cannot reach {base_url}: {type(exc).__name__}: {exc}"
             + tls_hint(exc, server) + plain_http_hint(exc, base_url, api_root)
-            + attempts_note(exc, method, tries, time.monotonic() - started, timeout, retries))
+            + attempts_note(exc, method, tries, time.monotonic() - started, timeout, retries) + outcome)
+
+
+NOT_JSON = object()  # parsed_body's answer for a body that is not JSON
+
+
+def parsed_body(reply):
+    """An httpx reply's body parsed as JSON; None for an empty one (204, no content), NOT_JSON when it is not."""
+    if reply.status_code == 204 or not reply.content:
+        return None
+    try:
+        return reply.json()
+    except ValueError:
+        return NOT_JSON
+
+
+def add_note(error, note):
+    """error (an API error) with note appended to its text, marked as a request whose outcome is unknown."""
+    error.args = (f"{error}{note}",)
+    error.outcome_unknown = True
+    return error
+
+
+class HttpClient:
+    """What the three API clients share: the send loop with its resend rule, the API root of an api_url and
+    the quoting of path segments. A subclass sets the class attributes below and, in its __init__, the
+    instance attributes base_url, http (an httpx.Client), timeout, retries, backoff and calls (0); it overrides
+    the hooks for what differs: headers (auth), read_reply and read_error (the API's replies and exception),
+    verdict (which error replies are worth another try) and outcome_check (what to look at when a request may
+    have been carried out).
+
+    The resend rule, at most `retries` times with exponential backoff:
+    - a connect failure (the request never reached the server) goes again, whatever the method;
+    - a reply lost after the request went out, or an error reply the verdict calls MAY_HAVE_ACTED (a proxy's
+      502/504 after the server acted), goes again only when the request is repeatable (GET, HEAD, PUT, DELETE,
+      the login); otherwise the error says the server may have carried it out and what to check;
+    - an error reply the verdict calls REFUSED (the server did nothing: a lock held by another task) goes again;
+    - a DELETE sent again that finds the object gone succeeds (the first one deleted it; only its reply was lost).
+    """
+
+    error_class = Exception  # the API's base exception: a bad api_url or path segment
+    connection_error_class = Exception  # the request could not reach the server (after the retries)
+    api_root = ""  # the path of the API under the server's address, such as /api2/json
+    url_means = "an http(s) URL"  # "api_url must be <this>, got ..."
+    credentials_options = "the credential options"  # where credentials go instead of the URL
+    server = "server"  # what the messages call the server
+    login_path = None  # the login, which may be sent again whatever its method
+    repeatable_methods = IDEMPOTENT_METHODS
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        self.http.close()
+
+    # ---------------------------------------------------------------- URL and paths
+
+    @classmethod
+    def api_base_url(cls, url):
+        """The API root for a server address: the URL, stripped, without a trailing slash, ending in api_root."""
+        given = url
+        url = (url or "").strip().rstrip("/")
+        parts = http_url_parts(url)
+        if parts is None:
+            raise cls.error_class(f"api_url must be {cls.url_means}, got {given!r}")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            # The text is not repeated: it may hold a password.
+            raise cls.error_class("api_url must not have a query string, fragment or credentials; give the "
+                                  f"credentials in {cls.credentials_options}")
+        return url if url.endswith(cls.api_root) else url + cls.api_root
+
+    @classmethod
+    def quote_segment(cls, value):
+        """value as one path segment (path_segment); the API's error for '', '.' and '..'."""
+        return path_segment(value, cls.error_class)
+
+    @classmethod
+    def path_of(cls, *segments):
+        """'/a/b/c' from the segments, each quoted as one: the only way a value enters a path."""
+        return join_segments(segments, cls.error_class)
+
+    # ---------------------------------------------------------------- hooks
+
+    def headers(self, method):
+        """The headers that authenticate a request (those the httpx client does not carry already)."""
+        return {}
+
+    def transport_errors(self):
+        """What transmit() raises when no answer came."""
+        return (httpx.TransportError,)
+
+    def transmit(self, method, path, headers, content):
+        """Send one request; the reply has status_code, reason_phrase, content (an httpx.Response does)."""
+        return self.http.request(method, self.base_url + path, headers=headers, **content)
+
+    def read_reply(self, method, path, reply):
+        """What a successful reply gives the caller."""
+        raise NotImplementedError
+
+    def read_error(self, method, path, reply, headers):
+        """The API's exception for an error reply; it has `status` and `missing`."""
+        raise NotImplementedError
+
+    def verdict(self, method, error):
+        """REFUSED, MAY_HAVE_ACTED, or None for an error that sending again would only repeat."""
+        return None
+
+    def repeatable(self, method, path):
+        """Whether a request the server may have carried out can be sent again."""
+        return method in self.repeatable_methods or (self.login_path is not None and path == self.login_path)
+
+    def outcome_check(self, method, path, content):
+        """What the user is to check (or do) when the request may have been carried out."""
+        return "Run the task again: it reads what is there and finishes the work"
+
+    def outcome_note(self, method, path, content, what):
+        """The note for a request that may have been carried out and was not sent again; `what` came back."""
+        return (f" - the request went out and {what}, so the {self.server} may have carried it out; it was not "
+                f"sent again, which could have made it twice. {self.outcome_check(method, path, content)}")
+
+    # ---------------------------------------------------------------- the send loop
+
+    def send(self, method, path, shown_path=None, authenticated=True, **content):
+        """One request to path (below the API root) and its reply as read_reply reads it, with the resend rule.
+        content: httpx.Client.request's params, data, json. shown_path stands for path in messages (a path that
+        holds a secret). Raises the API's error, or connection_error_class when no answer came."""
+        shown_path = shown_path or path
+        repeatable = self.repeatable(method, path)
+        attempt = 0
+        started = time.monotonic()
+        while True:
+            headers = self.headers(method) if authenticated else {}
+            try:
+                self.calls += 1
+                reply = self.transmit(method, path, headers, content)
+            except self.transport_errors() as exc:
+                if attempt < self.retries and may_resend(exc, repeatable):
+                    attempt += 1
+                    backoff_sleep(self.backoff, attempt)
+                    continue
+                lost = not repeatable and resend_after_connect_failure(exc) is None
+                error = self.connection_error_class(unreachable_message(
+                    method, shown_path, self.base_url, exc, attempt + 1, started, self.timeout, self.retries,
+                    self.server, self.api_root,
+                    self.outcome_note(method, shown_path, content, "its reply was lost") if lost else ""))
+                error.outcome_unknown = lost
+                raise error from exc
+            if reply.status_code < 400:
+                return self.read_reply(method, shown_path, reply)
+            error = self.read_error(method, shown_path, reply, headers)
+            if attempt > 0 and method == "DELETE" and error.missing:
+                return None  # an earlier attempt deleted it: only its reply was lost
+            verdict = self.verdict(method, error)
+            if verdict == REFUSED or (verdict == MAY_HAVE_ACTED and repeatable):
+                if attempt < self.retries:
+                    attempt += 1
+                    backoff_sleep(self.backoff, attempt)
+                    continue
+            elif verdict == MAY_HAVE_ACTED:
+                raise add_note(error, self.outcome_note(method, shown_path, content,
+                                                        f"the answer was HTTP {error.status}"))
+            raise error
+
+
+class JsonHttpClient(HttpClient):
+    """An HttpClient for an API whose bodies are JSON (Guacamole, rustguac): the calls by method, each to the
+    subclass's request(method, path, params=None, json=None)."""
+
+    def get(self, path, **params):
+        return self.request("GET", path, params=params)
+
+    def post(self, path, json=None):
+        return self.request("POST", path, json=json)
+
+    def put(self, path, json=None):
+        return self.request("PUT", path, json=json)
+
+    def patch(self, path, json=None):
+        return self.request("PATCH", path, json=json)
+
+    def delete(self, path, **params):
+        return self.request("DELETE", path, params=params)

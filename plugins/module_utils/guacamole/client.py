@@ -15,21 +15,18 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
-    backoff_sleep,
-    http_url_parts,
+    IDEMPOTENT_METHODS,
+    MAY_HAVE_ACTED,
+    NOT_JSON,
+    JsonHttpClient,
     httpx,
-    join_segments,
-    may_resend,
-    path_segment,
-    resend_after_connect_failure,
+    parsed_body,
     tls_verify,
-    unreachable_message,
 )
 
 TOKEN_HEADER = "Guacamole-Token"
@@ -46,6 +43,9 @@ TOTP_FIELD = "guac-totp"
 
 class GuacamoleError(Exception):
     """Anything the client could not do; the text is meant for a user."""
+
+    # True when the request may have been carried out and was not sent again (its text says what to check).
+    outcome_unknown = False
 
 
 class GuacamoleApiError(GuacamoleError):
@@ -104,38 +104,23 @@ def failed_patch_texts(patches):
     return texts
 
 
-def api_base_url(url):
-    """The API root for the web app's address: https://h/guacamole -> https://h/guacamole/api."""
-    given = url
-    url = (url or "").strip().rstrip("/")
-    parts = http_url_parts(url)
-    if parts is None:
-        raise GuacamoleError("api_url must be the http(s) URL of the Guacamole web app, such as "
-                             f"https://gateway.example.com/guacamole, got {given!r}")
-    if parts.query or parts.fragment:
-        raise GuacamoleError(f"api_url must not have a query string or fragment, got {given!r}")
-    return url if url.endswith("/api") else url + "/api"
-
-
-def quote_segment(text):
-    """One path segment, safe for the URL (usernames and group names may hold '/', '@', spaces);
-    GuacamoleError for '', '.' and '..', which a URL client would resolve."""
-    return path_segment(text, GuacamoleError)
-
-
-def path_of(*segments):
-    """A data-source-relative path from unquoted segments: path_of('users', 'a b') -> 'users/a%20b'."""
-    return join_segments(segments, GuacamoleError)[1:]
-
-
-class GuacamoleClient:
+class GuacamoleClient(JsonHttpClient):
     """Talks to the Guacamole REST API with a token from POST /api/tokens.
 
-    Connect errors are retried for every method; a connection lost after the request was sent, and the
-    5xx answers 500, 502, 503 and 504, are retried for GET, HEAD, PUT, DELETE, PATCH and the login, never
-    for a POST that creates an object (it may have been created). With exponential backoff, at most
-    ``retries`` times.
+    The send loop is common/http_client.py HttpClient's: connect errors are retried for every method; a
+    connection lost after the request was sent, and the 5xx answers 500, 502, 503 and 504, are retried for GET,
+    HEAD, PUT, DELETE, PATCH and the login, never for a POST that creates an object (it may have been created).
+    With exponential backoff, at most ``retries`` times.
     """
+
+    error_class = GuacamoleError
+    connection_error_class = GuacamoleConnectionError
+    api_root = "/api"
+    url_means = "the http(s) URL of the Guacamole web app, such as https://gateway.example.com/guacamole"
+    credentials_options = "api_username and api_password"
+    login_path = TOKENS_PATH
+    # Guacamole's PATCHes add or remove permissions and members: sent twice, they end as sent once.
+    repeatable_methods = IDEMPOTENT_METHODS + ("PATCH",)
 
     def __init__(self, url, username, password, data_source=None, totp=None, version=None, validate_certs=True,
                  ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None):
@@ -145,7 +130,7 @@ class GuacamoleClient:
             raise GuacamoleError("api_username and api_password are required")
         if version not in (None, "auto") + VERSIONS:
             raise GuacamoleError(f"api_version must be one of auto, {', '.join(VERSIONS)}, got {version!r}")
-        self.base_url = api_base_url(url)
+        self.base_url = self.api_base_url(url)
         self.username = username
         self._password = password
         self._totp = totp
@@ -165,12 +150,6 @@ class GuacamoleClient:
     def _verify(validate_certs, ca_path):
         return tls_verify(validate_certs, ca_path, GuacamoleError)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
     # ------------------------------------------------------------------ auth
 
     @property
@@ -183,7 +162,7 @@ class GuacamoleClient:
         if self._totp:
             form[TOTP_FIELD] = self._totp
         try:
-            reply = self._send("POST", TOKENS_PATH, form=form, authenticated=False)
+            reply = self.send("POST", TOKENS_PATH, data=form, authenticated=False)
         except GuacamoleApiError as exc:
             raise self._login_error(exc) from exc
         if not isinstance(reply, dict) or not reply.get("authToken"):
@@ -238,8 +217,8 @@ class GuacamoleClient:
         if token is None:
             return None
         try:
-            self._send("DELETE", f"{TOKENS_PATH}/{quote_segment(token)}", authenticated=False,
-                       shown_path=f"{TOKENS_PATH}/<token>")
+            self.send("DELETE", f"{TOKENS_PATH}/{quote_segment(token)}", authenticated=False,
+                      shown_path=f"{TOKENS_PATH}/<token>")
         except GuacamoleError as exc:
             return str(exc)
         return None
@@ -293,21 +272,6 @@ class GuacamoleClient:
 
     # --------------------------------------------------------------- calls
 
-    def get(self, path, **params):
-        return self.request("GET", path, params=params)
-
-    def post(self, path, json=None):
-        return self.request("POST", path, json=json)
-
-    def put(self, path, json=None):
-        return self.request("PUT", path, json=json)
-
-    def patch(self, path, json=None):
-        return self.request("PATCH", path, json=json)
-
-    def delete(self, path, **params):
-        return self.request("DELETE", path, params=params)
-
     def each(self, function, items, workers=1):
         """[function(item) for item in items], with up to `workers` calls in flight at once on this client's
         connection pool. After the first error no call that has not started is made, and that error is raised
@@ -335,7 +299,7 @@ class GuacamoleClient:
         """The parsed JSON reply (None for 204); raises GuacamoleApiError, GuacamoleConnectionError."""
         if self._token is None:
             self.login()
-        return self._send(method.upper(), self.full_path(path), params=params, json=json)
+        return self.send(method.upper(), self.full_path(path), params=encode_query(params), json=json)
 
     def full_path(self, path):
         """The path relative to the API root: '/x' stays, 'x' goes under /session/data/<dataSource>/."""
@@ -346,79 +310,30 @@ class GuacamoleClient:
             raise GuacamoleError(f"{path!r} is relative to the data source, which is known only after login()")
         return f"/session/data/{quote_segment(self.data_source)}/{path}".rstrip("/")
 
-    def _headers(self, authenticated):
-        return {TOKEN_HEADER: self._token} if authenticated else {}
+    # ------------------------------------------------- HttpClient's hooks
 
-    def _send(self, method, path, params=None, json=None, form=None, authenticated=True, shown_path=None):
-        shown_path = shown_path or path
-        url = self.base_url + path
-        query = encode_query(params)
-        attempt = 0
-        started = time.monotonic()
-        while True:
-            try:
-                self.calls += 1
-                response = self.http.request(method, url, params=query, json=json, data=form,
-                                             headers=self._headers(authenticated))
-            except httpx.TransportError as exc:
-                if attempt < self.retries and may_resend(exc, self._may_repeat(method, path)):
-                    attempt += 1
-                    self._sleep(attempt)
-                    continue
-                raise GuacamoleConnectionError(unreachable_message(
-                    method, shown_path, self.base_url, exc, attempt + 1, started, self.timeout, self.retries,
-                    "server", "/api") + self._outcome_note(method, path, exc)) from exc
-            if response.status_code < 400:
-                return self._payload(method, shown_path, response)
-            error = self._error(method, shown_path, response)
-            if attempt > 0 and method == "DELETE" and error.status == 404:
-                return None  # an earlier attempt deleted it: only its reply was lost
-            if attempt < self.retries and self._may_repeat(method, path) and error.status in RETRY_STATUSES:
-                attempt += 1
-                self._sleep(attempt)
-                continue
-            raise error
+    def headers(self, method):
+        return {TOKEN_HEADER: self._token}
 
-    @staticmethod
-    def _may_repeat(method, path):
-        """Whether a request the server may have carried out can be sent again: not a POST that creates."""
-        return method != "POST" or path == TOKENS_PATH
+    def verdict(self, method, error):
+        return MAY_HAVE_ACTED if error.status in RETRY_STATUSES else None
 
-    def _outcome_note(self, method, path, exc):
-        """For a request that reached the server and was not sent again: say that it may have been carried out."""
-        if self._may_repeat(method, path) or resend_after_connect_failure(exc) is not None:
-            return ""
-        return (" - the request went out and its reply was lost, so the server may have carried it out; it was not "
-                "sent again, which could have made it twice. Run the task again: it reads what is there and "
-                "finishes the work")
+    def read_reply(self, method, path, reply):
+        body = parsed_body(reply)
+        if body is NOT_JSON:
+            raise GuacamoleApiError(method, path, reply.status_code, "", f"the reply is not JSON: {reply.text[:200]!r}")
+        return body
 
-    def _sleep(self, attempt):
-        backoff_sleep(self.backoff, attempt)
-
-    @staticmethod
-    def _payload(method, path, response):
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise GuacamoleApiError(method, path, response.status_code, "",
-                                    f"the reply is not JSON: {response.text[:200]!r}") from exc
-
-    @staticmethod
-    def _error(method, path, response):
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+    def read_error(self, method, path, reply, headers):
+        body = parsed_body(reply)
         if isinstance(body, dict) and ("message" in body or "type" in body):
-            return GuacamoleApiError(method, path, response.status_code, body.get("type"),
-                                     body.get("message") or response.reason_phrase, body.get("expected"),
+            return GuacamoleApiError(method, path, reply.status_code, body.get("type"),
+                                     body.get("message") or reply.reason_phrase, body.get("expected"),
                                      body.get("patches"))
-        text = response.reason_phrase
-        if response.text and "json" not in response.headers.get("Content-Type", ""):
-            text = f"{text}: {' '.join(response.text.split())[:200]}"
-        return GuacamoleApiError(method, path, response.status_code, "", text)
+        text = reply.reason_phrase
+        if reply.text and "json" not in reply.headers.get("Content-Type", ""):
+            text = f"{text}: {' '.join(reply.text.split())[:200]}"
+        return GuacamoleApiError(method, path, reply.status_code, "", text)
 
 
 def encode_query(params):
@@ -430,3 +345,14 @@ def encode_query(params):
                 continue
             encoded.append((key, str(item).lower() if isinstance(item, bool) else str(item)))
     return encoded or None
+
+
+# The only way a value enters a path (usernames and group names may hold '/', '@', spaces): one segment each;
+# GuacamoleError for '', '.' and '..', which a URL client would resolve.
+api_base_url = GuacamoleClient.api_base_url
+quote_segment = GuacamoleClient.quote_segment
+
+
+def path_of(*segments):
+    """A data-source-relative path from unquoted segments: path_of('users', 'a b') -> 'users/a%20b'."""
+    return GuacamoleClient.path_of(*segments)[1:]

@@ -11,27 +11,27 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
-import time
+from collections import namedtuple
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     HAS_HTTPX,
-    IDEMPOTENT_METHODS,
-    backoff_sleep,
-    http_url_parts,
+    MAY_HAVE_ACTED,
+    REFUSED,
+    HttpClient,
     httpx,
-    join_segments,
-    may_resend,
-    path_segment,
     tls_verify,
-    unreachable_message,
 )
 
 API_PREFIX = "/api2/json"
 WRITE_METHODS = ("POST", "PUT", "DELETE")
-# pveproxy answers these when it could not hand the request to a worker or another node:
-# the request was not carried out, so any method may be sent again.
-RETRY_STATUSES = (502, 503, 504, 595, 596)
+# pveproxy's 595: it could not connect to the node the request is for, which so never saw it: any method goes
+# again. Its 596 (the proxied request failed while it was sent or its answer's headers read) and a reverse
+# proxy's 502/503/504 may come after the node acted: only a repeatable request goes again (issue #17).
+NOT_REACHED_STATUSES = (595,)
+MAY_HAVE_ACTED_STATUSES = (502, 503, 504, 596)
+RETRY_STATUSES = NOT_REACHED_STATUSES + MAY_HAVE_ACTED_STATUSES
 # 500s whose message says another task holds the guest or the cluster is busy: nothing was done yet.
 TRANSIENT_MESSAGES = ("can't lock file", "VM is locked", "CT is locked", "no quorum",
                       "unable to open file '/etc/pve", "cfs-lock")
@@ -41,6 +41,9 @@ TIMEOUT_MESSAGE = "got timeout"
 
 class ProxmoxError(Exception):
     """Anything the client could not do; the text is meant for a user."""
+
+    # True when the request may have been carried out and was not sent again (its text says what to check).
+    outcome_unknown = False
 
 
 class ProxmoxApiError(ProxmoxError):
@@ -73,17 +76,6 @@ class ProxmoxAuthError(ProxmoxApiError):
     """Login refused, or a ticket or token not accepted."""
 
 
-def api_base_url(url):
-    """The API root for a node address: https://pve:8006 -> https://pve:8006/api2/json."""
-    given = url
-    url = (url or "").strip().rstrip("/")
-    if http_url_parts(url) is None:
-        raise ProxmoxError(f"api_url must be an http(s) URL such as https://pve.example.com:8006, got {given!r}")
-    if url.endswith(API_PREFIX):
-        return url
-    return url + API_PREFIX
-
-
 def form_encode(data):
     """Parameters as PVE's form parser reads them: booleans as 1/0, lists as repeated keys, None left out."""
     encoded = {}
@@ -108,13 +100,19 @@ class Session:
 
 # What a GET transport raises when it cannot get an answer (the standard library's socket and HTTP errors).
 GET_TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
+# A GET transport's answer, read as an httpx.Response is.
+RawReply = namedtuple("RawReply", "status_code reason_phrase content")
+GUEST_PATH = re.compile(r"^/nodes/([^/]+)/(?:qemu|lxc)/(\d+)(?:/|$)")
+NODE_PATH = re.compile(r"^/nodes/([^/]+)(?:/|$)")
 
 
-class ProxmoxClient:
+class ProxmoxClient(HttpClient):
     """Talks to /api2/json with a login ticket (+ CSRF token) or an API token.
 
-    Retries connect errors, proxy errors (502/503/504/595/596) and lock or quorum contention,
-    with exponential backoff, at most ``retries`` times; re-logs in once when a ticket is refused.
+    The send loop and its resend rule are common/http_client.py HttpClient's: connect errors, pveproxy's 595
+    and lock or quorum contention are retried for every method; proxy errors (502/503/504/596) and a lost reply
+    only for GET, PUT, DELETE and the login, never for a POST the node may have carried out (its error says what
+    to check). Exponential backoff, at most ``retries`` times; re-logs in once when a ticket is refused.
 
     ``get_transport`` (optional) carries the GETs instead of httpx: an object whose
     ``get(path, query, headers)`` returns ``(status, reason, body)`` for a path below the API root and raises
@@ -123,12 +121,20 @@ class ProxmoxClient:
     retries and errors are this client's, whichever transport carries the call.
     """
 
+    error_class = ProxmoxError
+    connection_error_class = ProxmoxConnectionError
+    api_root = API_PREFIX
+    url_means = "an http(s) URL such as https://pve.example.com:8006"
+    credentials_options = "api_user and api_password, or api_token_id and api_token_secret"
+    server = "node"
+    login_path = "/access/ticket"
+
     def __init__(self, api_url, user=None, password=None, token_id=None, token_secret=None, otp=None,
                  validate_certs=True, ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None,
                  max_connections=None, get_transport=None, session=None, ssl_context=None):
         if not HAS_HTTPX:
             raise ProxmoxError("the httpx Python library is required")
-        self.base_url = api_base_url(api_url)
+        self.base_url = self.api_base_url(api_url)
         self.user = user
         self.password = password
         self.otp = otp
@@ -212,7 +218,7 @@ class ProxmoxClient:
         if self.token:
             return
         form = {"username": self.user, "password": self.password, "otp": self.otp}
-        data = self._send("POST", "/access/ticket", data=form, authenticated=False)
+        data = self.send("POST", self.login_path, data=form_encode(form), authenticated=False)
         if not isinstance(data, dict) or "ticket" not in data:
             raise ProxmoxAuthError("POST", "/access/ticket", 200, "the reply has no ticket")
         if data.get("NeedTFA"):
@@ -258,69 +264,75 @@ class ProxmoxClient:
 
     def request(self, method, path, params=None, data=None):
         """The `data` of the reply; raises ProxmoxApiError, ProxmoxConnectionError."""
+        path = "/" + path.lstrip("/")
+        content = dict(params=form_encode(params) or None, data=form_encode(data) or None)
         try:
-            return self._send(method, path, params=params, data=data)
+            return self.send(method, path, **content)
         except ProxmoxAuthError as exc:
-            if self.token or exc.path == "/access/ticket" or exc.status != 401:
+            if self.token or exc.path == self.login_path or exc.status != 401:
                 raise
             # The ticket expired or was revoked: log in again, once (and once for all the threads).
             self._renew(getattr(exc, "ticket", None))
-            return self._send(method, path, params=params, data=data)
+            return self.send(method, path, **content)
 
-    def _send(self, method, path, params=None, data=None, authenticated=True):
-        path = "/" + path.lstrip("/")
-        url = self.base_url + path
-        attempt = 0
-        started = time.monotonic()
-        by_get_transport = method == "GET" and authenticated and self.get_transport is not None
-        while True:
-            headers = self.auth_headers(method) if authenticated else {}
-            try:
-                self.calls += 1
-                if by_get_transport:
-                    status, reason, body = self.get_transport.get(path, form_encode(params), headers)
-                else:
-                    response = self.http.request(method, url, params=form_encode(params) or None,
-                                                 data=form_encode(data) or None, headers=headers)
-                    status, reason, body = response.status_code, response.reason_phrase, response.content
-            except (httpx.TransportError, *GET_TRANSPORT_ERRORS) as exc:
-                # A GET is safe to send again, whichever transport lost it.
-                if attempt < self.retries and (by_get_transport or may_resend(exc, method in IDEMPOTENT_METHODS)):
-                    attempt += 1
-                    self._sleep(attempt)
-                    continue
-                raise ProxmoxConnectionError(unreachable_message(
-                    method, path, self.base_url, exc, attempt + 1, started, self.timeout, self.retries, "node",
-                    API_PREFIX)) from exc
-            if status < 400:
-                return reply_data(method, path, status, body)
-            error = reply_error(method, path, status, reason, body)
-            if authenticated:
-                # The ticket this call was refused with (another thread may have renewed it since).
-                error.ticket = headers.get("Cookie", "").removeprefix("PVEAuthCookie=") or None
-            if attempt < self.retries and self._transient(method, error):
-                attempt += 1
-                self._sleep(attempt)
-                continue
-            raise error
+    # ------------------------------------------------- HttpClient's hooks
 
-    @staticmethod
-    def _transient(method, error):
+    def headers(self, method):
+        return self.auth_headers(method)
+
+    def transport_errors(self):
+        return (httpx.TransportError, *GET_TRANSPORT_ERRORS)
+
+    def transmit(self, method, path, headers, content):
+        # The GET transport carries the authenticated GETs (the login has no auth headers).
+        if method == "GET" and headers and self.get_transport is not None:
+            return RawReply(*self.get_transport.get(path, content["params"] or {}, headers))
+        return super().transmit(method, path, headers, content)
+
+    def read_reply(self, method, path, reply):
+        return reply_data(method, path, reply.status_code, reply.content)
+
+    def read_error(self, method, path, reply, headers):
+        error = reply_error(method, path, reply.status_code, reply.reason_phrase, reply.content)
+        # The ticket this call was refused with (another thread may have renewed it since).
+        error.ticket = headers.get("Cookie", "").removeprefix("PVEAuthCookie=") or None
+        return error
+
+    def verdict(self, method, error):
         if isinstance(error, ProxmoxAuthError):
-            return False
-        if error.status in RETRY_STATUSES:
-            return True
+            return None
+        if error.status in NOT_REACHED_STATUSES:
+            return REFUSED
+        if error.status in MAY_HAVE_ACTED_STATUSES:
+            return MAY_HAVE_ACTED
         if error.status != 500:
-            return False
+            return None
         # "can't lock file ... - got timeout" refused the call before it ran: safe to send again, even a POST.
         if any(text in error.message for text in TRANSIENT_MESSAGES):
-            return True
-        if TIMEOUT_MESSAGE in error.message:
-            return method in IDEMPOTENT_METHODS
-        return False
+            return REFUSED
+        # A timeout inside the node (a QMP or agent command): the call may have run.
+        return MAY_HAVE_ACTED if TIMEOUT_MESSAGE in error.message else None
 
-    def _sleep(self, attempt):
-        backoff_sleep(self.backoff, attempt)
+    def outcome_check(self, method, path, content):
+        """Where to look for what a POST did: the new guest's VMID, the guest's or the node's task list."""
+        data = dict(content.get("data") or {})
+        guest, node = GUEST_PATH.match(path), NODE_PATH.match(path)
+        vmid = data.get("vmid")
+        if node and vmid and path.rstrip("/").endswith(("/qemu", "/lxc")):
+            return (f"Check whether VMID {vmid} now exists (GET /cluster/resources?type=vm, or qm list / pct list "
+                    "on the node) before you run the task again")
+        if node and path.rstrip("/").endswith("/vzdump"):
+            return (f"Check node {node.group(1)}'s task list for a vzdump task this request started (GET "
+                    f"/nodes/{node.group(1)}/tasks?typefilter=vzdump) before you run the task again: it would "
+                    "make another backup")
+        if guest:
+            return (f"Check guest {guest.group(2)}'s task list for a task this request started (GET "
+                    f"/nodes/{guest.group(1)}/tasks?vmid={guest.group(2)}), and the guest, before you run the "
+                    "task again")
+        if node:
+            return (f"Check node {node.group(1)}'s task list (GET /nodes/{node.group(1)}/tasks) and what the "
+                    "request writes before you run the task again")
+        return "Check whether what the request writes is there before you run the task again"
 
 
 def reply_data(method, path, status, body):
@@ -353,12 +365,8 @@ def _text(body):
     return body.decode("utf-8", errors="replace")
 
 
-def quote_segment(value):
-    """One path segment, safe for the URL (UPIDs, volume ids, snapshot names); ProxmoxError for '', '.', '..'."""
-    return path_segment(value, ProxmoxError)
-
-
-def api_path(*segments):
-    """The API path of the segments, each quoted as one: api_path("nodes", node, "qemu", vmid) ->
-    /nodes/pve1/qemu/101. Every value a module or plugin puts in a path goes through here."""
-    return join_segments(segments, ProxmoxError)
+# The only way a value enters a path: api_path("nodes", node, "qemu", vmid) -> /nodes/pve1/qemu/101, each value
+# quoted as one segment (UPIDs, volume ids, snapshot names); ProxmoxError for '', '.', '..'.
+api_base_url = ProxmoxClient.api_base_url
+quote_segment = ProxmoxClient.quote_segment
+api_path = ProxmoxClient.path_of

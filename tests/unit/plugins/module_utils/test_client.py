@@ -289,10 +289,30 @@ def test_proxy_error_503_then_success_is_retried():
 def test_html_502_from_a_proxy_is_retried_then_reported():
     node = ScriptedNode(*[html_page(502, "502 Bad Gateway")] * 3)
     with pytest.raises(ProxmoxApiError) as caught:
-        token_client(node, retries=2).post("/nodes/pve1/qemu/100/status/start")
+        token_client(node, retries=2).get("/nodes/pve1/qemu/100/status/current")
     assert len(node.calls) == 3
     assert caught.value.status == 502
     assert "<html>" not in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [502, 503, 504, 596])
+def test_a_proxy_error_to_a_post_is_not_sent_again_and_says_what_to_check(status):
+    """Issue #17 finding 1: a 502/503/504 from a reverse proxy or pveproxy's 596 may come after the node acted."""
+    node = ScriptedNode(html_page(status, "Bad Gateway"), answer(data="UPID:never-reached"))
+    with pytest.raises(ProxmoxApiError) as caught:
+        token_client(node, retries=3).post("/nodes/pve1/qemu/100/status/start")
+    assert len(node.calls) == 1, "the node may have started the guest: a second POST could start it twice"
+    assert caught.value.status == status and caught.value.outcome_unknown
+    assert f"the answer was HTTP {status}, so the node may have carried it out; it was not sent again" in str(
+        caught.value)
+    assert "GET /nodes/pve1/tasks?vmid=100" in str(caught.value)
+
+
+def test_pveproxy_595_no_route_to_the_node_is_retried_even_for_a_post():
+    """595: pveproxy could not connect to the node the request is for, which so never saw it."""
+    node = ScriptedNode(answer(595, message="No route to host"), answer(data="UPID:pve2:1:2:3:qmstart:100:root@pam:"))
+    assert token_client(node).post("/nodes/pve2/qemu/100/status/start").startswith("UPID:pve2")
+    assert len(node.calls) == 2
 
 
 def test_locked_guest_is_retried_until_the_lock_is_gone():

@@ -101,8 +101,12 @@ def test_a_post_whose_answer_timed_out_is_sent_once_and_says_why(kind):
     text = failure(kind, "https://gw.example.com:8089", server, retries=3, method="POST")
     assert len(server.requests) == 1, "the server may have carried it out"
     assert "ReadTimeout: timed out (1 attempt, timed out after 30s, " in text
-    assert text.endswith("api_timeout sets the seconds an attempt waits, api_retries how many times a request is "
-                         "sent again; a POST that may have reached the server is not sent again)")
+    assert ("api_timeout sets the seconds an attempt waits, api_retries how many times a request is "
+            "sent again; a POST that may have reached the server is not sent again) - the request went out and "
+            "its reply was lost, so the ") in text
+    # Issue #17 finding 1: then what to check before running the task again.
+    assert text.endswith({"proxmox": "Check whether what the request writes is there before you run the task again",
+                          "rustguac": "Run the task again: it reads what is there and finishes the work"}[kind])
 
 
 def test_a_read_that_timed_out_is_sent_again_and_counted():
