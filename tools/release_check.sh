@@ -10,7 +10,8 @@
 #    copy: new fragments, and modules, plugins or roles whose version_added is this version, make them stale);
 # 4. the collection builds, the tarball holds what users need and none of the test doubles, molecule
 #    scenarios or build trees, and it installs into a fresh collections path;
-# 5. from that install: every module, plugin and role has version_added, ansible-builder finds the execution
+# 5. from that install: every module, plugin and role (each entry point) has a version_added X.Y.Z not later
+#    than galaxy.yml's version (tools/version_added.py), ansible-builder finds the execution
 #    environment's dependencies, ansible-doc reads the modules, and a playbook runs a module against the
 #    Proxmox test server and sees another fail its argument validation with a clear message.
 #
@@ -139,12 +140,14 @@ export ANSIBLE_COLLECTIONS_PATH="$installed" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=f
   || { cat "$work/install.log" >&2; fail "the tarball was not installed into $installed"; }
 
 step "version_added of every module, plugin and role"
-py - "$BIN/ansible-doc" "$installed" <<'PY' || fail "give each of them version_added (the release they first appear in)"
+py - "$BIN/ansible-doc" "$installed" "$version" <<'PY' || fail "give each of them version_added: the release they first appear in, not later than galaxy.yml's $version"
 import json
 import subprocess
 import sys
 
-ansible_doc, installed = sys.argv[1:]
+from tools.version_added import doc_problems
+
+ansible_doc, installed, version = sys.argv[1:]
 
 
 def doc(*args):
@@ -154,22 +157,20 @@ def doc(*args):
     return json.loads(proc.stdout)
 
 
-missing, wrong_path = [], []
+problems, wrong_path = [], []
 for kind in ("module", "inventory", "role"):
     names = list(doc("-t", kind, "--list", "proxgate.core"))
     if not names:
         continue
     for name, entry in doc("-t", kind, *names).items():
-        main = entry.get("entry_points", {}).get("main", {}) if kind == "role" else entry.get("doc", {})
-        if main.get("version_added") in (None, "", "historical"):
-            missing.append(f"{kind} {name}")
-        where = entry.get("path") if kind == "role" else main.get("filename")
+        problems += doc_problems(kind, name, entry, version)
+        where = entry.get("path") if kind == "role" else entry.get("doc", {}).get("filename")
         if not str(where).startswith(installed):
             wrong_path.append(f"{name} from {where}")
 if wrong_path:
     sys.exit("ansible-doc read these from outside the installed tarball: " + ", ".join(wrong_path))
-if missing:
-    sys.exit("no version_added: " + ", ".join(missing))
+if problems:
+    sys.exit("version_added: " + "; ".join(problems))
 PY
 
 step "ansible-builder introspect finds the execution environment's dependencies"

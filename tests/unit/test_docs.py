@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tools.library_warnings import without_library_deprecations
+from tools.version_added import doc_problems, problem
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS_TOOL = REPO / "tools" / "docs.py"
@@ -31,6 +32,7 @@ AUTH_OPTIONS = {
 MODULES = [path.stem for path in tracked("plugins/modules/*.py")]
 INVENTORY_PLUGINS = [path.stem for path in tracked("plugins/inventory/*.py") if path.stem != "__init__"]
 ROLES = [path.parents[1].name for path in tracked("roles/*/meta/argument_specs.yml")]
+VERSION = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def test_only_library_deprecation_warnings_are_left_out():
 @pytest.mark.parametrize("name", MODULES)
 def test_module_documentation_is_complete(docs, name):
     doc = docs[f"proxgate.core.{name}"]
-    assert doc["doc"]["version_added"] == "0.1.0"
+    assert doc_problems("module", name, doc, VERSION) == []
     assert doc["doc"]["short_description"]
     options = doc["doc"]["options"]
     auth = AUTH_OPTIONS.get(name.split("_", 1)[0], ())
@@ -71,6 +73,81 @@ def test_module_documentation_is_complete(docs, name):
     assert examples and all(f"proxgate.core.{name}" in task for task in examples if "name" in task
                             and any(k.startswith("proxgate.core.") for k in task))
     assert doc["return"], f"{name} documents no return values"
+
+
+@pytest.mark.parametrize(("version_added", "collection", "why"), [
+    ("0.1.0", "0.1.0", None),
+    ("0.1.0", "0.2.0", None),
+    ("0.2.0", "0.2.0", None),
+    ("0.2.0", "0.10.0", None),
+    ("1.0.0", "1.0.0-beta.1", None),
+    ("0.2.0", "0.1.0", "version_added 0.2.0 is later than the collection's version 0.1.0 (galaxy.yml)"),
+    ("0.10.0", "0.9.0", "version_added 0.10.0 is later than the collection's version 0.9.0 (galaxy.yml)"),
+    ("0.2", "0.2.0", "version_added '0.2' is not a version X.Y.Z"),
+    (0.2, "0.2.0", "version_added 0.2 is not a version X.Y.Z"),
+    ("v0.2.0", "0.2.0", "version_added 'v0.2.0' is not a version X.Y.Z"),
+    ("historical", "0.2.0", "no version_added"),
+    (None, "0.2.0", "no version_added"),
+])
+def test_version_added_is_a_release_not_later_than_the_collection(version_added, collection, why):
+    """As ansible-test and antsibull-changelog read it: any release up to galaxy.yml's version, not only the first."""
+    assert problem(version_added, collection) == why
+
+
+def test_role_entry_points_and_options_are_checked_too():
+    role = {"entry_points": {"fetch": {"version_added": "0.1.0", "options": {"a": {"version_added": "0.3.0"}}},
+                             "tls": {"options": {"b": {"suboptions": {"c": {"version_added": "0.2"}}}}}}}
+    assert doc_problems("role", "common", role, "0.2.0") == [
+        "role common entry point fetch option a: version_added 0.3.0 is later than the collection's version 0.2.0"
+        " (galaxy.yml)",
+        "role common entry point tls: no version_added",
+        "role common entry point tls option b option c: version_added '0.2' is not a version X.Y.Z"]
+    assert doc_problems("role", "bare", {"entry_points": {}}, "0.2.0") == [
+        "role bare: no entry point with argument specs"]
+    # ansible.builtin's constructed options (an inventory plugin's doc fragment) carry ansible-core's versions.
+    inventory = {"doc": {"version_added": "0.1.0", "version_added_collection": "proxgate.core", "options": {
+        "leading_separator": {"version_added": "2.11", "version_added_collection": "ansible.builtin"},
+        "ours": {"version_added": "0.3.0", "version_added_collection": "proxgate.core"}}}}
+    assert doc_problems("inventory", "proxgate.core.proxmox", inventory, "0.2.0") == [
+        "inventory proxgate.core.proxmox option ours: version_added 0.3.0 is later than the collection's version"
+        " 0.2.0 (galaxy.yml)"]
+
+
+def collection_copy(tmp_path, version):
+    """The collection's plugins in tmp_path at galaxy.yml version `version`, with one more module,
+    guacd_ping_later: guacd_ping's documentation, added in 0.2.0."""
+    root = tmp_path / "ansible_collections" / "proxgate" / "core"
+    shutil.copytree(REPO / "plugins", root / "plugins", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "meta", root / "meta")
+    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    (root / "galaxy.yml").write_text(yaml.safe_dump(dict(galaxy, version=version)))
+    source = (REPO / "plugins" / "modules" / "guacd_ping.py").read_text()
+    assert "\nmodule: guacd_ping\n" in source and "\nversion_added: 0.1.0\n" in source
+    later = source.replace("\nmodule: guacd_ping\n", "\nmodule: guacd_ping_later\n", 1).replace(
+        "\nversion_added: 0.1.0\n", "\nversion_added: 0.2.0\n", 1)
+    (root / "plugins" / "modules" / "guacd_ping_later.py").write_text(later)
+    return root
+
+
+@pytest.mark.parametrize(("version", "problems"), [
+    ("0.2.0", []),
+    ("0.1.0", ["module proxgate.core.guacd_ping_later: version_added 0.2.0 is later than the collection's "
+               "version 0.1.0 (galaxy.yml)"]),
+])
+def test_a_module_added_after_the_first_release(tmp_path, version, problems):
+    """What tools/release_check.sh checks, on a copy of the collection with a module added in 0.2.0: accepted
+    once the collection is at 0.2.0, refused while galaxy.yml still says 0.1.0."""
+    root = collection_copy(tmp_path, version)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp_path), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), "--json", "-t", "module",
+                           "proxgate.core.guacd_ping", "proxgate.core.guacd_ping_later"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    entries = json.loads(proc.stdout)
+    assert entries["proxgate.core.guacd_ping_later"]["doc"]["filename"].startswith(str(root))
+    galaxy_version = yaml.safe_load((root / "galaxy.yml").read_text())["version"]
+    assert [why for name, entry in sorted(entries.items())
+            for why in doc_problems("module", name, entry, galaxy_version)] == problems
 
 
 def docs_tool(*args):
