@@ -546,7 +546,7 @@ class GuacamoleUser(GuacamoleObjectModule):
     def update(self, current, wanted):
         params = self.params
         attributes = dict(current.get("attributes") or {})
-        disabled_before = self.client.is_disabled(current)
+        disabled_before, disabled_after = self.disabled_change(current)
         hidden = hidden_restrictions(attributes, wanted, params["disabled"] is not None, self.client.is_16)
         if hidden:
             options = ", ".join(option_of(name) or name for name in hidden)
@@ -555,7 +555,6 @@ class GuacamoleUser(GuacamoleObjectModule):
                       "user (or the ADMINISTER system permission)")
 
         changes = attribute_changes(attributes, wanted)
-        disabled_after = disabled_before if params["disabled"] is None else params["disabled"]
         password_mode = self.password_mode()
         if self.is_self and (changes or disabled_after != disabled_before):
             names = [option_of(name) or f"attributes[{name!r}]" for name in changes]
@@ -571,7 +570,9 @@ class GuacamoleUser(GuacamoleObjectModule):
             groups_add, groups_remove = membership_changes(groups_before, params["groups"], params["groups_mode"])
 
         if changes or disabled_after != disabled_before or password_mode == "put":
-            self.put_user(current, attributes, wanted, disabled_after, password_mode == "put")
+            body = {"username": current.get("username", params["username"]),
+                    "password": params["password"] if password_mode == "put" else None}
+            self.put_account(params["username"], body, attributes, wanted, disabled_after)
         if password_mode == "self":
             self.write(self.client.put, self.object_path(params["username"], "password"),
                        {"oldPassword": self.params["api_password"], "newPassword": params["password"]})
@@ -595,14 +596,6 @@ class GuacamoleUser(GuacamoleObjectModule):
             # The API user's own password is known: it is the one the module logged in with.
             return None if params["password"] == params["api_password"] else "self"
         return "put"
-
-    def put_user(self, current, attributes, wanted, disabled, with_password):
-        """PUT users/{u}: the whole user, as the server replaces it (1.6 re-enables it when `disabled` is left out)."""
-        merged = dict(attributes)
-        merged.update(wanted)
-        body = {"username": current.get("username", self.params["username"]), "attributes": merged,
-                "password": self.params["password"] if with_password else None}
-        self.put_object(self.params["username"], self.client.set_disabled(body, disabled))
 
 
 def main():

@@ -270,8 +270,7 @@ class GuacamoleUserGroup(GuacamoleObjectModule):
         params = self.params
         attributes = dict(current.get("attributes") or {})
         changes = attribute_changes(attributes, wanted)
-        disabled_before = self.client.is_disabled(current)
-        disabled_after = disabled_before if params["disabled"] is None else params["disabled"]
+        disabled_before, disabled_after = self.disabled_change(current)
 
         before, after = {}, {}
         for name, (old, new) in changes.items():
@@ -292,11 +291,8 @@ class GuacamoleUserGroup(GuacamoleObjectModule):
                 before[option], after[option] = sorted(current_members), members[option]
 
         if changes or disabled_after != disabled_before:
-            merged = dict(attributes)
-            merged.update(wanted)
-            body = {"identifier": current.get("identifier", params["name"]), "attributes": merged}
-            # The whole group, with `disabled` in the server's form: a 1.6 PUT without it enables the group.
-            self.put_object(params["name"], self.client.set_disabled(body, disabled_after))
+            self.put_account(params["name"], {"identifier": current.get("identifier", params["name"])}, attributes,
+                             wanted, disabled_after)
         for option, (add, remove) in patches.items():
             self.patch_list(params["name"], MEMBERS[option][0], add, remove)
 

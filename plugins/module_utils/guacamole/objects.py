@@ -186,6 +186,16 @@ class GuacamoleObjectModule(ObjectModule, GuacamoleModule):
     def delete_object(self, key):
         self.write(self.client.delete, self.object_path(key))
 
+    def disabled_change(self, current):
+        """(before, after) of a user's or user group's disabled flag: the disabled option wins when given."""
+        before = self.client.is_disabled(current)
+        return before, before if self.params["disabled"] is None else self.params["disabled"]
+
+    def put_account(self, key, body, attributes, wanted, disabled):
+        """PUT a user or user group whole, as the server replaces it: body with the current attributes and the
+        wanted ones merged, and `disabled` in the server's form (a 1.6 PUT without it enables the account)."""
+        self.put_object(key, self.client.set_disabled(dict(body, attributes={**attributes, **wanted}), disabled))
+
     def patch_list(self, key, resource, add, remove):
         """Add and remove names of a membership list, in one PATCH; nothing when there is nothing to do."""
         if add or remove:
