@@ -180,8 +180,8 @@ def add_note(error, note):
 
 class HttpClient:
     """What the three API clients share: the send loop with its resend rule, the API root of an api_url and
-    the quoting of path segments. A subclass sets the class attributes below and, in its __init__, the
-    instance attributes base_url, http (an httpx.Client), timeout, retries, backoff and calls (0); it overrides
+    the quoting of path segments. A subclass sets the class attributes below; its __init__ calls
+    require_httpx(), start() and sets `http` (open_http()); it overrides
     the hooks for what differs: headers (auth), read_reply and read_error (the API's replies and exception),
     verdict (which error replies are worth another try) and outcome_check (what to look at when a request may
     have been carried out).
@@ -203,6 +203,30 @@ class HttpClient:
     server = "server"  # what the messages call the server
     login_path = None  # the login, which may be sent again whatever its method
     repeatable_methods = IDEMPOTENT_METHODS
+
+    @classmethod
+    def require_httpx(cls):
+        """The API's error when httpx is missing (the module reports it with missing_required_lib)."""
+        if not HAS_HTTPX:
+            raise cls.error_class("the httpx Python library is required")
+
+    def start(self, url, timeout, retries, backoff):
+        """Set what the send loop reads: the API root of url, the timeout, retries (0 or more) and backoff."""
+        self.base_url = self.api_base_url(url)
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.backoff = float(backoff)
+        self.calls = 0
+
+    @classmethod
+    def _verify(cls, validate_certs, ca_path):
+        """httpx's `verify` for validate_certs and ca_path (tls_verify), with the API's error."""
+        return tls_verify(validate_certs, ca_path, cls.error_class)
+
+    def open_http(self, verify, transport=None, headers=None, **options):
+        """The httpx.Client the requests go through: JSON accepted, the timeout, TLS trust `verify`."""
+        return httpx.Client(verify=verify, timeout=self.timeout, transport=transport,
+                            headers={"Accept": "application/json", **(headers or {})}, **options)
 
     def __enter__(self):
         return self

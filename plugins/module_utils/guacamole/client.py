@@ -19,14 +19,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
-    HAS_HTTPX,
     IDEMPOTENT_METHODS,
     MAY_HAVE_ACTED,
     NOT_JSON,
     JsonHttpClient,
-    httpx,
     parsed_body,
-    tls_verify,
 )
 
 TOKEN_HEADER = "Guacamole-Token"
@@ -124,31 +121,21 @@ class GuacamoleClient(JsonHttpClient):
 
     def __init__(self, url, username, password, data_source=None, totp=None, version=None, validate_certs=True,
                  ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None):
-        if not HAS_HTTPX:
-            raise GuacamoleError("the httpx Python library is required")
+        self.require_httpx()
         if not username or password is None:
             raise GuacamoleError("api_username and api_password are required")
         if version not in (None, "auto") + VERSIONS:
             raise GuacamoleError(f"api_version must be one of auto, {', '.join(VERSIONS)}, got {version!r}")
-        self.base_url = self.api_base_url(url)
+        self.start(url, timeout, retries, backoff)
         self.username = username
         self._password = password
         self._totp = totp
         self.wanted_data_source = data_source or None
-        self.retries = max(0, int(retries))
-        self.backoff = float(backoff)
-        self.timeout = timeout
         self._token = None
         self.data_source = None
         self.available_data_sources = []
         self._version = None if version in (None, "auto") else version
-        self.calls = 0
-        self.http = httpx.Client(verify=self._verify(validate_certs, ca_path), timeout=timeout,
-                                 transport=transport, headers={"Accept": "application/json"})
-
-    @staticmethod
-    def _verify(validate_certs, ca_path):
-        return tls_verify(validate_certs, ca_path, GuacamoleError)
+        self.http = self.open_http(self._verify(validate_certs, ca_path), transport)
 
     # ------------------------------------------------------------------ auth
 

@@ -16,12 +16,11 @@ import threading
 from collections import namedtuple
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
-    HAS_HTTPX,
+    HAS_HTTPX,  # noqa: F401 - the inventory plugin reads it here
     MAY_HAVE_ACTED,
     REFUSED,
     HttpClient,
     httpx,
-    tls_verify,
 )
 
 API_PREFIX = "/api2/json"
@@ -132,23 +131,18 @@ class ProxmoxClient(HttpClient):
     def __init__(self, api_url, user=None, password=None, token_id=None, token_secret=None, otp=None,
                  validate_certs=True, ca_path=None, timeout=30, retries=3, backoff=1.0, transport=None,
                  max_connections=None, get_transport=None, session=None, ssl_context=None):
-        if not HAS_HTTPX:
-            raise ProxmoxError("the httpx Python library is required")
-        self.base_url = self.api_base_url(api_url)
+        self.require_httpx()
+        self.start(api_url, timeout, retries, backoff)
         self.user = user
         self.password = password
         self.otp = otp
         self.token = self._token_header(user, token_id, token_secret)
         if self.token is None and not (user and password):
             raise ProxmoxError("give api_user and api_password, or api_token_id and api_token_secret")
-        self.retries = max(0, int(retries))
-        self.backoff = float(backoff)
-        self.timeout = timeout
         self.validate_certs = validate_certs
         self.ca_path = ca_path
         # Threads may share a client (the inventory plugin does): one of them logs in at a time.
         self.session = session or Session()
-        self.calls = 0
         self.get_transport = get_transport
         self._arguments = dict(api_url=api_url, user=user, password=password, token_id=token_id,
                                token_secret=token_secret, otp=otp, validate_certs=validate_certs, ca_path=ca_path,
@@ -160,8 +154,7 @@ class ProxmoxClient(HttpClient):
         # httpx keeps 20 connections alive by default; callers running more calls at once ask for more.
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections) \
             if max_connections else httpx.Limits()
-        self.http = httpx.Client(verify=self.ssl_context, timeout=timeout,
-                                 transport=transport, limits=limits, headers={"Accept": "application/json"})
+        self.http = self.open_http(self.ssl_context, transport, limits=limits)
 
     def derive(self, timeout, retries, max_connections=None, get_transport=None):
         """A client for the same API and credentials with another timeout and retries (and transport), sharing
@@ -197,10 +190,6 @@ class ProxmoxClient(HttpClient):
                                    "or give it whole as user@realm!tokenname")
             token_id = f"{user}!{token_id}"
         return f"PVEAPIToken={token_id}={token_secret}"
-
-    @staticmethod
-    def _verify(validate_certs, ca_path):
-        return tls_verify(validate_certs, ca_path, ProxmoxError)
 
     @property
     def auth_mode(self):

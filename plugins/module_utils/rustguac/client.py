@@ -13,13 +13,10 @@ names with ``path_of()``, which quotes each segment. The API key travels only in
 from __future__ import annotations
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
-    HAS_HTTPX,
     MAY_HAVE_ACTED,
     NOT_JSON,
     JsonHttpClient,
-    httpx,
     parsed_body,
-    tls_verify,
 )
 
 HEADER_STYLES = ("bearer", "x-api-key")
@@ -97,8 +94,7 @@ class RustguacClient(JsonHttpClient):
 
     def __init__(self, url, api_key, header_style="bearer", validate_certs=True, ca_path=None, timeout=30,
                  retries=3, backoff=1.0, transport=None):
-        if not HAS_HTTPX:
-            raise RustguacError("the httpx Python library is required")
+        self.require_httpx()
         if not api_key or not str(api_key).strip():
             raise RustguacError("api_key is required (or the RUSTGUAC_API_KEY environment variable)")
         if header_style not in HEADER_STYLES:
@@ -107,14 +103,9 @@ class RustguacClient(JsonHttpClient):
             raise RustguacError("api_timeout must be a positive number of seconds")
         if retries is not None and retries < 0:
             raise RustguacError("api_retries must be 0 or more")
-        self.base_url = self.api_base_url(url)
-        self.retries = 3 if retries is None else int(retries)
-        self.backoff = float(backoff)
-        self.timeout = timeout or 30
-        self.calls = 0
-        self.http = httpx.Client(verify=tls_verify(validate_certs, ca_path, RustguacError), timeout=self.timeout,
-                                 transport=transport,
-                                 headers={"Accept": "application/json", **auth_headers(api_key, header_style)})
+        self.start(url, timeout or 30, 3 if retries is None else retries, backoff)
+        self.http = self.open_http(self._verify(validate_certs, ca_path), transport,
+                                   auth_headers(api_key, header_style))
 
     def health(self):
         """GET /api/health (no auth needed): True when it answers 200."""
