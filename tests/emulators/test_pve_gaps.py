@@ -515,9 +515,11 @@ LIMITED_SECRET = "5c1d7e2a-8b3f-4e6a-9d0c-1f2e3a4b5c6d"
 
 
 def limited_client(pve, url, cafile):
-    """A token whose user may read everything and change a VM's CPU, nothing else."""
+    """A token that, with its user, may read everything and change a VM's CPU, nothing else (the same ACL for
+    both: a privilege-separated token holds what both hold)."""
     pve.apitokens[LIMITED_TOKEN] = LIMITED_SECRET
-    pve.grant(LIMITED_TOKEN.split("!", maxsplit=1)[0], "/", "VM.Audit", "Sys.Audit", "VM.Config.CPU")
+    for holder in (LIMITED_TOKEN.split("!", maxsplit=1)[0], LIMITED_TOKEN):
+        pve.grant(holder, "/", "VM.Audit", "Sys.Audit", "VM.Config.CPU")
     return httpx.Client(base_url=url + "/api2/json", verify=ssl.create_default_context(cafile=cafile),
                         headers={"Authorization": f"PVEAPIToken={LIMITED_TOKEN}={LIMITED_SECRET}"}, timeout=10)
 

@@ -142,3 +142,75 @@ def test_a_template_used_by_a_linked_clone_is_not_destroyed_until_the_clone_is(f
     assert task_exit(client, client.delete("/nodes/pve1/qemu/105")) == "OK"
     assert task_exit(client, client.delete("/nodes/pve1/qemu/100")) == "OK"
     assert pve.vm(100) is None
+
+
+# --- tokens.py: RPCEnvironment::permissions, a privilege-separated token holds the intersection ----------------
+
+LIMITED = "automation@pve!ansible"
+LIMITED_SECRET = "9a3e1f4c-6b2d-4f8a-8c5e-1d7b3a9f2e60"
+
+
+def limited_client(url, cafile):
+    return httpx.Client(base_url=url + "/api2/json", verify=ssl.create_default_context(cafile=cafile),
+                        headers={"Authorization": f"PVEAPIToken={LIMITED}={LIMITED_SECRET}"}, timeout=10)
+
+
+def reads_config(url, cafile):
+    """The HTTP status of GET .../qemu/100/config (VM.Audit on /vms/100) as the limited token."""
+    with limited_client(url, cafile) as client:
+        return client.get("/nodes/pve1/qemu/100/config").status_code
+
+
+@pytest.fixture
+def plain_tokens(plain, fakepve_cafile):
+    pve, client = plain
+    create_vm(client, 100)
+    pve.apitokens[LIMITED] = LIMITED_SECRET
+    return pve, lambda: reads_config(pve.url, fakepve_cafile)
+
+
+@pytest.fixture
+def fixed_tokens(tmp_path):
+    server = ServedPve(tmp_path / "pki")
+    prepare(server.pve)
+    with client_for(server.url, server.certfile) as client:
+        create_vm(client, 100)
+    server.pve.apitokens[LIMITED] = LIMITED_SECRET
+    yield server.pve, lambda: reads_config(server.url, server.certfile)
+    server.stop()
+
+
+def test_gap_a_token_holds_its_users_privileges_without_acls_of_its_own(plain_tokens):
+    pve, reads = plain_tokens
+    pve.grant("automation@pve", "/vms", "VM.Audit")
+    assert reads() == 200
+
+
+def test_a_privilege_separated_token_holds_what_both_it_and_its_user_hold(fixed_tokens):
+    pve, reads = fixed_tokens
+    pve.grant("automation@pve", "/vms", "VM.Audit")
+    assert reads() == 403  # the user's ACL alone: nothing for the token
+    pve.grant(LIMITED, "/vms/100", "VM.Audit")
+    assert reads() == 200  # both hold it
+    pve.acl["automation@pve"] = []
+    assert reads() == 403  # the token's ACL alone: nothing either
+
+
+def test_a_token_without_privilege_separation_holds_its_users_privileges(fixed_tokens):
+    pve, reads = fixed_tokens
+    pve.token_privsep[LIMITED] = False
+    pve.grant(LIMITED, "/vms/100", "VM.Audit")
+    pve.grant("automation@pve", "/", "Sys.Audit")
+    assert reads() == 403  # its own ACL does not count
+    pve.grant("automation@pve", "/vms", "VM.Audit")
+    assert reads() == 200
+
+
+def test_a_privilege_separated_token_of_root_holds_only_its_own_acls(fixed_tokens):
+    pve, _reads = fixed_tokens
+    pve.apitokens["root@pam!limited"] = LIMITED_SECRET
+    pve.grant("root@pam!limited", "/", "Sys.Audit")
+    assert not pve.allowed("root@pam!limited", "/vms/100", "VM.Audit")
+    assert pve.allowed("root@pam!limited", "/nodes/pve1", "Sys.Audit")
+    pve.token_privsep["root@pam!limited"] = False
+    assert pve.allowed("root@pam!limited", "/vms/100", "VM.Audit")

@@ -80,6 +80,7 @@ def pve(tmp_path):
     served = ServedPve(tmp_path / "pki", password=PASSWORD)
     served.pve.add_node("pve2")
     served.pve.apitokens[TOKEN_ID] = TOKEN_SECRET
+    served.pve.token_privsep[TOKEN_ID] = False  # root@pam's privileges, whatever ACLs a test adds for others
     load_guests(served.pve, demo_guests())
     yield served
     served.stop()

@@ -131,6 +131,7 @@ def publish_items(result):
 def planner(pve):
     """The plan job's token: audit privileges only (check mode reads, so it needs no more)."""
     pve.pve.apitokens[PLAN_TOKEN_ID] = PLAN_TOKEN_SECRET
+    pve.pve.token_privsep[PLAN_TOKEN_ID] = False  # `--privsep 0`, as docs/gitops.md makes it
     pve.pve.grant(PLAN_TOKEN_ID.split("!", maxsplit=1)[0], "/", *PLAN_PRIVILEGES)
     return PLAN_TOKEN_ID, PLAN_TOKEN_SECRET
 

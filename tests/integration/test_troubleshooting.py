@@ -151,6 +151,7 @@ def add_guests(pve):
 def test_proxmox_messages(run_playbook, pve, writes):
     add_guests(pve)
     pve.pve.apitokens[LIMITED_TOKEN] = LIMITED_SECRET
+    pve.pve.token_privsep[LIMITED_TOKEN] = False  # `--privsep 0`, as docs/quickstart.md makes it
     pve.pve.grant(LIMITED_TOKEN.split("!", maxsplit=1)[0], "/", "VM.Audit", "Sys.Audit", "VM.Config.CPU")
     # PVE's own texts, from fakepve's catalogue of each endpoint's errors, every time (retries included).
     pve.pve.fail("POST", CONFIG_PATH.format(node="pve1", vmid=104), error="locked")

@@ -30,6 +30,7 @@ from .guest_gaps import GuestGaps
 from .imports import ImportGaps
 from .locks import LockGaps
 from .migration import MigrationGaps
+from .tokens import TokenGaps
 
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 LOGIN_PATH = "/api2/json/access/ticket"
@@ -72,9 +73,10 @@ async def node_params(request):
 fakepve_server.params = node_params
 
 
-class ProxgatePve(GuestGaps, LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps, FakePve):
-    """FakePve plus: NIC MACs, clones to another node and used templates as a node handles them
-    (guest_gaps.GuestGaps), config locks, skiplock and what a crash leaves locked (locks.LockGaps), QEMU migration
+class ProxgatePve(TokenGaps, GuestGaps, LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps, FakePve):
+    """FakePve plus: API tokens' privileges with and without privilege separation (tokens.TokenGaps), NIC MACs,
+    clones to another node and used templates as a node handles them (guest_gaps.GuestGaps), config locks,
+    skiplock and what a crash leaves locked (locks.LockGaps), QEMU migration
     (migration.MigrationGaps), CD-ROM drives in config updates as a node
     writes them (cdroms.CdromGaps), disk import
     and disk operations as a node does them (imports.ImportGaps), vzdump that writes archive volumes
