@@ -1,8 +1,9 @@
 """NICs, clones and templates as a node handles them, added to fakepve 0.5.0 through its Python API.
 
-Gaps (each shown on plain fakepve and fixed here in tests/emulators/test_pve_guest_gaps.py, with tokens.py's), read in qemu-server
-9.2.6 (src/PVE/API2/Qemu.pm: update_vm_api, clone_vm's $load_and_check and $check_storage_access_clone;
-src/PVE/QemuServer.pm: destroy_vm; src/PVE/QemuServer/Network.pm: parse_net) and pve-storage (volume_is_base_and_used):
+Gaps (each shown on plain fakepve and fixed here in tests/emulators/test_pve_guest_gaps.py, with tokens.py's),
+read in qemu-server 9.2.6 (src/PVE/API2/Qemu.pm: update_vm_api, clone_vm's $load_and_check and
+$check_storage_access_clone; src/PVE/QemuServer.pm: destroy_vm; src/PVE/QemuServer/Network.pm: parse_net) and
+pve-storage (volume_is_base_and_used):
 
 1. A NIC written without a MAC gets a new random one: update_vm_api passes every ``netN`` through parse_net, which
    generates ``macaddr`` when the value has none, and print_net. fakepve writes the value as sent on POST/PUT
