@@ -264,7 +264,7 @@ class GuacamoleConnectionGroup(GuacamoleObjectModule):
             self.groups.add(identifier, dict(body, identifier=identifier))
         return identifier
 
-    def create(self, attributes):
+    def create(self, desired):
         parent, created, path = self.parent, [], None
         if self.missing:
             names = list(self.groups.names_of(parent))
@@ -276,17 +276,17 @@ class GuacamoleConnectionGroup(GuacamoleObjectModule):
         elif parent:
             path = join_group_path(list(self.groups.names_of(parent)) + [self.name])
         group_type = self.params["type"] or "ORGANIZATIONAL"
-        final_attributes = new_attributes(attributes)
+        final_attributes = new_attributes(desired)
         identifier = self.post_group(self.name, parent, group_type, final_attributes)
         after = {"path": path, "type": group_type, "attributes": final_attributes}
         if created:
             after["created_parents"] = self.extra["created_parents"] = created
         return self.describe(identifier, parent, group_type, final_attributes, path=path), after
 
-    def update(self, existing, attributes):
+    def update(self, existing, desired):
         identifier = existing["identifier"]
         group_type = self.params["type"] or existing.get("type")
-        final_attributes, attribute_changes = plan_attributes(existing.get("attributes"), attributes)
+        final_attributes, attribute_changes = plan_attributes(existing.get("attributes"), desired)
         changes = Changes()
         if group_type != existing.get("type"):
             changes.add("type", existing.get("type"), group_type)

@@ -530,31 +530,31 @@ class GuacamoleUser(GuacamoleObjectModule):
         self.delete_object(username)
         return before
 
-    def create(self, attributes):
+    def create(self, desired):
         params = self.params
-        body = {"username": params["username"], "password": params["password"], "attributes": attributes}
+        body = {"username": params["username"], "password": params["password"], "attributes": desired}
         add, _unused = membership_changes([], params["groups"], params["groups_mode"])
         self.write(self.client.post, self.directory, self.client.set_disabled(body, bool(params["disabled"])))
         self.patch_list(params["username"], "userGroups", add, [])
-        user = user_view(params["username"], attributes, bool(params["disabled"]), add)
+        user = user_view(params["username"], desired, bool(params["disabled"]), add)
         after = dict(user)
         if params["password"] is not None:
             after["password"] = SECRET_MASK
             self.extra["password_changed"] = True
         return user, after
 
-    def update(self, current, wanted):
+    def update(self, existing, desired):
         params = self.params
-        attributes = dict(current.get("attributes") or {})
-        disabled_before, disabled_after = self.disabled_change(current)
-        hidden = hidden_restrictions(attributes, wanted, params["disabled"] is not None, self.client.is_16)
+        attributes = dict(existing.get("attributes") or {})
+        disabled_before, disabled_after = self.disabled_change(existing)
+        hidden = hidden_restrictions(attributes, desired, params["disabled"] is not None, self.client.is_16)
         if hidden:
             options = ", ".join(option_of(name) or name for name in hidden)
             self.fail(f"{options}: the API user {self.client.username!r} cannot read or set the account "
                       f"restrictions of user {params['username']!r}; it needs the ADMINISTER permission on that "
                       "user (or the ADMINISTER system permission)")
 
-        changes = attribute_changes(attributes, wanted)
+        changes = attribute_changes(attributes, desired)
         password_mode = self.password_mode()
         if self.is_self and (changes or disabled_after != disabled_before):
             names = [option_of(name) or f"attributes[{name!r}]" for name in changes]
@@ -570,9 +570,9 @@ class GuacamoleUser(GuacamoleObjectModule):
             groups_add, groups_remove = membership_changes(groups_before, params["groups"], params["groups_mode"])
 
         if changes or disabled_after != disabled_before or password_mode == "put":
-            body = {"username": current.get("username", params["username"]),
+            body = {"username": existing.get("username", params["username"]),
                     "password": params["password"] if password_mode == "put" else None}
-            self.put_account(params["username"], body, attributes, wanted, disabled_after)
+            self.put_account(params["username"], body, attributes, desired, disabled_after)
         if password_mode == "self":
             self.write(self.client.put, self.object_path(params["username"], "password"),
                        {"oldPassword": self.params["api_password"], "newPassword": params["password"]})

@@ -255,22 +255,22 @@ class GuacamoleUserGroup(GuacamoleObjectModule):
         self.delete_object(name)
         return group_view(name, existing.get("attributes") or {}, self.client.is_disabled(existing), members)
 
-    def create(self, attributes):
+    def create(self, desired):
         params = self.params
         disabled = bool(params["disabled"])
-        body = self.client.set_disabled({"identifier": params["name"], "attributes": attributes}, disabled)
+        body = self.client.set_disabled({"identifier": params["name"], "attributes": desired}, disabled)
         added = {option: membership_changes([], params[option], params[f"{option}_mode"])[0] for option in MEMBERS}
         self.write(self.client.post, self.directory, body)
         for option, add in added.items():
             self.patch_list(params["name"], MEMBERS[option][0], add, [])
-        group = group_view(params["name"], attributes, disabled, added)
+        group = group_view(params["name"], desired, disabled, added)
         return group, group
 
-    def update(self, current, wanted):
+    def update(self, existing, desired):
         params = self.params
-        attributes = dict(current.get("attributes") or {})
-        changes = attribute_changes(attributes, wanted)
-        disabled_before, disabled_after = self.disabled_change(current)
+        attributes = dict(existing.get("attributes") or {})
+        changes = attribute_changes(attributes, desired)
+        disabled_before, disabled_after = self.disabled_change(existing)
 
         before, after = {}, {}
         for name, (old, new) in changes.items():
@@ -291,8 +291,8 @@ class GuacamoleUserGroup(GuacamoleObjectModule):
                 before[option], after[option] = sorted(current_members), members[option]
 
         if changes or disabled_after != disabled_before:
-            self.put_account(params["name"], {"identifier": current.get("identifier", params["name"])}, attributes,
-                             wanted, disabled_after)
+            self.put_account(params["name"], {"identifier": existing.get("identifier", params["name"])}, attributes,
+                             desired, disabled_after)
         for option, (add, remove) in patches.items():
             self.patch_list(params["name"], MEMBERS[option][0], add, remove)
 

@@ -66,7 +66,8 @@ class GuacamoleModule(ApiModule):
     Subclasses set ``argument_spec`` (and ``module_kwargs``), may override ``validate()`` for the checks the
     argument spec cannot express (call ``self.fail``), and implement ``run()`` returning the result dict.
     ``execute()`` logs in, runs, logs out (also when the run fails) and turns client errors into fail_json
-    with the method, path, HTTP status, Guacamole's error type and its message.
+    with the method, path, HTTP status, Guacamole's error type and its message. A module that manages one
+    object (a connection, a user) uses guacamole.objects.GuacamoleObjectModule, which implements ``run()``.
     """
 
     auth_argument_spec = staticmethod(guacamole_auth_argument_spec)

@@ -173,6 +173,11 @@ class GuacamoleObjectModule(ObjectModule, GuacamoleModule):
         """A membership list of the object (GET <directory>/<key>/<resource>)."""
         return self.client.get(self.object_path(key, resource)) or []
 
+    def disabled_change(self, current):
+        """(before, after) of a user's or user group's disabled flag: the disabled option wins when given."""
+        before = self.client.is_disabled(current)
+        return before, before if self.params["disabled"] is None else self.params["disabled"]
+
     # ------------------------------------------------------------------ writes (through self.write)
 
     def post_object(self, body):
@@ -185,11 +190,6 @@ class GuacamoleObjectModule(ObjectModule, GuacamoleModule):
 
     def delete_object(self, key):
         self.write(self.client.delete, self.object_path(key))
-
-    def disabled_change(self, current):
-        """(before, after) of a user's or user group's disabled flag: the disabled option wins when given."""
-        before = self.client.is_disabled(current)
-        return before, before if self.params["disabled"] is None else self.params["disabled"]
 
     def put_account(self, key, body, attributes, wanted, disabled):
         """PUT a user or user group whole, as the server replaces it: body with the current attributes and the
