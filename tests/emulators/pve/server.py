@@ -24,6 +24,7 @@ from fakepve.certs import make_cert
 from fakepve.model import TaskError
 from fakepve.server import USER, params
 
+from .access_gaps import AccessGaps
 from .backups import BackupGaps
 from .cdroms import CdromGaps
 from .guest_gaps import GuestGaps
@@ -73,7 +74,8 @@ async def node_params(request):
 fakepve_server.params = node_params
 
 
-class ProxgatePve(TokenGaps, GuestGaps, LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps, FakePve):
+class ProxgatePve(AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps,
+                  FakePve):
     """FakePve plus: API tokens' privileges with and without privilege separation (tokens.TokenGaps), NIC MACs,
     clones to another node and used templates as a node handles them (guest_gaps.GuestGaps), config locks,
     skiplock and what a crash leaves locked (locks.LockGaps), QEMU migration

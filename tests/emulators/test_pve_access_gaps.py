@@ -1,0 +1,122 @@
+"""Roles and groups (tests/emulators/pve/access_gaps.py): each gap on plain fakepve 0.5.0, and the behaviour a
+node has, read in pve-access-control (src/PVE/API2/Role.pm, src/PVE/API2/Group.pm, src/PVE/AccessControl.pm; the
+functions are named in each test). Both servers are served for real over HTTPS on 127.0.0.1 and spoken to with
+httpx."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import pytest
+
+from tests.emulators.pve import ServedPve
+
+TOKEN_ID = "root@pam!access-gaps"
+TOKEN_SECRET = "0e3b6c1a-7d42-4f9e-a5b8-2c6d9e1f4a70"
+
+
+def client_for(url, cafile):
+    return httpx.Client(base_url=url + "/api2/json", verify=ssl.create_default_context(cafile=cafile),
+                        headers={"Authorization": f"PVEAPIToken={TOKEN_ID}={TOKEN_SECRET}"}, timeout=10)
+
+
+@pytest.fixture
+def plain(fakepve, fakepve_cafile):
+    """(FakePve, client): fakepve 0.5.0 as published."""
+    fakepve.apitokens[TOKEN_ID] = TOKEN_SECRET
+    with client_for(fakepve.url, fakepve_cafile) as client:
+        yield fakepve, client
+
+
+@pytest.fixture
+def fixed(tmp_path):
+    """(ProxgatePve, client): with the project's additions."""
+    server = ServedPve(tmp_path / "pki")
+    server.pve.apitokens[TOKEN_ID] = TOKEN_SECRET
+    with client_for(server.url, server.certfile) as client:
+        yield server.pve, client
+    server.stop()
+
+
+def data(response):
+    assert response.status_code == 200, (response.status_code, response.text)
+    return response.json()["data"]
+
+
+def roles(client):
+    return {entry["roleid"]: entry for entry in data(client.get("/access/roles"))}
+
+
+# --- 1. Role.pm create_role / read_role / update_role / delete_role: roles are stored --------------------------
+
+def test_gap_a_created_role_is_not_listed_and_an_unknown_role_has_privileges(plain):
+    _pve, client = plain
+    data(client.post("/access/roles", data={"roleid": "Ops", "privs": "VM.Audit"}))
+    assert "Ops" not in roles(client)
+    assert data(client.get("/access/roles/NoSuchRole"))  # PVEAuditor's privileges
+
+
+def test_a_role_is_created_replaced_appended_and_deleted(fixed):
+    _pve, client = fixed
+    data(client.post("/access/roles", data={"roleid": "Ops", "privs": "VM.Audit,VM.PowerMgmt"}))
+    assert roles(client)["Ops"] == {"roleid": "Ops", "privs": "VM.Audit,VM.PowerMgmt", "special": 0}
+    data(client.put("/access/roles/Ops", data={"privs": "Sys.Audit"}))
+    assert data(client.get("/access/roles/Ops")) == {"Sys.Audit": 1}
+    data(client.put("/access/roles/Ops", data={"privs": "VM.Audit", "append": 1}))
+    assert data(client.get("/access/roles/Ops")) == {"Sys.Audit": 1, "VM.Audit": 1}
+    taken = client.post("/access/roles", data={"roleid": "Ops"})
+    assert taken.status_code == 500 and taken.json()["message"].strip() == \
+        "create role failed: role 'Ops' already exists"
+    data(client.delete("/access/roles/Ops"))
+    assert "Ops" not in roles(client)
+    missing = client.get("/access/roles/Ops")
+    assert missing.status_code == 500 and missing.json()["message"].strip() == "role 'Ops' does not exist"
+
+
+def test_the_pve_namespace_and_the_built_in_roles_are_refused(fixed):
+    _pve, client = fixed
+    reply = client.post("/access/roles", data={"roleid": "pveOps"})
+    assert reply.status_code == 400
+    assert "'PVE' namespace" in reply.json()["errors"]["roleid"]
+    assert roles(client)["PVEAuditor"]["special"] == 1
+    for method in (client.put, client.delete):
+        refused = method("/access/roles/PVEAuditor")
+        assert refused.status_code == 500 and "auto-generated role 'PVEAuditor' cannot be" in refused.text
+
+
+# --- 2. AccessControl.pm verify_privname (the pve-priv-list format): unknown privileges are refused -------------
+
+def test_gap_an_unknown_privilege_is_accepted(plain):
+    _pve, client = plain
+    data(client.post("/access/roles", data={"roleid": "Ops", "privs": "VM.Fly"}))
+
+
+def test_an_unknown_privilege_is_refused_before_anything_is_stored(fixed):
+    _pve, client = fixed
+    reply = client.post("/access/roles", data={"roleid": "Ops", "privs": "VM.Audit,VM.Fly"})
+    assert reply.status_code == 400
+    assert reply.json()["errors"]["privs"].strip() == "invalid format - invalid privilege 'VM.Fly'"
+    assert "Ops" not in roles(client)
+
+
+# --- 3. Group.pm create_group / read_group / update_group / delete_group: groups are stored --------------------
+
+def test_gap_a_created_group_is_not_listed(plain):
+    _pve, client = plain
+    data(client.post("/access/groups", data={"groupid": "ops", "comment": "Operators"}))
+    assert "ops" not in [entry["groupid"] for entry in data(client.get("/access/groups"))]
+
+
+def test_a_group_is_created_commented_read_and_deleted(fixed):
+    pve, client = fixed
+    data(client.post("/access/groups", data={"groupid": "ops"}))
+    assert data(client.get("/access/groups")) == [{"groupid": "ops", "users": ""}]
+    pve.access_groups["ops"]["users"].add("alice@pve")
+    data(client.put("/access/groups/ops", data={"comment": "Operators"}))
+    assert data(client.get("/access/groups/ops")) == {"comment": "Operators", "members": ["alice@pve"]}
+    data(client.put("/access/groups/ops", content=b"comment="))  # a blank comment: user.cfg keeps none
+    assert data(client.get("/access/groups/ops")) == {"members": ["alice@pve"]}
+    data(client.delete("/access/groups/ops"))
+    missing = client.get("/access/groups/ops")
+    assert missing.status_code == 500 and missing.json()["message"].strip() == "group 'ops' does not exist"
