@@ -14,6 +14,7 @@ import json
 import sys
 from contextlib import nullcontext
 
+from tests.emulators.faults import add_faults_option
 from tests.emulators.loopback import serve_until_signalled
 
 from .server import GuacamoleEmulator
@@ -36,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--totp", action="store_true", help="require a guac-totp code at login")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
     parser.add_argument("--request-log", help="append every request to this file as 'METHOD PATH'")
+    add_faults_option(parser)
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             emulator.load_state(json.load(seed))
     emulator.totp_required = args.totp
     emulator.latency = args.latency
+    emulator.random_faults = args.faults
     with open(args.request_log, "a", encoding="utf-8") if args.request_log else nullcontext() as log:
         emulator.request_log = log
         return serve_until_signalled(emulator, "guacamole-emulator")

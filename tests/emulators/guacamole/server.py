@@ -97,6 +97,8 @@ class GuacamoleEmulator(LoopbackEmulator):
         self._data_source_names = tuple(data_sources)
         self._lock = threading.RLock()
         self.latency = 0.0
+        # tests/emulators/faults.RandomFaults: a share of all requests dropped, lost after acting, or hung.
+        self.random_faults = None
         # A text file every request is appended to as "METHOD PATH" (the benchmarks count them there).
         self.request_log = None
         self._reset_state()
@@ -135,6 +137,11 @@ class GuacamoleEmulator(LoopbackEmulator):
                 self.request_log.write(f"{handler.command} {redact_path(raw_path)}\n")
                 self.request_log.flush()
             fault = self._take_fault(handler.command, path)
+        if fault is None and self.random_faults is not None:
+            kind = self.random_faults.pick()
+            if kind == "hang":
+                time.sleep(self.random_faults.hang_secs)
+            fault = _Fault("drop" if kind == "hang" else kind, 0, None) if kind else None
         if fault is not None and fault.kind == "drop":
             return None
         if self.latency:

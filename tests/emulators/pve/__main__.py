@@ -23,6 +23,8 @@ from pathlib import Path
 
 from fakepve.certs import make_cert
 
+from tests.emulators.faults import add_faults_option
+
 from .guests import add_demo_image, demo_guests, generate_guests
 from .server import ProxgatePve, load_guests
 
@@ -45,6 +47,7 @@ def parse_args(argv=None):
                         help="PVE seconds until a started guest's agent answers")
     parser.add_argument("--request-log", metavar="FILE", help="append `METHOD PATH` for every request to FILE")
     add_read_fault_options(parser)
+    add_faults_option(parser)
     return parser.parse_args(argv)
 
 
@@ -98,6 +101,7 @@ async def serve_until_stopped(args, certfile, keyfile, request_log):
     if args.guests == "demo":
         add_demo_image(pve)
     apply_read_faults(pve, args)
+    pve.random_faults = args.faults
     await pve.start(certfile, keyfile)
     print(f"fakepve listening on {pve.url}", flush=True)
     stop = asyncio.Event()

@@ -108,6 +108,8 @@ class ProxgatePve(AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, Cdr
         self.nextid_hold = None
         # PVE seconds a QEMU clone's task runs (its new VM locked 'clone'), so clones can overlap.
         self.clone_secs = 0
+        # tests/emulators/faults.RandomFaults: a share of all requests dropped, lost after acting, or hung.
+        self.random_faults = None
 
     # -------------------------------------------------------------- faults
 
@@ -162,7 +164,16 @@ class ProxgatePve(AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, Cdr
                 self._record(request, b"")
                 request.transport.close()
                 raise ConnectionResetError("proxgate test server: connection dropped")
+        fault = self.random_faults.pick() if self.random_faults else None
+        if fault == "hang":
+            await asyncio.sleep(self.random_faults.hang_secs)
+        if fault in ("drop", "hang"):
+            request.transport.close()
+            raise ConnectionResetError(f"proxgate test server: random fault {fault}")
         response = await handler(request)
+        if fault == "lose":  # carried out; the answer never arrives
+            request.transport.close()
+            raise ConnectionResetError("proxgate test server: random fault lose")
         for (method, suffix), rule in self.lost_answers.items():
             if request.method == method and request.path.endswith(suffix) and rule[0] > 0:
                 rule[0] -= 1
