@@ -498,13 +498,22 @@ class ServedPve:
 
     def __init__(self, pki_dir, user="root@pam", password="secret", port=0, **kwargs):
         Path(pki_dir).mkdir(parents=True, exist_ok=True)
-        self.certfile, keyfile, _der = make_cert(str(pki_dir), hosts=("127.0.0.1",))
+        self.certfile, self.keyfile, _der = make_cert(str(pki_dir), hosts=("127.0.0.1",))
         self.pve = ProxgatePve(user=user, password=password, host="127.0.0.1", port=port, **kwargs)
         self.pve.time_scale = 0
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="proxgate-pve", daemon=True)
         self.thread.start()
-        self.call(self.pve.start(self.certfile, keyfile))
+        self.call(self.pve.start(self.certfile, self.keyfile))
+
+    def restart(self, down_secs=1.0):
+        """Stop listening for down_secs real seconds, then listen on the same port again, keeping every guest,
+        volume and running task: pveproxy restarted (an upgrade, a crash), the node's state untouched."""
+        async def cycle():
+            await self.pve.stop()
+            await asyncio.sleep(down_secs)
+            await self.pve.start(self.certfile, self.keyfile)
+        self.call(cycle(), timeout=down_secs + 30)
 
     def call(self, coroutine, timeout=30):
         """Run a coroutine (a fakepve scenario such as hold_config_lock) on the server's loop."""
