@@ -168,7 +168,12 @@ def render(kind, name, entry):
 
 def render_role(name, entry):
     entry_points = entry["entry_points"]
-    main = entry_points.get("main", {})
+    # An internal role (common) has no main entry point: its page is headed by what its entry points are.
+    main = entry_points.get("main") or {
+        "short_description": "Internal - " + "; ".join(f"{point}: {spec.get('short_description', '')}".replace(
+            "Internal - ", "") for point, spec in sorted(entry_points.items())),
+        "version_added": min((str(spec.get("version_added", "?")) for spec in entry_points.values()), default="?",
+                             key=lambda version: [int(part) if part.isdigit() else -1 for part in version.split(".")])}
     lines = [f"# proxgate.core.{name}", "", f"**{text(main.get('short_description'))}**", "",
              f"*role, added in version {main.get('version_added', '?')}*", "",
              f"Its README, with examples: [roles/{name}/README.md](../../roles/{name}/README.md)", ""]
