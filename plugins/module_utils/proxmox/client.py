@@ -15,14 +15,16 @@ import re
 import threading
 from collections import namedtuple
 
+from ansible_collections.proxgate.core.plugins.module_utils.common import http_client
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
-    HAS_HTTPX,  # noqa: F401 - the inventory plugin reads it here
     MAY_HAVE_ACTED,
     REFUSED,
     HttpClient,
     httpx,
 )
 
+# Whether httpx is installed: the inventory plugin reads it here before it makes a client.
+HAS_HTTPX = http_client.HAS_HTTPX
 API_PREFIX = "/api2/json"
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 # pveproxy's 595: it could not connect to the node the request is for, which so never saw it: any method goes
