@@ -3,7 +3,7 @@
 # The roles that deploy a gateway run in Debian 12 machines booted with systemd in systemd-nspawn
 # (tools/nspawn_machine.py); no Docker. Needs root, debootstrap and systemd-container (`make test` installs
 # them: tools/system_deps.sh). guacamole_sync runs on the controller: its scenario boots nothing and talks to the
-# Proxmox test server and the Guacamole emulator on loopback (about 15 s of CPU; 45-60 s on a runner as busy as four other jobs make it).
+# Proxmox test server and the Guacamole emulator on loopback (about 15 s of CPU, 45-50 s on a busy runner).
 # MOLECULE_ROLES="guacd" limits the run to some roles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
