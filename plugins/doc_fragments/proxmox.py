@@ -14,8 +14,24 @@ options:
       - Address of a Proxmox VE node's API, such as C(https://pve1.example.com:8006).
       - The C(/api2/json) suffix is added when missing.
       - If not set, the value of the E(PROXMOX_URL) environment variable is used.
+      - Required, unless the address is given by O(api_host) (or E(PROXMOX_HOST)) instead. Setting both
+        O(api_url) and O(api_host) is an error. Of the environment variables, E(PROXMOX_URL) wins over
+        E(PROXMOX_HOST); an option set in the task wins over either.
     type: str
-    required: true
+  api_host:
+    description:
+      - Host name or address of a Proxmox VE node, such as C(pve1.example.com), the way community.proxmox's
+        modules name the API. The address used is C(https://<api_host>:<api_port>).
+      - No scheme and no port here (those go in O(api_url), or the port in O(api_port)); an IPv6 address may be
+        given bare or in brackets.
+      - If not set (and neither O(api_url) nor E(PROXMOX_URL) is), the value of the E(PROXMOX_HOST)
+        environment variable is used.
+    type: str
+  api_port:
+    description:
+      - Port of the API on O(api_host); only with O(api_host) (or E(PROXMOX_HOST)).
+      - If not set, the value of the E(PROXMOX_PORT) environment variable is used, else C(8006).
+    type: int
   api_user:
     description:
       - User to log in as, with its realm, such as C(root@pam) or C(automation@pve).
@@ -32,6 +48,7 @@ options:
   api_otp:
     description:
       - One-time password for an account with two-factor authentication.
+      - If not set, the value of the E(PROXMOX_OTP) environment variable is used.
     type: str
   api_token_id:
     description:
@@ -61,6 +78,7 @@ options:
   api_timeout:
     description:
       - Seconds to wait for one HTTP request to answer.
+      - If not set, the value of the E(PROXMOX_API_TIMEOUT) environment variable is used.
     type: int
     default: 30
   api_retries:

@@ -14,10 +14,27 @@ options:
     description:
       - Address of a Proxmox VE node's API, such as C(https://pve1.example.com:8006).
       - The C(/api2/json) suffix is added when missing.
+      - Required, unless the address is given by O(api_host) instead. Setting both O(api_url) and O(api_host)
+        in the configuration is an error. Of the environment variables, E(PROXMOX_URL) wins over
+        E(PROXMOX_HOST); an option set in the configuration wins over either.
     type: str
-    required: true
     env:
       - name: PROXMOX_URL
+  api_host:
+    description:
+      - Host name or address of a Proxmox VE node, such as C(pve1.example.com), the way community.proxmox's
+        modules name the API (E(PROXMOX_HOST)). The address used is C(https://<api_host>:<api_port>).
+      - No scheme and no port here (those go in O(api_url), or the port in O(api_port)); an IPv6 address may be
+        given bare or in brackets.
+    type: str
+    env:
+      - name: PROXMOX_HOST
+  api_port:
+    description:
+      - Port of the API on O(api_host); only with O(api_host) (or E(PROXMOX_HOST)). C(8006) when not set.
+    type: int
+    env:
+      - name: PROXMOX_PORT
   api_user:
     description:
       - User to log in as, with its realm, such as C(root@pam) or C(automation@pve).
@@ -73,6 +90,8 @@ options:
       - The per-guest calls have their own, shorter timeout (see the plugin's C(call_timeout) option).
     type: int
     default: 30
+    env:
+      - name: PROXMOX_API_TIMEOUT
   api_retries:
     description:
       - How many times the login and C(/cluster/resources) are sent again after a transient fault

@@ -301,14 +301,18 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory im
 
 NAME = "proxgate.core.proxmox"
 SUFFIXES = (".proxmox.yml", ".proxmox.yaml")
-AUTH_OPTIONS = ("api_url", "api_user", "api_password", "api_token_id", "api_token_secret")
+AUTH_OPTIONS = ("api_user", "api_password", "api_token_id", "api_token_secret")
+# The options that name the API's address (api_url, or api_host and api_port): given to client_from_params with
+# those that came from the environment apart, so that an option of the file beats another one's variable.
+ADDRESS_OPTIONS = ("api_url", "api_host", "api_port")
 MAX_CONCURRENCY = 64
 # The options that change what is fetched, and so what the cache holds: the cache's fingerprint is made of their
 # values, and a cached result is only used when they are the same. Every other option is in OTHER_OPTIONS
 # (tests/unit/plugins/inventory/test_inventory_docs.py checks that each documented option is in one of them), so
 # a new option cannot reuse a stale cache without a decision.
-FETCH_OPTIONS = ("api_url", "api_user", "api_token_id", "prefix", "filters", "exclude_templates", "nodes", "pools",
-                 "tags", "statuses", "types", "want_addresses", "want_config", "want_snapshots", "want_os_info")
+FETCH_OPTIONS = ("api_url", "api_host", "api_port", "api_user", "api_token_id", "prefix", "filters",
+                 "exclude_templates", "nodes", "pools", "tags", "statuses", "types", "want_addresses", "want_config",
+                 "want_snapshots", "want_os_info")
 OTHER_OPTIONS = frozenset((
     "plugin",
     # How the fetched data becomes hosts, variables and groups (applied to cached data too).
@@ -489,8 +493,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         params = {name: self._templated(name) for name in AUTH_OPTIONS}
         params.update(self._tls_options(), api_timeout=self.get_option("api_timeout"),
                       api_retries=self.get_option("api_retries"))
+        environ = {}
+        for name in ADDRESS_OPTIONS:
+            value, origin = self.get_option_and_origin(name)
+            value = self._templated(name) if name != "api_port" else value
+            if isinstance(origin, str) and origin.startswith("env:"):
+                environ[origin.partition(":")[2].strip()] = None if value is None else str(value)
+            else:
+                params[name] = value
         try:
-            return client_from_params(params)
+            return client_from_params(params, environ)
         except ProxmoxError as exc:
             # from None: the client's text is whole (the cause and a hint); ansible-core 2.19 would append the
             # text of each chained cause to it, repeating the hint in one warning.
