@@ -85,9 +85,11 @@ options:
     description:
       - How many times a request is sent again after a transient fault, with exponential backoff
         (1, 2, 4... seconds).
-      - Transient faults are connection failures, proxy errors (502, 503, 504, 595, 596) and a guest
-        locked by another task or a busy cluster file system. A lost reply is only resent for
-        GET, PUT and DELETE. Nothing else is retried.
+      - Transient faults are a connection that could not be made, pveproxy's 595 (the node was not
+        reached), a guest locked by another task and a busy cluster file system. A request the node may
+        have carried out (a lost reply, or a proxy's 502, 503, 504 or pveproxy's 596 in its place) is
+        resent only for GET, PUT and DELETE; a POST is never sent twice, and its error says the outcome
+        is unknown and what to check. Nothing else is retried.
     type: int
     default: 3
 requirements:

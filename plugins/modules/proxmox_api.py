@@ -130,9 +130,10 @@ notes:
   - Needs the privileges of the path and method called, as the API viewer lists them (for example
     C(Sys.Modify) on C(/) for C(PUT /cluster/options), C(VM.Config.Options) on C(/vms/{vmid}) for a VM's
     description); C(state=present) also needs the right to read the path.
-  - Transient faults (connection failures, HTTP 502, 503, 504, 595, 596, a guest locked by another task)
-    are retried up to O(api_retries) times with a backoff of 1, 2, 4... seconds. A lost reply is only
-    resent for V(GET), V(PUT) and V(DELETE); a V(POST) is never sent twice.
+  - Transient faults (a connection that could not be made, HTTP 595, a guest locked by another task) are
+    retried up to O(api_retries) times with a backoff of 1, 2, 4... seconds. A request the node may have
+    carried out (a lost reply, or HTTP 502, 503, 504 or 596 from a proxy in its place) is resent only for
+    V(GET), V(PUT) and V(DELETE); a V(POST) is never sent twice, and its error says the outcome is unknown.
   - "With O(state=present), the comparison reads the object the way a V(GET) of O(path) returns it. For a
     guest's C(config), that includes pending values: a change that a running guest takes at its next
     start counts as done."
