@@ -29,6 +29,7 @@ from .backups import BackupGaps
 from .cdroms import CdromGaps
 from .guest_gaps import GuestGaps
 from .imports import ImportGaps
+from .info_gaps import InfoGaps
 from .locks import LockGaps
 from .migration import MigrationGaps
 from .tokens import TokenGaps
@@ -75,7 +76,7 @@ fakepve_server.params = node_params
 
 
 class ProxgatePve(AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps,
-                  FakePve):
+                  InfoGaps, FakePve):
     """FakePve plus: API tokens' privileges with and without privilege separation (tokens.TokenGaps), NIC MACs,
     clones to another node and used templates as a node handles them (guest_gaps.GuestGaps), config locks,
     skiplock and what a crash leaves locked (locks.LockGaps), QEMU migration
