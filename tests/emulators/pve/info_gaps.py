@@ -73,7 +73,7 @@ class InfoGaps:
         self.require(request[USER], "/", "Sys.Audit")
         name = sorted(self.nodes)[0]
         return ok([{"type": "node", "id": "node/" + name, "name": name, "ip": "192.0.2.11", "local": 1,
-                        "nodeid": 0, "online": 1, "level": ""}])
+                    "nodeid": 0, "online": 1, "level": ""}])
 
     def _ha_resources(self):
         guests = [("vm", vm) for vm in self.vms] + [("ct", ct) for ct in self.cts]
@@ -88,8 +88,8 @@ class InfoGaps:
         services = self._ha_resources()
         if not services or self.standalone:
             # read_manager_status without a CRM that ever ran: no master, no node_status, fencing on standby.
-            return res + [{"id": "fencing", "type": "fencing", "node": local, "status": "standby (CRM watchdog standby)",
-                           "armed-state": "standby"}]
+            return res + [{"id": "fencing", "type": "fencing", "node": local, "armed-state": "standby",
+                           "status": "standby (CRM watchdog standby)"}]
         stamp = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(now))
         res.append({"id": "master", "type": "master", "node": local, "status": f"{local} (active, {stamp})",
                     "timestamp": now})
@@ -109,4 +109,3 @@ class InfoGaps:
                         "crm_state": state, "state": state, "request_state": state,
                         "status": f"{sid} ({guest.node}, {state})"})
         return res
-
