@@ -338,6 +338,7 @@ permissions:
 
 from collections import defaultdict
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import ADD, REPLACE, set_changes
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets, show_changed_secrets
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError, path_of
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
@@ -871,8 +872,8 @@ class GuacamoleSyncConnections(GuacamoleModule):
         plan.wanted_read = wanted_read(self.entries)
         documents = self.permission_documents(user_group_map, plan.wanted_read)
         plan.current_read = current_read(documents, connection_scope, group_scope)
-        plan.grants = plan.wanted_read - plan.current_read
-        plan.revokes = (plan.current_read - plan.wanted_read) if self.params["prune_permissions"] else set()
+        plan.grants, plan.revokes = set_changes(plan.current_read, plan.wanted_read,
+                                                REPLACE if self.params["prune_permissions"] else ADD)
 
     # ------------------------------------------------------------------ writing
 

@@ -5,16 +5,14 @@
 
 from __future__ import annotations
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import set_changes
+
 
 def membership_changes(current, names, mode):
     """(to add, to remove), sorted, that take the current memberships to what ``names`` + ``mode`` want:
     ``replace`` makes them exactly ``names``, ``add`` and ``remove`` only add or only take away."""
-    current, names = set(current), set(names or [])
-    if mode == "replace":
-        return sorted(names - current), sorted(current - names)
-    if mode == "add":
-        return sorted(names - current), []
-    return [], sorted(names & current)
+    add, remove = set_changes(current, names, mode)
+    return sorted(add), sorted(remove)
 
 
 def members_after(current, add, remove):

@@ -20,6 +20,7 @@ path after the prefix, without JSON Pointer unescaping).
 
 from __future__ import annotations
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import ADD, REMOVE, REPLACE, set_changes
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import (
     OBJECT_PERMISSIONS,
     SYSTEM_PERMISSIONS_16,
@@ -39,7 +40,8 @@ SYSTEM_KIND = "systemPermissions"
 SYSTEM_PATH = "/systemPermissions"
 KINDS = tuple(OBJECT_KINDS) + (SYSTEM_KIND,)
 OPS = ("add", "remove")
-STATES = ("present", "absent", "exact")
+# A state -> the mode of common.compare.set_changes it is.
+STATES = {"present": ADD, "absent": REMOVE, "exact": REPLACE}
 
 
 class PermissionPatchError(GuacamoleError):
@@ -173,14 +175,12 @@ def plan_permissions(current, wanted, state="present", system_permissions=SYSTEM
     wanted = normalize_document(wanted, system_permissions)
     # The server's own document is not checked against this client's list of names (a newer server may
     # know more); only what this module would send is.
-    have = flatten(current)
     want = flatten(wanted)
-    if state == "present":
-        return want - have, set()
-    if state == "absent":
-        return set(), want & have
+    if state != "exact":
+        return set_changes(flatten(current), want, STATES[state])
+    add, _unused = set_changes(flatten(current), want, ADD)
     scope = set(kinds) if kinds is not None else set(wanted)
-    return want - have, flatten(current, scope) - want
+    return add, set_changes(flatten(current, scope), want, REPLACE)[1]
 
 
 def permission_patch(current, wanted, state="present", system_permissions=SYSTEM_PERMISSIONS_16, kinds=None):
