@@ -132,13 +132,13 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     folder_problem,
     folder_put_body,
     folder_settings,
-    read_folder,
     read_folder_config,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, compare
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import compare
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.objects import RustguacObjectModule
 
 
-class RustguacFolder(RustguacModule):
+class RustguacFolder(RustguacObjectModule):
     argument_spec = dict(
         scope=dict(type="str", choices=["shared", "instance"], default="shared"),
         name=dict(type="str", required=True),
@@ -147,6 +147,7 @@ class RustguacFolder(RustguacModule):
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     required_role = "admin"
+    object_key = "folder"
 
     def validate(self):
         problem = (folder_problem("name", self.params["name"])
@@ -154,42 +155,48 @@ class RustguacFolder(RustguacModule):
         if problem:
             self.fail(problem)
 
-    def desired(self):
+    def collection_path(self):
+        return FOLDERS
+
+    def object_path(self):
+        return folder_path(self.params["scope"], self.params["name"])
+
+    def describe(self, config):
+        return describe_folder(self.params["scope"], self.params["name"], config)
+
+    def locate(self):
+        # The listing says whether the folder exists; its groups come only from its config (admin only).
+        if not self.folder_exists(self.params["name"]):
+            return None
+        return read_folder_config(self.client, self.params["scope"], self.params["name"])
+
+    def desired(self, existing):
         return folder_settings(self.params["allowed_groups"], self.params["description"])[0]
 
-    def run(self):
-        scope, name = self.params["scope"], self.params["name"]
-        path = folder_path(scope, name)
-        # The listing says whether the folder exists; its groups come only from its config (admin only).
-        exists = read_folder(self.client, scope, name) is not None
-        config = read_folder_config(self.client, scope, name) if exists else None
-        if self.params["state"] == "absent":
-            if config is None:
-                return self.with_diff(dict(changed=False, folder={}, changed_keys=[]), {}, {})
-            result = dict(changed=True, folder={}, changed_keys=[])
-            if not self.check_mode:
-                # rustguac deletes the sub-folders and entries too and answers their counts (src/api.rs
-                # ab_delete_folder: 200 {ok, subfolders_deleted, entries_deleted}).
-                reply = self.client.delete(path)
-                reply = reply if isinstance(reply, dict) else {}
-                result.update(subfolders_deleted=reply.get("subfolders_deleted"),
-                              entries_deleted=reply.get("entries_deleted"))
-            return self.with_diff(result, describe_folder(scope, name, config), {})
-        desired = self.desired()
-        if config is None:
-            folder = dict(scope=scope, name=name, allowed_groups=desired["allowed_groups"] or [],
-                          description=desired["description"] or "")
-            if not self.check_mode:
-                self.client.post(FOLDERS, folder)
-            return self.with_diff(dict(changed=True, folder=folder, changed_keys=sorted(folder)), {}, folder)
-        current = describe_folder(scope, name, config)
+    def create(self, desired):
+        folder = dict(scope=self.params["scope"], name=self.params["name"],
+                      allowed_groups=desired["allowed_groups"] or [], description=desired["description"] or "")
+        self.post_object(folder)
+        self.written(folder)
+        return folder, folder
+
+    def update(self, existing, desired):
+        current = self.describe(existing)
         changes = compare(current, desired)
         folder = {**current, **{key: changes.after[key] for key in changes}}
-        result = dict(changed=bool(changes), folder=folder, changed_keys=sorted(changes.keys()))
-        if changes and not self.check_mode:
-            self.client.put(path, folder_put_body(config, folder))
-        diff = changes.diff()
-        return self.with_diff(result, diff["before"], diff["after"])
+        if changes:
+            self.put_object(folder_put_body(existing, folder))
+        self.written(changes)
+        return folder, changes
+
+    def delete(self, existing):
+        # rustguac deletes the sub-folders and entries too and answers their counts (src/api.rs
+        # ab_delete_folder: 200 {ok, subfolders_deleted, entries_deleted}).
+        reply = self.delete_object()
+        if reply is not None:
+            self.extra.update(subfolders_deleted=reply.get("subfolders_deleted"),
+                              entries_deleted=reply.get("entries_deleted"))
+        return self.describe(existing)
 
 
 def main():
