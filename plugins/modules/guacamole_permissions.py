@@ -258,11 +258,10 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.permissions import (
-    OBJECT_KINDS,
     SYSTEM_KIND,
-    flatten,
+    apply_operations,
     permission_patch,
-    unflatten,
+    split_path,
 )
 
 # Option -> key of the permission document.
@@ -396,29 +395,15 @@ def plan(current, wanted, mode, system_permissions):
     return permission_patch(current, wanted, MODE_STATES[mode], system_permissions, kinds=kinds)
 
 
-def apply_operations(current, operations):
-    """The permission document after the operations (the module's prediction, also in check mode)."""
-    pairs = flatten(current)
-    for operation in operations:
-        pair = (operation["path"], operation["value"])
-        if operation["op"] == "add":
-            pairs.add(pair)
-        else:
-            pairs.discard(pair)
-    return unflatten(pairs)
-
-
 def diff_documents(before, after, operations, labels):
     """Before/after of the objects (and system permissions) the operations touch, by label."""
     touched = {}
     for operation in operations:
-        path = operation["path"]
-        if path == "/systemPermissions":
+        kind, identifier = split_path(operation["path"])
+        if kind == SYSTEM_KIND:
             touched.setdefault(SYSTEM_KIND, None)
-            continue
-        for kind, prefix in OBJECT_KINDS.items():
-            if path.startswith(prefix):
-                touched.setdefault(kind, set()).add(path[len(prefix):])
+        elif kind is not None:
+            touched.setdefault(kind, set()).add(identifier)
     result = {"before": {}, "after": {}}
     for kind, identifiers in touched.items():
         if identifiers is None:

@@ -361,11 +361,12 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters
     protocol_fields,
     secret_names,
 )
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.permissions import build_patch, permission_path
 
 READ = "READ"
 CONNECTION = "connection"
 GROUP = "group"
-PERMISSION_PATHS = {CONNECTION: "/connectionPermissions/", GROUP: "/connectionGroupPermissions/"}
+PERMISSION_KINDS = {CONNECTION: "connectionPermissions", GROUP: "connectionGroupPermissions"}
 # Where a connection keeps the identity of its guest: a parameter, because the REST API drops the attributes its
 # schema does not list (DirectoryObjectTranslator.filterAttributes) while the JDBC extension stores any parameter.
 GUEST_PARAMETER = "proxgate-guest"
@@ -658,9 +659,8 @@ def current_read(documents, connection_keys, group_keys):
     """
     pairs = set()
     for user_group, document in documents.items():
-        for kind, scope, field in ((CONNECTION, connection_keys, "connectionPermissions"),
-                                   (GROUP, group_keys, "connectionGroupPermissions")):
-            for identifier, names in ((document or {}).get(field) or {}).items():
+        for kind, scope in ((CONNECTION, connection_keys), (GROUP, group_keys)):
+            for identifier, names in ((document or {}).get(PERMISSION_KINDS[kind]) or {}).items():
                 if str(identifier) in scope and READ in (names or []):
                     pairs.add((user_group, kind, scope[str(identifier)]))
     return pairs
@@ -669,12 +669,13 @@ def current_read(documents, connection_keys, group_keys):
 def read_operations(grants, revokes, connection_ids, group_ids):
     """{user group: patch operations}, revocations first; keys mapped to identifiers."""
     ids = {CONNECTION: connection_ids, GROUP: group_ids}
-    operations = defaultdict(list)
-    for op, pairs in (("remove", revokes), ("add", grants)):
-        for user_group, kind, key in sorted(pairs):
-            operations[user_group].append({"op": op, "path": PERMISSION_PATHS[kind] + str(ids[kind][key]),
-                                           "value": READ})
-    return dict(operations)
+
+    def paths(pairs, user_group):
+        return [(permission_path(PERMISSION_KINDS[kind], ids[kind][key]), READ)
+                for group, kind, key in sorted(pairs) if group == user_group]
+
+    return {user_group: build_patch(paths(revokes, user_group), paths(grants, user_group))
+            for user_group in sorted({user_group for user_group, _kind, _key in grants | revokes})}
 
 
 def permission_report(grants, revokes, tree):

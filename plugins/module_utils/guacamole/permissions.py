@@ -101,6 +101,22 @@ def normalize_document(document, system_permissions=SYSTEM_PERMISSIONS_16, where
     return normalized
 
 
+def permission_path(kind, identifier=None):
+    """The patch path of a permission of a kind: on the object identifier, or /systemPermissions."""
+    return SYSTEM_PATH if kind == SYSTEM_KIND else OBJECT_KINDS[kind] + str(identifier)
+
+
+def split_path(path):
+    """(kind, identifier) of a patch path: (SYSTEM_KIND, None) for /systemPermissions, (None, None) for a path
+    of no kind, identifier "" for an object kind's bare prefix."""
+    if path == SYSTEM_PATH:
+        return SYSTEM_KIND, None
+    for kind, prefix in OBJECT_KINDS.items():
+        if path.startswith(prefix):
+            return kind, path[len(prefix):]
+    return None, None
+
+
 def flatten(document, kinds=None):
     """The (path, value) pairs of a permission document, one per permission, for the kinds asked (default all)."""
     pairs = set()
@@ -111,7 +127,7 @@ def flatten(document, kinds=None):
             pairs.update((SYSTEM_PATH, name) for name in value or [])
         elif kind in OBJECT_KINDS:
             for identifier, names in (value or {}).items():
-                pairs.update((OBJECT_KINDS[kind] + str(identifier), name) for name in names or [])
+                pairs.update((permission_path(kind, identifier), name) for name in names or [])
     return pairs
 
 
@@ -120,14 +136,24 @@ def unflatten(pairs):
     document = {kind: {} for kind in OBJECT_KINDS}
     document[SYSTEM_KIND] = []
     for path, value in sorted(pairs):
-        if path == SYSTEM_PATH:
+        kind, identifier = split_path(path)
+        if kind == SYSTEM_KIND:
             document[SYSTEM_KIND].append(value)
-            continue
-        for kind, prefix in OBJECT_KINDS.items():
-            if path.startswith(prefix):
-                document[kind].setdefault(path[len(prefix):], []).append(value)
-                break
+        elif kind is not None:
+            document[kind].setdefault(identifier, []).append(value)
     return document
+
+
+def apply_operations(document, operations):
+    """The permission document (every kind present) after the patch operations: what a PATCH makes of it."""
+    pairs = flatten(document)
+    for operation in operations:
+        pair = (operation["path"], operation["value"])
+        if operation["op"] == "add":
+            pairs.add(pair)
+        else:
+            pairs.discard(pair)
+    return unflatten(pairs)
 
 
 def validate_operation(operation, system_permissions=SYSTEM_PERMISSIONS_16):
@@ -141,11 +167,11 @@ def validate_operation(operation, system_permissions=SYSTEM_PERMISSIONS_16):
         raise PermissionPatchError(f"patch operation {operation!r}: path must be a string")
     if not isinstance(value, str):
         raise PermissionPatchError(f"patch operation {operation!r}: value must be ONE permission name (a string)")
-    if path == SYSTEM_PATH:
+    kind, identifier = split_path(path)
+    if kind == SYSTEM_KIND:
         allowed = system_permissions
     else:
-        prefix = next((prefix for prefix in OBJECT_KINDS.values() if path.startswith(prefix)), None)
-        if prefix is None or path == prefix:
+        if kind is None or identifier == "":
             raise PermissionPatchError(f"patch operation {operation!r}: path must be {SYSTEM_PATH} or one of "
                                        f"{', '.join(prefix + '<identifier>' for prefix in OBJECT_KINDS.values())}")
         allowed = OBJECT_PERMISSIONS
@@ -154,13 +180,19 @@ def validate_operation(operation, system_permissions=SYSTEM_PERMISSIONS_16):
                                    f"expected one of {', '.join(allowed)}")
 
 
-def patch_operations(add=(), remove=(), system_permissions=SYSTEM_PERMISSIONS_16):
-    """The operations (validated, in a stable order: removals first) for sets of (path, value) pairs."""
-    operations = [{"op": "remove", "path": path, "value": value} for path, value in sorted(remove)]
-    operations += [{"op": "add", "path": path, "value": value} for path, value in sorted(add)]
+def build_patch(remove=(), add=(), system_permissions=SYSTEM_PERMISSIONS_16):
+    """The patch operations for lists of (path, value) pairs: the removals, then the additions, each in the
+    order given, and each operation validated."""
+    operations = [{"op": "remove", "path": path, "value": value} for path, value in remove]
+    operations += [{"op": "add", "path": path, "value": value} for path, value in add]
     for operation in operations:
         validate_operation(operation, system_permissions)
     return operations
+
+
+def patch_operations(add=(), remove=(), system_permissions=SYSTEM_PERMISSIONS_16):
+    """The operations (validated, in a stable order: removals first) for sets of (path, value) pairs."""
+    return build_patch(sorted(remove), sorted(add), system_permissions)
 
 
 def plan_permissions(current, wanted, state="present", system_permissions=SYSTEM_PERMISSIONS_16, kinds=None):

@@ -7,11 +7,14 @@ import pytest
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import SYSTEM_PERMISSIONS_15
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.permissions import (
     PermissionPatchError,
+    build_patch,
     describe_operations,
     flatten,
     normalize_document,
     patch_operations,
     permission_patch,
+    permission_path,
+    split_path,
     unflatten,
     validate_operation,
 )
@@ -118,6 +121,31 @@ def test_validate_operation(operation, words):
 def test_patch_operations_validates_every_one():
     with pytest.raises(PermissionPatchError):
         patch_operations(add={("/connectionPermissions/1", "READ"), ("/systemPermissions", "NOPE")})
+
+
+def test_build_patch_keeps_the_order_given_removals_first():
+    assert build_patch(remove=[("/connectionPermissions/21", "READ")],
+                       add=[("/connectionPermissions/20", "READ"), ("/connectionGroupPermissions/1", "READ")]) == [
+        {"op": "remove", "path": "/connectionPermissions/21", "value": "READ"},
+        {"op": "add", "path": "/connectionPermissions/20", "value": "READ"},
+        {"op": "add", "path": "/connectionGroupPermissions/1", "value": "READ"}]
+    with pytest.raises(PermissionPatchError):
+        build_patch(add=[("/connectionPermissions/", "READ")])
+
+
+@pytest.mark.parametrize("kind, identifier, path", [
+    ("connectionPermissions", "a/b", "/connectionPermissions/a/b"),
+    ("userGroupPermissions", 7, "/userGroupPermissions/7"),
+    ("systemPermissions", None, "/systemPermissions"),
+])
+def test_permission_path_and_split_path_are_inverse(kind, identifier, path):
+    assert permission_path(kind, identifier) == path
+    assert split_path(path) == (kind, None if identifier is None else str(identifier))
+
+
+def test_split_path_of_no_kind():
+    assert split_path("/nonsense/1") == (None, None)
+    assert split_path("/connectionPermissions/") == ("connectionPermissions", "")
 
 
 def test_flatten_unflatten_round_trip_and_normalize():
