@@ -120,3 +120,47 @@ def test_a_group_is_created_commented_read_and_deleted(fixed):
     data(client.delete("/access/groups/ops"))
     missing = client.get("/access/groups/ops")
     assert missing.status_code == 500 and missing.json()["message"].strip() == "group 'ops' does not exist"
+
+
+# --- 4. ACL.pm update_acl: the path, roles, groups, users and tokens must exist -----------------------------------
+
+def acl(client):
+    return data(client.get("/access/acl"))
+
+
+def test_gap_an_acl_update_takes_unknown_roles_groups_users_and_tokens(plain):
+    _pve, client = plain
+    data(client.put("/access/acl", data={"path": "/nowhere", "roles": "NoSuchRole", "groups": "nobody",
+                                         "users": "ghost@pve", "tokens": "ghost@pve!ci"}))
+
+
+def test_an_acl_update_refuses_what_a_node_does_not_have_and_writes_nothing(fixed):
+    pve, client = fixed
+    pve.users["alice@pve"] = "pw"
+    pve.apitokens["alice@pve!ci"] = "s"
+    pve.access_groups["ops"] = {"comment": None, "users": set()}
+    cases = [
+        ({"path": "/nowhere", "roles": "PVEAuditor", "users": "alice@pve"}, 400, "invalid ACL path '/nowhere'"),
+        ({"path": "/vms/a b", "roles": "PVEAuditor", "users": "alice@pve", "delete": 1}, 400,
+         "invalid ACL path '/vms/a b'"),
+        ({"path": "/vms", "roles": "PVEAuditor,Nope", "users": "alice@pve"}, 500,
+         "ACL update failed: role 'Nope' does not exist"),
+        ({"path": "/vms", "roles": "PVEAuditor", "groups": "ops,nobody"}, 500,
+         "ACL update failed: group 'nobody' does not exist"),
+        ({"path": "/vms", "roles": "PVEAuditor", "users": "alice@pve,ghost@pve"}, 500,
+         "ACL update failed: user 'ghost@pve' does not exist"),
+        ({"path": "/vms", "roles": "PVEAuditor", "tokens": "alice@pve!ci,alice@pve!other"}, 500,
+         "ACL update failed: no such token 'other' for user 'alice@pve'"),
+    ]
+    for params, status, message in cases:
+        reply = client.put("/access/acl", data=params)
+        assert reply.status_code == status, (params, reply.text)
+        body = reply.json()
+        assert (body["errors"]["path"] if status == 400 else body["message"]).strip() == message
+    assert acl(client) == []
+    data(client.put("/access/acl", data={"path": "/vms/", "roles": "PVEAuditor", "groups": "ops",
+                                         "users": "alice@pve", "tokens": "alice@pve!ci", "propagate": 0}))
+    assert acl(client) == [{"path": "/vms", "type": kind, "ugid": ugid, "roleid": "PVEAuditor", "propagate": 0}
+                           for kind, ugid in (("group", "ops"), ("token", "alice@pve!ci"), ("user", "alice@pve"))]
+    data(client.put("/access/acl", data={"path": "/vms/100/", "roles": "PVEAuditor", "users": "alice@pve",
+                                         "delete": 1}))  # nothing to remove: no error

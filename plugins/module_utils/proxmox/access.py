@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: proxgate.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the access modules (proxmox_role, proxmox_group, proxmox_pool) share: PVE's id formats, how a node
-keeps a comment, finding one entry of a listing, and a pool's members.
+"""What the access modules (proxmox_role, proxmox_group, proxmox_pool, proxmox_acl, proxmox_token) share: PVE's id
+formats, how a node keeps a comment, finding one entry of a listing, a pool's members, and ACL entries.
 
 The rules are PVE's, read from pve-access-control: role and group ids (src/PVE/AccessControl.pm
 verify_rolename, and verify_groupname with PVE::Auth::Plugin's $groupname_regex) are letters, digits, '.', '-' and
@@ -18,6 +18,20 @@ import re
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 
 ACCESS_ID = re.compile(r"[A-Za-z0-9.\-_]+")
+# PVE::Auth::Plugin's $user_regex and $realm_regex; a token's own id is a realm_regex (AccessControl.pm
+# $token_subid_regex), and a token id is user@realm!tokenid ($token_full_regex).
+USER_ID = re.compile(r"[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+")
+TOKEN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-_]+")
+TOKEN_ID = re.compile(r"([^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+)!([A-Za-z][A-Za-z0-9.\-_]+)")
+# AccessControl.pm check_path: the paths an ACL entry can be added on ([[:alnum:]] plus '.', '-' and '_').
+_SEG = r"[A-Za-z0-9.\-_]+"
+ACL_PATHS = re.compile("|".join([
+    "/", "/access", "/access/groups", f"/access/groups/{_SEG}", "/access/realm", f"/access/realm/{_SEG}",
+    "/nodes", f"/nodes/{_SEG}", "/pool", f"/pool/{_SEG}(?:/{_SEG}){{0,2}}", "/sdn",
+    "/sdn/(?:controllers|dns|fabrics|ipams|prefix-lists|route-maps)(?:/[A-Za-z0-9_\\-]+)?",
+    f"/sdn/zones(?:/{_SEG}(?:/{_SEG}(?:/[1-9][0-9]{{0,3}})?)?)?", "/storage", f"/storage/{_SEG}", "/vms",
+    "/vms/[1-9][0-9]{2,}", "/mapping", f"/mapping/{_SEG}(?:/{_SEG})?"]))
+ACL_KINDS = (("users", "user"), ("groups", "group"), ("tokens", "token"))
 
 
 def access_id_problem(option, value, what):
@@ -25,6 +39,40 @@ def access_id_problem(option, value, what):
     if ACCESS_ID.fullmatch(value) and value not in (".", ".."):
         return None
     return f"{option} must be a Proxmox VE {what} id (letters, digits, '.', '-' and '_'); got {value!r}"
+
+
+def user_id_problem(option, value):
+    """The message for a user id PVE would refuse (user@realm), or None."""
+    if USER_ID.fullmatch(value):
+        return None
+    return f"{option} must be a Proxmox VE user id, user@realm such as alice@pve; got {value!r}"
+
+
+def token_id_problem(option, value):
+    """The message for a full token id PVE would refuse (user@realm!tokenid), or None."""
+    if TOKEN_ID.fullmatch(value):
+        return None
+    return f"{option} must be a Proxmox VE API token id, user@realm!tokenid such as ci@pve!deploy; got {value!r}"
+
+
+def normalize_acl_path(path):
+    """An ACL path as a node stores it (AccessControl.pm normalize_path: slashes collapsed, a leading one, none
+    at the end), or None when it has characters a node refuses."""
+    if not path:
+        return None
+    path = re.sub("/+", "/", path).rstrip("/") or "/"
+    path = path if path.startswith("/") else "/" + path
+    return path if re.fullmatch(r"[A-Za-z0-9.\-_/]+", path) else None
+
+
+def acl_path_problem(path, adding=True):
+    """The message for an ACL path a node refuses (AccessControl.pm normalize_path, and check_path when an entry
+    is added), or None."""
+    normal = normalize_acl_path(path)
+    if normal is not None and (not adding or ACL_PATHS.fullmatch(normal)):
+        return None
+    return (f"path must be a Proxmox VE ACL path such as /, /vms/100, /pool/<pool>, /storage/<storage>, "
+            f"/nodes/<node> or /access/groups/<group>; got {path!r}")
 
 
 def stored_comment(value):
@@ -100,3 +148,41 @@ def pool_call(client, method, pool, **data):
         reply = getattr(client, method)("/pools", poolid=pool, **data)
         return (reply or [{}])[0] if method == "get" else reply
     return getattr(client, method)(api_path("pools", pool), **data)
+
+
+# ------------------------------------------------------------------ ACL
+
+def acl_entries(listing, path, members, roles):
+    """{(type, ugid, roleid): propagate (bool)} of GET /access/acl's entries on path for the members
+    ({type: [ids]}) and roles given; the others are not this task's."""
+    return {(entry["type"], entry["ugid"], entry["roleid"]): bool(int(entry.get("propagate", 1)))
+            for entry in listing or []
+            if entry.get("path") == path and entry.get("roleid") in roles
+            and entry.get("ugid") in members.get(entry.get("type"), ())}
+
+
+def acl_requests(entries):
+    """PUT /access/acl's data for entries ({(type, ugid, roleid)...}): one request per set of members that the
+    same roles are to get (a node applies each request's roles to each of its members), fewest requests first
+    by role."""
+    by_role = {}
+    for kind, ugid, role in sorted(entries):
+        by_role.setdefault(role, set()).add((kind, ugid))
+    grouped = {}
+    for role, members in sorted(by_role.items()):
+        grouped.setdefault(frozenset(members), []).append(role)
+    requests = []
+    for members, roles in grouped.items():
+        data = {"roles": ",".join(roles)}
+        for option, kind in ACL_KINDS:
+            ids = sorted(ugid for member_kind, ugid in members if member_kind == kind)
+            if ids:
+                data[option] = ",".join(ids)
+        requests.append(data)
+    return requests
+
+
+def acl_shown(path, entries):
+    """Entries ({(type, ugid, roleid): propagate}) as the module returns and diffs them, sorted."""
+    return [{"path": path, "type": kind, "ugid": ugid, "roleid": role, "propagate": propagate}
+            for (kind, ugid, role), propagate in sorted(entries.items())]

@@ -12,13 +12,35 @@ pve-access-control:
 - fakepve stores no group: /access/groups answers one example group. A node keeps them (src/PVE/API2/Group.pm:
   index, create_group, update_group, read_group, delete_group), with the comment only when one was given and
   the members as users joined them.
+- The ACL update (PUT /access/acl, server.py stores it) takes any path, role, group, user or token. A node refuses
+  (src/PVE/API2/ACL.pm update_acl) a path that AccessControl.pm normalize_path cannot make or, when adding,
+  check_path does not know (400, "invalid ACL path"), and inside the user.cfg lock, each role in turn, a role,
+  group, user or token that does not exist (500, "ACL update failed: ... does not exist"; check_token_exist:
+  "no such token"); user.cfg is written only at the end, so a refused update changes nothing.
 """
 
 from __future__ import annotations
 
+import re
+
 from fakepve.model import PveError
 from fakepve.routing import die, split_list
 from fakepve.shapes import PRIVILEGES, ROLES
+
+# AccessControl.pm check_path: the ACL paths a node knows.
+ACL_PATH = re.compile(r"""(/|/access|/access/groups|/access/groups/[\w.\-]+|/access/realm|/access/realm/[\w.\-]+
+    |/nodes|/nodes/[\w.\-]+|/pool|/pool/[A-Za-z0-9.\-_]+(?:/[A-Za-z0-9.\-_]+){0,2}
+    |/sdn|/sdn/(?:controllers|dns|fabrics|ipams|prefix-lists|route-maps|zones)(?:/[\w.\-]+){0,3}
+    |/storage|/storage/[\w.\-]+|/vms|/vms/[1-9][0-9]{2,}|/mapping(?:/[\w.\-]+){0,2})""", re.X | re.A)
+
+
+def normalize_acl_path(path):
+    """AccessControl.pm normalize_path: slashes collapsed, none at the end, one at the start; None if invalid."""
+    if not path:
+        return None
+    path = re.sub("/+", "/", str(path)).rstrip("/") or "/"
+    path = path if path.startswith("/") else "/" + path
+    return path if re.fullmatch(r"[A-Za-z0-9.\-_/]+", path) else None
 
 
 class AccessGaps:
@@ -32,6 +54,10 @@ class AccessGaps:
     @property
     def access_groups(self):
         return self.__dict__.setdefault("_access_groups", {})
+
+    def _routes_access_acl(self):
+        # Registered before server.py's _routes_acl (the tables go in name order), so this route answers.
+        return [("PUT", "/access/acl", self._acl_checked_update)]
 
     def _routes_access_roles(self):
         return [("GET", "/access/roles", self._role_index), ("POST", "/access/roles", self._role_create),
@@ -134,3 +160,36 @@ class AccessGaps:
     async def _group_delete(self, v, user):
         self._existing_group(v["groupid"], "delete group failed: ")
         del self.access_groups[v["groupid"]]
+
+    # --------------------------------------------------------------------- ACL
+
+    def user_exists(self, userid):
+        """A user user.cfg would hold: the login, the password users, and the owners of the API tokens."""
+        return userid == self.user or userid in self.users or \
+            any(token.split("!")[0] == userid for token in self.apitokens)
+
+    async def _acl_checked_update(self, v, user):
+        if not (v.get("users") or v.get("groups") or v.get("tokens")):
+            return await self._acl_update(v, user)  # its 400 for no users, groups and tokens
+        path = normalize_acl_path(v.get("path"))
+        if path is None or (not is_true(v.get("delete")) and not ACL_PATH.fullmatch(path)):
+            raise PveError(400, "Parameter verification failed.", {"path": f"invalid ACL path '{v.get('path')}'"})
+        for role in split_list(v.get("roles")):
+            problem = None if role in self.access_roles else f"role '{role}' does not exist"
+            for group in split_list(v.get("groups")):
+                problem = problem or (None if group in self.access_groups else f"group '{group}' does not exist")
+            for userid in split_list(v.get("users")):
+                problem = problem or (None if self.user_exists(userid) else f"user '{userid}' does not exist")
+            for token in split_list(v.get("tokens")):
+                owner, _, name = token.partition("!")
+                if problem is None and not self.user_exists(owner):
+                    problem = f"user '{owner}' does not exist"
+                if problem is None and token not in self.apitokens:
+                    problem = f"no such token '{name}' for user '{owner}'"
+            if problem:
+                raise die(f"ACL update failed: {problem}\n")
+        return await self._acl_update(v, user)
+
+
+def is_true(value):
+    return str(value).lower() in ("1", "true", "yes", "on")
