@@ -250,15 +250,16 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client imp
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
     ROOT,
-    GroupIndex,
     GroupPathError,
-    join_group_path,
     split_group_path,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.permissions import (
     SYSTEM_KIND,
+    Ambiguous,
+    NotFound,
+    ObjectResolver,
     apply_operations,
     permission_patch,
     split_path,
@@ -417,108 +418,12 @@ def diff_documents(before, after, operations, labels):
     return result
 
 
-class NotFound(LookupError):
-    """The object an entry names does not exist (or the API user cannot see it)."""
-
-
-class Ambiguous(LookupError):
-    """A name that matches more than one object."""
-
-
-class Resolver:
-    """Names -> identifiers (and back, for the diff), from the directories the entries need, read once."""
-
-    def __init__(self, client):
-        self.client = client
-        self._cache = {}
-
-    def _get(self, path):
-        if path not in self._cache:
-            self._cache[path] = self.client.get(path) or {}
-        return self._cache[path]
-
-    @property
-    def groups(self):
-        if "groups" not in self._cache:
-            self._cache["groups"] = GroupIndex.load(self.client)
-        return self._cache["groups"]
-
-    def group_path(self, identifier):
-        try:
-            return self.groups.path_of(identifier)
-        except GroupPathError:
-            return str(identifier)
-
-    def connection_label(self, connection):
-        parent = connection.get("parentIdentifier") or ROOT
-        names = [] if parent == ROOT else split_group_path(self.group_path(parent))
-        return join_group_path([*names, connection.get("name", "")])
+class Resolver(ObjectResolver):
+    """The objects the options name: an entry -> its identifier, an option -> the labels of its objects."""
 
     def labels(self, option):
         """(kind, identifier) -> label of every object of an option's kind that the API user can see."""
-        kind = KIND_OF_OPTION[option]
-        if option == "connections":
-            return {(kind, i): self.connection_label(c) for i, c in self._get("connections").items()}
-        if option == "connection_groups":
-            return {(kind, i): self.group_path(i) for i in self.groups.groups}
-        if option == "sharing_profiles":
-            connections = self._get("connections")
-            labels = {}
-            for identifier, profile in self._get("sharingProfiles").items():
-                connection = connections.get(str(profile.get("primaryConnectionIdentifier")))
-                shared = self.connection_label(connection) if connection else "?"
-                labels[(kind, identifier)] = f"{shared}: {profile.get('name')}"
-            return labels
-        return {}
-
-    # -- lookups: each returns an identifier, or raises NotFound or Ambiguous with a text naming the entry
-
-    def connection(self, where, identifier=None, name=None, parent=None):
-        connections = self._get("connections")
-        if identifier is not None:
-            if identifier not in connections:
-                raise NotFound(f"{where}: no connection with identifier {identifier!r}")
-            return identifier
-        candidates = [(i, c) for i, c in connections.items() if c.get("name") == name]
-        if parent is not None:
-            parent_id = self.groups.resolve(parent)
-            if parent_id is None:
-                raise NotFound(f"{where}.parent: no connection group at path {parent!r}")
-            candidates = [(i, c) for i, c in candidates if (c.get("parentIdentifier") or ROOT) == parent_id]
-        if not candidates:
-            place = f" in {parent!r}" if parent is not None else ""
-            raise NotFound(f"{where}: no connection named {name!r}{place}")
-        if len(candidates) > 1:
-            paths = ", ".join(sorted(self.connection_label(c) for _i, c in candidates))
-            raise Ambiguous(f"{where}: {len(candidates)} connections are named {name!r} ({paths}); set parent")
-        return candidates[0][0]
-
-    def connection_group(self, where, identifier=None, path=None):
-        if identifier is not None:
-            if self.groups.get(identifier) is None:
-                raise NotFound(f"{where}: no connection group with identifier {identifier!r}")
-            return identifier
-        found = self.groups.resolve(path)
-        if found is None:
-            raise NotFound(f"{where}: no connection group at path {path!r}")
-        return found
-
-    def sharing_profile(self, where, identifier=None, name=None, connection=None, parent=None):
-        profiles = self._get("sharingProfiles")
-        if identifier is not None:
-            if identifier not in profiles:
-                raise NotFound(f"{where}: no sharing profile with identifier {identifier!r}")
-            return identifier
-        connection_id = self.connection(f"{where}.connection", name=connection, parent=parent)
-        for found, profile in profiles.items():
-            if profile.get("name") == name and str(profile.get("primaryConnectionIdentifier")) == connection_id:
-                return found
-        raise NotFound(f"{where}: connection {connection!r} has no sharing profile named {name!r}")
-
-    def named(self, where, directory, noun, name):
-        if name not in self._get(directory):
-            raise NotFound(f"{where}: no {noun} named {name!r}")
-        return name
+        return self.labels_of(KIND_OF_OPTION[option])
 
     def resolve(self, option, index, entry):
         where = entry_label(option, index, entry)

@@ -26,6 +26,14 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client imp
     SYSTEM_PERMISSIONS_16,
     GuacamoleError,
 )
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups import (
+    ROOT,
+    GroupIndex,
+    GroupPathError,
+    find_child,
+    join_group_path,
+    split_group_path,
+)
 
 # Key in the permission document -> the path prefix of its patch operations.
 OBJECT_KINDS = {
@@ -224,3 +232,108 @@ def permission_patch(current, wanted, state="present", system_permissions=SYSTEM
 def describe_operations(operations):
     """Human-readable texts of patch operations: 'add READ on /connectionPermissions/1'."""
     return [f"{operation['op']} {operation['value']} on {operation['path']}" for operation in operations]
+
+
+class NotFound(LookupError):
+    """The object an entry names does not exist (or the API user cannot see it)."""
+
+
+class Ambiguous(LookupError):
+    """A name that matches more than one object."""
+
+
+class ObjectResolver:
+    """The objects permissions are granted on: names -> identifiers (and back, for a diff), from the directories
+    the lookups need, each read once."""
+
+    def __init__(self, client):
+        self.client = client
+        self._cache = {}
+
+    def _get(self, path):
+        if path not in self._cache:
+            self._cache[path] = self.client.get(path) or {}
+        return self._cache[path]
+
+    @property
+    def groups(self):
+        if "groups" not in self._cache:
+            self._cache["groups"] = GroupIndex.load(self.client)
+        return self._cache["groups"]
+
+    def group_path(self, identifier):
+        try:
+            return self.groups.path_of(identifier)
+        except GroupPathError:
+            return str(identifier)
+
+    def connection_label(self, connection):
+        parent = connection.get("parentIdentifier") or ROOT
+        names = [] if parent == ROOT else split_group_path(self.group_path(parent))
+        return join_group_path([*names, connection.get("name", "")])
+
+    def labels_of(self, kind):
+        """(kind, identifier) -> label of every object of a kind (a key of the permission document) that the API
+        user can see; {} for a kind whose identifiers are their names."""
+        if kind == "connectionPermissions":
+            return {(kind, i): self.connection_label(c) for i, c in self._get("connections").items()}
+        if kind == "connectionGroupPermissions":
+            return {(kind, i): self.group_path(i) for i in self.groups.groups}
+        if kind == "sharingProfilePermissions":
+            connections = self._get("connections")
+            labels = {}
+            for identifier, profile in self._get("sharingProfiles").items():
+                connection = connections.get(str(profile.get("primaryConnectionIdentifier")))
+                shared = self.connection_label(connection) if connection else "?"
+                labels[(kind, identifier)] = f"{shared}: {profile.get('name')}"
+            return labels
+        return {}
+
+    # -- lookups: each returns an identifier, or raises NotFound or Ambiguous with a text that starts with where
+
+    def connection(self, where, identifier=None, name=None, parent=None):
+        connections = self._get("connections")
+        if identifier is not None:
+            if identifier not in connections:
+                raise NotFound(f"{where}: no connection with identifier {identifier!r}")
+            return identifier
+        candidates = [(i, c) for i, c in connections.items() if c.get("name") == name]
+        if parent is not None:
+            parent_id = self.groups.resolve(parent)
+            if parent_id is None:
+                raise NotFound(f"{where}.parent: no connection group at path {parent!r}")
+            candidates = [(i, c) for i, c in candidates if (c.get("parentIdentifier") or ROOT) == parent_id]
+        if not candidates:
+            place = f" in {parent!r}" if parent is not None else ""
+            raise NotFound(f"{where}: no connection named {name!r}{place}")
+        if len(candidates) > 1:
+            paths = ", ".join(sorted(self.connection_label(c) for _i, c in candidates))
+            raise Ambiguous(f"{where}: {len(candidates)} connections are named {name!r} ({paths}); set parent")
+        return candidates[0][0]
+
+    def connection_group(self, where, identifier=None, path=None):
+        if identifier is not None:
+            if self.groups.get(identifier) is None:
+                raise NotFound(f"{where}: no connection group with identifier {identifier!r}")
+            return identifier
+        found = self.groups.resolve(path)
+        if found is None:
+            raise NotFound(f"{where}: no connection group at path {path!r}")
+        return found
+
+    def sharing_profile(self, where, identifier=None, name=None, connection=None, parent=None):
+        profiles = self._get("sharingProfiles")
+        if identifier is not None:
+            if identifier not in profiles:
+                raise NotFound(f"{where}: no sharing profile with identifier {identifier!r}")
+            return identifier
+        connection_id = self.connection(f"{where}.connection", name=connection, parent=parent)
+        found = find_child(profiles, connection_id, name, parent_key="primaryConnectionIdentifier")
+        if found is not None:
+            return found["identifier"]
+        raise NotFound(f"{where}: connection {connection!r} has no sharing profile named {name!r}")
+
+    def named(self, where, directory, noun, name):
+        if name not in self._get(directory):
+            raise NotFound(f"{where}: no {noun} named {name!r}")
+        return name
