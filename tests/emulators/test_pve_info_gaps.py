@@ -5,21 +5,12 @@ real over HTTPS on 127.0.0.1 and spoken to with httpx."""
 
 from __future__ import annotations
 
-import ssl
 import time
 
-import httpx
 import pytest
 
 from tests.emulators.pve import ServedPve
-
-TOKEN_ID = "root@pam!info-gaps"
-TOKEN_SECRET = "0b6f1c2e-7d4a-4b8e-9a31-5e2d8c7f4a10"
-
-
-def client_for(url, cafile):
-    return httpx.Client(base_url=url + "/api2/json", verify=ssl.create_default_context(cafile=cafile),
-                        headers={"Authorization": f"PVEAPIToken={TOKEN_ID}={TOKEN_SECRET}"}, timeout=10)
+from tests.emulators.test_pve_guest_gaps import TOKEN_ID, TOKEN_SECRET, client_for, data
 
 
 def prepare(pve):
@@ -43,11 +34,6 @@ def fixed(tmp_path):
     with client_for(server.url, server.certfile) as client:
         yield server.pve, client
     server.stop()
-
-
-def data(response):
-    assert response.status_code == 200, (response.status_code, response.text)
-    return response.json()["data"]
 
 
 def create_and_start(client):

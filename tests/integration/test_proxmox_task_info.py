@@ -1,0 +1,114 @@
+"""proxmox_task_info against the test server: a task by UPID with its log, a guest's tasks on every node, a node
+that does not answer, bad input, and no writes."""
+
+import ssl
+import time
+
+import httpx
+import pytest
+
+from tests.integration.conftest import TOKEN_ID, TOKEN_SECRET
+
+pytestmark = pytest.mark.integration
+
+
+def run_tasks(pve, *calls):
+    """Carry out (path, data) POSTs as root's token and wait for their tasks; their UPIDs."""
+    upids = []
+    with httpx.Client(base_url=pve.url + "/api2/json", verify=ssl.create_default_context(cafile=pve.certfile),
+                      headers={"Authorization": f"PVEAPIToken={TOKEN_ID}={TOKEN_SECRET}"}, timeout=10) as client:
+        for path, data in calls:
+            reply = client.post(path, data=data)
+            assert reply.status_code == 200, reply.text
+            upid = reply.json()["data"]
+            deadline = time.monotonic() + 10
+            while client.get(f"/nodes/{upid.split(':')[1]}/tasks/{upid}/status").json()["data"]["status"] != "stopped":
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            upids.append(upid)
+            time.sleep(1.1)  # distinct start times, so "newest first" is a real order
+    return upids
+
+
+def test_task_by_upid_with_its_log_and_by_guest(run_playbook, pve, pve_env, writes):
+    stop, start = run_tasks(pve, ("/nodes/pve1/qemu/101/status/stop", {}), ("/nodes/pve1/qemu/101/status/start", {}))
+    before = writes()
+    run = run_playbook(f"""
+        - name: One task
+          proxgate.core.proxmox_task_info:
+            upid: "{start}"
+        - name: The starts of 101
+          proxgate.core.proxmox_task_info:
+            vmid: 101
+            type: qmstart
+        - name: Everything of 101, the newest
+          proxgate.core.proxmox_task_info:
+            vmid: 101
+            limit: 1
+        - name: Of a guest without tasks, on pve2
+          proxgate.core.proxmox_task_info:
+            vmid: 102
+            node: pve2
+    """, env=pve_env, check=True)
+    assert run.rc == 0, run.stdout + run.stderr
+    task = run.result("One task")["task"]
+    assert task["upid"] == start and task["node"] == "pve1" and task["type"] == "qmstart" and task["id"] == "101"
+    assert task["status"] == "stopped" and task["exitstatus"] == "OK" and task["succeeded"] is True
+    assert task["log"] and task["log"][-1] == "TASK OK"
+    assert task["starttime_iso"].endswith("Z")
+    starts = run.result("The starts of 101")
+    assert [t["upid"] for t in starts["tasks"]] == [start] and starts["unreachable_nodes"] == []
+    assert [t["upid"] for t in run.result("Everything of 101, the newest")["tasks"]] == [start]
+    assert stop != start
+    assert run.result("Of a guest without tasks, on pve2")["tasks"] == []
+    assert run.changed == []
+    assert writes() == before
+
+
+def test_an_offline_node_is_reported_not_a_failure(run_playbook, pve, pve_env, writes):
+    run_tasks(pve, ("/nodes/pve1/qemu/101/status/stop", {}))
+    pve.pve.set_node_offline("pve2")
+    run = run_playbook("""
+        - name: Tasks of 101
+          proxgate.core.proxmox_task_info:
+            vmid: 101
+    """, env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("Tasks of 101")
+    assert [t["type"] for t in result["tasks"]] == ["qmstop"]
+    assert result["unreachable_nodes"] == ["pve2"]
+    assert writes() == [("POST", "/api2/json/nodes/pve1/qemu/101/status/stop")]
+
+
+@pytest.mark.parametrize("options, message", [
+    ("upid: not-a-upid", "upid is not a Proxmox VE task id"),
+    ("upid: 'UPID:pve1:zz:00001B58:6B1654D9:qmstart:101:root@pam:'", "upid is not a Proxmox VE task id"),
+    ("upid: 'UPID:pve1:000003E8:00001B58:6B1654D9:qmstart:101:root@pam:'\n            node: pve2",
+     "the task ran on 'pve1'"),
+    ("vmid: 101\n            limit: 0", "limit must be 1 or more"),
+    ("vmid: 101\n            node: 'bad node'", "node must be a Proxmox VE node name"),
+    ("vmid: 101\n            upid: 'UPID:pve1:000003E8:00001B58:6B1654D9:qmstart:101:root@pam:'",
+     "mutually exclusive"),
+])
+def test_bad_input_gets_a_clear_message(run_playbook, pve_env, writes, options, message):
+    run = run_playbook(f"""
+        - name: Bad
+          proxgate.core.proxmox_task_info:
+            {options}
+          ignore_errors: true
+    """, env=pve_env)
+    result = run.result("Bad")
+    assert [r["task"] for r in run.failed] == ["Bad"], result
+    assert message in result["msg"]
+    assert writes() == []
+
+
+def test_a_upid_the_node_does_not_know(run_playbook, pve_env):
+    run = run_playbook("""
+        - name: Unknown
+          proxgate.core.proxmox_task_info:
+            upid: "UPID:pve1:000003E8:00001B58:6B1654D9:qmstart:101:root@pam:"
+          ignore_errors: true
+    """, env=pve_env)
+    result = run.result("Unknown")
+    assert [r["task"] for r in run.failed] == ["Unknown"] and "unable to parse worker upid" in result["msg"]
