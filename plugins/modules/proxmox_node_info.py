@@ -14,7 +14,7 @@ description:
     (C(GET /nodes/<node>/status)) and its versions (C(GET /nodes/<node>/version)).
   - A node that is offline, or does not answer, is listed with RV(nodes[].status) V(offline) or V(unknown) and
     without the facts only it could give; it does not fail the module.
-  - Subscription-free: nothing is read from the subscription route, and the subscription level PVE lists is not
+  - Subscription-free - nothing is read from the subscription route, and the subscription level PVE lists is not
     returned.
   - Reads only; never changes anything.
 author:
