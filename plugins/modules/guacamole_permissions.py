@@ -261,6 +261,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.permission
     NotFound,
     ObjectResolver,
     apply_operations,
+    normalize_names,
     permission_patch,
     split_path,
 )
@@ -283,17 +284,6 @@ def permission_spec():
 
 
 # ----------------------------------------------------------------------------- option checks
-
-def normalize_names(values, allowed, where):
-    """Upper-cased, de-duplicated, sorted permission names; raises ValueError naming ``where`` for an unknown one."""
-    names = set()
-    for value in values or []:
-        name = str(value).strip().upper()
-        if name not in allowed:
-            raise ValueError(f"{where}: unknown permission {value!r}; expected one of {', '.join(allowed)}")
-        names.add(name)
-    return sorted(names)
-
 
 def entry_label(option, index, entry):
     """How an error names one entry: connections[0] (web01)."""

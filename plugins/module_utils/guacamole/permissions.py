@@ -52,7 +52,7 @@ OPS = ("add", "remove")
 STATES = {"present": ADD, "absent": REMOVE, "exact": REPLACE}
 
 
-class PermissionPatchError(GuacamoleError):
+class PermissionPatchError(GuacamoleError, ValueError):
     """A permission or patch operation the server would refuse (or fail on); the text names it."""
 
 
@@ -75,6 +75,12 @@ def _permission_name(value, allowed, where):
     return name
 
 
+def normalize_names(values, allowed, where):
+    """The names of one permission or a list of them, upper-cased, checked against allowed, de-duplicated and
+    sorted; PermissionPatchError naming ``where`` for an unknown one."""
+    return sorted({_permission_name(item, allowed, where) for item in _as_list(values, where)})
+
+
 def normalize_document(document, system_permissions=SYSTEM_PERMISSIONS_16, where="permissions"):
     """A permission document with identifiers as strings, names upper-cased and checked, values as sorted lists.
 
@@ -88,9 +94,7 @@ def normalize_document(document, system_permissions=SYSTEM_PERMISSIONS_16, where
     normalized = {}
     for kind, value in document.items():
         if kind == SYSTEM_KIND:
-            names = {_permission_name(item, system_permissions, f"{where}.{kind}")
-                     for item in _as_list(value, f"{where}.{kind}")}
-            normalized[kind] = sorted(names)
+            normalized[kind] = normalize_names(value, system_permissions, f"{where}.{kind}")
         elif kind in OBJECT_KINDS:
             if value is None:
                 value = {}
@@ -100,9 +104,7 @@ def normalize_document(document, system_permissions=SYSTEM_PERMISSIONS_16, where
             for identifier, names in value.items():
                 if str(identifier) == "":
                     raise PermissionPatchError(f"{where}.{kind} has an empty identifier")
-                where_item = f"{where}.{kind}.{identifier}"
-                objects[str(identifier)] = sorted({_permission_name(item, OBJECT_PERMISSIONS, where_item)
-                                                   for item in _as_list(names, where_item)})
+                objects[str(identifier)] = normalize_names(names, OBJECT_PERMISSIONS, f"{where}.{kind}.{identifier}")
             normalized[kind] = {identifier: names for identifier, names in sorted(objects.items()) if names}
         else:
             raise PermissionPatchError(f"{where}: unknown permission kind {kind!r}; expected one of {', '.join(KINDS)}")
