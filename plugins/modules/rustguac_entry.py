@@ -279,7 +279,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.addressbook
     folder_problem,
     name_problem,
     read_entries,
-    read_folder,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.entries import (
     entry_argument_spec,
@@ -287,10 +286,10 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.entries imp
     plan_entry,
     public_entry,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.objects import RustguacObjectModule
 
 
-class RustguacEntry(RustguacModule):
+class RustguacEntry(RustguacObjectModule):
     argument_spec = dict(
         scope=dict(type="str", choices=["shared", "instance"], default="shared"),
         folder=dict(type="str", required=True),
@@ -301,6 +300,8 @@ class RustguacEntry(RustguacModule):
     )
     module_kwargs = dict(required_if=[("state", "present", ("type",))])
     required_role = "admin"
+    object_key = "entry"
+    listed_results = ("changed_keys", "secrets_sent")
 
     def validate(self):
         params = self.params
@@ -312,8 +313,11 @@ class RustguacEntry(RustguacModule):
             if problems:
                 self.fail("; ".join(problems))
 
-    def entries_path(self, *entry):
-        return entries_path(self.params["scope"], self.params["folder"], *entry)
+    def collection_path(self):
+        return entries_path(self.params["scope"], self.params["folder"])
+
+    def object_path(self):
+        return entries_path(self.params["scope"], self.params["folder"], self.params["name"])
 
     def describe(self, entry):
         described = dict(name=self.params["name"], scope=self.params["scope"], folder=self.params["folder"])
@@ -321,38 +325,37 @@ class RustguacEntry(RustguacModule):
         described.update(public_entry(entry))
         return described
 
-    def run(self):
+    def locate(self):
         scope, folder = self.params["scope"], self.params["folder"]
         # The folder list, not the entries: rustguac lists the entries of a missing folder as [] and would
         # create the folder with a first entry (src/api.rs ab_list_entries, ab_create_entry).
-        if read_folder(self.client, scope, folder) is None:
-            if self.params["state"] == "absent":
-                return self.ensure_absent(None)
-            self.fail(f"folder {folder!r} (scope {scope}) does not exist: "
-                      "create it first with proxgate.core.rustguac_folder")
-        existing = find_entry(read_entries(self.client, scope, folder), self.params["name"])
-        if self.params["state"] == "absent":
-            return self.ensure_absent(existing)
-        body, changes, sent = plan_entry(existing, self.params, self.params["update_password"])
-        diff = changes.diff()
-        if existing is None:
-            diff["before"] = {}
-        result = dict(changed=body is not None, entry=self.describe(body if body is not None else existing),
-                      changed_keys=sorted(changes.keys()), secrets_sent=sent)
-        if body is not None and not self.check_mode:
-            if existing is None:
-                self.client.post(self.entries_path(), dict(name=self.params["name"], **body))
-            else:
-                self.client.put(self.entries_path(self.params["name"]), body)
-        return self.with_diff(result, diff["before"], diff["after"])
+        if not self.folder_exists(folder):
+            if self.params["state"] == "present":
+                self.fail(f"folder {folder!r} (scope {scope}) does not exist: "
+                          "create it first with proxgate.core.rustguac_folder")
+            return None
+        return find_entry(read_entries(self.client, scope, folder), self.params["name"])
 
-    def ensure_absent(self, existing):
-        result = dict(changed=existing is not None, entry={}, changed_keys=[], secrets_sent=[])
-        if existing is None:
-            return self.with_diff(result, {}, {})
-        if not self.check_mode:
-            self.client.delete(self.entries_path(self.params["name"]))
-        return self.with_diff(result, self.describe(existing), {})
+    def desired(self, existing):
+        # The whole entry to write (None: nothing), the changes, the names of the secrets it carries.
+        return plan_entry(existing, self.params, self.params["update_password"])
+
+    def create(self, desired):
+        body, changes, sent = desired
+        self.post_object(dict(name=self.params["name"], **body))
+        self.written(changes, secrets_sent=sent)
+        return self.describe(body), changes.diff()["after"]
+
+    def update(self, existing, desired):
+        body, changes, sent = desired
+        if body is not None:
+            self.put_object(body)
+        self.written(changes, secrets_sent=sent)
+        return self.describe(body if body is not None else existing), changes
+
+    def delete(self, existing):
+        self.delete_object()
+        return self.describe(existing)
 
 
 def main():
