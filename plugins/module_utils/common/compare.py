@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: proxgate.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What to add and what to take away so that a set of things (members, permissions, grants) becomes what is
-wanted: the one comparison of desired and current sets that the modules share."""
+"""The comparisons of desired and current state that the modules share: of sets (members, permissions, grants:
+what to add and what to take away) and of dicts (the keys whose value differs, as a common.diff Changes)."""
 
 from __future__ import annotations
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
 
 ADD = "add"
 REMOVE = "remove"
@@ -24,3 +26,20 @@ def set_changes(current, wanted, mode=REPLACE):
     if mode == REMOVE:
         return set(), wanted & current
     return wanted - current, (current - wanted if mode == REPLACE else set())
+
+
+def dict_changes(current, desired, equal=None, skip=None, secret_keys=()):
+    """A Changes (common.diff) with every key of desired whose value differs from current's, before and after.
+
+    equal(key, desired value, current value) says whether the two agree (default: ==); a key for which
+    skip(key, desired value, current value) is true is not compared. secret_keys are masked in the diff.
+    """
+    changes = Changes(secret_keys=secret_keys)
+    current = current or {}
+    for key, value in desired.items():
+        have = current.get(key)
+        if skip is not None and skip(key, value, have):
+            continue
+        if not (equal(key, value, have) if equal is not None else value == have):
+            changes.add(key, have, value)
+    return changes
