@@ -164,3 +164,53 @@ def test_an_acl_update_refuses_what_a_node_does_not_have_and_writes_nothing(fixe
                            for kind, ugid in (("group", "ops"), ("token", "alice@pve!ci"), ("user", "alice@pve"))]
     data(client.put("/access/acl", data={"path": "/vms/100/", "roles": "PVEAuditor", "users": "alice@pve",
                                          "delete": 1}))  # nothing to remove: no error
+
+
+# --- 5. User.pm token_index / read_token / generate_token / update_token_info / remove_token: tokens are stored ----
+
+TOKENS = "/access/users/alice@pve/token"
+
+
+def test_gap_a_created_token_does_not_log_in_and_is_not_listed(plain, fakepve_cafile):
+    pve, client = plain
+    pve.users["alice@pve"] = "pw"
+    made = data(client.post(TOKENS + "/ci", data={"privsep": 0}))
+    assert "alice@pve!ci" not in pve.apitokens
+    assert "ci" not in [entry.get("tokenid") for entry in data(client.get(TOKENS))]
+    assert made["value"] != pve.apitokens.get("alice@pve!ci")
+
+
+def test_a_token_is_made_once_logs_in_is_read_updated_and_removed(fixed):
+    pve, client = fixed
+    pve.users["alice@pve"] = "pw"
+    made = data(client.post(TOKENS + "/ci", data={"comment": "CI", "expire": 4102444800}))
+    assert made["info"] == {"privsep": 1, "expire": 4102444800, "comment": "CI"}
+    assert made["full-tokenid"] == "alice@pve!ci" and len(made["value"]) == 36
+    assert pve.apitokens["alice@pve!ci"] == made["value"] and pve.token_privsep["alice@pve!ci"] is True
+    again = client.post(TOKENS + "/ci")
+    assert again.status_code == 400 and again.json()["errors"] == {"tokenid": "Token already exists."}
+    assert data(client.get(TOKENS)) == [{"tokenid": "ci", "privsep": 1, "expire": 4102444800, "comment": "CI"}]
+    assert "value" not in data(client.get(TOKENS + "/ci"))  # the secret is never read back
+    updated = data(client.put(TOKENS + "/ci", data={"privsep": 0, "expire": 0, "delete": "comment"}))
+    assert updated == {"privsep": 0, "expire": 0} and pve.token_privsep["alice@pve!ci"] is False
+    refused = client.put(TOKENS + "/ci", data={"delete": "expire"})
+    assert refused.status_code == 400 and refused.json()["errors"] == {"delete": "unknown option 'expire'"}
+    data(client.delete(TOKENS + "/ci"))
+    missing = client.get(TOKENS + "/ci")
+    assert missing.status_code == 500 and missing.json()["message"].strip() == \
+        "no such token 'ci' for user 'alice@pve'"
+    nobody = client.get("/access/users/ghost@pve/token")
+    assert nobody.status_code == 500 and nobody.json()["message"].strip() == "no such user ('ghost@pve')"
+
+
+def test_a_token_made_through_the_api_logs_in_with_its_privilege_separation(fixed):
+    pve, client = fixed
+    pve.users["alice@pve"] = "pw"
+    pve.grant("alice@pve", "/", "Sys.Audit")
+    pve.grant("alice@pve!other", "/", "Sys.Audit")  # acl is no longer None: permissions are checked
+    secret = data(client.post(TOKENS + "/ci"))["value"]
+    headers = {"Authorization": f"PVEAPIToken=alice@pve!ci={secret}"}
+    separated = client.get("/nodes/pve1/status", headers=headers)
+    assert separated.status_code == 403  # privsep: the token has no ACL of its own
+    data(client.put(TOKENS + "/ci", data={"privsep": 0}))
+    assert client.get("/nodes/pve1/status", headers=headers).status_code == 200

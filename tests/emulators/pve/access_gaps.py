@@ -17,11 +17,21 @@ pve-access-control:
   check_path does not know (400, "invalid ACL path"), and inside the user.cfg lock, each role in turn, a role,
   group, user or token that does not exist (500, "ACL update failed: ... does not exist"; check_token_exist:
   "no such token"); user.cfg is written only at the end, so a refused update changes nothing.
+- fakepve keeps no API token made through the API: POST /access/users/{userid}/token/{tokenid} answers a made-up
+  secret that does not authenticate, and the token is neither listed nor read back. A node (src/PVE/API2/User.pm
+  token_index, read_token, generate_token, update_token_info, remove_token) stores it in user.cfg with privsep
+  (1 unless given), expire (0: none, as parse_user_config reads an absent one) and a comment only when not
+  empty, answers the secret once ({info, value, full-tokenid}; PVE::TokenConfig generate_token, a UUID) and
+  never again, refuses a second one ("Token already exists."), and answers "no such user ('<userid>')"
+  (AccessControl.pm check_user_exist) or "no such token '<id>' for user '<userid>'" (check_token_exist). A token
+  made here is entered in fakepve's apitokens and in ``token_privsep`` (tokens.py), so it logs in and its
+  privilege separation applies.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 
 from fakepve.model import PveError
 from fakepve.routing import die, split_list
@@ -43,6 +53,10 @@ def normalize_acl_path(path):
     return path if re.fullmatch(r"[A-Za-z0-9.\-_/]+", path) else None
 
 
+def is_true(value):
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
 class AccessGaps:
     """Mixin of ProxgatePve: ``access_roles`` (role id -> set of privileges, the built-in ones first) and
     ``access_groups`` (group id -> {"comment": str or None, "users": set of user ids})."""
@@ -58,6 +72,18 @@ class AccessGaps:
     def _routes_access_acl(self):
         # Registered before server.py's _routes_acl (the tables go in name order), so this route answers.
         return [("PUT", "/access/acl", self._acl_checked_update)]
+
+    def _routes_access_tokens(self):
+        return [("GET", "/access/users/{userid}/token", self._token_index),
+                ("GET", "/access/users/{userid}/token/{tokenid}", self._token_read),
+                ("POST", "/access/users/{userid}/token/{tokenid}", self._token_create),
+                ("PUT", "/access/users/{userid}/token/{tokenid}", self._token_update),
+                ("DELETE", "/access/users/{userid}/token/{tokenid}", self._token_delete)]
+
+    @property
+    def token_info(self):
+        """Full token id -> {"expire": int, "comment": str or None} of the tokens in apitokens (none: 0, None)."""
+        return self.__dict__.setdefault("_token_info", {})
 
     def _routes_access_roles(self):
         return [("GET", "/access/roles", self._role_index), ("POST", "/access/roles", self._role_create),
@@ -183,13 +209,74 @@ class AccessGaps:
             for token in split_list(v.get("tokens")):
                 owner, _, name = token.partition("!")
                 if problem is None and not self.user_exists(owner):
-                    problem = f"user '{owner}' does not exist"
+                    problem = f"no such user ('{owner}')"  # check_token_exist -> check_user_exist
                 if problem is None and token not in self.apitokens:
                     problem = f"no such token '{name}' for user '{owner}'"
             if problem:
                 raise die(f"ACL update failed: {problem}\n")
         return await self._acl_update(v, user)
 
+    # ------------------------------------------------------------------ tokens
 
-def is_true(value):
-    return str(value).lower() in ("1", "true", "yes", "on")
+    def _token_owner(self, userid):
+        if not self.user_exists(userid):
+            raise die(f"no such user ('{userid}')\n")
+        return userid
+
+    def _token_shown(self, full):
+        info = self.token_info.get(full, {})
+        shown = {"privsep": 1 if self.token_privsep.get(full, True) else 0, "expire": info.get("expire") or 0}
+        if info.get("comment"):
+            shown["comment"] = info["comment"]
+        return shown
+
+    def _existing_token(self, v, fail=""):
+        userid = self._token_owner(v["userid"])
+        full = f"{userid}!{v['tokenid']}"
+        if full not in self.apitokens:
+            raise die(f"{fail}no such token '{v['tokenid']}' for user '{userid}'\n")
+        return full
+
+    async def _token_index(self, v, user):
+        userid = self._token_owner(v["userid"])
+        return [dict(self._token_shown(full), tokenid=full.split("!", 1)[1])
+                for full in sorted(self.apitokens) if full.split("!", 1)[0] == userid]
+
+    async def _token_read(self, v, user):
+        return self._token_shown(self._existing_token(v))
+
+    async def _token_create(self, v, user):
+        userid = self._token_owner(v["userid"])
+        full = f"{userid}!{v['tokenid']}"
+        if full in self.apitokens:
+            raise PveError(400, "Parameter verification failed.", {"tokenid": "Token already exists."})
+        self.apitokens[full] = str(uuid.uuid4())
+        self.token_privsep[full] = v.get("privsep") is None or is_true(v["privsep"])
+        self.token_info[full] = {"expire": int(v.get("expire") or 0), "comment": v.get("comment") or None}
+        return {"info": self._token_shown(full), "value": self.apitokens[full], "full-tokenid": full}
+
+    async def _token_update(self, v, user):
+        full = self._existing_token(v, "updating token info failed: ")
+        deletes = split_list(v.get("delete"))
+        for key in deletes:
+            if key != "comment":
+                raise PveError(400, "Parameter verification failed.", {"delete": f"unknown option '{key}'"})
+        info = self.token_info.setdefault(full, {"expire": 0, "comment": None})
+        if v.get("privsep") is not None:
+            self.token_privsep[full] = is_true(v["privsep"])
+        if v.get("expire") is not None:
+            info["expire"] = int(v["expire"])
+        if v.get("comment") is not None:
+            info["comment"] = v["comment"] or None
+        if deletes:
+            info["comment"] = None
+        shown = self._token_shown(full)
+        if is_true(v.get("regenerate")):
+            self.apitokens[full] = str(uuid.uuid4())
+            shown.update({"value": self.apitokens[full], "full-tokenid": full})
+        return shown
+
+    async def _token_delete(self, v, user):
+        full = self._existing_token(v, "deleting token failed: ")
+        for store in (self.apitokens, self.token_privsep, self.token_info):
+            store.pop(full, None)
