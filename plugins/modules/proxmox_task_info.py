@@ -60,18 +60,15 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Back up web01 and keep the task id
-  proxgate.core.proxmox_backup:
-    guests: [web01]
-    storage: pbs-main
-  delegate_to: localhost
-  register: backup
-
-- name: Read the backup task's log
+- name: Read the log of the vzdump task proxgate.core.proxmox_backup started (registered as backup)
   proxgate.core.proxmox_task_info:
-    upid: "{{ backup.tasks[0] }}"
+    upid: "{{ backup.jobs[0].upid }}"
   delegate_to: localhost
   register: task
+
+- name: Show how it ended
+  ansible.builtin.debug:
+    msg: "{{ task.task.exitstatus }}: {{ task.task.log[-3:] }}"
 
 - name: The last five starts of VM 101, on any node
   proxgate.core.proxmox_task_info:
