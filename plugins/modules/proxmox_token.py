@@ -12,10 +12,10 @@ version_added: 0.1.0
 description:
   - Makes sure a user's API token exists with the privilege separation, expiry and comment given
     (O(state=present)), or does not exist (O(state=absent)). Only what differs is written.
-  - The token's secret is answered once, by the node, when the token is created; the module returns it then in
+  - "The token's secret is answered once, by the node, when the token is created; the module returns it then in
     RV(secret) and never again. No later run can read it back, and the module never changes it; to get a new
     one, remove the token and create it again. Run the task with C(no_log: true) and C(register) to keep the
-    secret out of the output and the logs while the play can still use it.
+    secret out of the output and the logs while the play can still use it."
 author:
   - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
@@ -93,11 +93,7 @@ EXAMPLES = r"""
   when: deploy_token.secret is not none
   no_log: true
 
-- name: Give it what it needs
-  proxgate.core.proxmox_acl:
-    path: /pool/gateway
-    roles: [PVEVMUser]
-    tokens: [ci@pve!deploy]
+# Then give it what it needs with proxgate.core.proxmox_acl (tokens: [ci@pve!deploy]).
 
 - name: Remove it
   proxgate.core.proxmox_token:
