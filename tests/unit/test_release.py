@@ -49,7 +49,7 @@ def add_fragment(tree, text):
 
 
 def add_molecule_scenario(tree):
-    scenario = tree / "roles" / "guacamole_sync" / "molecule" / "default"
+    scenario = tree / "roles" / "guacamole_sync" / "molecule" / "late-scenario"
     scenario.mkdir(parents=True)
     (scenario / "molecule.yml").write_text("---\ndriver:\n  name: default\n")
 
