@@ -338,19 +338,18 @@ class RustguacEntry(RustguacObjectModule):
 
     def desired(self, existing):
         # The whole entry to write (None: nothing), the changes, the names of the secrets it carries.
-        return plan_entry(existing, self.params, self.params["update_password"])
+        body, changes, self.extra["secrets_sent"] = plan_entry(existing, self.params, self.params["update_password"])
+        return body, changes
 
     def create(self, desired):
-        body, changes, sent = desired
+        body, changes = desired
         self.post_object(dict(name=self.params["name"], **body))
-        self.written(changes, secrets_sent=sent)
         return self.describe(body), changes.diff()["after"]
 
     def update(self, existing, desired):
-        body, changes, sent = desired
+        body, changes = desired
         if body is not None:
             self.put_object(body)
-        self.written(changes, secrets_sent=sent)
         return self.describe(body if body is not None else existing), changes
 
     def delete(self, existing):

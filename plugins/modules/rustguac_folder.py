@@ -161,9 +161,6 @@ class RustguacFolder(RustguacObjectModule):
     def object_path(self):
         return folder_path(self.params["scope"], self.params["name"])
 
-    def describe(self, config):
-        return describe_folder(self.params["scope"], self.params["name"], config)
-
     def locate(self):
         # The listing says whether the folder exists; its groups come only from its config (admin only).
         if not self.folder_exists(self.params["name"]):
@@ -177,16 +174,14 @@ class RustguacFolder(RustguacObjectModule):
         folder = dict(scope=self.params["scope"], name=self.params["name"],
                       allowed_groups=desired["allowed_groups"] or [], description=desired["description"] or "")
         self.post_object(folder)
-        self.written(folder)
         return folder, folder
 
     def update(self, existing, desired):
-        current = self.describe(existing)
+        current = describe_folder(self.params["scope"], self.params["name"], existing)
         changes = compare(current, desired)
         folder = {**current, **{key: changes.after[key] for key in changes}}
         if changes:
             self.put_object(folder_put_body(existing, folder))
-        self.written(changes)
         return folder, changes
 
     def delete(self, existing):
@@ -196,7 +191,7 @@ class RustguacFolder(RustguacObjectModule):
         if reply is not None:
             self.extra.update(subfolders_deleted=reply.get("subfolders_deleted"),
                               entries_deleted=reply.get("entries_deleted"))
-        return self.describe(existing)
+        return describe_folder(self.params["scope"], self.params["name"], existing)
 
 
 def main():

@@ -7,7 +7,8 @@ share.
 
 A module sets ``object_key`` and ``listed_results`` (the result keys that hold a list, empty unless something is
 written), implements ``collection_path()`` (where a new object is POSTed) and ``object_path()`` (the object's
-own path), and the hooks of ``ObjectModule``.
+own path), and the hooks of ``ObjectModule``. The result's ``changed_keys`` are the keys the diff shows after
+a create or an update: what is (or, in check mode, would be) written.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ class RustguacObjectModule(ObjectModule, RustguacModule):
     def extra_results(self):
         return {key: [] for key in self.listed_results}
 
-    def written(self, changed, **more):
-        """Record in the result which keys a write carries (changed: a Changes or the body), and more results."""
-        self.extra.update(changed_keys=sorted(changed), **more)
+    def result(self, obj, before, after):
+        if self.params["state"] == "present":
+            self.extra["changed_keys"] = sorted(after)
+        return super().result(obj, before, after)
 
     # ------------------------------------------------------------------ reads
 
