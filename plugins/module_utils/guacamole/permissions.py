@@ -16,6 +16,11 @@ A permission document is what ``GET users/{u}/permissions`` (or ``userGroups/{g}
 An unknown value makes the server fail with a 500 (it fails in an enum lookup), so every operation is
 checked here before it is sent. Identifiers go into the path as they are (the server takes the rest of the
 path after the prefix, without JSON Pointer unescaping).
+
+Every module that writes permissions goes through here: ``permission_path`` / ``split_path`` between a
+kind + identifier and a patch path, ``build_patch`` (or ``permission_patch`` from two documents) for the
+operations, ``apply_operations`` for the document a PATCH makes, and ``ObjectResolver`` for the objects a
+permission is on (names -> identifiers, and labels for a diff).
 """
 
 from __future__ import annotations
