@@ -214,3 +214,39 @@ def test_a_token_made_through_the_api_logs_in_with_its_privilege_separation(fixe
     assert separated.status_code == 403  # privsep: the token has no ACL of its own
     data(client.put(TOKENS + "/ci", data={"privsep": 0}))
     assert client.get("/nodes/pve1/status", headers=headers).status_code == 200
+
+
+# --- 6. User.pm index / create_user / read_user / update_user / delete_user: users are stored ------------------
+
+def test_gap_a_created_user_is_not_listed_and_cannot_log_in(plain):
+    pve, client = plain
+    data(client.post("/access/users", data={"userid": "carol@pve", "password": "carol-password"}))
+    assert "carol@pve" not in [entry.get("userid") for entry in data(client.get("/access/users"))]
+    assert not pve.check_password("carol@pve", "carol-password")
+
+
+def test_a_user_is_created_with_groups_updated_and_deleted(fixed):
+    pve, client = fixed
+    pve.access_groups["ops"] = {"comment": None, "users": set()}
+    pve.access_groups["audit"] = {"comment": None, "users": set()}
+    refused = client.post("/access/users", data={"userid": "carol@pve", "groups": "ops,nope"})
+    assert refused.status_code == 500 and refused.json()["message"].strip() == \
+        "create user failed: no such group 'nope'"
+    data(client.post("/access/users", data={"userid": "carol@pve", "password": "carol-password", "groups": "ops",
+                                            "email": "carol@example.com", "comment": ""}))
+    assert pve.check_password("carol@pve", "carol-password")
+    expected = {"enable": 1, "expire": 0, "email": "carol@example.com", "groups": ["ops"]}
+    assert data(client.get("/access/users/carol@pve")) == expected
+    assert {"userid": "carol@pve", "enable": 1, "expire": 0, "email": "carol@example.com"} in \
+        data(client.get("/access/users"))
+    taken = client.post("/access/users", data={"userid": "carol@pve"})
+    assert taken.json()["message"].strip() == "create user failed: user 'carol@pve' already exists"
+    data(client.put("/access/users/carol@pve", data={"groups": "audit", "enable": 0, "email": ""}))
+    assert data(client.get("/access/users/carol@pve")) == {"enable": 0, "expire": 0, "groups": ["audit"]}
+    data(client.put("/access/users/carol@pve", data={"groups": "ops", "append": 1}))
+    assert pve.access_groups["ops"]["users"] == {"carol@pve"} == pve.access_groups["audit"]["users"]
+    data(client.delete("/access/users/carol@pve"))
+    assert pve.access_groups["ops"]["users"] == set() and not pve.check_password("carol@pve", "carol-password")
+    missing = client.get("/access/users/carol@pve")
+    assert missing.status_code == 500 and missing.json()["message"].strip() == "no such user ('carol@pve')"
+    data(client.delete("/access/users/carol@pve"))  # delete_user checks no existence

@@ -26,6 +26,12 @@ pve-access-control:
   (AccessControl.pm check_user_exist) or "no such token '<id>' for user '<userid>'" (check_token_exist). A token
   made here is entered in fakepve's apitokens and in ``token_privsep`` (tokens.py), so it logs in and its
   privilege separation applies.
+- fakepve stores no user: /access/users answers a made-up list. A node (src/PVE/API2/User.pm index, create_user,
+  read_user, update_user, delete_user) keeps enable (1 unless given), expire (0: none) and firstname, lastname,
+  email and comment only when not empty; create_user sets the password given (domain_set_password), refuses a
+  user that exists ("user '<userid>' already exists") or a group that does not ("no such group '<group>'");
+  update_user with ``groups`` replaces the user's groups unless ``append``; delete_user takes the user out of
+  its groups and removes its tokens, and answers no error for a user that does not exist.
 """
 
 from __future__ import annotations
@@ -84,6 +90,17 @@ class AccessGaps:
     def token_info(self):
         """Full token id -> {"expire": int, "comment": str or None} of the tokens in apitokens (none: 0, None)."""
         return self.__dict__.setdefault("_token_info", {})
+
+    @property
+    def access_users(self):
+        """User id -> {"enable": 0|1, "expire": int, "firstname", "lastname", "email", "comment": str or None}."""
+        return self.__dict__.setdefault("_access_users", {})
+
+    def _routes_access_users(self):
+        return [("GET", "/access/users", self._user_index), ("POST", "/access/users", self._user_create),
+                ("GET", "/access/users/{userid}", self._user_read),
+                ("PUT", "/access/users/{userid}", self._user_update),
+                ("DELETE", "/access/users/{userid}", self._user_delete)]
 
     def _routes_access_roles(self):
         return [("GET", "/access/roles", self._role_index), ("POST", "/access/roles", self._role_create),
@@ -191,7 +208,7 @@ class AccessGaps:
 
     def user_exists(self, userid):
         """A user user.cfg would hold: the login, the password users, and the owners of the API tokens."""
-        return userid == self.user or userid in self.users or \
+        return userid == self.user or userid in self.users or userid in self.access_users or \
             any(token.split("!")[0] == userid for token in self.apitokens)
 
     async def _acl_checked_update(self, v, user):
@@ -280,3 +297,81 @@ class AccessGaps:
         full = self._existing_token(v, "deleting token failed: ")
         for store in (self.apitokens, self.token_privsep, self.token_info):
             store.pop(full, None)
+
+    # ------------------------------------------------------------------- users
+
+    USER_TEXTS = ("firstname", "lastname", "email", "comment")
+
+    def _user_data(self, userid):
+        data = self.access_users.get(userid) or {"enable": 1, "expire": 0}
+        shown = {"enable": data["enable"], "expire": data["expire"]}
+        shown.update((key, data[key]) for key in self.USER_TEXTS if data.get(key))
+        return shown
+
+    def _user_groups(self, userid):
+        return sorted(name for name, group in self.access_groups.items() if userid in group["users"])
+
+    def _set_user_groups(self, userid, text, append=False):
+        names = split_list(text)
+        for name in names:
+            if name not in self.access_groups:
+                raise die(f"no such group '{name}'\n")
+        for name, group in self.access_groups.items():
+            if name in names:
+                group["users"].add(userid)
+            elif not append:
+                group["users"].discard(userid)
+
+    def _known_users(self):
+        return sorted({self.user, *self.users, *self.access_users,
+                       *(token.split("!")[0] for token in self.apitokens)})
+
+    async def _user_index(self, v, user):
+        return [dict(self._user_data(userid), userid=userid) for userid in self._known_users()]
+
+    async def _user_read(self, v, user):
+        userid = self._token_owner(v["userid"])
+        return dict(self._user_data(userid), groups=self._user_groups(userid))
+
+    async def _user_create(self, v, user):
+        userid = v["userid"]
+        if self.user_exists(userid):
+            raise die(f"create user failed: user '{userid}' already exists\n")
+        for name in split_list(v.get("groups")):
+            if name not in self.access_groups:
+                raise die(f"create user failed: no such group '{name}'\n")
+        data = {"enable": 1 if v.get("enable") is None else int(is_true(v["enable"])),
+                "expire": int(v.get("expire") or 0)}
+        data.update((key, v.get(key) or None) for key in self.USER_TEXTS)
+        self.access_users[userid] = data
+        if v.get("groups"):
+            self._set_user_groups(userid, v["groups"], append=True)
+        if v.get("password") is not None:
+            self.users[userid] = v["password"]
+
+    async def _user_update(self, v, user):
+        userid = v["userid"]
+        if not self.user_exists(userid):
+            raise die(f"update user failed: no such user ('{userid}')\n")
+        data = self.access_users.setdefault(userid, {"enable": 1, "expire": 0})
+        if v.get("groups") is not None:
+            for name in split_list(v["groups"]):
+                if name not in self.access_groups:
+                    raise die(f"update user failed: no such group '{name}'\n")
+            self._set_user_groups(userid, v["groups"], append=is_true(v.get("append")))
+        if v.get("enable") is not None:
+            data["enable"] = int(is_true(v["enable"]))
+        if v.get("expire") is not None:
+            data["expire"] = int(v["expire"])
+        for key in self.USER_TEXTS:
+            if v.get(key) is not None:
+                data[key] = v[key] or None
+
+    async def _user_delete(self, v, user):
+        userid = v["userid"]  # delete_user checks no existence: an unknown user is deleted without an error
+        self.access_users.pop(userid, None)
+        self.users.pop(userid, None)
+        self._set_user_groups(userid, "")
+        for token in [token for token in self.apitokens if token.split("!")[0] == userid]:
+            for store in (self.apitokens, self.token_privsep, self.token_info):
+                store.pop(token, None)
