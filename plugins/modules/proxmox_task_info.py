@@ -15,7 +15,8 @@ description:
   - With O(vmid), lists the tasks of that guest, newest first, from C(GET /nodes/<node>/tasks?vmid=<vmid>) on
     O(node), or on every node of the cluster when O(node) is not set (a guest's tasks stay on the node that ran
     them, so a migrated guest has tasks on more than one). Running tasks are listed too.
-  - A node that does not answer is left out and named in RV(unreachable_nodes); it does not fail the module.
+  - Without O(node), a node that does not answer is left out and named in RV(unreachable_nodes); it does not
+    fail the module. The one node named in O(node) not answering is an error.
   - Reads only; never changes anything.
 author:
   - proxgate.core developers (@proxgate)
