@@ -351,6 +351,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import new_attributes
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import secret_texts as secret_values
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
     PROTOCOLS,
     ParameterError,
@@ -467,9 +469,7 @@ def secret_texts(entries):
     texts = set()
     for option in entries:
         given = option.get("parameters") or {}
-        for name in secret_names(given):
-            if given[name] not in (None, "", False):
-                texts.add(str(given[name]))
+        texts |= secret_values(given, secret_names(given))
     return texts
 
 
@@ -1017,7 +1017,7 @@ class Plan:
     def add_create(self, entry):
         secrets = secret_names(entry.parameters, entry.fields)
         parameters, _unused = plan_parameters({}, entry.parameters, exists=False)
-        attributes = {name: value or None for name, value in entry.attributes.items()}
+        attributes = new_attributes(entry.attributes)
         self.creates.append((entry, parameters, attributes))
         path = self.tree.path(entry.group, entry.name)
         self.after[path] = {"protocol": entry.protocol, "parameters": mask_secrets(dict(sorted(parameters.items())),
