@@ -185,7 +185,7 @@ class ProxmoxAcl(ObjectModule, ProxmoxModule):
         roles=dict(type="list", elements="str", required=True, aliases=["role"]),
         users=dict(type="list", elements="str", default=[]),
         groups=dict(type="list", elements="str", default=[]),
-        tokens=dict(type="list", elements="str", default=[]),
+        tokens=dict(type="list", elements="str", default=[], no_log=False),  # token ids, not secrets
         propagate=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )

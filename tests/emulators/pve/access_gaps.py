@@ -224,7 +224,7 @@ class AccessGaps:
             for userid in split_list(v.get("users")):
                 problem = problem or (None if self.user_exists(userid) else f"user '{userid}' does not exist")
             for token in split_list(v.get("tokens")):
-                owner, _, name = token.partition("!")
+                owner, name = token.partition("!")[::2]
                 if problem is None and not self.user_exists(owner):
                     problem = f"no such user ('{owner}')"  # check_token_exist -> check_user_exist
                 if problem is None and token not in self.apitokens:
