@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import HTTPX_IMPORT_ERROR
 from ansible_collections.proxgate.core.plugins.module_utils.common.module import ApiModule
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import (
@@ -44,12 +44,8 @@ def client_from_params(params):
 
 
 def compare(current, desired, secret_keys=()):
-    """Changes for every key of desired whose value is not None and differs from current's."""
-    changes = Changes(secret_keys=secret_keys)
-    for key, value in desired.items():
-        if value is not None and (current or {}).get(key) != value:
-            changes.add(key, (current or {}).get(key), value)
-    return changes
+    """Changes for every key of desired whose value is not None (an option not given) and differs from current's."""
+    return dict_changes(current, desired, skip=lambda _key, value, _have: value is None, secret_keys=secret_keys)
 
 
 class RustguacModule(ApiModule):
