@@ -146,7 +146,9 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.object_module
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access import (
     TOKEN_NAME,
     comment_change,
+    expire_problem,
     find_entry,
+    number_changes,
     stored_comment,
     user_id_problem,
 )
@@ -160,8 +162,7 @@ def token_problems(params):
     if not TOKEN_NAME.fullmatch(params["name"]):
         problems.append(f"name must be a Proxmox VE token id (a letter, then letters, digits, '.', '-' and '_', "
                         f"at least two characters); got {params['name']!r}")
-    if params["expire"] is not None and params["expire"] < 0:
-        problems.append(f"expire must be seconds since the epoch, or 0 for never; got {params['expire']}")
+    problems.append(expire_problem(params["expire"]))
     return [problem for problem in problems if problem]
 
 
@@ -174,10 +175,7 @@ def token_state(entry):
 def token_changes(current, params):
     """(Changes, the PUT data) for the options given that differ from the token's current state."""
     changes, data = Changes(), {}
-    for key in ("privsep", "expire"):
-        if params[key] is not None and params[key] != current[key]:
-            changes.add(key, current[key], params[key])
-            data[key] = int(params[key])
+    number_changes(changes, data, current, params, ("privsep", "expire"))
     comment = comment_change(changes, current["comment"], params["comment"])
     if comment == {"comment": ""}:
         data["delete"] = "comment"  # update_token_info drops an empty one too; 'delete' says so outright

@@ -160,7 +160,9 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.diff import S
 from ansible_collections.proxgate.core.plugins.module_utils.common.object_module import ObjectModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access import (
     access_id_problem,
+    expire_problem,
     find_entry,
+    number_changes,
     stored_comment,
     unknown_names,
     user_id_problem,
@@ -177,8 +179,7 @@ def user_problems(params):
     password = params["password"]
     if password is not None and not 8 <= len(password) <= 64:
         problems.append(f"password must be 8 to 64 characters long; got {len(password)}")
-    if params["expire"] is not None and params["expire"] < 0:
-        problems.append(f"expire must be seconds since the epoch, or 0 for never; got {params['expire']}")
+    problems.append(expire_problem(params["expire"]))
     for group in params["groups"] or []:
         problems.append(access_id_problem("groups", group, "group"))
     return [problem for problem in problems if problem]
@@ -195,10 +196,7 @@ def user_state(entry, groups):
 def user_changes(current, params):
     """(Changes, the PUT /access/users/<userid> data) for the options given that differ."""
     changes, data = Changes(), {}
-    for key in ("enable", "expire"):
-        if params[key] is not None and params[key] != current[key]:
-            changes.add(key, current[key], params[key])
-            data[key] = int(params[key])
+    number_changes(changes, data, current, params, ("enable", "expire"))
     for key in TEXTS:
         if params[key] is not None and stored_comment(params[key]) != current[key]:
             changes.add(key, current[key], stored_comment(params[key]))

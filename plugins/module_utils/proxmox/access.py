@@ -75,6 +75,21 @@ def acl_path_problem(path, adding=True):
             f"/nodes/<node> or /access/groups/<group>; got {path!r}")
 
 
+def expire_problem(value):
+    """The message for an expire option (seconds since the epoch, 0 for never) a node would refuse, or None."""
+    if value is None or value >= 0:
+        return None
+    return f"expire must be seconds since the epoch, or 0 for never; got {value}"
+
+
+def number_changes(changes, data, current, params, keys):
+    """Add to changes, and to data as integers (booleans 1/0), the options of keys given that differ."""
+    for key in keys:
+        if params[key] is not None and params[key] != current[key]:
+            changes.add(key, current[key], params[key])
+            data[key] = int(params[key])
+
+
 def stored_comment(value):
     """A comment as a node reads it back: None for none or a blank one."""
     return value or None
