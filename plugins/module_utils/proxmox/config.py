@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     FALSE_WORDS,
     NEW_DISK,
@@ -65,14 +65,8 @@ def pending_keys(pending_items):
 def config_changes(wanted, current, equal=config_value_equal, secret_keys=()):
     """Changes between the wanted keys ({key: value}, None meaning 'remove it') and the guest's current
     (effective) configuration, compared by equal(key, desired, current)."""
-    changes = Changes(secret_keys=secret_keys)
-    for key, value in wanted.items():
-        have = current.get(key)
-        if value is None and have is None:
-            continue
-        if not equal(key, value, have):
-            changes.add(key, have, value)
-    return changes
+    return dict_changes(current, wanted, equal=equal, skip=lambda _key, value, have: value is None and have is None,
+                        secret_keys=secret_keys)
 
 
 def volume_conflicts(wanted, current, is_volume_key, label, owner="VM", noun="disk",
