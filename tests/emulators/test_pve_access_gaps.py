@@ -57,6 +57,25 @@ def test_gap_a_created_role_is_not_listed_and_an_unknown_role_has_privileges(pla
     assert data(client.get("/access/roles/NoSuchRole"))  # PVEAuditor's privileges
 
 
+def test_gap_only_three_built_in_roles(plain):
+    _pve, client = plain
+    assert sorted(roles(client)) == ["Administrator", "NoAccess", "PVEAuditor"]
+
+
+def test_the_built_in_roles_are_the_seventeen_create_roles_makes(fixed):
+    """AccessControl.pm create_roles over $privgroups: a user role holds its category's user and audit
+    privileges, an admin role the admin ones too; PVEAdmin lacks Mapping.Modify; Sys and User have no user role."""
+    _pve, client = fixed
+    listed = roles(client)
+    assert len(listed) == 17 and all(entry["special"] == 1 for entry in listed.values())
+    assert "PVESysUser" not in listed and "PVEUserUser" not in listed
+    vm_user = set(listed["PVEVMUser"]["privs"].split(","))
+    assert {"VM.Console", "VM.PowerMgmt", "VM.Audit"} <= vm_user and "VM.Allocate" not in vm_user
+    assert "VM.Allocate" in listed["PVEVMAdmin"]["privs"].split(",")
+    assert "Mapping.Modify" not in listed["PVEAdmin"]["privs"].split(",")
+    assert set(data(client.get("/access/roles/PVETemplateUser"))) == {"VM.Clone", "VM.Audit"}
+
+
 def test_a_role_is_created_replaced_appended_and_deleted(fixed):
     _pve, client = fixed
     data(client.post("/access/roles", data={"roleid": "Ops", "privs": "VM.Audit,VM.PowerMgmt"}))

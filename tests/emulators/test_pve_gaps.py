@@ -606,6 +606,9 @@ def test_the_acl_keeps_what_put_access_acl_sets(plain, fixed):
 
     _pve, client = fixed
     assert data(client.get("/access/acl")) == []
+    # update_acl refuses a group or user that does not exist (tests/emulators/test_pve_access_gaps.py).
+    data(client.post("/access/groups", data={"groupid": "operators"}))
+    data(client.post("/access/users", data={"userid": "ops@pve"}))
     data(client.put("/access/acl", data=grant))
     data(client.put("/access/acl", data={"path": "/vms/101", "users": "ops@pve", "roles": "PVEVMAdmin",
                                          "propagate": 0}))

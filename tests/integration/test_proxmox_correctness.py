@@ -342,6 +342,7 @@ ACL = """
 
 
 def test_proxmox_api_acl_example_converges(run_playbook, pve, pve_env, writes):
+    pve.pve.access_groups["operators"] = {"comment": None, "users": set()}  # a node refuses a group it lacks
     first = converge(run_playbook, pve_env, writes, ACL.format(roles="PVEVMUser", extra=""))
     assert first.result("Operators on the production pool")["changed_keys"] == [
         "/pool/production group:operators PVEVMUser"]

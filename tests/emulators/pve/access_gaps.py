@@ -2,6 +2,11 @@
 
 Gaps (each shown on plain fakepve and fixed here in tests/emulators/test_pve_access_gaps.py), read in
 pve-access-control:
+- fakepve knows three built-in roles (Administrator, NoAccess, PVEAuditor); a node has seventeen, made by
+  AccessControl.pm create_roles from its privilege groups: PVE<category>Admin and PVEAdmin get a category's
+  admin, user and audit privileges (PVEAdmin without Mapping.Modify), PVE<category>User its user and audit ones
+  (only where the category has user privileges), PVEAuditor every audit one, PVETemplateUser VM.Clone and
+  VM.Audit (BUILTIN_ROLES below).
 - fakepve stores no role: /access/roles answers a fixed list whatever was created, updated or deleted, and
   GET /access/roles/{roleid} answers PVEAuditor's privileges for a role that does not exist. A node keeps them
   in user.cfg (src/PVE/API2/Role.pm: index, create_role, update_role, read_role, delete_role): a new role id
@@ -41,7 +46,42 @@ import uuid
 
 from fakepve.model import PveError
 from fakepve.routing import die, split_list
-from fakepve.shapes import PRIVILEGES, ROLES
+from fakepve.shapes import PRIVILEGES
+
+# AccessControl.pm $privgroups (pve-access-control 9.1.1): category -> (admin, user, audit) privileges; the
+# 'root' ones belong to Administrator only.
+_PRIVILEGE_GROUPS = {
+    "VM": (("VM.Config.Disk", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network", "VM.Config.HWType",
+            "VM.Config.Options", "VM.Allocate", "VM.Clone", "VM.GuestAgent.Unrestricted", "VM.Migrate",
+            "VM.Replicate", "VM.Snapshot", "VM.Snapshot.Rollback"),
+           ("VM.Config.CDROM", "VM.Config.Cloudinit", "VM.Console", "VM.Backup", "VM.GuestAgent.FileRead",
+            "VM.GuestAgent.FileSystemMgmt", "VM.GuestAgent.FileWrite", "VM.PowerMgmt"),
+           ("VM.Audit", "VM.GuestAgent.Audit")),
+    "Sys": (("Sys.Console", "Sys.Syslog"), (), ("Sys.Audit",)),
+    "Datastore": (("Datastore.Allocate", "Datastore.AllocateTemplate"), ("Datastore.AllocateSpace",),
+                  ("Datastore.Audit",)),
+    "SDN": (("SDN.Allocate", "SDN.Audit"), ("SDN.Use",), ("SDN.Audit",)),
+    "User": (("User.Modify", "Group.Allocate", "Realm.AllocateUser"), (), ()),
+    "Pool": (("Pool.Allocate",), ("Pool.Audit",), ("Pool.Audit",)),
+    "Mapping": (("Mapping.Modify",), ("Mapping.Use",), ("Mapping.Audit",)),
+}
+
+
+def _builtin_roles():
+    """AccessControl.pm create_roles: the built-in (special) roles and their privileges."""
+    roles = {"Administrator": set(PRIVILEGES), "NoAccess": set(), "PVEAdmin": set(), "PVEAuditor": set(),
+             "PVETemplateUser": {"VM.Clone", "VM.Audit"}}
+    for category, (admin, user, audit) in _PRIVILEGE_GROUPS.items():
+        roles[f"PVE{category}Admin"] = set(admin + user + audit)
+        roles["PVEAdmin"] |= set(admin + user + audit)
+        if user:
+            roles[f"PVE{category}User"] = set(user + audit)
+        roles["PVEAuditor"] |= set(audit)
+    roles["PVEAdmin"].discard("Mapping.Modify")
+    return roles
+
+
+BUILTIN_ROLES = _builtin_roles()
 
 # AccessControl.pm check_path: the ACL paths a node knows.
 ACL_PATH = re.compile(r"""(/|/access|/access/groups|/access/groups/[\w.\-]+|/access/realm|/access/realm/[\w.\-]+
@@ -69,7 +109,8 @@ class AccessGaps:
 
     @property
     def access_roles(self):
-        return self.__dict__.setdefault("_access_roles", {name: set(privs) for name, privs in ROLES.items()})
+        return self.__dict__.setdefault(
+            "_access_roles", {name: set(privs) for name, privs in sorted(BUILTIN_ROLES.items())})
 
     @property
     def access_groups(self):
@@ -132,7 +173,7 @@ class AccessGaps:
         return self.access_roles[role]
 
     async def _role_index(self, v, user):
-        return [{"roleid": name, "privs": ",".join(sorted(privs)), "special": 1 if name in ROLES else 0}
+        return [{"roleid": name, "privs": ",".join(sorted(privs)), "special": 1 if name in BUILTIN_ROLES else 0}
                 for name, privs in self.access_roles.items()]
 
     async def _role_read(self, v, user):
@@ -150,14 +191,14 @@ class AccessGaps:
 
     async def _role_update(self, v, user):
         role, privs = v["roleid"], self._privileges(v.get("privs"))
-        if role in ROLES:
+        if role in BUILTIN_ROLES:
             raise die(f"auto-generated role '{role}' cannot be modified")
         current = self._existing_role(role, "update role failed: ")
         self.access_roles[role] = (current | privs) if v.get("append") else privs
 
     async def _role_delete(self, v, user):
         role = v["roleid"]
-        if role in ROLES:
+        if role in BUILTIN_ROLES:
             raise die(f"auto-generated role '{role}' cannot be deleted")
         self._existing_role(role, "delete role failed: ")
         del self.access_roles[role]
