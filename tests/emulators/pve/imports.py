@@ -24,7 +24,8 @@ API2/Storage/Status.pm download_url) and qemu-server's write_vm_config:
 8. ``GET /nodes/{node}/version`` answers the node's version (fakepve: ``fake``).
 9. ``download-url`` fetches the URL for real (``verify-certificates``, ``checksum`` with
    ``checksum-algorithm``, the image's real size), refuses a file that is already there and checks the
-   file name of ``import`` content; fakepve stores a pretend 1 MiB file without fetching anything.
+   file name of ``import`` content; fakepve stores a pretend 1 MiB file without fetching anything. The route
+   is storage_gaps.StorageGaps' (with the rest of what a node does there); the fetch is here.
 
 The node's file system is this machine's: an absolute ``import-from`` path or a ``qm importdisk`` source
 is a file here, and its size is the image's virtual size (qcow2 header) or the file's size.
@@ -37,7 +38,6 @@ for the fake ``qm`` (tests/emulators/pve/qm.py) that the SSH tests put on a real
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import ssl
@@ -61,9 +61,6 @@ QM_IMPORTDISK = re.compile(r"^/api2/json/nodes/(?P<node>[^/]+)/qemu/(?P<vmid>\d+
 UNUSED_KEY = re.compile(r"^unused\d+$")
 SIZE_ARG = re.compile(r"^(?P<plus>\+)?(?P<number>\d+(?:\.\d+)?)(?P<unit>[KMGT])?$")
 UNITS = {None: 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
-# pve-storage: SAFE_CHAR_CLASS_RE and UPLOAD_IMPORT_EXT_RE_1 (download-url and upload of import content).
-IMPORT_FILENAME = re.compile(r"^[a-zA-Z0-9\-.+=_]+\.(ova|qcow2|raw|vmdk)$")
-ISO_FILENAME = re.compile(r"^[a-zA-Z0-9\-.+=_]+\.(iso|img)$", re.I)
 DOWNLOAD_MAX = 256 * 1024 ** 2
 TRUE = ("1", "true", "on", "yes")
 
@@ -380,46 +377,6 @@ class ImportGaps:
                 "repoid": "fakepve"}
 
     # ------------------------------------------------------------ download-url
-
-    async def _download_url(self, request):
-        name, store = self._file_storage(request, "download")
-        user = request[USER]
-        self.require(user, "/storage/" + name, "Datastore.AllocateTemplate")
-        self.require(user, "/", "Sys.Audit")
-        self.require(user, "/", "Sys.Modify")
-        p = self._verify(request, await params(request), drop=("size",))
-        self._need_file_storage(store, "can't upload to storage type '{0}', not a file based storage!")
-        content, filename = p["content"], p["filename"]
-        if content not in split_list(store.get("content")):
-            raise die(f"storage '{name}' is not configured for content-type '{content}'")
-        if content == "import" and not IMPORT_FILENAME.match(filename):
-            raise param_error(filename="invalid filename or wrong extension")
-        if content == "iso" and not ISO_FILENAME.match(filename):
-            raise param_error(filename="wrong file extension")
-        if p.get("compression") and content != "iso":
-            raise die(f"decompression not supported for {content}")
-        checksum, algorithm = p.get("checksum"), p.get("checksum-algorithm")
-        if checksum and not algorithm:
-            raise param_error(**{"checksum-algorithm": "missing."})
-        if algorithm and not checksum:
-            raise param_error(checksum="missing.")
-        volname = f"{content}/{filename}"
-        path = self._volume_path(name, volname, content)
-        if volname in self._volumes(name):
-            raise die(f"refusing to override existing file '{path}'")
-        url, verify = p["url"], p.get("verify-certificates", 1) not in (0, "0", False)
-
-        async def body():
-            data = await self._fetch(url, verify)
-            if checksum:
-                got = hashlib.new(algorithm, data).hexdigest()
-                if got.lower() != checksum.lower():
-                    raise TaskError(f"checksum mismatch: got '{got}' != expect '{checksum}'")
-            # Listed with the image's virtual size, as qemu-img info reads it (a qcow2 file is smaller).
-            self.store_file(name, filename, header_size(data) or len(data), content)
-            return f"download of '{url}' to '{path}' finished"
-        log = [f"downloading {url} to {path}"] + (["calculating checksum..."] if checksum else [])
-        return ok(await self.task(request.match_info["node"], "download", name, user, body, log=log))
 
     async def _fetch(self, url, verify):
         context = ssl.create_default_context(cafile=self.download_cafile) if verify else False

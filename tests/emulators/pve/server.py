@@ -32,6 +32,7 @@ from .imports import ImportGaps
 from .info_gaps import InfoGaps
 from .locks import LockGaps
 from .migration import MigrationGaps
+from .storage_gaps import StorageGaps
 from .tokens import TokenGaps
 
 WRITE_METHODS = ("POST", "PUT", "DELETE")
@@ -75,14 +76,15 @@ async def node_params(request):
 fakepve_server.params = node_params
 
 
-class ProxgatePve(AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, CdromGaps, ImportGaps, BackupGaps,
-                  InfoGaps, FakePve):
+class ProxgatePve(AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, CdromGaps, StorageGaps, ImportGaps,
+                  BackupGaps, InfoGaps, FakePve):
     """FakePve plus: API tokens' privileges with and without privilege separation (tokens.TokenGaps), NIC MACs,
     clones to another node and used templates as a node handles them (guest_gaps.GuestGaps), config locks,
     skiplock and what a crash leaves locked (locks.LockGaps), QEMU migration
     (migration.MigrationGaps), CD-ROM drives in config updates as a node
     writes them (cdroms.CdromGaps), disk import
-    and disk operations as a node does them (imports.ImportGaps), vzdump that writes archive volumes
+    and disk operations as a node does them (imports.ImportGaps), download-url, upload and templates listed as a
+    node handles them (storage_gaps.StorageGaps), vzdump that writes archive volumes
     (backups.BackupGaps),
     pending values in GET config, POST config's privilege checks before its task, the real agent errors
     (no agent configured, VM not running), a guest OS whose agent comes up after boot, deterministic
