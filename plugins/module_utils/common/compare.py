@@ -6,6 +6,9 @@ what to add and what to take away) and of dicts (the keys whose value differs, a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
 
 ADD = "add"
@@ -14,7 +17,8 @@ REPLACE = "replace"
 MODES = (ADD, REMOVE, REPLACE)
 
 
-def set_changes(current, wanted, mode=REPLACE):
+def set_changes(current: Iterable[Any] | None, wanted: Iterable[Any] | None, mode: str = REPLACE
+                ) -> tuple[set[Any], set[Any]]:
     """(to add, to remove), two sets, that take current toward wanted.
 
     ``add``: what wanted has and current lacks, nothing taken away. ``remove``: nothing added, what both have
@@ -22,13 +26,16 @@ def set_changes(current, wanted, mode=REPLACE):
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    current, wanted = set(current or ()), set(wanted or ())
+    have, want = set(current or ()), set(wanted or ())
     if mode == REMOVE:
-        return set(), wanted & current
-    return wanted - current, (current - wanted if mode == REPLACE else set())
+        return set(), want & have
+    return want - have, (have - want if mode == REPLACE else set())
 
 
-def dict_changes(current, desired, equal=None, skip=None, secret_keys=()):
+def dict_changes(current: Mapping[str, Any] | None, desired: Mapping[str, Any],
+                 equal: Callable[[str, Any, Any], bool] | None = None,
+                 skip: Callable[[str, Any, Any], bool] | None = None,
+                 secret_keys: Iterable[str] = ()) -> Changes:
     """A Changes (common.diff) with every key of desired whose value differs from current's, before and after.
 
     equal(key, desired value, current value) says whether the two agree (default: ==); a key for which

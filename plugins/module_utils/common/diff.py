@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Iterator
+from typing import Any
+
 SECRET_MASK = "********"
 SECRET_CHANGED = "******** (changed)"
 
 
-def mask_secrets(values, secret_keys):
+def mask_secrets(values: Any, secret_keys: Collection[str]) -> Any:
     """A copy of values (dicts and lists, nested) with every secret key's value replaced by a mask."""
     if isinstance(values, dict):
         return {key: (SECRET_MASK if key in secret_keys and value not in (None, "") else
@@ -19,7 +22,8 @@ def mask_secrets(values, secret_keys):
     return values
 
 
-def show_changed_secrets(before, after, raw_before, raw_after):
+def show_changed_secrets(before: dict[str, Any], after: dict[str, Any], raw_before: dict[str, Any],
+                         raw_after: dict[str, Any]) -> dict[str, Any]:
     """Mark the secrets that change in a masked diff: both sides would read as the mask and the diff would show
     nothing, though the run writes them. before/after are the masked dicts, raw_* the unmasked ones."""
     for key, value in after.items():
@@ -35,28 +39,28 @@ class Changes:
     anything is to be written; ``changes.diff()`` is the ``--diff`` before/after with secrets masked.
     """
 
-    def __init__(self, secret_keys=()):
-        self.before = {}
-        self.after = {}
+    def __init__(self, secret_keys: Iterable[str] = ()) -> None:
+        self.before: dict[str, Any] = {}
+        self.after: dict[str, Any] = {}
         self.secret_keys = set(secret_keys)
 
-    def add(self, key, before, after):
+    def add(self, key: str, before: Any, after: Any) -> None:
         self.before[key] = before
         self.after[key] = after
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.after)
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return key in self.after
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.after)
 
-    def keys(self):
+    def keys(self) -> list[str]:
         return list(self.after)
 
-    def diff(self, before_header=None, after_header=None):
+    def diff(self, before_header: str | None = None, after_header: str | None = None) -> dict[str, Any]:
         before = mask_secrets(self.before, self.secret_keys)
         after = show_changed_secrets(before, mask_secrets(self.after, self.secret_keys), self.before, self.after)
         result = {"before": before, "after": after}

@@ -13,12 +13,15 @@ import random
 import ssl
 import time
 import traceback
-from urllib.parse import quote, urlsplit, urlunsplit
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
+HTTPX_IMPORT_ERROR: str | None
 try:
     import httpx
 except ImportError:  # the clients report the missing library themselves, with this traceback
-    httpx = None
+    httpx = None  # type: ignore[assignment]  # HAS_HTTPX is False: nothing reads it
     HAS_HTTPX = False
     HTTPX_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -33,7 +36,7 @@ REFUSED = "refused"  # the server did nothing (a busy lock, no route to the node
 MAY_HAVE_ACTED = "may have acted"  # a proxy's 502/504, a lost answer: only a repeatable request goes again
 
 
-def path_segment(value, error=ValueError):
+def path_segment(value: object, error: type[Exception] = ValueError) -> str:
     """value as exactly one URL path segment: every character but letters, digits and '-', '_', '.', '~' is
     percent-encoded ('/' as %2F, '?' as %3F, '#' as %23, '%' as %25), so a value can neither add segments nor
     end the path. An empty value, '.' and '..' are refused with `error`: a URL client resolves the dot
@@ -44,13 +47,13 @@ def path_segment(value, error=ValueError):
     return quote(text, safe="")
 
 
-def join_segments(segments, error=ValueError):
+def join_segments(segments: Iterable[object], error: type[Exception] = ValueError) -> str:
     """'/a/b/c' from the segments, each quoted by path_segment: the only way the clients build a path from
     values; literal parts ("nodes", "status") go through it too, unchanged."""
     return "/" + "/".join(path_segment(segment, error) for segment in segments)
 
 
-def http_url_parts(url):
+def http_url_parts(url: str) -> SplitResult | None:
     """urlsplit() of an http(s)://host[:port][/path] URL; None for anything else: another scheme, no host name,
     a port that is not a number or is 0, a bad IPv6 literal."""
     try:
@@ -63,7 +66,7 @@ def http_url_parts(url):
     return parts
 
 
-def tls_verify(validate_certs, ca_path, error_class):
+def tls_verify(validate_certs: bool, ca_path: str | None, error_class: type[Exception]) -> bool | ssl.SSLContext:
     """httpx's `verify` for the options: False, True (the system's CAs) or a context trusting ca_path."""
     if not validate_certs:
         return False
@@ -75,7 +78,7 @@ def tls_verify(validate_certs, ca_path, error_class):
     return True
 
 
-def ssl_cause(exc):
+def ssl_cause(exc: BaseException | None) -> ssl.SSLError | None:
     """The ssl.SSLError behind an httpx error, if any: httpx raises from httpcore's error, which wraps it."""
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -86,7 +89,7 @@ def ssl_cause(exc):
     return None
 
 
-def resend_after_connect_failure(exc):
+def resend_after_connect_failure(exc: BaseException) -> bool | None:
     """For a failure while connecting, whether sending again can help; None when exc is not one.
 
     A connect failure never reached the server. A TLS handshake the server refused (untrusted certificate,
@@ -100,7 +103,7 @@ def resend_after_connect_failure(exc):
     return "CERTIFICATE" not in str(exc).upper()
 
 
-def may_resend(exc, repeatable):
+def may_resend(exc: BaseException, repeatable: bool) -> bool:
     """Whether a request that failed with the transport error exc may be sent again: a connect failure as
     resend_after_connect_failure says; a reply lost after the request went out only when the request is
     `repeatable` (the server may have carried it out)."""
@@ -108,13 +111,13 @@ def may_resend(exc, repeatable):
     return repeatable if resend is None else resend
 
 
-def backoff_sleep(backoff, attempt):
+def backoff_sleep(backoff: float, attempt: int) -> None:
     """Sleep before retry number `attempt` (1, 2, ...): backoff, 2 x backoff, 4 x backoff... plus jitter."""
     delay = backoff * (2 ** (attempt - 1))
     time.sleep(delay + random.uniform(0, delay / 4))
 
 
-def tls_hint(exc, server="server"):
+def tls_hint(exc: BaseException, server: str = "server") -> str:
     """A hint to add to a connection error whose cause is an untrusted certificate."""
     if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(ssl_cause(exc), ssl.SSLCertVerificationError):
         return (" (the TLS certificate is not trusted: give its CA in ca_path, or set validate_certs: false "
@@ -122,7 +125,7 @@ def tls_hint(exc, server="server"):
     return ""
 
 
-def plain_http_hint(exc, base_url, api_root=""):
+def plain_http_hint(exc: BaseException, base_url: str, api_root: str = "") -> str:
     """A hint for an http:// address whose server hung up without an HTTP reply, as an HTTPS port does when it
     reads a plain HTTP request instead of a TLS handshake. base_url without api_root is the address to try."""
     parts = urlsplit(base_url)
@@ -134,7 +137,8 @@ def plain_http_hint(exc, base_url, api_root=""):
             f"try api_url: {suggested})")
 
 
-def attempts_note(exc, method, tries, elapsed, timeout, retries):
+def attempts_note(exc: BaseException, method: str, tries: int, elapsed: float, timeout: float | None,
+                  retries: int) -> str:
     """How the request was tried, for its last failure: the attempts and the time they took; for a timeout also
     the seconds each attempt waited and the options that set both."""
     attempts = "1 attempt" if tries == 1 else f"{tries} attempts"
@@ -148,8 +152,9 @@ def attempts_note(exc, method, tries, elapsed, timeout, retries):
     return note + ")"
 
 
-def unreachable_message(method, path, base_url, exc, tries, started, timeout, retries, server="server",
-                        api_root="", outcome=""):
+def unreachable_message(method: str, path: str, base_url: str, exc: BaseException, tries: int, started: float,
+                        timeout: float | None, retries: int, server: str = "server", api_root: str = "",
+                        outcome: str = "") -> str:
     """The text of a request that failed with the transport error exc on the last of `tries` attempts, the first
     begun at time.monotonic() `started`: the request, the address, the error, what it likely means, then the
     `outcome` note of a request the server may have carried out."""
@@ -161,7 +166,7 @@ def unreachable_message(method, path, base_url, exc, tries, started, timeout, re
 NOT_JSON = object()  # parsed_body's answer for a body that is not JSON
 
 
-def parsed_body(reply):
+def parsed_body(reply: Any) -> Any:
     """An httpx reply's body parsed as JSON; None for an empty one (204, no content), NOT_JSON when it is not."""
     if reply.status_code == 204 or not reply.content:
         return None
@@ -171,7 +176,7 @@ def parsed_body(reply):
         return NOT_JSON
 
 
-def add_note(error, note):
+def add_note(error: Any, note: str) -> Any:
     """error (an API error) with note appended to its text, marked as a request whose outcome is unknown."""
     error.args = (f"{error}{note}",)
     error.outcome_unknown = True
@@ -195,22 +200,30 @@ class HttpClient:
     - a DELETE sent again that finds the object gone succeeds (the first one deleted it; only its reply was lost).
     """
 
-    error_class = Exception  # the API's base exception: a bad api_url or path segment
-    connection_error_class = Exception  # the request could not reach the server (after the retries)
+    error_class: type[Exception] = Exception  # the API's base exception: a bad api_url or path segment
+    connection_error_class: type[Exception] = Exception  # the request could not reach the server (after retries)
     api_root = ""  # the path of the API under the server's address, such as /api2/json
     url_means = "an http(s) URL"  # "api_url must be <this>, got ..."
     credentials_options = "the credential options"  # where credentials go instead of the URL
     server = "server"  # what the messages call the server
-    login_path = None  # the login, which may be sent again whatever its method
-    repeatable_methods = IDEMPOTENT_METHODS
+    login_path: str | None = None  # the login, which may be sent again whatever its method
+    repeatable_methods: tuple[str, ...] = IDEMPOTENT_METHODS
+
+    # set by start() and the subclass's __init__
+    http: httpx.Client
+    base_url: str
+    timeout: float | None
+    retries: int
+    backoff: float
+    calls: int
 
     @classmethod
-    def require_httpx(cls):
+    def require_httpx(cls) -> None:
         """The API's error when httpx is missing (the module reports it with missing_required_lib)."""
         if not HAS_HTTPX:
             raise cls.error_class("the httpx Python library is required")
 
-    def start(self, url, timeout, retries, backoff):
+    def start(self, url: str, timeout: float | None, retries: int, backoff: float) -> None:
         """Set what the send loop reads: the API root of url, the timeout, retries (0 or more) and backoff."""
         self.base_url = self.api_base_url(url)
         self.timeout = timeout
@@ -219,11 +232,12 @@ class HttpClient:
         self.calls = 0
 
     @classmethod
-    def _verify(cls, validate_certs, ca_path):
+    def _verify(cls, validate_certs: bool, ca_path: str | None) -> bool | ssl.SSLContext:
         """httpx's `verify` for validate_certs and ca_path (tls_verify), with the API's error."""
         return tls_verify(validate_certs, ca_path, cls.error_class)
 
-    def open_http(self, verify, transport=None, headers=None, **options):
+    def open_http(self, verify: bool | ssl.SSLContext, transport: Any = None, headers: dict[str, str] | None = None,
+                  **options: Any) -> httpx.Client:
         """The httpx.Client the requests go through: JSON accepted, the timeout, TLS trust `verify`."""
         return httpx.Client(verify=verify, timeout=self.timeout, transport=transport,
                             headers={"Accept": "application/json", **(headers or {})}, **options)
@@ -234,13 +248,13 @@ class HttpClient:
     def __exit__(self, *exc_info):
         self.close()
 
-    def close(self):
+    def close(self) -> None:
         self.http.close()
 
     # ---------------------------------------------------------------- URL and paths
 
     @classmethod
-    def api_base_url(cls, url):
+    def api_base_url(cls, url: str | None) -> str:
         """The API root for a server address: the URL, stripped, without a trailing slash, ending in api_root."""
         given = url
         url = (url or "").strip().rstrip("/")
@@ -254,57 +268,58 @@ class HttpClient:
         return url if url.endswith(cls.api_root) else url + cls.api_root
 
     @classmethod
-    def quote_segment(cls, value):
+    def quote_segment(cls, value: object) -> str:
         """value as one path segment (path_segment); the API's error for '', '.' and '..'."""
         return path_segment(value, cls.error_class)
 
     @classmethod
-    def path_of(cls, *segments):
+    def path_of(cls, *segments: object) -> str:
         """'/a/b/c' from the segments, each quoted as one: the only way a value enters a path."""
         return join_segments(segments, cls.error_class)
 
     # ---------------------------------------------------------------- hooks
 
-    def headers(self, method):
+    def headers(self, method: str) -> dict[str, str]:
         """The headers that authenticate a request (those the httpx client does not carry already)."""
         return {}
 
-    def transport_errors(self):
+    def transport_errors(self) -> tuple[type[Exception], ...]:
         """What transmit() raises when no answer came."""
         return (httpx.TransportError,)
 
-    def transmit(self, method, path, headers, content):
+    def transmit(self, method: str, path: str, headers: dict[str, str], content: dict[str, Any]) -> Any:
         """Send one request; the reply has status_code, reason_phrase, content (an httpx.Response does)."""
         return self.http.request(method, self.base_url + path, headers=headers, **content)
 
-    def read_reply(self, method, path, reply):
+    def read_reply(self, method: str, path: str, reply: Any) -> Any:
         """What a successful reply gives the caller."""
         raise NotImplementedError
 
-    def read_error(self, method, path, reply, headers):
+    def read_error(self, method: str, path: str, reply: Any, headers: dict[str, str]) -> Any:
         """The API's exception for an error reply; it has `status` and `missing`."""
         raise NotImplementedError
 
-    def verdict(self, method, error):
+    def verdict(self, method: str, error: Any) -> str | None:
         """REFUSED, MAY_HAVE_ACTED, or None for an error that sending again would only repeat."""
         return None
 
-    def repeatable(self, method, path):
+    def repeatable(self, method: str, path: str) -> bool:
         """Whether a request the server may have carried out can be sent again."""
         return method in self.repeatable_methods or (self.login_path is not None and path == self.login_path)
 
-    def outcome_check(self, method, path, content):
+    def outcome_check(self, method: str, path: str, content: dict[str, Any]) -> str:
         """What the user is to check (or do) when the request may have been carried out."""
         return "Run the task again: it reads what is there and finishes the work"
 
-    def outcome_note(self, method, path, content, what):
+    def outcome_note(self, method: str, path: str, content: dict[str, Any], what: str) -> str:
         """The note for a request that may have been carried out and was not sent again; `what` came back."""
         return (f" - the request went out and {what}, so the {self.server} may have carried it out; it was not "
                 f"sent again, which could have made it twice. {self.outcome_check(method, path, content)}")
 
     # ---------------------------------------------------------------- the send loop
 
-    def send(self, method, path, shown_path=None, authenticated=True, **content):
+    def send(self, method: str, path: str, shown_path: str | None = None, authenticated: bool = True,
+             **content: Any) -> Any:
         """One request to path (below the API root) and its reply as read_reply reads it, with the resend rule.
         content: httpx.Client.request's params, data, json. shown_path stands for path in messages (a path that
         holds a secret). Raises the API's error, or connection_error_class when no answer came."""
@@ -323,7 +338,7 @@ class HttpClient:
                     backoff_sleep(self.backoff, attempt)
                     continue
                 lost = not repeatable and resend_after_connect_failure(exc) is None
-                error = self.connection_error_class(unreachable_message(
+                error: Any = self.connection_error_class(unreachable_message(
                     method, shown_path, self.base_url, exc, attempt + 1, started, self.timeout, self.retries,
                     self.server, self.api_root,
                     self.outcome_note(method, shown_path, content, "its reply was lost") if lost else ""))
@@ -350,17 +365,20 @@ class JsonHttpClient(HttpClient):
     """An HttpClient for an API whose bodies are JSON (Guacamole, rustguac): the calls by method, each to the
     subclass's request(method, path, params=None, json=None)."""
 
-    def get(self, path, **params):
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None) -> Any:
+        raise NotImplementedError
+
+    def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
 
-    def post(self, path, json=None):
+    def post(self, path: str, json: Any = None) -> Any:
         return self.request("POST", path, json=json)
 
-    def put(self, path, json=None):
+    def put(self, path: str, json: Any = None) -> Any:
         return self.request("PUT", path, json=json)
 
-    def patch(self, path, json=None):
+    def patch(self, path: str, json: Any = None) -> Any:
         return self.request("PATCH", path, json=json)
 
-    def delete(self, path, **params):
+    def delete(self, path: str, **params: Any) -> Any:
         return self.request("DELETE", path, params=params)

@@ -6,6 +6,9 @@ options and the module's own, and the run that connects, runs and always closes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NoReturn
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 
@@ -18,13 +21,13 @@ class ApiModule:
     argument spec cannot express (call ``self.fail``), and implement ``run()`` returning the result dict.
     """
 
-    argument_spec: dict = {}
-    module_kwargs: dict = {}
-    auth_argument_spec = None
-    httpx_import_error = None
-    client_errors: tuple = ()
+    argument_spec: dict[str, dict] = {}
+    module_kwargs: dict[str, Any] = {}
+    auth_argument_spec: Callable[[], dict[str, dict]]  # a staticmethod returning a new dict on each call
+    httpx_import_error: str | None = None
+    client_errors: tuple[type[Exception], ...] = ()
 
-    def __init__(self):
+    def __init__(self) -> None:
         spec = self.auth_argument_spec()
         spec.update(self.argument_spec)
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **self.module_kwargs)
@@ -33,34 +36,34 @@ class ApiModule:
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self.diff_mode = self.module._diff
-        self.client = None
+        self.client: Any = None
 
-    def fail(self, msg, **kwargs):
+    def fail(self, msg: str, **kwargs: Any) -> None:
         self.module.fail_json(msg=msg, **kwargs)
 
-    def warn(self, text):
+    def warn(self, text: str) -> None:
         self.module.warn(text)
 
-    def validate(self):
+    def validate(self) -> None:
         """Checks of the options that the argument spec cannot express; call self.fail."""
 
-    def run(self):
+    def run(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def connect(self):
+    def connect(self) -> None:
         """Set self.client, ready for run()."""
         raise NotImplementedError
 
-    def disconnect(self):
+    def disconnect(self) -> None:
         """End the session after a run that went through (close() follows in every case)."""
 
-    def report_error(self, exc):
+    def report_error(self, exc: Exception) -> NoReturn:
         """fail_json for one of client_errors."""
         raise NotImplementedError
 
-    def execute(self):
+    def execute(self) -> None:
         self.validate()
-        result = None
+        result: dict[str, Any] | None = None
         try:
             self.connect()
             result = self.run()

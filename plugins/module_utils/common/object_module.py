@@ -11,6 +11,11 @@ asked for, so it cannot disagree with what the run did (or, in check mode, would
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
+
 
 class ObjectModule:
     """Mixed in before an API's module base (an ApiModule subclass), whose execute() calls run().
@@ -33,36 +38,40 @@ class ObjectModule:
     """
 
     object_key = "object"
-    gone: dict | None = {}
+    gone: dict[str, Any] | None = {}
     state_in_diff = False
 
     writes = 0
-    extra: dict = {}
+    extra: dict[str, Any] = {}
+    # from the API's module base (ApiModule)
+    params: dict[str, Any]
+    check_mode: bool
+    diff_mode: bool
 
-    def write(self, send, *args, **kwargs):
+    def write(self, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Count a write, and make it (send(*args, **kwargs), its reply) unless in check mode (None)."""
         self.writes += 1
         return None if self.check_mode else send(*args, **kwargs)
 
-    def locate(self):
+    def locate(self) -> Any:
         raise NotImplementedError
 
-    def desired(self, existing):
+    def desired(self, existing: Any) -> Any:
         return None
 
-    def create(self, desired):
+    def create(self, desired: Any) -> tuple[Any, dict[str, Any]]:
         raise NotImplementedError
 
-    def update(self, existing, desired):
+    def update(self, existing: Any, desired: Any) -> tuple[Any, Changes | dict[str, Any]]:
         raise NotImplementedError
 
-    def delete(self, existing):
+    def delete(self, existing: Any) -> dict[str, Any]:
         raise NotImplementedError
 
-    def extra_results(self):
+    def extra_results(self) -> dict[str, Any]:
         return {}
 
-    def run(self):
+    def run(self) -> dict[str, Any]:
         self.writes = 0
         existing = self.locate()
         self.extra = self.extra_results()
@@ -83,7 +92,7 @@ class ObjectModule:
         diff = diff if isinstance(diff, dict) else diff.diff()
         return self.result(obj, diff["before"], diff["after"])
 
-    def result(self, obj, before, after):
+    def result(self, obj: Any, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         result = dict(changed=self.writes > 0, **{self.object_key: obj}, **self.extra)
         if self.diff_mode:
             result["diff"] = {"before": before, "after": after}

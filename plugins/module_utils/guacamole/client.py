@@ -16,6 +16,7 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
 from urllib.parse import urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
@@ -66,18 +67,18 @@ class GuacamoleApiError(GuacamoleError):
         super().__init__(text)
 
     @property
-    def already_exists(self):
+    def already_exists(self) -> bool:
         """True for the server's refusal of a second object of a name ('The connection "x" already exists.',
         'Group "x" already exists.'...): a run in parallel may have made it a moment ago."""
         return self.status == 400 and self.message.endswith("already exists.")
 
     @property
-    def missing(self):
+    def missing(self) -> bool:
         """True when the object does not exist (or the caller may not see it, which Guacamole says the same way)."""
         return self.status == 404 or self.type == "NOT_FOUND"
 
     @property
-    def permission_denied(self):
+    def permission_denied(self) -> bool:
         return self.type == "PERMISSION_DENIED"
 
 
@@ -282,13 +283,13 @@ class GuacamoleClient(JsonHttpClient):
             raise failure
         return [future.result() for future in futures]
 
-    def request(self, method, path, params=None, json=None):
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None) -> Any:
         """The parsed JSON reply (None for 204); raises GuacamoleApiError, GuacamoleConnectionError."""
         if self._token is None:
             self.login()
         return self.send(method.upper(), self.full_path(path), params=encode_query(params), json=json)
 
-    def full_path(self, path):
+    def full_path(self, path: str) -> str:
         """The path relative to the API root: '/x' stays, 'x' goes under /session/data/<dataSource>/."""
         path = str(path or "")
         if path.startswith("/"):

@@ -6,6 +6,9 @@ and the token deleted at the end of every run, failed or not."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import HTTPX_IMPORT_ERROR
@@ -18,7 +21,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client imp
 )
 
 
-def guacamole_auth_argument_spec():
+def guacamole_auth_argument_spec() -> dict[str, dict]:
     """The options of the proxgate.core.guacamole doc fragment, each with its environment fallback."""
     return dict(
         api_url=dict(type="str", required=True, fallback=(env_fallback, ["GUACAMOLE_URL"])),
@@ -34,7 +37,7 @@ def guacamole_auth_argument_spec():
     )
 
 
-def client_from_params(params):
+def client_from_params(params: Mapping[str, Any]) -> GuacamoleClient:
     """A GuacamoleClient (not yet logged in) for a module's auth options."""
     if params.get("api_timeout") is not None and params["api_timeout"] <= 0:
         raise GuacamoleError("api_timeout must be a positive number of seconds")
@@ -50,7 +53,7 @@ def client_from_params(params):
         retries=3 if params.get("api_retries") is None else params["api_retries"])
 
 
-def api_error_details(exc):
+def api_error_details(exc: GuacamoleApiError) -> dict[str, Any]:
     """The fail_json extras of an API error: status, Guacamole's error type, and what it expected."""
     details = {"status": exc.status}
     if exc.type:
@@ -74,7 +77,7 @@ class GuacamoleModule(ApiModule):
     httpx_import_error = HTTPX_IMPORT_ERROR
     client_errors = (GuacamoleError,)
 
-    def permission_hint(self, exc):
+    def permission_hint(self, exc: GuacamoleApiError) -> str:
         """A sentence added to a PERMISSION_DENIED error; modules override it to name what the call needs."""
         return (f"user {self.params['api_username']!r} lacks a permission this needs "
                 "(the module's notes list them)")

@@ -84,7 +84,7 @@ def encode_instruction(opcode: str, *args: str) -> str:
 class InstructionParser:
     """Incremental parser: feed() bytes as they arrive, get back every instruction completed so far."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._text = ""
         self._elements: list[str] = []

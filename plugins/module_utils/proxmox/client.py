@@ -14,6 +14,7 @@ import json
 import re
 import threading
 from collections import namedtuple
+from typing import Any
 
 from ansible_collections.proxgate.core.plugins.module_utils.common import http_client
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
@@ -50,7 +51,8 @@ class ProxmoxError(Exception):
 class ProxmoxApiError(ProxmoxError):
     """The API answered with an error status."""
 
-    def __init__(self, method, path, status, message, errors=None):
+    def __init__(self, method: str, path: str, status: int, message: str | None,
+                 errors: dict[str, str] | None = None) -> None:
         self.method = method
         self.path = path
         self.status = status
@@ -63,7 +65,7 @@ class ProxmoxApiError(ProxmoxError):
         super().__init__(text)
 
     @property
-    def missing(self):
+    def missing(self) -> bool:
         """True when the error says the object does not exist."""
         text = self.message.lower()
         return self.status == 404 or "does not exist" in text or "no such" in text
@@ -77,7 +79,7 @@ class ProxmoxAuthError(ProxmoxApiError):
     """Login refused, or a ticket or token not accepted."""
 
 
-def form_encode(data):
+def form_encode(data: dict[str, Any] | None) -> dict[str, str | list[str]]:
     """Parameters as PVE's form parser reads them: booleans as 1/0, lists as repeated keys, None left out."""
     encoded = {}
     for key, value in (data or {}).items():
@@ -158,7 +160,8 @@ class ProxmoxClient(HttpClient):
             if max_connections else httpx.Limits()
         self.http = self.open_http(self.ssl_context, transport, limits=limits)
 
-    def derive(self, timeout, retries, max_connections=None, get_transport=None):
+    def derive(self, timeout: float | None, retries: int, max_connections: int | None = None,
+               get_transport: Any = None) -> ProxmoxClient:
         """A client for the same API and credentials with another timeout and retries (and transport), sharing
         this one's login (a ticket either of them gets or renews serves both, nothing is copied) and TLS trust."""
         return ProxmoxClient(**self._arguments, timeout=timeout, retries=retries, max_connections=max_connections,
@@ -204,7 +207,7 @@ class ProxmoxClient(HttpClient):
 
     # ------------------------------------------------------------------ auth
 
-    def login(self):
+    def login(self) -> None:
         """POST /access/ticket: keep the ticket and CSRF token for the calls that follow."""
         if self.token:
             return
@@ -218,7 +221,7 @@ class ProxmoxClient(HttpClient):
         self.session.csrf = data.get("CSRFPreventionToken")
         self.session.ticket = data["ticket"]
 
-    def auth_headers(self, method="GET"):
+    def auth_headers(self, method: str = "GET") -> dict[str, str]:
         """The headers that authenticate a call, for every transport: the API token, or the ticket cookie (+ the
         CSRF token on writes) of the session's login, made now when there is none yet."""
         if self.token:
@@ -241,22 +244,23 @@ class ProxmoxClient(HttpClient):
 
     # --------------------------------------------------------------- calls
 
-    def get(self, path, **params):
+    def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
 
-    def post(self, path, **data):
+    def post(self, path: str, **data: Any) -> Any:
         return self.request("POST", path, data=data)
 
-    def put(self, path, **data):
+    def put(self, path: str, **data: Any) -> Any:
         return self.request("PUT", path, data=data)
 
-    def delete(self, path, **params):
+    def delete(self, path: str, **params: Any) -> Any:
         return self.request("DELETE", path, params=params)
 
-    def request(self, method, path, params=None, data=None):
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None,
+                data: dict[str, Any] | None = None) -> Any:
         """The `data` of the reply; raises ProxmoxApiError, ProxmoxConnectionError."""
         path = "/" + path.lstrip("/")
-        content = dict(params=form_encode(params) or None, data=form_encode(data) or None)
+        content: dict[str, Any] = dict(params=form_encode(params) or None, data=form_encode(data) or None)
         try:
             return self.send(method, path, **content)
         except ProxmoxAuthError as exc:

@@ -147,10 +147,11 @@ class GuestModule(ProxmoxModule):
     ``wanted_config(current)`` and ``write_config(...)``; the other hooks have defaults.
     """
 
-    kind = None  # qemu or lxc, as /cluster/resources and the API paths name it
-    noun = None  # what messages call one guest: VM, container
-    template_noun = None  # what the clone source may also be: template, container template
-    other_kinds = {}  # the other kinds of guest a vmid may be: {kind: (what it is called, module managing it)}
+    kind: str | None = None  # qemu or lxc, as /cluster/resources and the API paths name it
+    noun: str | None = None  # what messages call one guest: VM, container
+    template_noun: str | None = None  # what the clone source may also be: template, container template
+    # the other kinds of guest a vmid may be: {kind: (what it is called, module managing it)}
+    other_kinds: dict[str, tuple[str, str]] = {}
     name_option = None  # the option (and config key, and result key) of the guest's name
     clone_options = ()  # options that only a clone takes
     secret_keys = ()  # configuration keys masked in the diff

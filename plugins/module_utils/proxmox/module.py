@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from ansible.module_utils.basic import env_fallback
 
@@ -26,7 +28,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import
 DEFAULT_API_PORT = 8006
 
 
-def proxmox_auth_argument_spec():
+def proxmox_auth_argument_spec() -> dict[str, dict]:
     """The options of the proxgate.core.proxmox doc fragment, each with its environment fallback.
 
     api_host, api_port and the PROXMOX_HOST, PROXMOX_PORT, PROXMOX_OTP and PROXMOX_API_TIMEOUT variables are
@@ -79,7 +81,7 @@ def _host(host, name):
     return host
 
 
-def api_url_from(params, environ=None):
+def api_url_from(params: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> str:
     """The API address of the auth options: api_url, or https://<api_host>:<api_port> (port 8006 by default),
     the way community.proxmox's api_host and api_port name it.
 
@@ -114,7 +116,7 @@ def api_url_from(params, environ=None):
     return f"https://{_host(host, host_name)}:{port or DEFAULT_API_PORT}"
 
 
-def client_from_params(params, environ=None):
+def client_from_params(params: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ProxmoxClient:
     """A ProxmoxClient for a module's (or plugin's) auth options (the address from api_url_from, with the
     environment's variables or the plugin's values that came from them)."""
     api_url = api_url_from(params, environ)
@@ -149,7 +151,7 @@ class ProxmoxModule(ApiModule):
     client_errors = (ProxmoxError,)
     # Options whose values go into API paths (or name such objects), each with PVE's format of it
     # (names.FORMATS): checked before anything else, so no call is made with a value that is no such name.
-    name_formats: dict = {}
+    name_formats: dict[str, str] = {}
 
     def __init__(self):
         super().__init__()
@@ -159,12 +161,12 @@ class ProxmoxModule(ApiModule):
             self.fail("; ".join(problems))
 
     @staticmethod
-    def timeout_problems(params, *options):
+    def timeout_problems(params: Mapping[str, Any], *options: str) -> list[str]:
         """Messages for options (``timeout`` when none is named) that are seconds to wait and not positive."""
         return [f"{option} must be a positive number of seconds, got {params[option]}"
                 for option in options or ("timeout",) if params.get(option) is not None and params[option] <= 0]
 
-    def wait(self, reply, task_expected=False):
+    def wait(self, reply: Any, task_expected: bool = False) -> Any:
         """Wait, up to the timeout option's seconds, for the task a call started; its status when it ended well
         (ProxmoxTaskError when it failed, ProxmoxTaskTimeout when it runs on). A reply that is no UPID is a call
         that finished at once (None), or with task_expected an error."""

@@ -22,6 +22,7 @@ import socket
 import time
 import traceback
 
+PARAMIKO_IMPORT_ERROR: str | None
 try:
     import paramiko
 except ImportError:

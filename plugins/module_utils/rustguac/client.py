@@ -12,6 +12,8 @@ names with ``path_of()``, which quotes each segment. The API key travels only in
 
 from __future__ import annotations
 
+from typing import Any
+
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import (
     MAY_HAVE_ACTED,
     NOT_JSON,
@@ -47,19 +49,19 @@ class RustguacApiError(RustguacError):
         super().__init__(text)
 
     @property
-    def missing(self):
+    def missing(self) -> bool:
         return self.status == 404
 
     @property
-    def forbidden(self):
+    def forbidden(self) -> bool:
         return self.status == 403
 
     @property
-    def unauthorized(self):
+    def unauthorized(self) -> bool:
         return self.status == 401
 
     @property
-    def conflict(self):
+    def conflict(self) -> bool:
         return self.status == 409
 
 
@@ -107,12 +109,13 @@ class RustguacClient(JsonHttpClient):
         self.http = self.open_http(self._verify(validate_certs, ca_path), transport,
                                    auth_headers(api_key, header_style))
 
-    def health(self):
+    def health(self) -> bool:
         """GET /api/health (no auth needed): True when it answers 200."""
         self.request("GET", "/health", parse=False)
         return True
 
-    def request(self, method, path, params=None, json=None, parse=True):
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None,
+                parse: bool = True) -> Any:
         """The parsed JSON reply (None for an empty one); raises RustguacApiError, RustguacConnectionError."""
         path = "/" + str(path or "").lstrip("/")
         query = {key: value for key, value in (params or {}).items() if value is not None} or None

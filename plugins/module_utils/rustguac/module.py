@@ -6,9 +6,13 @@ fail_json with the method, path, status, the server's message and, for a 403, th
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
+from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import HTTPX_IMPORT_ERROR
 from ansible_collections.proxgate.core.plugins.module_utils.common.module import ApiModule
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import (
@@ -23,7 +27,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client impo
 VAULT_DOWN = "vault backend not available"
 
 
-def rustguac_auth_argument_spec():
+def rustguac_auth_argument_spec() -> dict[str, dict]:
     """The options of the proxgate.core.rustguac doc fragment, each with its environment fallback."""
     return dict(
         api_url=dict(type="str", required=True, fallback=(env_fallback, ["RUSTGUAC_URL"])),
@@ -37,13 +41,14 @@ def rustguac_auth_argument_spec():
     )
 
 
-def client_from_params(params):
+def client_from_params(params: Mapping[str, Any]) -> RustguacClient:
     return RustguacClient(params["api_url"], params["api_key"], header_style=params.get("api_key_header") or "bearer",
                           validate_certs=params.get("validate_certs", True), ca_path=params.get("ca_path"),
                           timeout=params.get("api_timeout"), retries=params.get("api_retries"))
 
 
-def compare(current, desired, secret_keys=()):
+def compare(current: Mapping[str, Any] | None, desired: Mapping[str, Any], secret_keys: Iterable[str] = ()
+            ) -> Changes:
     """Changes for every key of desired whose value is not None (an option not given) and differs from current's."""
     return dict_changes(current, desired, skip=lambda _key, value, _have: value is None, secret_keys=secret_keys)
 
@@ -63,7 +68,7 @@ class RustguacModule(ApiModule):
     def connect(self):
         self.client = client_from_params(self.params)
 
-    def permission_hint(self, exc):
+    def permission_hint(self, exc: RustguacApiError) -> str:
         """The sentence added to a 403; modules override it where the role alone does not say it."""
         return f"the API key's role is too low: this module needs the {self.required_role} role; see its notes"
 
@@ -80,13 +85,13 @@ class RustguacModule(ApiModule):
             self.fail(msg, status=exc.status)
         self.fail(str(exc))
 
-    def with_diff(self, result, before, after):
+    def with_diff(self, result: dict[str, Any], before: Any, after: Any) -> dict[str, Any]:
         if self.diff_mode:
             result["diff"] = {"before": before, "after": after}
         return result
 
 
-def listed(reply, key):
+def listed(reply: Any, key: str) -> list[dict[str, Any]]:
     """The list a list call returned: the reply itself, or the list under key (``{"folders": [...]}``)."""
     if isinstance(reply, dict):
         reply = reply.get(key)
