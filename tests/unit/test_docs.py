@@ -3,6 +3,7 @@ tools/docs.py's pages (modules, plugins, roles) are complete and current."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -215,3 +216,18 @@ def test_the_check_names_stale_missing_and_left_over_pages(generated, tmp_path):
     assert docs_tool("--out", str(copy)).returncode == 0
     assert not (copy / "modules" / "proxmox_gone.md").exists()
     assert docs_tool("--check", "--out", str(copy)).returncode == 0
+
+
+MARKDOWN_LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+@pytest.mark.parametrize("page", tracked("*.md"), ids=lambda path: str(path.relative_to(REPO)))
+def test_every_relative_link_and_picture_of_a_page_is_in_the_repository(page):
+    """A link or picture that points at a file missing from a fresh clone shows as broken on the page."""
+    files = {path.resolve() for path in tracked("*")}
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    missing = [target for target in MARKDOWN_LINK.findall(text)
+               if not re.match(r"[a-z]+:|#", target)
+               and (page.parent / target.split("#")[0]).resolve() not in files
+               and not (page.parent / target.split("#")[0]).is_dir()]
+    assert missing == [], f"{page.relative_to(REPO)} points at what a clone does not have: {missing}"
