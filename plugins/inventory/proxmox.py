@@ -264,6 +264,7 @@ reuse_addresses_max_age: 86400
 """
 
 import difflib
+import json
 import os
 import time
 
@@ -300,6 +301,12 @@ from ansible_collections.proxgate.core.plugins.plugin_utils.proxmox_inventory im
 )
 
 NAME = "proxgate.core.proxmox"
+# The version of the cache's value, in the value and in the fingerprint: DATA_VERSION (what is fetched and kept)
+# and CACHE_LAYOUT (how it is stored), so that a cache another release wrote is fetched again, never misread.
+# Layout 1 (the int DATA_VERSION alone, up to 3): the guests as mappings, the details as mappings, all in the
+# value. Layout 2: the guests as rows and the details, in one JSON text (pack_cache), issue #18.
+CACHE_LAYOUT = 2
+CACHE_VERSION = f"{DATA_VERSION}.{CACHE_LAYOUT}"
 SUFFIXES = (".proxmox.yml", ".proxmox.yaml")
 AUTH_OPTIONS = ("api_user", "api_password", "api_token_id", "api_token_secret")
 # The options that name the API's address (api_url, or api_host and api_port): given to client_from_params with
@@ -342,6 +349,44 @@ def make_unsafe(value):
     return value
 
 
+def pack_cache(data):
+    """The value to cache for the result of _fetch: its checked fields as they are, and the guests and their details
+    in one JSON text (`data`), the guests as rows - [shape, value, ...], the keys being those of shapes[shape] (the
+    few key sets a listing has), so their presence and order are kept.
+
+    Why one text: ansible-core 2.19 encodes a cache value with its persistence encoder (pure Python, every value
+    visited) and deep-copies it after writing (CachePluginAdjudicator.set_cache), and decodes it with a Python
+    object hook on reading. Of one string they make nothing; the standard library's C encoder and decoder make
+    and read the text itself, several times faster. The data is plain JSON from the API (strings, numbers,
+    booleans, null, lists, mappings), made unsafe when the hosts are made, as before."""
+    shapes, rows = {}, []
+    for guest in data["guests"]:
+        shape = shapes.setdefault(tuple(guest), len(shapes))
+        rows.append([shape, *guest.values()])
+    text = json.dumps({"shapes": list(shapes), "rows": rows, "details": data["details"]}, separators=(",", ":"))
+    return {"version": CACHE_VERSION, "fingerprint": data["fingerprint"], "listed_at": data["listed_at"],
+            "incomplete": data["incomplete"], "guests": len(rows), "data": text}
+
+
+def unpack_cache(value, wanted):
+    """The result of _fetch from a cached value of this layout and fingerprint (`wanted`), or None: another
+    release's or other settings' value, or one that cannot be read."""
+    if not isinstance(value, dict) or value.get("version") != CACHE_VERSION or value.get("fingerprint") != wanted \
+            or not isinstance(value.get("data"), str) or not isinstance(value.get("listed_at"), (int, float)):
+        return None
+    try:
+        packed = json.loads(value["data"])
+        shapes = packed["shapes"]
+        guests = [dict(zip(shapes[row[0]], row[1:], strict=True)) for row in packed["rows"]]
+        details = packed["details"]
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    if not isinstance(details, dict) or not all(isinstance(found, dict) for found in details.values()):
+        return None
+    return {"version": CACHE_VERSION, "fingerprint": wanted, "listed_at": value["listed_at"],
+            "incomplete": value.get("incomplete"), "guests": guests, "details": details}
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = NAME
 
@@ -362,7 +407,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 else None
             data = self._fetch(settings, previous)
             if self.get_option("cache"):
-                self._cache[key] = data
+                self._cache[key] = pack_cache(data)
         else:
             started = time.monotonic()
             self._complete(self._add_hosts(data["guests"], settings), data.get("details") or {}, settings)
@@ -408,7 +453,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         fetch = {name: self.get_option(name) for name in FETCH_OPTIONS}
         fetch["filters"] = self._filters()
         return dict(fetch, hostname=hostname, networks=networks,
-                    fingerprint=fingerprint(dict(fetch, version=DATA_VERSION)), concurrency=concurrency,
+                    fingerprint=fingerprint(dict(fetch, version=CACHE_VERSION)), concurrency=concurrency,
                     reuse=self.get_option("reuse_addresses") and max_age > 0, max_age=max_age,
                     call_timeout=float(self.get_option("call_timeout")),
                     interface=self.get_option("address_interface"), family=self.get_option("address_family"),
@@ -444,18 +489,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _from_cache(self, key, wanted):
         """The cached fetch for this configuration, or None (missing, expired, or from other settings)."""
         try:
-            data = self._cache[key]
+            value = self._cache[key]
         except KeyError:
             return None
-        if not isinstance(data, dict) or data.get("fingerprint") != wanted or data.get("version") != DATA_VERSION:
-            self.display.vvv(f"{NAME}: the cached inventory was made with other settings; reading the API")
+        data = unpack_cache(value, wanted)
+        if data is None:
+            self.display.vvv(f"{NAME}: the cached inventory was made with other settings or by another release; "
+                             "reading the API")
             return None
         if data.get("incomplete"):
             # A fault that passes is not kept for cache_timeout: such a result only serves reuse_addresses.
             self.display.vvv(f"{NAME}: the cached inventory has {data['incomplete']} hosts it could not read in full; "
                              "reading the API")
             return None
-        self.display.vvv(f"{NAME}: using the cached inventory ({len(data.get('guests') or [])} guests)")
+        self.display.vvv(f"{NAME}: using the cached inventory ({len(data['guests'])} guests)")
         return data
 
     def _expired_cache(self, key, wanted):
@@ -470,13 +517,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return None
         plugin._timeout = 0
         try:
-            data = plugin.get(key)
+            value = plugin.get(key)
         except (KeyError, AnsibleError):
             return None
         finally:
             plugin._timeout = timeout
-        if not isinstance(data, dict) or data.get("fingerprint") != wanted or data.get("version") != DATA_VERSION \
-                or not isinstance(data.get("listed_at"), (int, float)):
+        data = unpack_cache(value, wanted)
+        if data is None:
             return None
         self.display.vvv(f"{NAME}: the cache has expired; its addresses may be reused ({len(data['guests'])} "
                          "guests)")
@@ -571,7 +618,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         completing = time.monotonic()
         incomplete = self._complete(placed, details, settings)
         self.display.vv(f"{NAME}: made the hosts and groups in {making + time.monotonic() - completing:.2f}s")
-        return {"version": DATA_VERSION, "fingerprint": settings["fingerprint"], "listed_at": listed_at,
+        return {"version": CACHE_VERSION, "fingerprint": settings["fingerprint"], "listed_at": listed_at,
                 "guests": guests, "details": details, "incomplete": incomplete}
 
     def _wanted(self, guest, settings):

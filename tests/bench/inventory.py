@@ -27,7 +27,9 @@ size, the goals of issue #18 on the medians:
   agent did not answer last time (an agent not running may start at any time: it is asked again);
 
 and checks on every run: requests <= 1 + guests whose address is needed (fresh, fill), 0 (cached), and for a
-refresh 1 + the running guests whose agent did not answer.
+refresh 1 + the running guests whose agent did not answer; and that every run of a size made the same inventory
+(the same hosts, groups and variables; only the guests' uptime may differ between listings), a cached run exactly
+the fill run before it.
 
     python tests/bench/inventory.py [--guests 1000,5000] [--latency 0.02] [--concurrency 16] [--repeat 3]
                                     [--json FILE] [--strict]
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -71,6 +74,9 @@ REFRESH_GOAL = 1.15
 # refresh: the cache expired, reuse_addresses on.
 RUNS = ("fresh", "fill", "cached", "refresh")
 DEFAULT_CONCURRENCY = 16
+# Host variables that may differ between two listings of the same cluster (the runs' outputs are compared
+# without them; a cached run must equal its fill run with them).
+VOLATILE = ("proxmox_uptime",)
 # The plugin asks again a guest that was up for less than its UPTIME_SLACK (10 s) at the last listing: the fill
 # runs wait until the generated guests have been up longer than that.
 SETTLED = 12
@@ -200,14 +206,24 @@ def run_inventory(workdir, source, server, flush):
     if proc.returncode != 0:
         result["error"] = proc.stderr[-2000:]
         return result
-    data = json.loads(output.read_text())
+    text = output.read_text()
+    data = json.loads(text)
     hostvars = data["_meta"]["hostvars"]
-    result.update(hosts=len(hostvars), with_address=sum(1 for hv in hostvars.values() if "ansible_host" in hv))
+    result.update(hosts=len(hostvars), with_address=sum(1 for hv in hostvars.values() if "ansible_host" in hv),
+                  exact=hashlib.sha256(text.encode()).hexdigest()[:16], same=sameness(data))
     fetch = re.search(r"from the API in ([0-9.]+)s", proc.stdout)
     populate = re.search(r"made the hosts and groups in ([0-9.]+)s", proc.stdout)
     result.update(plugin_fetch=float(fetch.group(1)) if fetch else None,
                   plugin_hosts=float(populate.group(1)) if populate else None)
     return result
+
+
+def sameness(listing):
+    """A digest of an inventory's hosts, groups and variables, but for the VOLATILE ones."""
+    for variables in listing["_meta"]["hostvars"].values():
+        for key in VOLATILE:
+            variables.pop(key, None)
+    return hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def expire_cache(workdir):
@@ -347,6 +363,15 @@ def problems_of(result):
                             "listing and the running guests whose agent did not answer)")
     for name in ("static", "startup"):
         problems.extend(f"the {name} run failed" for run in result["runs"][name] if run["rc"] != 0)
+    made = {(name, index): run["same"] for name in RUNS for index, run in enumerate(result["runs"][name])
+            if run.get("same")}
+    if len(set(made.values())) > 1:
+        first = next(iter(made.values()))
+        problems.append("the runs made different inventories: " + ", ".join(
+            f"{name} {index + 1}" for (name, index), same in made.items() if same != first) + " differ from the first")
+    for index, (fill, cached) in enumerate(zip(result["runs"]["fill"], result["runs"]["cached"], strict=False)):
+        if fill.get("exact") and cached.get("exact") and fill["exact"] != cached["exact"]:
+            problems.append(f"cached run {index + 1} is not exactly its fill run's inventory")
     return problems
 
 
@@ -422,6 +447,14 @@ def main(argv=None):
     results = [bench(count, args.latency, args.concurrency, args.repeat) for count in counts]
     missed = report(info, results, args.latency, args.concurrency, args.repeat)
     problems = [f"{result['guests']} guests: {problem}" for result in results for problem in problems_of(result)]
+    for result in results:
+        made = {run["same"] for name in RUNS for run in result["runs"][name] if run.get("same")}
+        runs = sum(len(result["runs"][name]) for name in RUNS)
+        exact = all(fill.get("exact") == cached.get("exact")
+                    for fill, cached in zip(result["runs"]["fill"], result["runs"]["cached"], strict=False))
+        print(f"{result['guests']} guests: {'the same' if len(made) == 1 else 'NOT the same'} hosts, groups and "
+              f"variables in all {runs} plugin runs (uptime aside); each cached run "
+              f"{'exactly' if exact else 'NOT exactly'} its fill run's")
     for line in problems:
         print(f"WRONG: {line}")
     for line in missed:
