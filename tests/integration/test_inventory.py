@@ -144,6 +144,7 @@ def stop_agent(vm):
 
 # ------------------------------------------------------------------ hosts, addresses, groups, auth
 
+@pytest.mark.each_auth
 def test_hosts_addresses_and_groups_from_one_listing(inventory, pve, pve_env, auth_mode, api_calls):
     run = inventory({}, env=pve_env)
     assert run.rc == 0, run.stderr

@@ -18,6 +18,7 @@ def playbook(name):
     return REPO / "playbooks" / name
 
 
+@pytest.mark.each_auth
 def test_provision_then_grant_access_end_to_end(run_playbook, pve, pve_env, writes, guacamole_server):
     emu = guacamole_server(tls=True)
     env = {**pve_env, **guac_env(emu)}

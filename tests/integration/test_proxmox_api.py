@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.each_auth]  # the generic module: auth is its concern
 
 CONFIG_101 = "/api2/json/nodes/pve1/qemu/101/config"
 

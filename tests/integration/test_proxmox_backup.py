@@ -44,6 +44,7 @@ def seed_backup(pve, vmid, ctime, node="pve1", kind="qemu", protected=False, not
     return f"local:{name}"
 
 
+@pytest.mark.each_auth
 def test_backup_of_a_vm_and_a_container_on_two_nodes(run_playbook, pve, pve_env, writes):
     task = """
         - name: Back up

@@ -220,6 +220,7 @@ def test_stopped_vm_fails_at_once(run_playbook, pve, pve_env, writes):
     assert writes() == []
 
 
+@pytest.mark.each_auth
 def test_exec(run_playbook, pve, pve_env, writes):
     vm = pve.pve.vm(101)
     vm.agent["exec"] = {

@@ -50,6 +50,7 @@ def ct_named(pve, hostname):
     return next((ct for ct in pve.pve.cts if ct.name == hostname), None)
 
 
+@pytest.mark.each_auth
 def test_create_check_mode_then_apply_then_idempotent(run_playbook, pve, pve_env, writes):
     check = run_playbook(CREATE, env=pve_env, check=True, diff=True)
     assert check.rc == 0, check.stdout + check.stderr

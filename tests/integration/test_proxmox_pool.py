@@ -22,6 +22,7 @@ def status(run, task_name):
     return [r for r in run.results if r["task"] == task_name][-1]["status"]
 
 
+@pytest.mark.each_auth
 def test_create_in_check_mode_then_apply_then_nothing_to_do(run_playbook, pve, pve_env, writes):
     check = run_playbook(CREATE, env=pve_env, check=True, diff=True)
     assert check.rc == 0, check.stdout + check.stderr

@@ -31,6 +31,7 @@ def ci_user(pve):
     return pve.pve
 
 
+@pytest.mark.each_auth
 def test_create_in_check_mode_then_once_with_the_secret_then_nothing(run_playbook, ci_user, pve_env, writes):
     check = run_playbook(CREATE, env=pve_env, check=True, diff=True)
     assert check.rc == 0, check.stdout + check.stderr

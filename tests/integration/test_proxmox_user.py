@@ -25,6 +25,7 @@ def groups(pve):
     return pve.pve
 
 
+@pytest.mark.each_auth
 def test_create_in_check_mode_then_apply_then_nothing_to_do(run_playbook, groups, pve_env, writes):
     check = run_playbook(CREATE, env=pve_env, check=True, diff=True)
     assert check.rc == 0, check.stdout + check.stderr
@@ -100,6 +101,7 @@ def test_settings_and_groups_updated_then_removed(run_playbook, groups, pve_env,
     assert "not-set-on-update" not in run.stdout + run.stderr
 
 
+@pytest.mark.each_auth
 def test_update_password_always_writes_the_password_every_run(run_playbook, groups, pve_env, auth_mode, writes):
     groups.access_users["carol@pve"] = {"enable": 1, "expire": 0}
     groups.users["carol@pve"] = "old-password"

@@ -30,6 +30,7 @@ def vm_named(pve, name):
     return next((vm for vm in pve.pve.vms if vm.name == name), None)
 
 
+@pytest.mark.each_auth
 def test_create_check_mode_then_apply_then_idempotent(run_playbook, pve, pve_env, writes):
     check = run_playbook(CREATE, env=pve_env, check=True, diff=True)
     assert check.rc == 0, check.stdout + check.stderr
@@ -248,6 +249,7 @@ def test_stale_digest_is_reported_not_overwritten(run_playbook, pve, pve_env):
     assert str(pve.pve.vm(101).config["cores"]) == "2"
 
 
+@pytest.mark.each_auth
 def test_transient_faults_are_retried(run_playbook, pve, pve_env):
     pve.pve.fail("GET", "/cluster/resources", 503, "Service Unavailable", times=1)
     pve.pve.drop_next("GET", "/nodes/pve1/qemu/101/pending", 1)
@@ -261,6 +263,7 @@ def test_transient_faults_are_retried(run_playbook, pve, pve_env):
     assert pve.pve.vm(101).config["description"] == "retried"
 
 
+@pytest.mark.each_auth
 def test_secrets_never_reach_verbose_output(run_playbook, pve, pve_env, auth_mode):
     run = run_playbook("""
     - name: Read web01
