@@ -27,6 +27,7 @@ from fakepve.server import USER, params
 from .access_gaps import AccessGaps
 from .backups import BackupGaps
 from .cdroms import CdromGaps
+from .firewall_gaps import FirewallGaps
 from .guest_gaps import GuestGaps
 from .imports import ImportGaps
 from .info_gaps import InfoGaps
@@ -77,7 +78,7 @@ fakepve_server.params = node_params
 
 
 class ProxgatePve(AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, CdromGaps, StorageGaps, ImportGaps,
-                  BackupGaps, InfoGaps, FakePve):
+                  BackupGaps, InfoGaps, FirewallGaps, FakePve):
     """FakePve plus: API tokens' privileges with and without privilege separation (tokens.TokenGaps), NIC MACs,
     clones to another node and used templates as a node handles them (guest_gaps.GuestGaps), config locks,
     skiplock and what a crash leaves locked (locks.LockGaps), QEMU migration
@@ -86,6 +87,7 @@ class ProxgatePve(AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, Cdr
     and disk operations as a node does them (imports.ImportGaps), download-url, upload and templates listed as a
     node handles them (storage_gaps.StorageGaps), vzdump that writes archive volumes
     (backups.BackupGaps),
+    IPSet names and rule comments as a node's firewall files keep them (firewall_gaps.FirewallGaps),
     pending values in GET config, POST config's privilege checks before its task, the real agent errors
     (no agent configured, VM not running), a guest OS whose agent comes up after boot, deterministic
     dropped connections, guests without a name and LXC interfaces as a node lists them, a hung agent that
