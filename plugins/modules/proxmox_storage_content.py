@@ -76,9 +76,9 @@ options:
     type: path
   checksum:
     description:
-      - The file's expected digest, in hex, as O(checksum_algorithm) computes it. The node verifies it after the
-        download or upload; on a mismatch its task fails (C(checksum mismatch - got ... != expect ...)), the file
-        is not kept and the module fails.
+      - "The file's expected digest, in hex, as O(checksum_algorithm) computes it. The node verifies it after the
+        download or upload; on a mismatch its task fails (C(checksum mismatch: got '...' != expect '...')), the file
+        is not kept and the module fails."
       - Checked only when the file is written; a volume already there is not read again.
     type: str
   checksum_algorithm:
@@ -109,31 +109,34 @@ notes:
 seealso:
   - module: proxgate.core.proxmox_storage_content_info
   - module: proxgate.core.proxmox_lxc
+    description: Its O(proxgate.core.proxmox_lxc#module:ostemplate) can be RV(volume.volid) of a template this module
+      downloaded or uploaded earlier in the play.
   - name: Proxmox VE storage content API
     description: The download-url, upload and content calls.
     link: https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/storage/{storage}/download-url
 """
 
 EXAMPLES = r"""
-- name: A Debian container template, downloaded by the node and verified
-  proxgate.core.proxmox_storage_content:
-    node: pve1
-    storage: local
-    content: vztmpl
-    url: http://download.proxmox.com/images/system/debian-13-standard_13.1-2_amd64.tar.zst
-    checksum: "{{ debian_template_sha512 }}"
-    checksum_algorithm: sha512
+- name: A Debian container template, downloaded by the node, and a container from it in the same play
   delegate_to: localhost
-  register: debian_template
+  block:
+    - name: The template, verified by the node
+      proxgate.core.proxmox_storage_content:
+        node: pve1
+        storage: local
+        content: vztmpl
+        url: http://download.proxmox.com/images/system/debian-13-standard_13.1-2_amd64.tar.zst
+        checksum: "{{ debian_template_sha512 }}"
+        checksum_algorithm: sha512
+      register: debian_template
 
-- name: A container from that template, in the same play
-  proxgate.core.proxmox_lxc:
-    node: pve1
-    hostname: dns03
-    ostemplate: "{{ debian_template.volume.volid }}"
-    rootfs: local-lvm:8
-    state: started
-  delegate_to: localhost
+    - name: The container, from the volume just made (local:vztmpl/debian-13-standard_13.1-2_amd64.tar.zst)
+      proxgate.core.proxmox_lxc:
+        node: pve1
+        hostname: dns03
+        ostemplate: "{{ debian_template.volume.volid }}"
+        rootfs: local-lvm:8
+        state: started
 
 - name: An ISO image from the controller
   proxgate.core.proxmox_storage_content:
@@ -141,7 +144,7 @@ EXAMPLES = r"""
     storage: local
     content: iso
     src: files/virtio-win-0.1.271.iso
-    checksum: "{{ lookup('ansible.builtin.file', 'files/virtio-win-0.1.271.iso.sha256') }}"
+    checksum: "{{ lookup('ansible.builtin.file', 'files/virtio-win-0.1.271.iso.sha256').split()[0] }}"
     checksum_algorithm: sha256
   delegate_to: localhost
 
