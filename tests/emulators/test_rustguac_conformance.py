@@ -613,3 +613,121 @@ def test_sessions_are_the_callers_own_unless_an_admin_asks_all(emu, api):
     assert api("GET", "/api/sessions").json == []
     everyone = {s["session_id"] for s in api("GET", "/api/sessions?all=true").json}
     assert everyone == {own["session_id"], other["session_id"]}
+
+
+# --- users -------------------------------------------------------------------------------------------------
+
+USERS = "/api/users"
+ANN = "/api/users/ann%40example.com"
+USER_FIELDS = {"id", "email", "name", "oidc_subject", "role", "disabled", "created_at", "last_login_at",
+               "oidc_groups"}
+
+
+def test_user_list_is_the_users_table(emu, api):
+    """src/api.rs list_users; src/db.rs list_users, User: every row ORDER BY id as serde writes db::User:
+    {id, email, name, oidc_subject, role, disabled, created_at, last_login_at, oidc_groups}, the groups one
+    comma-separated string, created_at SQLite's datetime('now'), last_login_at null until a second login."""
+    emu.add_user("zed@example.com", name="Zed", role="viewer")
+    emu.add_user("ann@example.com", name="Ann", role="operator", groups=["ops", "dba"], oidc_subject="sub-1")
+    listed = api("GET", USERS).json
+    assert [user["email"] for user in listed] == ["zed@example.com", "ann@example.com"]
+    assert all(set(user) == USER_FIELDS for user in listed)
+    ann = listed[1]
+    assert (ann["oidc_groups"], ann["oidc_subject"], ann["disabled"], ann["last_login_at"]) == (
+        "ops,dba", "sub-1", False, None)
+    assert listed[0]["oidc_groups"] == ""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", ann["created_at"])
+
+
+def test_user_role_change_answers_ok(emu, api):
+    """src/api.rs set_user_role, SetRoleRequest; src/db.rs set_user_role: 200 {"ok": true}, not the user; the
+    role is checked before the user (400 'role must be admin, poweruser, operator, or viewer'), an unknown email
+    is 404 {"error": "user not found"}."""
+    emu.add_user("ann@example.com", role="viewer")
+    reply = api("PUT", f"{ANN}/role", body={"role": "poweruser"})
+    assert (reply.status, reply.json) == (200, {"ok": True})
+    assert emu.state()["users"][0]["role"] == "poweruser"
+    for path in (f"{ANN}/role", "/api/users/nobody%40example.com/role"):
+        reply = api("PUT", path, body={"role": "superuser"})
+        assert (reply.status, reply.json) == (400, {"error": "role must be admin, poweruser, operator, or viewer"})
+    reply = api("PUT", "/api/users/nobody%40example.com/role", body={"role": "viewer"})
+    assert (reply.status, reply.json) == (404, {"error": "user not found"})
+
+
+def test_user_role_body_is_read_before_the_admin_check(emu, api):
+    """src/api.rs set_user_role: the Json<SetRoleRequest> extractor runs before the handler, so a body without
+    `role` is axum's plain-text 422 for anybody; a valid body from a non-admin is 403 'admin role required'."""
+    emu.add_user("ann@example.com", role="operator")
+    token = emu.add_user_token("ann@example.com", "t")
+    for key in (ADMIN_KEY, token):
+        reply = api("PUT", f"{ANN}/role", key=key, raw=b'{"name": "x"}')
+        assert reply.status == 422 and reply.raw.decode().startswith(UNPROCESSABLE + "missing field `role`")
+    reply = api("PUT", f"{ANN}/role", key=token, body={"role": "admin"})
+    assert (reply.status, reply.json) == (403, {"error": "admin role required"})
+    assert emu.state()["users"][0]["role"] == "operator"
+
+
+def test_user_enable_and_disable_answer_ok(emu, api):
+    """src/api.rs disable_user, enable_user; src/db.rs disable_user, enable_user: 200 {"ok": true} (again for
+    a user already in that state: the UPDATE matches the row), 404 {"error": "user not found"}; the disabled
+    user's tokens stop working (src/db.rs validate_user_token: AuthError::Disabled)."""
+    emu.add_user("ann@example.com", role="operator")
+    token = emu.add_user_token("ann@example.com", "t")
+    for _twice in range(2):
+        reply = api("POST", f"{ANN}/disable")
+        assert (reply.status, reply.json) == (200, {"ok": True})
+    assert emu.state()["users"][0]["disabled"] is True
+    assert api("GET", "/api/me", key=token).status == 401
+    assert api("POST", f"{ANN}/enable").json == {"ok": True}
+    assert api("GET", "/api/me", key=token).status == 200
+    for action in ("disable", "enable"):
+        reply = api("POST", f"/api/users/nobody%40example.com/{action}")
+        assert (reply.status, reply.json) == (404, {"error": "user not found"})
+
+
+def test_user_delete_takes_its_tokens(emu, api):
+    """src/api.rs delete_user; src/db.rs delete_user: 204 with no body; the user's login sessions and API tokens
+    are deleted with it; a second delete is 404 {"error": "user not found"}."""
+    emu.add_user("ann@example.com", role="operator")
+    token = emu.add_user_token("ann@example.com", "t")
+    reply = api("DELETE", ANN)
+    assert (reply.status, reply.raw) == (204, b"")
+    assert emu.state()["users"] == [] and emu.state()["tokens"] == []
+    assert api("GET", "/api/me", key=token).status == 401
+    reply = api("DELETE", ANN)
+    assert (reply.status, reply.json) == (404, {"error": "user not found"})
+
+
+def test_user_sessions_delete_counts_them(emu, api):
+    """src/api.rs delete_user_sessions; src/db.rs delete_user_sessions: 200 {"ok": true, "sessions_revoked": n}
+    (n the rows deleted, 0 the second time), 404 {"error": "user not found"}."""
+    emu.add_user("ann@example.com", role="operator", auth_sessions=2)
+    assert api("DELETE", f"{ANN}/sessions").json == {"ok": True, "sessions_revoked": 2}
+    assert api("DELETE", f"{ANN}/sessions").json == {"ok": True, "sessions_revoked": 0}
+    reply = api("DELETE", "/api/users/nobody%40example.com/sessions")
+    assert (reply.status, reply.json) == (404, {"error": "user not found"})
+
+
+def test_user_routes_check_admin_in_the_handler(emu, api):
+    """src/api.rs list_users, set_user_role, delete_user, delete_user_sessions, disable_user, enable_user: each
+    answers a logged-in non-admin 403 {"error": "admin role required"} and changes nothing."""
+    emu.add_user("ann@example.com", role="poweruser")
+    token = emu.add_user_token("ann@example.com", "t")
+    calls = [("GET", USERS, None), ("PUT", f"{ANN}/role", {"role": "admin"}), ("DELETE", ANN, None),
+             ("DELETE", f"{ANN}/sessions", None), ("POST", f"{ANN}/disable", None), ("POST", f"{ANN}/enable", None)]
+    before = emu.state()["users"]
+    for method, path, body in calls:
+        reply = api(method, path, key=token, body=body)
+        assert (reply.status, reply.json) == (403, {"error": "admin role required"}), (method, path)
+    assert emu.state()["users"] == before
+
+
+def test_users_are_not_created_through_the_api(emu, api):
+    """src/main.rs run_server: /api/users has only GET (users are made by their first OIDC login,
+    src/db.rs upsert_user), so a POST is axum's 405 with no body; the email is matched exactly (src/db.rs
+    set_user_role: WHERE email = ?1, case-sensitive in SQLite)."""
+    reply = api("POST", USERS, body={"email": "new@example.com", "role": "viewer"})
+    assert (reply.status, reply.raw) == (405, b"")
+    emu.add_user("ann@example.com", role="viewer")
+    reply = api("PUT", "/api/users/ANN%40example.com/role", body={"role": "admin"})
+    assert (reply.status, reply.json) == (404, {"error": "user not found"})

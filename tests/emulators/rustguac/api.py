@@ -449,12 +449,17 @@ class Api:
         return key
 
     def add_user(self, email: str, name: str = "", role: str = "operator", enabled: bool = True,
-                 groups: list[str] | None = None) -> dict[str, Any]:
+                 groups: list[str] | None = None, oidc_subject: str | None = None,
+                 last_login_at: str | None = None, auth_sessions: int = 1) -> dict[str, Any]:
+        """A user as its first OIDC login makes it (src/db.rs upsert_user): the row of the users table,
+        {id, email, name, oidc_subject, role, disabled, created_at, last_login_at, oidc_groups} (db::User), with
+        the groups joined by commas; `auth_sessions` counts its login sessions (never listed)."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         user = {"id": self._next_user, "email": email, "name": name or email.split("@")[0],
-                "role": role, "disabled": not enabled, "groups": list(groups or []),
-                "created_at": now_iso(), "last_login": None, "auth_sessions": 1}
+                "oidc_subject": oidc_subject, "role": role, "disabled": not enabled,
+                "created_at": sqlite_now(), "last_login_at": last_login_at,
+                "oidc_groups": ",".join(groups or []), "auth_sessions": auth_sessions}
         self._next_user += 1
         self.users[email] = user
         return user
@@ -529,7 +534,7 @@ class Api:
         if token["max_role"] and ROLES[token["max_role"]] < ROLES[role]:
             role = token["max_role"]
         token["last_used_at"] = now_iso()
-        return Identity("user", user["email"], role, list(user["groups"]), email=user["email"])
+        return Identity("user", user["email"], role, user_groups(user), email=user["email"])
 
     # --- dispatch ---------------------------------------------------------------------------
 
@@ -937,34 +942,52 @@ def delete_mapping(api: Api, request: Request, identity: Identity, params: list[
 # users
 
 
+# Read in src/api.rs list_users, set_user_role, delete_user, delete_user_sessions, disable_user, enable_user and
+# src/db.rs User, list_users, set_user_role, disable_user, enable_user, delete_user, get_user_by_email,
+# delete_user_sessions. Every route needs a login (auth::require_auth); each handler checks admin itself (403
+# "admin role required"). There is no create: users are made by their first OIDC login.
+
+
+def user_groups(user: dict[str, Any]) -> list[str]:
+    """db::User.groups_vec: the comma-separated oidc_groups, none when empty."""
+    return user["oidc_groups"].split(",") if user["oidc_groups"] else []
+
+
 def public_user(user: dict[str, Any]) -> dict[str, Any]:
+    """db::User as serde writes it: oidc_groups stays one comma-separated string."""
     return {key: copy.deepcopy(value) for key, value in user.items() if key != "auth_sessions"}
 
 
 def user_of(api: Api, email: str) -> dict[str, Any]:
+    """The row `WHERE email = ?1`: SQLite's = on TEXT is case-sensitive."""
     user = api.users.get(email)
     if user is None:
-        raise ApiError(404, f"User '{email}' not found")
+        raise ApiError(404, "user not found")
     return user
 
 
 def list_users(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    return Response(200, [public_user(api.users[key]) for key in sorted(api.users)])
+    """GET /api/users: every row ORDER BY id, as db::User."""
+    require_admin(identity)
+    return Response(200, [public_user(user) for user in sorted(api.users.values(), key=lambda u: u["id"])])
 
 
 def set_user_role(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    user = user_of(api, params[0])
+    """PUT /api/users/{email}/role: SetRoleRequest {role: String} is read first (axum's Json: 415 / 400 / 422),
+    then the admin check, the role (400), the user (404); 200 {"ok": true}."""
     body = parse_json_body(request)
     if body.get("role") is None:
-        raise unprocessable("missing field `role`")
-    role = opt_str(body, "role")
-    if role not in ROLES:
-        raise ApiError(400, f"Invalid role '{role}': must be one of admin, poweruser, operator, viewer")
-    user["role"] = role
-    return Response(200, public_user(user))
+        raise unprocessable(f"missing field `role`{serde_position(request.body)}")
+    role = opt_str(body, "role") or ""
+    require_admin(identity)
+    check_mapping_role(role)
+    user_of(api, params[0])["role"] = role
+    return Response(200, {"ok": True})
 
 
 def delete_user(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    """DELETE /api/users/{email}: its login sessions and API tokens go with it; 204, or 404."""
+    require_admin(identity)
     user = user_of(api, params[0])
     del api.users[user["email"]]
     for key in [key for key, token in api.tokens.items() if token["email"] == user["email"]]:
@@ -973,22 +996,26 @@ def delete_user(api: Api, request: Request, identity: Identity, params: list[str
 
 
 def disable_user(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    user = user_of(api, params[0])
-    user["disabled"] = True
-    user["auth_sessions"] = 0
-    return Response(200, public_user(user))
+    """POST /api/users/{email}/disable: 200 {"ok": true} (also when it already was), or 404. Its sessions are
+    kept but no longer valid (db::validate_auth_session), its tokens fail (db::validate_user_token)."""
+    require_admin(identity)
+    user_of(api, params[0])["disabled"] = True
+    return Response(200, {"ok": True})
 
 
 def enable_user(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    user = user_of(api, params[0])
-    user["disabled"] = False
-    return Response(200, public_user(user))
+    """POST /api/users/{email}/enable: 200 {"ok": true}, or 404."""
+    require_admin(identity)
+    user_of(api, params[0])["disabled"] = False
+    return Response(200, {"ok": True})
 
 
 def logout_user(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
+    """DELETE /api/users/{email}/sessions: 200 {"ok": true, "sessions_revoked": <count>}, or 404."""
+    require_admin(identity)
     user = user_of(api, params[0])
-    user["auth_sessions"] = 0
-    return Response(204)
+    revoked, user["auth_sessions"] = user["auth_sessions"], 0
+    return Response(200, {"ok": True, "sessions_revoked": revoked})
 
 
 # tokens
@@ -1210,12 +1237,12 @@ ROUTES: list[tuple[str, tuple[str, ...], str | None, Handler]] = [
     ("POST", ("api", "admin", "group-mappings"), "viewer", create_mapping),
     ("PUT", ("api", "admin", "group-mappings", "*"), "viewer", update_mapping),
     ("DELETE", ("api", "admin", "group-mappings", "*"), "viewer", delete_mapping),
-    ("GET", ("api", "users"), "admin", list_users),
-    ("PUT", ("api", "users", "*", "role"), "admin", set_user_role),
-    ("DELETE", ("api", "users", "*"), "admin", delete_user),
-    ("POST", ("api", "users", "*", "disable"), "admin", disable_user),
-    ("POST", ("api", "users", "*", "enable"), "admin", enable_user),
-    ("DELETE", ("api", "users", "*", "sessions"), "admin", logout_user),
+    ("GET", ("api", "users"), "viewer", list_users),
+    ("PUT", ("api", "users", "*", "role"), "viewer", set_user_role),
+    ("DELETE", ("api", "users", "*"), "viewer", delete_user),
+    ("POST", ("api", "users", "*", "disable"), "viewer", disable_user),
+    ("POST", ("api", "users", "*", "enable"), "viewer", enable_user),
+    ("DELETE", ("api", "users", "*", "sessions"), "viewer", logout_user),
     ("POST", ("api", "me", "tokens"), "poweruser", create_my_token),
     ("GET", ("api", "me", "tokens"), "operator", list_my_tokens),
     ("DELETE", ("api", "me", "tokens", "*"), "poweruser", revoke_my_token),

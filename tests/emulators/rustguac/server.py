@@ -263,10 +263,12 @@ class RustguacEmulator(LoopbackEmulator):
             return copy.deepcopy(mapping)
 
     def add_user(self, email: str, name: str = "", role: str = "viewer", enabled: bool = True,
-                 groups: list[str] | None = None) -> dict[str, Any]:
-        """An OIDC user as a first login would create it."""
+                 groups: list[str] | None = None, oidc_subject: str | None = None,
+                 last_login_at: str | None = None, auth_sessions: int = 1) -> dict[str, Any]:
+        """An OIDC user as a first login would create it (src/db.rs upsert_user), as the users table holds it."""
         with self._lock:
-            return copy.deepcopy(self.api.add_user(email, name, role, enabled, groups))
+            return copy.deepcopy(self.api.add_user(email, name, role, enabled, groups, oidc_subject,
+                                                   last_login_at, auth_sessions))
 
     def add_user_token(self, email: str, name: str, max_role: str | None = None,
                        expires_at: str | None = None) -> str:
