@@ -62,7 +62,8 @@ options:
     suboptions:
       cidr:
         description:
-          - An IP address (V(192.0.2.10)), a network (V(192.0.2.0/24)), or an alias name (V(dc/gateway)).
+          - An IP address (V(192.0.2.10)), a network (V(192.0.2.0/24)), or an alias name (V(dc/gateway)). An alias
+            must exist before anything is written (in check mode, a warning).
         type: str
         required: true
       nomatch:
@@ -153,8 +154,10 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall imp
     entry_view,
     find_level,
     level_argument_spec,
+    missing_references,
     name_problem,
     plan_entries,
+    reference,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 
@@ -214,6 +217,18 @@ class ProxmoxFirewallIpset(ObjectModule, ProxmoxModule):
         entries = [entry_view(entry) for entry in self.client.get(self.level.at("ipset", self.params["name"])) or []]
         return {"name": found["name"], "comment": clean_comment(found.get("comment")),
                 "entries": sorted_entries(entries)}
+
+    def desired(self, existing):
+        """Check that the aliases among the entries exist (IPSet.pm create_ip refuses one that does not), so that
+        no entry is added before the one the node would refuse. In check mode a missing one is a warning: an
+        earlier task of the same check run may be the one that would make it."""
+        refs = [(f"entries[{index}].cidr", reference(entry["cidr"])) for index, entry in enumerate(self.wanted.values())
+                if reference(entry["cidr"])]
+        for problem in missing_references(self.client, self.level, refs):
+            if not self.check_mode:
+                self.fail(problem)
+            self.warn(f"{problem} (in check mode: an earlier task may make it)")
+        return None
 
     def create(self, desired):
         name, comment = self.params["name"], clean_comment(self.params["comment"])

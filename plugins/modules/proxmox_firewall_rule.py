@@ -19,7 +19,9 @@ description:
     (fields it has and the task does not give are removed); a missing one is created; rules out of order are
     moved (the fewest moves), as the web interface moves them. Rules not given stay where they are, unless
     O(exclusive=true), which removes them.
-  - Everything is checked, and every write planned, before the first one is made.
+  - Everything is checked, and every write planned, before the first one is made, the IPSets (V(+name)) and aliases
+    the rules refer to included; in check mode a missing one is a warning, since an earlier task of the same run
+    may be the one that would make it.
 author:
   - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
@@ -202,7 +204,9 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall imp
     desired_rule,
     find_level,
     level_argument_spec,
+    missing_references,
     plan_rules,
+    reference,
     rule_view,
     rules_by_comment,
 )
@@ -276,6 +280,15 @@ class ProxmoxFirewallRule(ObjectModule, ProxmoxModule):
         self.extra = {"requests": requests}
         return self.result(after, {"rules": before}, {"rules": after})
 
+    def unless_planned(self, problems):
+        """Missing IPSets and aliases fail the task before any write; in check mode they are warnings, as an earlier
+        task of the same check run may be the one that would make them."""
+        if self.check_mode:
+            for problem in problems:
+                self.warn(f"{problem} (in check mode: an earlier task may make it)")
+            return []
+        return problems
+
     def name_macros(self, rules):
         """Give each rule's macro the spelling the node keeps (verify_rule: its preferred name, found without
         case); the messages for macros the node does not have."""
@@ -306,6 +319,9 @@ class ProxmoxFirewallRule(ObjectModule, ProxmoxModule):
             rules.append(rule)
             problems += rule_problems
         problems += self.name_macros(rules)
+        refs = [(f"rules[{index}].{key}", reference(rule[key])) for index, rule in enumerate(rules)
+                for key in ("source", "dest") if reference(rule.get(key))]
+        problems += self.unless_planned(missing_references(self.client, level, refs))
         if params["match"] == "comment":
             found, found_problems = rules_by_comment(current, [rule.get("comment") for rule in rules])
             problems += found_problems

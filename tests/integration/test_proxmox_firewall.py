@@ -1,5 +1,5 @@
-"""proxmox_firewall_ipset, _rule, _alias and _options against the test server: one auth mode (token), several
-checks per playbook run (each run costs seconds of CI time)."""
+"""proxmox_firewall_ipset, _rule, _alias and _options against the test server, with the API token (the default
+auth mode), several checks per playbook run (each run costs seconds of CI time)."""
 
 from __future__ import annotations
 
@@ -35,11 +35,6 @@ OPTIONS = """
 """
 
 
-@pytest.fixture
-def auth_mode():
-    return "token"
-
-
 def task(name, body, check=False):
     return f"    - name: {name}\n" + ("      check_mode: true\n" if check else "") + body
 
@@ -59,6 +54,10 @@ def test_a_guest_opened_to_the_gateway_only_plan_apply_and_nothing_to_do(run_pla
     assert run.result("Plan set")["diff"]["after"]["entries"] == [
         {"cidr": "192.0.2.10", "nomatch": False, "comment": "guacd 1"},
         {"cidr": "2001:db8::10", "nomatch": False, "comment": None}]
+    assert run.result("Plan rules")["warnings"] == [
+        f"rules[{index}].source: there is no IPSet 'proxgate-gw' in the firewall of guest 101 or the cluster (in "
+        "check mode: an earlier task may make it)" for index in (0, 1)]
+    assert "warnings" not in run.result("Apply rules")
     assert run.result("Apply set")["ipset"]["name"] == "proxgate-gw"
     assert run.result("Apply rules")["rules"][0] == {
         "pos": 0, "type": "in", "action": "ACCEPT", "macro": "SSH", "source": "+proxgate-gw", "enable": 1,
@@ -134,7 +133,7 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
             vmid: 102
             rules:
               - {action: ACCEPT, macro: sshh, comment: twice}
-              - {action: ALLOW, proto: tcp, dport: "22,99999", iface: eth0, comment: other}
+              - {action: ALLOW, proto: tcp, dport: "22,99999", iface: eth0, source: +nothere, comment: other}
           ignore_errors: true
         - name: Bad guest
           proxgate.core.proxmox_firewall_options:
@@ -161,8 +160,9 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
     assert run.result("Bad rules")["msg"] == (
         "rules[1].action must be one of ACCEPT, DROP, REJECT; got 'ALLOW'; rules[1].dport: '99999' is no port "
         "(0-65535); rules[1].iface must be one of the guest's network devices, net0 to net31; got 'eth0'; "
-        "rules[0].macro: this server has no macro 'sshh'; 2 rules have the comment 'twice' (positions 0, 1); make "
-        "the comments unique, or use match: position")
+        "rules[0].macro: this server has no macro 'sshh'; rules[1].source: there is no IPSet 'nothere' in the "
+        "firewall of guest 102 or the cluster; 2 rules have the comment 'twice' (positions 0, 1); make the comments "
+        "unique, or use match: position")
     assert run.result("Bad guest")["msg"] == "vmid: there is no guest 999 in the cluster"
     container = "/api2/json/nodes/pve1/lxc/200/firewall"
     assert writes() == [("PUT", f"{NODE}/rules/1"), ("PUT", f"{NODE}/rules/3"), ("DELETE", f"{NODE}/rules/3"),

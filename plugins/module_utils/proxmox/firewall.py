@@ -220,6 +220,46 @@ def clean_ports(value):
     return None if value is None else ",".join(part.strip() for part in str(value).split(","))
 
 
+# ------------------------------------------------------------ references
+
+def reference(value):
+    """(kind, scope, name) of an IPSet (+name) or alias reference in a rule's source or dest, an IPSet entry's
+    cidr; None for addresses. An alias name is looked up without case (Firewall.pm resolve_alias: lc)."""
+    found = re.fullmatch(r"(\+)?(dc/|guest/|sdn/)?([A-Za-z][A-Za-z0-9\-_]+)", value or "")
+    if not found:
+        return None
+    if found.group(1):
+        return "ipset", found.group(2) or "", found.group(3).lower()
+    return ("alias", found.group(2) or "", found.group(3).lower()) if found.group(2) != "sdn/" else None
+
+
+def missing_references(client, level, refs):
+    """The messages for refs ([(option, (kind, scope, name))]) that name no IPSet or alias the node would find:
+    on the level and the cluster for a rule (Firewall.pm verify_rule looks in both), on the level for guest/, the
+    cluster for dc/ (resolve_alias). IPSets of the SDN (sdn/) are not checked. One GET per list needed."""
+    lists = {}
+
+    def names(kind, where):
+        if (kind, where) not in lists:
+            path = api_path("cluster", "firewall") if where == "cluster" else level.path
+            key = "ipset" if kind == "ipset" else "aliases"
+            lists[(kind, where)] = {str(entry.get("name", "")).lower() for entry in client.get(path + "/" + key) or []}
+        return lists[(kind, where)]
+
+    problems = []
+    for option, (kind, scope, name) in refs:
+        if scope == "sdn/":
+            continue
+        places = ["cluster"] if scope == "dc/" or level.kind == "node" else ["level"] if scope == "guest/" else \
+            ["level", "cluster"]
+        places = ["cluster"] if level.kind == "cluster" else places
+        if not any(name in names(kind, where) for where in places):
+            what = "IPSet" if kind == "ipset" else "alias"
+            shown = " or ".join("the cluster" if where == "cluster" else level.label for where in places)
+            problems.append(f"{option}: there is no {what} {name!r} in the firewall of {shown}")
+    return problems
+
+
 # ----------------------------------------------------------------- rules
 
 def desired_rule(spec, level, option="rules"):

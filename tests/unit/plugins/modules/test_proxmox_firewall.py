@@ -16,6 +16,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall imp
     entry_cidr_problem,
     entry_view,
     longest_increasing,
+    missing_references,
     move_plan,
     name_problem,
     option_equal,
@@ -23,6 +24,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall imp
     plan_entries,
     plan_rules,
     ports_problem,
+    reference,
     rule_update,
     rule_view,
     rules_by_comment,
@@ -167,3 +169,29 @@ def test_options_per_level():
     assert option_value("node", "log_level_in", "loud")[1] == (
         "options.log_level_in must be one of emerg, alert, crit, err, warning, notice, info, debug, nolog; got 'loud'")
     assert option_equal("enable", 1, 1733500000) and not option_equal("enable", 0, "1")
+
+
+class Lists:
+    """A client whose GETs answer firewall lists by path; it counts them."""
+
+    def __init__(self, answers):
+        self.answers, self.paths = answers, []
+
+    def get(self, path):
+        self.paths.append(path)
+        return self.answers.get(path, [])
+
+
+def test_references_are_looked_up_where_the_node_looks_once_per_list():
+    assert reference("+dc/Gateway") == ("ipset", "dc/", "gateway")
+    assert reference("guest/Admins") == ("alias", "guest/", "admins")
+    assert reference("+sdn/vnet1-all") == ("ipset", "sdn/", "vnet1-all")
+    assert reference("10.0.0.0/8") is None
+    client = Lists({"/cluster/firewall/ipset": [{"name": "gw"}], GUEST.path + "/aliases": [{"name": "Admins"}]})
+    refs = [("a", ("ipset", "", "gw")), ("b", ("ipset", "guest/", "gw")), ("c", ("alias", "", "admins")),
+            ("d", ("alias", "dc/", "admins")), ("e", ("ipset", "sdn/", "x"))]
+    assert missing_references(client, GUEST, refs) == [
+        "b: there is no IPSet 'gw' in the firewall of guest 101",
+        "d: there is no alias 'admins' in the firewall of the cluster"]
+    assert sorted(client.paths) == ["/cluster/firewall/aliases", "/cluster/firewall/ipset",
+                                    GUEST.path + "/aliases", GUEST.path + "/ipset"]
