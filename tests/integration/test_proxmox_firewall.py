@@ -84,6 +84,8 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
     node = pve.pve.firewall_config("host", "pve1")
     node["rules"] += [rule("a"), rule("b", proto="tcp", dport="22"), rule("not ours"), rule("c")]
     pve.pve.firewall_config("vm", "pve2", 102)["rules"] += [rule("twice"), rule("twice")]
+    cluster = pve.pve.firewall_config("cluster")
+    cluster["ipset"]["admins"] = [{"cidr": "10.0.0.0/24", "comment": "old"}, {"cidr": "198.51.100.0/24"}]
     run = run_playbook("""
         - name: Reorder
           proxgate.core.proxmox_firewall_rule:
@@ -122,6 +124,12 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
             vmid: 200
             name: gateway
             cidr: 192.0.2.10
+        - name: Set changed
+          proxgate.core.proxmox_firewall_ipset:
+            name: admins
+            comment: admin networks
+            entries: [{cidr: 10.0.0.9/24, nomatch: true}, {cidr: 203.0.113.7}]
+            exclusive: true
         - name: Bad set
           proxgate.core.proxmox_firewall_ipset:
             node: pve1
@@ -141,7 +149,7 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
             options: {enable: true}
           ignore_errors: true
     """, env=pve_env, diff=True)
-    assert run.changed == ["Reorder", "Exclusive", "Absent", "By position", "Alias"]
+    assert run.changed == ["Reorder", "Exclusive", "Absent", "By position", "Alias", "Set changed"]
     assert [entry["task"] for entry in run.failed] == ["Bad set", "Bad rules", "Bad guest"]
     assert run.result("Reorder")["requests"] == [
         {"method": "PUT", "pos": 1, "data": {"dport": "2222"}}, {"method": "PUT", "pos": 3, "data": {"moveto": 0}}]
@@ -165,6 +173,12 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
         "unique, or use match: position")
     assert run.result("Bad guest")["msg"] == "vmid: there is no guest 999 in the cluster"
     container = "/api2/json/nodes/pve1/lxc/200/firewall"
+    # The server logs paths decoded: the module sent each cidr as one segment (10.0.0.0%2F24).
     assert writes() == [("PUT", f"{NODE}/rules/1"), ("PUT", f"{NODE}/rules/3"), ("DELETE", f"{NODE}/rules/3"),
                         ("DELETE", f"{NODE}/rules/1"), ("POST", f"{CLUSTER}/rules"), ("POST", f"{CLUSTER}/rules"),
-                        ("POST", f"{container}/aliases")]
+                        ("POST", f"{container}/aliases"), ("POST", f"{CLUSTER}/ipset"),
+                        ("DELETE", f"{CLUSTER}/ipset/admins/198.51.100.0/24"),
+                        ("PUT", f"{CLUSTER}/ipset/admins/10.0.0.0/24"), ("POST", f"{CLUSTER}/ipset/admins")]
+    assert cluster["ipset_comments"]["admins"] == "admin networks"
+    assert cluster["ipset"]["admins"] == [{"cidr": "203.0.113.7"}, {"cidr": "10.0.0.0/24", "nomatch": 1,
+                                                                     "comment": None}]
