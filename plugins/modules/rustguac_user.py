@@ -84,7 +84,8 @@ changed_keys:
 """
 
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import ROLES, path_of
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, compare, listed
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import compare, listed
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.objects import RustguacObjectModule
 
 
 def is_enabled(user):
@@ -102,7 +103,12 @@ def find_user(users, email):
     return None
 
 
-class RustguacUser(RustguacModule):
+def shown(user):
+    """What the diff shows of a user."""
+    return dict(email=user.get("email"), role=user.get("role"), enabled=is_enabled(user))
+
+
+class RustguacUser(RustguacObjectModule):
     argument_spec = dict(
         email=dict(type="str", required=True),
         role=dict(type="str", choices=list(reversed(ROLES))),
@@ -110,40 +116,35 @@ class RustguacUser(RustguacModule):
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     required_role = "admin"
+    object_key = "user"
 
     def validate(self):
         if "@" not in self.params["email"]:
             self.fail(f"email must be the user's email address, got {self.params['email']!r}")
 
-    def run(self):
-        existing = find_user(listed(self.client.get("/users"), "users"), self.params["email"])
-        if self.params["state"] == "absent":
-            if existing is None:
-                return self.with_diff(dict(changed=False, user={}, changed_keys=[]), {}, {})
-            if not self.check_mode:
-                self.client.delete(path_of("users", existing["email"]))
-            return self.with_diff(dict(changed=True, user={}, changed_keys=[]), self.current(existing), {})
-        if existing is None:
-            self.fail(f"no user with email {self.params['email']!r}: rustguac creates users at their first "
-                      "OIDC login, so this module cannot create one")
-        current = self.current(existing)
+    def locate(self):
+        return find_user(listed(self.client.get("/users"), "users"), self.params["email"])
+
+    def create(self, desired):
+        self.fail(f"no user with email {self.params['email']!r}: rustguac creates users at their first "
+                  "OIDC login, so this module cannot create one")
+
+    def update(self, existing, desired):
+        current = shown(existing)
         changes = compare(current, dict(role=self.params["role"], enabled=self.params["enabled"]))
-        if changes and not self.check_mode:
-            email = existing["email"]
-            if "role" in changes:
-                self.client.put(path_of("users", email, "role"), dict(role=self.params["role"]))
-            if "enabled" in changes:
-                self.client.post(path_of("users", email, "enable" if self.params["enabled"] else "disable"))
+        email = existing["email"]
+        if "role" in changes:
+            self.write(self.client.put, path_of("users", email, "role"), dict(role=self.params["role"]))
+        if "enabled" in changes:
+            self.write(self.client.post, path_of("users", email, "enable" if self.params["enabled"] else "disable"))
         user = dict(existing, **{key: changes.after[key] for key in changes})
         user["enabled"] = user.get("enabled", current["enabled"])
         user.pop("disabled", None)
-        diff = changes.diff()
-        return self.with_diff(dict(changed=bool(changes), user=user, changed_keys=sorted(changes.keys())),
-                              diff["before"], diff["after"])
+        return user, changes
 
-    @staticmethod
-    def current(user):
-        return dict(email=user.get("email"), role=user.get("role"), enabled=is_enabled(user))
+    def delete(self, existing):
+        self.write(self.client.delete, path_of("users", existing["email"]))
+        return shown(existing)
 
 
 def main():
