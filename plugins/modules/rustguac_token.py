@@ -107,7 +107,8 @@ token_info:
 """
 
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import ROLES, path_of
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, listed
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import listed
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.objects import RustguacObjectModule
 
 MAX_NAME = 100
 # Keys of a token listing that hold (a hash of) the secret: never returned.
@@ -127,7 +128,7 @@ def find_token(tokens, name, email=None):
     return None
 
 
-class RustguacToken(RustguacModule):
+class RustguacToken(RustguacObjectModule):
     argument_spec = dict(
         name=dict(type="str", required=True),
         email=dict(type="str"),
@@ -135,6 +136,8 @@ class RustguacToken(RustguacModule):
         expires_at=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
+    object_key = "token_info"
+    listed_results = ()
 
     def validate(self):
         name = self.params["name"]
@@ -148,28 +151,35 @@ class RustguacToken(RustguacModule):
     def base(self):
         return ("admin", "user-tokens") if self.params["email"] else ("me", "tokens")
 
-    def run(self):
-        email = self.params["email"]
+    def extra_results(self):
+        return {"token": None}  # the plaintext, given once: by the create that makes the token
+
+    def locate(self):
         tokens = listed(self.client.get(path_of(*self.base)), "tokens")
-        existing = find_token(tokens, self.params["name"], email)
-        if self.params["state"] == "absent":
-            if existing is not None and not self.check_mode:
-                self.client.delete(path_of(*self.base, existing["id"]))
-            before = metadata(existing) if existing else {}
-            return self.with_diff(dict(changed=existing is not None, token=None, token_info={}), before, {})
-        if existing is not None:
-            self.warn_on_drift(existing)
-            info = metadata(existing)
-            return self.with_diff(dict(changed=False, token=None, token_info=info), info, info)
+        return find_token(tokens, self.params["name"], self.params["email"])
+
+    def create(self, desired):
+        email = self.params["email"]
         body = {key: self.params[key] for key in ("name", "max_role", "expires_at") if self.params[key] is not None}
         if email:
             body["email"] = email
-        plaintext, info = None, dict(body, id=None)
-        if not self.check_mode:
-            reply = self.client.post(path_of(*self.base), body) or {}
-            plaintext = reply.get("token")
-            info = dict(metadata(reply), **({"email": email} if email else {}))
-        return self.with_diff(dict(changed=True, token=plaintext, token_info=info), {}, info)
+        reply = self.write(self.client.post, path_of(*self.base), body)
+        if self.check_mode:
+            return dict(body, id=None), dict(body, id=None)
+        reply = reply or {}
+        self.extra["token"] = reply.get("token")
+        info = dict(metadata(reply), **({"email": email} if email else {}))
+        return info, info
+
+    def update(self, existing, desired):
+        # A token cannot be changed: what differs is only warned about.
+        self.warn_on_drift(existing)
+        info = metadata(existing)
+        return info, {"before": info, "after": info}
+
+    def delete(self, existing):
+        self.write(self.client.delete, path_of(*self.base, existing["id"]))
+        return metadata(existing)
 
     def permission_hint(self, exc):
         if self.params["email"]:

@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: proxgate.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The base of the modules that manage one object of the rustguac address book (a folder, an entry):
-common.object_module's state machine on a rustguac client, with the reads, writes and results these modules
-share.
+"""The base of the modules that manage one rustguac object (an address-book folder or entry, a user, an API
+token, an OIDC group mapping): common.object_module's state machine on a rustguac client, with the reads, writes
+and results these modules share.
 
 A module sets ``object_key`` and ``listed_results`` (the result keys that hold a list, empty unless something is
-written), implements ``collection_path()`` (where a new object is POSTed) and ``object_path()`` (the object's
-own path), and the hooks of ``ObjectModule``. The result's ``changed_keys`` are the keys the diff shows after
-a create or an update: what is (or, in check mode, would be) written.
+written; without ``changed_keys`` the result has none) and implements the hooks of ``ObjectModule``; one that
+writes through ``post_object`` and the like also ``collection_path()`` (where a new object is POSTed) and
+``object_path()`` (the object's own path). The result's ``changed_keys`` are the keys the diff shows after a
+create or an update: what is (or, in check mode, would be) written.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class RustguacObjectModule(ObjectModule, RustguacModule):
         return {key: [] for key in self.listed_results}
 
     def result(self, obj, before, after):
-        if self.params["state"] == "present":
+        if self.params["state"] == "present" and "changed_keys" in self.listed_results:
             self.extra["changed_keys"] = sorted(after)
         return super().result(obj, before, after)
 
