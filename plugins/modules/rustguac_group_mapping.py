@@ -84,7 +84,8 @@ mapping:
 """
 
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import ROLES, RustguacApiError, path_of
-from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import RustguacModule, listed
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import listed
+from ansible_collections.proxgate.core.plugins.module_utils.rustguac.objects import RustguacObjectModule
 
 MAPPINGS = "/admin/group-mappings"
 
@@ -96,7 +97,7 @@ def find_mapping(mappings, group):
     return None
 
 
-class RustguacGroupMapping(RustguacModule):
+class RustguacGroupMapping(RustguacObjectModule):
     argument_spec = dict(
         oidc_group=dict(type="str", required=True, aliases=["group"]),
         role=dict(type="str", choices=list(reversed(ROLES))),
@@ -104,32 +105,37 @@ class RustguacGroupMapping(RustguacModule):
     )
     module_kwargs = dict(required_if=[("state", "present", ("role",))])
     required_role = "admin"
+    object_key = "mapping"
+    listed_results = ()
 
     def validate(self):
         if not self.params["oidc_group"].strip():
             self.fail("oidc_group must not be empty")
 
-    def lookup(self):
+    def locate(self):
         return find_mapping(listed(self.client.get(MAPPINGS), "mappings"), self.params["oidc_group"])
 
-    def run(self):
-        group, role = self.params["oidc_group"], self.params["role"]
-        existing = self.lookup()
-        before = {} if existing is None else dict(oidc_group=group, role=existing.get("role"))
-        if self.params["state"] == "absent":
-            if existing is not None and not self.check_mode:
-                self.client.delete(path_of("admin", "group-mappings", existing["id"]))
-            return self.with_diff(dict(changed=existing is not None, mapping={}), before, {})
-        after = dict(oidc_group=group, role=role)
-        if existing is not None and existing.get("role") == role:
-            return self.with_diff(dict(changed=False, mapping=dict(id=existing.get("id"), **after)), before, after)
-        mapping_id = None if existing is None else existing.get("id")
-        if not self.check_mode:
-            mapping_id = self.write(existing, dict(group=group, role=role))
-        return self.with_diff(dict(changed=True, mapping=dict(id=mapping_id, **after)), before, after)
+    def desired(self, existing):
+        return dict(oidc_group=self.params["oidc_group"], role=self.params["role"])
 
-    def write(self, existing, body):
-        """Update by id, or create; a create that races another writer (409) becomes an update.
+    def create(self, desired):
+        mapping_id = self.write(self.save, None, dict(group=desired["oidc_group"], role=desired["role"]))
+        return dict(id=mapping_id, **desired), desired
+
+    def update(self, existing, desired):
+        if existing.get("role") != desired["role"]:
+            self.write(self.save, existing, dict(group=desired["oidc_group"], role=desired["role"]))
+        return dict(id=existing.get("id"), **desired), {"before": self.shown(existing), "after": desired}
+
+    def delete(self, existing):
+        self.write(self.client.delete, path_of("admin", "group-mappings", existing["id"]))
+        return self.shown(existing)
+
+    def shown(self, existing):
+        return dict(oidc_group=self.params["oidc_group"], role=existing.get("role"))
+
+    def save(self, existing, body):
+        """Update by id, or create; a create that races another writer (409) becomes an update. Returns the id.
 
         body is the request body, ``{"group", "role"}``; a create answers the mapping, an update ``{"ok": true}``.
         """
@@ -140,7 +146,7 @@ class RustguacGroupMapping(RustguacModule):
             except RustguacApiError as exc:
                 if not exc.conflict:
                     raise
-                existing = self.lookup()
+                existing = self.locate()
                 if existing is None:
                     raise
         self.client.put(path_of("admin", "group-mappings", existing["id"]), body)
