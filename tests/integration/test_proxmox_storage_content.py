@@ -91,7 +91,7 @@ def test_download_a_template_and_use_it_in_the_same_play(run_playbook, pve, env,
     assert writes() == before
 
 
-def test_upload_checksums_bad_input_and_removal(run_playbook, pve, env, tmp_path, writes):
+def test_upload_checksums_bad_input_and_removal(run_playbook, pve, env, files, tmp_path, writes):
     iso = tmp_path / "tiny.iso"
     iso.write_bytes(ISO_BYTES)
     sha = hashlib.sha256(ISO_BYTES).hexdigest()
@@ -128,6 +128,15 @@ def test_upload_checksums_bad_input_and_removal(run_playbook, pve, env, tmp_path
     src: {iso}
     checksum: "{'0' * 64}"
     checksum_algorithm: sha256
+  ignore_errors: true
+- name: Download, wrong checksum
+  proxgate.core.proxmox_storage_content:
+    node: pve1
+    storage: local
+    content: vztmpl
+    url: {files.url(TEMPLATE)}
+    checksum: "{'0' * 128}"
+    checksum_algorithm: sha512
   ignore_errors: true
 - name: Upload
   proxgate.core.proxmox_storage_content:
@@ -184,6 +193,10 @@ def test_upload_checksums_bad_input_and_removal(run_playbook, pve, env, tmp_path
     assert mismatch["msg"].startswith(f"task {mismatch['upid']} failed: checksum mismatch: got '{sha}' != expect "
                                       f"'{'0' * 64}'")
     assert mismatch["exitstatus"].startswith("checksum mismatch")
+    sha512 = hashlib.sha512(TEMPLATE_BYTES).hexdigest()
+    assert run.result("Download, wrong checksum")["exitstatus"] == \
+        f"checksum mismatch: got '{sha512}' != expect '{'0' * 128}'"
+    assert volids(pve, "vztmpl") == [], "nothing kept"
     uploaded = run.result("Upload")
     assert uploaded["changed"] is True and uploaded["volume"]["size"] == len(ISO_BYTES)
     assert uploaded["diff"]["after"] == {"volid": "local:iso/tiny.iso", "src": str(iso)}
@@ -193,4 +206,5 @@ def test_upload_checksums_bad_input_and_removal(run_playbook, pve, env, tmp_path
     assert run.changed == ["Upload", "Remove, check mode", "Remove"]
     assert volids(pve, "iso") == []
     volume = "/api2/json/nodes/pve1/storage/local/content/local:iso/tiny.iso"  # as the server decodes it
-    assert writes() == [("POST", f"{CONTENT}/upload"), ("POST", f"{CONTENT}/upload"), ("DELETE", volume)]
+    assert writes() == [("POST", f"{CONTENT}/upload"), ("POST", f"{CONTENT}/download-url"),
+                        ("POST", f"{CONTENT}/upload"), ("DELETE", volume)]
