@@ -98,7 +98,7 @@ def test_gap_download_needs_sys_modify(plain, files):
 
 def test_fixed_download_with_sys_access_network_on_the_node(fixed, files):
     pve, _client, cafile = fixed
-    served, iso_sha, _ = files
+    served, iso_sha, _tmpl_sha = files
     pve.download_cafile = served.cafile
     with limited(pve, cafile) as client:
         # RPCEnvironment.pm exec_api2_perm_check: an 'or' that fails is a bare raise_perm_exc().
@@ -146,7 +146,7 @@ def test_gap_download_checks_nothing(plain, files):
 
 def test_fixed_download_checksum_and_a_file_already_there(fixed, files):
     pve, client, _cafile = fixed
-    served, iso_sha, _ = files
+    served, iso_sha, _tmpl_sha = files
     pve.download_cafile = served.cafile
     upid = data(download(client, served.url("tiny.iso"), "tiny.iso", **sha256("0" * 64)))
     assert wait_task(client, upid) == f"checksum mismatch: got '{iso_sha}' != expect '{'0' * 64}'"
