@@ -39,11 +39,17 @@ options:
   vmid:
     description:
       - The guest whose rules these are. Its node and type (VM or container) are looked up.
-      - Neither O(vmid) nor O(node) means the cluster's (datacenter) rules.
+      - None of O(vmid), O(node) and O(security_group) means the cluster's (datacenter) rules.
     type: int
   node:
     description:
       - The node whose (host) rules these are.
+    type: str
+  security_group:
+    description:
+      - The cluster security group whose rules these are (guests and nodes apply it with a rule of
+        O(rules[].type=group)). It is created when missing (O(state=present)); it is never deleted here.
+      - A node reads security group names in lower case, so the name is used in lower case.
     type: str
   rules:
     description:
@@ -54,7 +60,8 @@ options:
     suboptions:
       type:
         description:
-          - The direction, or V(group) to apply a security group. V(forward) is for the cluster and nodes.
+          - The direction, or V(group) to apply a security group. V(forward) is for the cluster, nodes and security
+            groups.
         type: str
         choices: [in, out, forward, group]
         default: in
@@ -138,6 +145,7 @@ notes:
   - "Privileges: the cluster's rules need C(Sys.Modify) on C(/), a node's C(Sys.Modify) on C(/nodes/<node>), a
     guest's C(VM.Config.Network) on C(/vms/<vmid>) (the C(Audit) privileges to read them); finding a guest reads
     C(/cluster/resources)."
+  - Security groups need C(Sys.Modify) on C(/) to create and change.
   - Rules are only kept; the firewall applies them when it is enabled at the cluster and on the level
     (M(proxgate.core.proxmox_firewall_options)).
 seealso:
@@ -198,11 +206,13 @@ requests:
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.object_module import ObjectModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access import unknown_names
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall import (
-    LEVEL_MUTUALLY_EXCLUSIVE,
     RULE_FIELDS,
     desired_rule,
     find_level,
+    group_level,
+    group_name_problem,
     level_argument_spec,
     missing_references,
     plan_rules,
@@ -230,9 +240,10 @@ class ProxmoxFirewallRule(ObjectModule, ProxmoxModule):
         position=dict(type="int"),
         exclusive=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
+        security_group=dict(type="str"),
         **level_argument_spec(),
     )
-    module_kwargs = dict(mutually_exclusive=LEVEL_MUTUALLY_EXCLUSIVE)
+    module_kwargs = dict(mutually_exclusive=[("node", "vmid", "security_group")])
     object_key = "rules"
 
     def validate(self):
@@ -253,28 +264,41 @@ class ProxmoxFirewallRule(ObjectModule, ProxmoxModule):
             problems.append("state absent removes rules by their comments: use match: comment")
         if params["state"] == "absent" and params["exclusive"]:
             problems.append("exclusive goes with state present (it keeps only the rules given)")
+        if params["security_group"] is not None:
+            problems.append(group_name_problem("security_group", params["security_group"]))
+            params["security_group"] = params["security_group"].lower()
+        problems = [problem for problem in problems if problem]
         if problems:
             self.fail("; ".join(problems))
 
     def run(self):
         self.writes = 0
         params = self.params
-        level, problem = find_level(self.client, node=params["node"], vmid=params["vmid"])
-        if problem:
-            self.fail(problem)
-        listing = sorted(self.client.get(level.at("rules")) or [], key=lambda rule: int(rule.get("pos", 0)))
-        current = [rule_view(rule) for rule in listing]
+        group, requests = params["security_group"], []
+        if group is None:
+            level, problem = find_level(self.client, node=params["node"], vmid=params["vmid"])
+            if problem:
+                self.fail(problem)
+            listing = self.client.get(level.at("rules"))
+        else:
+            level = group_level(group)
+            known = {entry.get("group") for entry in self.client.get("/cluster/firewall/groups") or []}
+            listing = self.client.get(level.at()) if group in known else []
+        current = [rule_view(rule) for rule in sorted(listing or [], key=lambda rule: int(rule.get("pos", 0)))]
         wanted, matched, final = self.plan(level, current)
         writes = plan_rules(current, wanted, matched, final)
-        requests = []
+        if group is not None and group not in known and params["state"] == "present":
+            requests.append({"method": "POST", "pos": None, "data": {"group": group}})
+            self.write(self.client.post, "/cluster/firewall/groups", group=group)
         for kind, pos, data in writes:  # all planned: now written, in order
             requests.append({"method": METHODS[kind], "pos": None if kind == "create" else pos, "data": data})
+            rules = level.at() if level.kind == "group" else level.at("rules")  # Groups.pm: rules at {group}
             if kind == "delete":
-                self.write(self.client.delete, level.at("rules", pos))
+                self.write(self.client.delete, rules + api_path(pos))
             elif kind == "create":
-                self.write(self.client.post, level.at("rules"), **data)
+                self.write(self.client.post, rules, **data)
             else:
-                self.write(self.client.put, level.at("rules", pos), **data)
+                self.write(self.client.put, rules + api_path(pos), **data)
         after = [dict(wanted.get(ident) or current[ident], pos=pos) for pos, ident in enumerate(final)]
         before = [dict(rule, pos=pos) for pos, rule in enumerate(current)]
         self.extra = {"requests": requests}

@@ -48,7 +48,7 @@ def make_ipset(client):
     return [entry["name"] for entry in data(client.get("/cluster/firewall/ipset"))]
 
 
-# --- 1. Firewall.pm generic_fw_config_parser reads an [IPSET name] section's name in lower case ----------------
+# --- 1. Firewall.pm generic_fw_config_parser reads [IPSET name] and [group name] sections' names in lower case ---
 
 def test_gap_an_ipset_keeps_the_capitals_it_was_created_with(plain):
     _pve, client = plain
@@ -63,6 +63,24 @@ def test_fixed_an_ipset_is_listed_in_lower_case_and_its_first_spelling_finds_not
     assert client.get("/cluster/firewall/ipset/Gateway").status_code != 200  # IPSet.pm load_config: as given
     data(client.post("/cluster/firewall/ipset/gateway", data={"cidr": "192.0.2.10"}))
     assert [entry["cidr"] for entry in data(client.get("/cluster/firewall/ipset/gateway"))] == ["192.0.2.10"]
+
+
+def make_group(client):
+    data(client.post("/cluster/firewall/groups", data={"group": "WebServers"}))
+    return [entry["group"] for entry in data(client.get("/cluster/firewall/groups"))]
+
+
+def test_gap_a_security_group_keeps_the_capitals_it_was_created_with(plain):
+    _pve, client = plain
+    assert make_group(client) == ["WebServers"]
+
+
+def test_fixed_a_security_group_is_listed_in_lower_case_and_its_rules_found_by_that_name(fixed):
+    _pve, client = fixed
+    assert make_group(client) == ["webservers"]
+    assert client.get("/cluster/firewall/groups/WebServers").status_code != 200
+    data(client.post("/cluster/firewall/groups/webservers", data={"type": "in", "action": "ACCEPT", "enable": 1}))
+    assert len(data(client.get("/cluster/firewall/groups/webservers"))) == 1
 
 
 # --- 2. Firewall.pm $format_rules writes a comment that is not blank; parse_fw_rule reads it back stripped --------

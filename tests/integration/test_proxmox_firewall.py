@@ -113,6 +113,10 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
             rules:
               - {type: forward, action: DROP, log: info}
               - {type: out, action: ACCEPT, dest: 10.0.0.0/8}
+        - name: Security group
+          proxgate.core.proxmox_firewall_rule:
+            security_group: WebServers
+            rules: [{action: ACCEPT, macro: https, comment: https}]
         - name: Alias
           proxgate.core.proxmox_firewall_alias:
             vmid: 200
@@ -149,7 +153,7 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
             options: {enable: true}
           ignore_errors: true
     """, env=pve_env, diff=True)
-    assert run.changed == ["Reorder", "Exclusive", "Absent", "By position", "Alias", "Set changed"]
+    assert run.changed == ["Reorder", "Exclusive", "Absent", "By position", "Security group", "Alias", "Set changed"]
     assert [entry["task"] for entry in run.failed] == ["Bad set", "Bad rules", "Bad guest"]
     assert run.result("Reorder")["requests"] == [
         {"method": "PUT", "pos": 1, "data": {"dport": "2222"}}, {"method": "PUT", "pos": 3, "data": {"moveto": 0}}]
@@ -176,9 +180,11 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
     # The server logs paths decoded: the module sent each cidr as one segment (10.0.0.0%2F24).
     assert writes() == [("PUT", f"{NODE}/rules/1"), ("PUT", f"{NODE}/rules/3"), ("DELETE", f"{NODE}/rules/3"),
                         ("DELETE", f"{NODE}/rules/1"), ("POST", f"{CLUSTER}/rules"), ("POST", f"{CLUSTER}/rules"),
+                        ("POST", f"{CLUSTER}/groups"), ("POST", f"{CLUSTER}/groups/webservers"),
                         ("POST", f"{container}/aliases"), ("POST", f"{CLUSTER}/ipset"),
                         ("DELETE", f"{CLUSTER}/ipset/admins/198.51.100.0/24"),
                         ("PUT", f"{CLUSTER}/ipset/admins/10.0.0.0/24"), ("POST", f"{CLUSTER}/ipset/admins")]
+    assert cluster["groups"]["webservers"][0]["macro"] == "HTTPS"
     assert cluster["ipset_comments"]["admins"] == "admin networks"
-    assert cluster["ipset"]["admins"] == [{"cidr": "203.0.113.7"}, {"cidr": "10.0.0.0/24", "nomatch": 1,
-                                                                     "comment": None}]
+    assert cluster["ipset"]["admins"] == [
+        {"cidr": "203.0.113.7"}, {"cidr": "10.0.0.0/24", "nomatch": 1, "comment": None}]

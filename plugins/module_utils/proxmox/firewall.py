@@ -21,9 +21,11 @@ The rules are pve-firewall's, read in its source (src/PVE/Firewall.pm unless sai
   a zero prefix is refused. The entries are a set: create_ip refuses a cidr already there.
 - Ports (parse_port_name_number_or_range): numbers up to 65535, ranges ``a:b`` with a <= b, service names;
   at most 15 numbers (a range counts 2).
-- Levels: Cluster.pm, Host.pm and VM.pm. A node has rules and options only; aliases and IPSets live at the
-  cluster and on guests. Rule types: ``in``, ``out``, ``group`` everywhere, ``forward`` at cluster and node
-  (verify_rule's $rule_env_direction_lookup); a guest's ``iface`` is one of its ``net\\d+``.
+- Levels: Cluster.pm, Host.pm and VM.pm; a security group's rules Groups.pm. A node has rules and options only;
+  aliases and IPSets live at the cluster and on guests. Security group names are read back in lower case
+  (generic_fw_config_parser), like IPSet names. Rule types (verify_rule's $rule_env_direction_lookup): ``in``,
+  ``out`` and ``group`` on the cluster, nodes and guests, ``forward`` on the cluster and nodes, ``in``, ``out`` and
+  ``forward`` in a security group, which takes no ``iface``; a guest's ``iface`` is one of its ``net\\d+``.
 """
 
 from __future__ import annotations
@@ -88,11 +90,6 @@ class Level:
         """The API path of something below this level's firewall, each segment quoted."""
         return self.path + api_path(*segments) if segments else self.path
 
-    @property
-    def rule_env(self):
-        """verify_rule's rule_env: cluster, host, vm or ct."""
-        return {"cluster": "cluster", "node": "host"}.get(self.kind) or ("ct" if self.guest_type == "lxc" else "vm")
-
 
 def find_level(client, node=None, vmid=None):
     """The Level of the node or guest named, or the cluster's; (None, message) when the guest or node is not
@@ -114,6 +111,20 @@ def find_level(client, node=None, vmid=None):
             return None, f"node: there is no node {node!r} in the cluster (nodes: {', '.join(sorted(nodes))})"
         return Level("node", api_path("nodes", node, "firewall"), f"node {node}"), None
     return Level("cluster", api_path("cluster", "firewall"), "the cluster"), None
+
+
+def group_level(name):
+    """The Level of a cluster security group's rules (Groups.pm: /cluster/firewall/groups/{group})."""
+    return Level("group", api_path("cluster", "firewall", "groups", name), f"security group {name}")
+
+
+def group_name_problem(option, value):
+    """The message for a security group name a node refuses (the pve-security-group-name standard option), or
+    None."""
+    if NAME.fullmatch(value or "") and len(value) <= GROUP_LONGEST:
+        return None
+    return (f"{option} must be a security group name: 2 to {GROUP_LONGEST} letters, digits, '-' and '_', starting "
+            f"with a letter; got {value!r}")
 
 
 # ---------------------------------------------------------------- checks
@@ -250,9 +261,10 @@ def missing_references(client, level, refs):
     for option, (kind, scope, name) in refs:
         if scope == "sdn/":
             continue
-        places = ["cluster"] if scope == "dc/" or level.kind == "node" else ["level"] if scope == "guest/" else \
-            ["level", "cluster"]
-        places = ["cluster"] if level.kind == "cluster" else places
+        if scope == "dc/" or level.kind in ("cluster", "node", "group"):
+            places = ["cluster"]
+        else:
+            places = ["level"] if scope == "guest/" else ["level", "cluster"]
         if not any(name in names(kind, where) for where in places):
             what = "IPSet" if kind == "ipset" else "alias"
             shown = " or ".join("the cluster" if where == "cluster" else level.label for where in places)
@@ -270,12 +282,15 @@ def desired_rule(spec, level, option="rules"):
         problems.append(f"{where}.type must be one of {', '.join(RULE_TYPES)}; got {spec.get('type')!r}")
     elif kind == "forward" and level.kind == "guest":
         problems.append(f"{where}.type forward is for the cluster and nodes; a guest's rules are in, out or group")
+    elif kind == "group" and level.kind == "group":
+        problems.append(f"{where}.type group: a security group's rules are in, out or forward, not another group")
     rule["type"] = kind
     action = (spec.get("action") or "").strip()
     if kind == "group":
         if not (NAME.fullmatch(action) and len(action) <= GROUP_LONGEST):
             problems.append(f"{where}.action must name a security group (2 to {GROUP_LONGEST} letters, digits, "
                             f"'-' and '_') for a rule of type group; got {action!r}")
+        action = action.lower()  # security group names are read back in lower case
     else:
         action = action.upper()
         if action not in ACTIONS or (kind == "forward" and action == "REJECT"):
@@ -316,7 +331,10 @@ def desired_rule(spec, level, option="rules"):
     if "proto" in rule and not PROTO.fullmatch(rule["proto"]):
         problems.append(f"{where}.proto must be a protocol name or number such as tcp, udp, icmp or 6; "
                         f"got {rule['proto']!r}")
-    if "iface" in rule:
+    if "iface" in rule and level.kind == "group":
+        problems.append(f"{where}.iface: a security group's rules take no interface (the rule applying the group "
+                        f"does)")
+    elif "iface" in rule:
         pattern = GUEST_IFACE if level.kind == "guest" else IFACE
         if not pattern.fullmatch(rule["iface"]):
             what = "one of the guest's network devices, net0 to net31" if level.kind == "guest" else \

@@ -15,6 +15,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall imp
     desired_rule,
     entry_cidr_problem,
     entry_view,
+    group_level,
     longest_increasing,
     missing_references,
     move_plan,
@@ -111,6 +112,12 @@ def test_desired_rule_normalizes_and_names_each_problem():
         "rules[2].source: IPv4 and IPv6 addresses are mixed in '10.0.0.1,2001:db8::1'",
         "rules[2].iface must be one of the guest's network devices, net0 to net31; got 'eth0'",
         "rules[2].comment must be one line: the firewall file ends the comment at a line break; got 'a\\nb'"]
+    group = group_level("webservers")
+    assert group.path == "/cluster/firewall/groups/webservers"
+    _rule, problems = desired_rule({"pos": 1, "type": "group", "action": "other", "iface": "eth0"}, group)
+    assert problems == ["rules[1].type group: a security group's rules are in, out or forward, not another group",
+                        "rules[1].iface: a security group's rules take no interface (the rule applying the group does)"]
+    assert desired_rule({"type": "group", "action": "WebServers"}, GUEST)[0]["action"] == "webservers"
     _rule, problems = desired_rule({"pos": 0, "type": "group", "action": "webservers", "source": "+gw"}, NODE)
     assert problems == ["rules[0]: a rule of type group takes only action (the security group), iface, enable and "
                         "comment; the group's own rules say the rest (got source)"]
