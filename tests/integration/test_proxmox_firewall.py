@@ -147,14 +147,9 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
               - {action: ACCEPT, macro: sshh, comment: twice}
               - {action: ALLOW, proto: tcp, dport: "22,99999", iface: eth0, source: +nothere, comment: other}
           ignore_errors: true
-        - name: Bad guest
-          proxgate.core.proxmox_firewall_options:
-            vmid: 999
-            options: {enable: true}
-          ignore_errors: true
     """, env=pve_env, diff=True)
     assert run.changed == ["Reorder", "Exclusive", "Absent", "By position", "Security group", "Alias", "Set changed"]
-    assert [entry["task"] for entry in run.failed] == ["Bad set", "Bad rules", "Bad guest"]
+    assert [entry["task"] for entry in run.failed] == ["Bad set", "Bad rules"]
     assert run.result("Reorder")["requests"] == [
         {"method": "PUT", "pos": 1, "data": {"dport": "2222"}}, {"method": "PUT", "pos": 3, "data": {"moveto": 0}}]
     assert run.result("Exclusive")["requests"] == [{"method": "DELETE", "pos": 3, "data": {}}]
@@ -175,7 +170,6 @@ def test_reorder_update_exclusive_absent_position_alias_and_bad_input(run_playbo
         "rules[0].macro: this server has no macro 'sshh'; rules[1].source: there is no IPSet 'nothere' in the "
         "firewall of guest 102 or the cluster; 2 rules have the comment 'twice' (positions 0, 1); make the comments "
         "unique, or use match: position")
-    assert run.result("Bad guest")["msg"] == "vmid: there is no guest 999 in the cluster"
     container = "/api2/json/nodes/pve1/lxc/200/firewall"
     # The server logs paths decoded: the module sent each cidr as one segment (10.0.0.0%2F24).
     assert writes() == [("PUT", f"{NODE}/rules/1"), ("PUT", f"{NODE}/rules/3"), ("DELETE", f"{NODE}/rules/3"),

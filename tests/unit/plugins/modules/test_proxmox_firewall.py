@@ -15,6 +15,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall imp
     desired_rule,
     entry_cidr_problem,
     entry_view,
+    find_level,
     group_level,
     longest_increasing,
     missing_references,
@@ -202,3 +203,22 @@ def test_references_are_looked_up_where_the_node_looks_once_per_list():
         "d: there is no alias 'admins' in the firewall of the cluster"]
     assert sorted(client.paths) == ["/cluster/firewall/aliases", "/cluster/firewall/ipset",
                                     GUEST.path + "/aliases", GUEST.path + "/ipset"]
+
+
+class Cluster:
+    """A client that answers /cluster/resources and /nodes."""
+
+    def get(self, path, **params):
+        if path == "/cluster/resources":
+            return [{"vmid": 101, "node": "pve1", "type": "qemu"}, {"vmid": 200, "node": "pve2", "type": "lxc"}]
+        return [{"node": "pve1"}, {"node": "pve2"}]
+
+
+def test_find_level_by_vmid_node_or_neither():
+    guest, problem = find_level(Cluster(), vmid=200)
+    assert (guest.kind, guest.path, guest.label, problem) == ("guest", "/nodes/pve2/lxc/200/firewall", "guest 200",
+                                                              None)
+    assert find_level(Cluster(), vmid=999) == (None, "vmid: there is no guest 999 in the cluster")
+    assert find_level(Cluster(), node="pve9")[1] == "node: there is no node 'pve9' in the cluster (nodes: pve1, pve2)"
+    assert find_level(Cluster(), node="pve1")[0].path == "/nodes/pve1/firewall"
+    assert find_level(Cluster())[0].at("ipset", "gw", "10.0.0.0/24") == "/cluster/firewall/ipset/gw/10.0.0.0%2F24"
