@@ -261,8 +261,9 @@ class ProxmoxStorageContent(ObjectModule, ProxmoxModule):
         if p["checksum"] is not None:
             problems.append(checksum_problem(p["checksum_algorithm"], p["checksum"]))
         self.filename = p["filename"] or source_filename(p["url"], p["src"])
-        if self.filename is None:
-            problems.append("filename is required when neither url nor src gives it")
+        if not self.filename:
+            problems.append("filename is required when neither url nor src gives it (a URL whose path ends in a "
+                            "file name)")
         else:
             problems.append(filename_problem(p["content"], self.filename))
         problems = [problem for problem in problems if problem]

@@ -113,6 +113,13 @@ def test_upload_checksums_bad_input_and_removal(run_playbook, pve, env, files, t
     checksum: abc
     checksum_algorithm: sha256
   ignore_errors: true
+- name: No file name in the URL
+  proxgate.core.proxmox_storage_content:
+    node: pve1
+    storage: local
+    content: iso
+    url: https://127.0.0.1/isos/
+  ignore_errors: true
 - name: No iso content on local-lvm
   proxgate.core.proxmox_storage_content:
     node: pve1
@@ -187,6 +194,8 @@ def test_upload_checksums_bad_input_and_removal(run_playbook, pve, env, files, t
     assert run.result("Wrong extension and a short checksum")["msg"] == (
         "checksum must be a sha256 digest (64 hex digits) as checksum_algorithm says, got 'abc'; filename of "
         "vztmpl content must end in .tar, .tar.gz, .tar.xz, .tar.zst or .tar.bz2; got 'tiny.iso'")
+    assert run.result("No file name in the URL")["msg"] == (
+        "filename is required when neither url nor src gives it (a URL whose path ends in a file name)")
     assert run.result("No iso content on local-lvm")["msg"].startswith(
         "storage: 'local-lvm' on node 'pve1' holds no iso content")
     mismatch = run.result("Wrong checksum")
