@@ -9,10 +9,19 @@ database error), it answers 500 INTERNAL_ERROR, and so does the emulator.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.emulators.guacamole import GuacamoleEmulator
-from tests.emulators.test_guacamole_emulator import Api, assert_error, call, login, ssh_connection
+from tests.emulators.test_guacamole_emulator import (
+    Api,
+    assert_error,
+    assert_jackson_error,
+    call,
+    login,
+    ssh_connection,
+)
 
 VERSIONS = ("1.5.5", "1.6.0")
 
@@ -530,3 +539,464 @@ def test_deleting_the_session_ends_the_token(server, admin):
     destroyed (204) and the token is refused afterwards."""
     assert call(server.url, "DELETE", "/api/session", token=admin.token).status == 204
     assert admin("GET", "/connections").status == 403
+
+
+# --- what the JDBC services leave to the database, and what Jackson refuses first (issue #14, review item 1) -----
+
+def sharing_body(name, primary):
+    body = {"name": name, "parameters": {}, "attributes": {}}
+    if primary is not None:
+        body["primaryConnectionIdentifier"] = primary
+    return body
+
+
+def test_a_connection_group_without_a_type_fails_in_the_database(admin):
+    """jdbc/connectiongroup/ConnectionGroupService.getModelInstance and ModeledConnectionGroup.setType copy a null
+    type as it is; beforeCreate / beforeUpdate check only the name and the siblings; the insert and update of
+    ConnectionGroupMapper.xml write it into guacamole_connection_group.type, NOT NULL (schema/001-create-schema.sql):
+    a database error, which rest/RESTExceptionMapper.toResponse wraps as 500 'Unexpected internal error'. The
+    name is checked first (400)."""
+    no_type = {"name": "Lab", "parentIdentifier": "ROOT", "attributes": {}}
+    assert_error(admin("POST", "/connectionGroups", no_type), 500, "INTERNAL_ERROR", "Unexpected internal error")
+    assert_error(admin("POST", "/connectionGroups", dict(no_type, name=" ")), 400, "BAD_REQUEST",
+                 "Connection group names must not be blank.")
+    assert admin("GET", "/connectionGroups").json == {}
+    identifier = admin("POST", "/connectionGroups", group_body("Lab")).json["identifier"]
+    assert_error(admin("PUT", f"/connectionGroups/{identifier}", no_type), 500, "INTERNAL_ERROR")
+    assert admin("GET", f"/connectionGroups/{identifier}").json["type"] == "ORGANIZATIONAL"
+
+
+def test_a_connection_group_type_no_enum_has_is_refused_by_jackson(server, admin):
+    """rest/connectiongroup/APIConnectionGroup.type is a ConnectionGroup.Type (guacamole-ext ConnectionGroup.Type:
+    ORGANIZATIONAL, BALANCING): any other string fails while the body is read, before any resource or permission
+    check runs. Jersey's JacksonFeature registers JsonMappingExceptionMapper, more specific than RESTExceptionMapper
+    <Throwable>: 400 with Jackson's message as text/plain."""
+    for bad in ("organisational", "organizational", 3):
+        reply = admin("POST", "/connectionGroups", dict(group_body("Lab"), type=bad))
+        assert_jackson_error(reply, "ConnectionGroup$Type", "ORGANIZATIONAL", "BALANCING")
+    make_user(admin, server, "nobody")
+    nobody = user_api(server, "nobody", "Pa55-word")
+    assert_jackson_error(nobody("POST", "/connectionGroups", dict(group_body("Lab"), type="x")))
+    assert_error(nobody("POST", "/connectionGroups", group_body("Lab")), 403, "PERMISSION_DENIED")
+    assert admin("GET", "/connectionGroups").json == {}
+
+
+def test_a_wrongly_typed_field_or_malformed_json_is_jacksons_400(admin):
+    """Jackson fails to read an object where a String belongs (APIConnection.name) or a body that is not JSON;
+    Jersey's JacksonFeature registers JsonMappingExceptionMapper, more specific than RESTExceptionMapper
+    <Throwable>: 400 with Jackson's message as text/plain (JsonParseExceptionMapper for the syntax error)."""
+    assert_jackson_error(admin("POST", "/connections", dict(ssh_connection(), name={"x": 1})), "java.lang.String")
+    reply = call(admin.base, "POST", f"/api/session/data/{admin.ds}/connections", token=admin.token,
+                 headers={"Content-Type": "application/json"}, raw=b"{not json")
+    assert_jackson_error(reply)
+    assert admin("GET", "/connections").json == {}
+
+
+def test_a_sharing_profile_without_its_primary_connection(server, admin):
+    """jdbc/sharingprofile/SharingProfileService.getModelInstance: ModeledSharingProfile.setPrimaryConnectionIdentifier
+    stores the identifier as the model's parent, as given (no ROOT translation); beforeCreate checks the name and a
+    profile of that name on that connection, never that the connection exists. guacamole_sharing_profile
+    .primary_connection_id is NOT NULL and a foreign key to guacamole_connection (schema/001-create-schema.sql), and
+    the insert casts it ::integer (SharingProfileMapper.xml): left out, unknown or not a number, a database error,
+    500. For a caller who is not privileged jdbc/base/ModeledChildDirectoryObjectService.getModifiedParents skips a
+    null parent, so a profile without one still reaches the database (500), while a named connection needs UPDATE
+    on it (canUpdateModifiedParents, 403)."""
+    connection = new_connection(admin)
+    for primary in (None, "999", "ROOT", "web"):
+        assert_error(admin("POST", "/sharingProfiles", sharing_body("watch", primary)), 500, "INTERNAL_ERROR")
+    assert_error(admin("POST", "/sharingProfiles", sharing_body(" ", None)), 400, "BAD_REQUEST",
+                 "Sharing profile names must not be blank.")
+    assert admin("GET", "/sharingProfiles").json == {}
+    profile = admin("POST", "/sharingProfiles", sharing_body("watch", connection)).json["identifier"]
+    assert_error(admin("PUT", f"/sharingProfiles/{profile}", sharing_body("watch", "999")), 500, "INTERNAL_ERROR")
+    assert admin("GET", f"/sharingProfiles/{profile}").json["primaryConnectionIdentifier"] == connection
+    server.add_user("sharer", "pw", system_permissions=("CREATE_SHARING_PROFILE",))
+    sharer = user_api(server, "sharer", "pw")
+    assert_error(sharer("POST", "/sharingProfiles", sharing_body("mine", None)), 500, "INTERNAL_ERROR")
+    for primary in (connection, "ROOT"):
+        assert_error(sharer("POST", "/sharingProfiles", sharing_body("mine", primary)), 403, "PERMISSION_DENIED")
+
+
+def test_a_parent_group_that_does_not_exist(server, admin):
+    """No JDBC service looks the parent up: jdbc/base/ModeledChildDirectoryObjectService.canUpdateModifiedParents
+    is skipped for a privileged caller, and ConnectionService / ConnectionGroupService.beforeCreate check only the
+    name among the parent's children; the insert names parent_id, a foreign key to guacamole_connection_group
+    (ConnectionMapper.xml, ConnectionGroupMapper.xml): 500 for an administrator, connection or group alike. Anybody
+    else needs UPDATE on the new parent (canUpdateModifiedParents), which nobody holds on a group that is not
+    there: 403."""
+    for path, body in (("/connections", ssh_connection(parent="99")), ("/connectionGroups", group_body("Lab", "99"))):
+        assert_error(admin("POST", path, body), 500, "INTERNAL_ERROR", "Unexpected internal error")
+        assert admin("GET", path).json == {}
+    server.add_user("builder", "pw", system_permissions=("CREATE_CONNECTION", "CREATE_CONNECTION_GROUP"))
+    builder = user_api(server, "builder", "pw")
+    assert_error(builder("POST", "/connections", ssh_connection(parent="99")), 403, "PERMISSION_DENIED")
+    assert_error(builder("POST", "/connectionGroups", group_body("Lab", "99")), 403, "PERMISSION_DENIED")
+
+
+def test_moving_into_a_parent_that_does_not_exist(admin):
+    """Update: a connection moved into a missing group fails on the foreign key of ConnectionMapper.xml's update
+    (500); a connection group's move first walks the new parent's ancestors in ConnectionGroupService.beforeUpdate,
+    where retrieveObject answers null for the missing one and getModel() on it is a NullPointerException (500).
+    Nothing is moved."""
+    connection = new_connection(admin)
+    group = admin("POST", "/connectionGroups", group_body("Lab")).json["identifier"]
+    assert_error(admin("PUT", f"/connections/{connection}", ssh_connection(parent="99")), 500, "INTERNAL_ERROR")
+    assert_error(admin("PUT", f"/connectionGroups/{group}", group_body("Lab", "99")), 500, "INTERNAL_ERROR")
+    assert admin("GET", f"/connections/{connection}").json["parentIdentifier"] == "ROOT"
+    assert admin("GET", f"/connectionGroups/{group}").json["parentIdentifier"] == "ROOT"
+
+
+def test_a_group_update_walks_parents_as_the_caller_sees_them(server, admin):
+    """jdbc/connectiongroup/ConnectionGroupService.beforeUpdate walks from the group's parent up to ROOT with
+    retrieveObject(user, ...), which for a caller who is not privileged returns only readable groups
+    (ModeledDirectoryObjectService.retrieveObjects, selectReadable): a parent the caller may not READ is null, and
+    its getModel() a NullPointerException, 500, even when the parent does not change (getModifiedParents is
+    empty, so no UPDATE on it is needed)."""
+    outer = admin("POST", "/connectionGroups", group_body("outer")).json["identifier"]
+    inner = admin("POST", "/connectionGroups", group_body("inner", outer)).json["identifier"]
+    server.add_user("editor", "pw")
+    for permission in ("READ", "UPDATE"):
+        server.grant("editor", permission, "connectionGroup", inner)
+    editor = user_api(server, "editor", "pw")
+    assert_error(editor("PUT", f"/connectionGroups/{inner}", group_body("renamed", outer)), 500, "INTERNAL_ERROR")
+    server.grant("editor", "READ", "connectionGroup", outer)
+    assert editor("PUT", f"/connectionGroups/{inner}", group_body("renamed", outer)).status == 204
+    assert admin("GET", f"/connectionGroups/{inner}").json["name"] == "renamed"
+
+
+def test_an_unchecked_error_fails_the_whole_atomic_patch(server, admin):
+    """rest/directory/DirectoryResource.patchObjects (1.6.0): a patch that fails with a GuacamoleException becomes
+    an outcome with its error (400 'The provided patches failed to apply.'), but for a RuntimeException
+    createPatchFailure returns null and the exception is rethrown: 500 for the whole request, the transaction rolled
+    back. 1.5.5 refuses the add before anything (501)."""
+    bad = {"name": "Lab", "parentIdentifier": "ROOT", "attributes": {}}  # no type: a database error
+    patches = [{"op": "add", "path": "/", "value": group_body("Ok")}, {"op": "add", "path": "/", "value": bad}]
+    reply = admin("PATCH", "/connectionGroups", patches)
+    if is_16(server):
+        assert_error(reply, 500, "INTERNAL_ERROR", "Unexpected internal error")
+    else:
+        assert_error(reply, 501, "INTERNAL_ERROR", 'Only the "remove" operation is supported.')
+    assert admin("GET", "/connectionGroups").json == {}
+    blank = [{"op": "add", "path": "/", "value": group_body("Ok")}, {"op": "add", "path": "/", "value": group_body("")}]
+    reply = admin("PATCH", "/connectionGroups", blank)
+    if is_16(server):
+        assert_error(reply, 400, "BAD_REQUEST", "The provided patches failed to apply.")
+        message = {"MESSAGE": "Connection group names must not be blank."}
+        assert reply.json["patches"][1]["error"]["variables"] == message
+    assert admin("GET", "/connectionGroups").json == {}
+
+
+def test_16_checks_parameter_lengths_before_the_create_permission(server, admin):
+    """jdbc/connection/ConnectionService.beforeCreate (1.6.0) calls validateParameters before super.beforeCreate's
+    CREATE_CONNECTION check: a caller without it gets 413 for an over-long value; 1.5.5 has no such check and
+    answers 403."""
+    server.add_user("viewer", "pw")
+    viewer = user_api(server, "viewer", "pw")
+    reply = viewer("POST", "/connections", ssh_connection(**{"private-key": "K" * 4097}))
+    assert reply.status == (413 if is_16(server) else 403), reply
+    assert_error(viewer("POST", "/connections", ssh_connection()), 403, "PERMISSION_DENIED")
+
+
+def test_a_patch_without_op_or_path(server, admin):
+    """A null op or path is valid JSON for APIPatch (Jackson leaves the fields null). rest/permission/
+    PermissionSetResource.updatePermissionSet and rest/identifier/RelatedObjectSetResource.updateRelatedObjectSet
+    switch on the null operation, and rest/directory/DirectoryResource.patchObjects calls path.startsWith on the
+    null path: NullPointerExceptions, 500. A null op on the directory is 'Unsupported patch operation "null"' (1.6.0,
+    501) or 'Only the "remove" operation is supported.' (1.5.5, 501). An op no APIPatch.Operation has is
+    Jackson's 400."""
+    make_user(admin, server, "alice")
+    assert admin("POST", "/userGroups", {"identifier": "ops", "attributes": {}}).status == 200
+    connection = new_connection(admin)
+    no_op = [{"path": f"/connectionPermissions/{connection}", "value": "READ"}]
+    assert_error(admin("PATCH", "/users/alice/permissions", no_op), 500, "INTERNAL_ERROR")
+    assert_error(admin("PATCH", "/userGroups/ops/memberUsers", [{"path": "/", "value": "alice"}]), 500,
+                 "INTERNAL_ERROR")
+    assert_error(admin("PATCH", "/connections", [{"op": "remove"}]), 500, "INTERNAL_ERROR")
+    reply = admin("PATCH", "/connections", [{"path": f"/{connection}"}])
+    if is_16(server):
+        assert_error(reply, 501, "INTERNAL_ERROR",
+                     'Unsupported patch operation "null". Only add, replace, and remove are supported.')
+    else:
+        assert_error(reply, 501, "INTERNAL_ERROR", 'Only the "remove" operation is supported.')
+    assert_jackson_error(admin("PATCH", "/users/alice/permissions", [dict(no_op[0], op="grant")]),
+                         "APIPatch$Operation")
+    assert admin("GET", "/users/alice/permissions").json["connectionPermissions"] == {}
+    assert connection in admin("GET", "/connections").json
+
+
+# --- users editing themselves, passwords, tokens ------------------------------------------------------------
+
+SELF_PASSWORD_16 = ("Permission denied. The password update endpoint must be used to change the current user's "
+                    "password.")
+
+
+def test_a_user_put_naming_oneself(server, admin):
+    """rest/user/UserResource.updateObject: on 1.5.5 a body whose username is the caller's is 'Permission denied.'
+    (403), whatever the path; on 1.6.0 only when it carries a password (its own message, 403); otherwise
+    UserObjectTranslator.filterExternalObject keeps only the user preference attributes (the JDBC extension
+    declares none) and applyExternalChanges still sets `disabled`: 204."""
+    body = {"username": "guacadmin", "attributes": {"guac-full-name": "Admin"}}
+    reply = admin("PUT", "/users/guacadmin", body)
+    if is_16(server):
+        assert reply.status == 204, reply
+        assert admin("GET", "/users/guacadmin").json["attributes"]["guac-full-name"] is None
+        assert_error(admin("PUT", "/users/guacadmin", dict(body, password="x")), 403, "PERMISSION_DENIED",
+                     SELF_PASSWORD_16)
+    else:
+        assert_error(reply, 403, "PERMISSION_DENIED", "Permission denied.")
+    assert call(server.url, "POST", "/api/tokens", form={"username": "guacadmin", "password": "guacadmin"}).status \
+        == 200
+
+
+def test_the_path_names_the_user_updated_not_the_body(server, admin):
+    """rest/user/UserObjectTranslator.applyExternalChanges sets password, attributes (and on 1.6.0 disabled) on
+    the user of the path; the body's username renames nothing (it is only compared with the caller)."""
+    make_user(admin, server, "ivan")
+    body = {"username": "someone-else", "attributes": {"guac-full-name": "Ivan"}}
+    if is_16(server):
+        body["disabled"] = False
+    assert admin("PUT", "/users/ivan", body).status == 204
+    assert admin("GET", "/users/ivan").json["attributes"]["guac-full-name"] == "Ivan"
+    assert admin("GET", "/users/someone-else").status == 404
+
+
+def test_a_user_put_without_a_body_is_500(admin, server):
+    """rest/user/UserResource.updateObject reads modifiedObject.getUsername() before DirectoryObjectResource's
+    'Data must be submitted' check: a PUT without a body is a NullPointerException, 500, for users only."""
+    make_user(admin, server, "ivan")
+    reply = call(admin.base, "PUT", f"/api/session/data/{admin.ds}/users/ivan", token=admin.token,
+                 headers={"Content-Type": "application/json"})
+    assert_error(reply, 500, "INTERNAL_ERROR")
+    reply = call(admin.base, "PUT", f"/api/session/data/{admin.ds}/users/ivan/password", token=admin.token,
+                 headers={"Content-Type": "application/json"})
+    assert_error(reply, 500, "INTERNAL_ERROR")  # UserResource.updatePassword: getOldPassword() on null
+
+
+def test_changing_ones_own_password_needs_update_on_oneself(server, admin):
+    """rest/user/UserResource.updatePassword authenticates the old password (403 'Permission denied.' when wrong),
+    then updates through the directory: jdbc/user/UserService.beforeUpdate (ModeledDirectoryObjectService
+    .beforeUpdate) needs UPDATE on the user, oneself included (the admin UI's "change own password"): 403
+    without it."""
+    server.add_user("erin", "old")
+    erin = user_api(server, "erin", "old")
+    right = {"oldPassword": "old", "newPassword": "new"}
+    assert_error(erin("PUT", "/users/erin/password", right), 403, "PERMISSION_DENIED", "Permission denied.")
+    server.grant("erin", "UPDATE", "user", "erin")
+    assert_error(erin("PUT", "/users/erin/password", dict(right, oldPassword="nope")), 403, "PERMISSION_DENIED")
+    assert erin("PUT", "/users/erin/password", right).status == 204
+    assert call(server.url, "POST", "/api/tokens", form={"username": "erin", "password": "new"}).status == 200
+
+
+def test_a_password_change_needs_the_users_old_password_even_for_an_admin(server, admin):
+    """rest/user/UserResource.updatePassword checks the old password of the user in the path (Credentials of
+    user.getIdentifier()), for any caller: an administrator without it gets 403."""
+    server.add_user("erin", "old")
+    assert_error(admin("PUT", "/users/erin/password", {"oldPassword": "guacadmin", "newPassword": "x"}), 403,
+                 "PERMISSION_DENIED")
+    assert admin("PUT", "/users/erin/password", {"oldPassword": "old", "newPassword": "x"}).status == 204
+
+
+def test_a_blank_new_password_is_not_refused(server, admin):
+    """jdbc/user/ModeledUser.setPassword hashes whatever it is given and a null becomes a random password; the
+    'Passwords may not be blank.' check exists only in UserService.resetExpiredPassword. With the default (empty)
+    password policy a PUT .../password with an empty or missing newPassword is 204, and the old password stops
+    working."""
+    for user, new in (("erin", ""), ("fred", None)):
+        server.add_user(user, "old")
+        body = {"oldPassword": "old"} if new is None else {"oldPassword": "old", "newPassword": new}
+        assert admin("PUT", f"/users/{user}/password", body).status == 204
+        assert call(server.url, "POST", "/api/tokens", form={"username": user, "password": "old"}).status == 403
+
+
+def test_deleting_a_token_that_does_not_exist(server, admin):
+    """rest/auth/TokenRESTService.invalidateToken: DELETE /api/tokens/{token} of no session is
+    GuacamoleResourceNotFoundException 'No such token.' (404); of a live one, 204 and the token is gone."""
+    assert_error(call(server.url, "DELETE", "/api/tokens/0000"), 404, "NOT_FOUND", "No such token.")
+    assert call(server.url, "DELETE", f"/api/tokens/{admin.token}").status == 204
+    assert_error(call(server.url, "DELETE", f"/api/tokens/{admin.token}"), 404, "NOT_FOUND", "No such token.")
+
+
+def test_a_login_names_the_user_and_every_data_source(server, admin):
+    """rest/auth/TokenRESTService.createToken answers APIAuthenticationResult: authToken, username, dataSource
+    (the authenticating provider) and availableDataSources (one per user context)."""
+    reply = call(server.url, "POST", "/api/tokens", form={"username": "guacadmin", "password": "guacadmin"})
+    assert set(reply.json) == {"authToken", "username", "dataSource", "availableDataSources"}
+    assert (reply.json["username"], reply.json["dataSource"]) == ("guacadmin", "postgresql")
+    assert reply.json["availableDataSources"] == ["postgresql", "postgresql-shared"]
+
+
+def test_a_login_with_the_token_keeps_it(server, admin):
+    """rest/auth/AuthenticationService.authenticate: a POST /api/tokens carrying a valid `token` updates that
+    session and answers the same token."""
+    reply = call(server.url, "POST", "/api/tokens", form={"token": admin.token})
+    assert reply.status == 200 and reply.json["authToken"] == admin.token
+
+
+# --- what the resources answer --------------------------------------------------------------------------------
+
+def test_the_root_group(server, admin):
+    """jdbc/connectiongroup/RootConnectionGroup: name and identifier ROOT, no parentIdentifier (null, left out by
+    APIConnectionGroup's @JsonInclude(NON_NULL)), ORGANIZATIONAL, getActiveConnections() 0 even while a child
+    connection is in use, no attributes."""
+    connection = new_connection(admin)
+    server.simulate_session("guacadmin", connection)
+    assert admin("GET", "/connectionGroups/ROOT").json == {
+        "name": "ROOT", "identifier": "ROOT", "type": "ORGANIZATIONAL", "activeConnections": 0, "attributes": {}}
+
+
+def test_a_groups_active_connections_count_only_balancing_use(server, admin):
+    """jdbc/connectiongroup/ModeledConnectionGroup.getActiveConnections asks jdbc/tunnel/AbstractGuacamoleTunnelService
+    .getActiveConnections(ConnectionGroup), which is empty for any group that is not BALANCING and otherwise counts
+    the connections made through the group: a session of a child connection is not counted, the connection's own
+    activeConnections is (ModeledConnection.getActiveConnections)."""
+    for group_type in ("ORGANIZATIONAL", "BALANCING"):
+        group = admin("POST", "/connectionGroups", dict(group_body(group_type), type=group_type)).json["identifier"]
+        connection = new_connection(admin, name=f"in-{group_type}", parent=group)
+        server.simulate_session("guacadmin", connection)
+        assert admin("GET", f"/connectionGroups/{group}").json["activeConnections"] == 0
+        assert admin("GET", f"/connections/{connection}").json["activeConnections"] == 1
+
+
+def test_an_active_connections_connection(server, admin):
+    """rest/activeconnection/ActiveConnectionResource.getConnection: GET activeConnections/{id}/connection is the
+    connection's own resource from the caller's connection directory (404 'Not found' for one it cannot read,
+    DirectoryResource.getObjectResource)."""
+    connection = new_connection(admin)
+    server.add_user("bob", "pw")
+    session = server.simulate_session("bob", connection)
+    reply = admin("GET", f"/activeConnections/{session}/connection")
+    assert reply.status == 200 and reply.json["identifier"] == connection and reply.json["name"] == "web"
+    bob = user_api(server, "bob", "pw")
+    assert bob("GET", f"/activeConnections/{session}").status == 200  # his own session
+    assert_error(bob("GET", f"/activeConnections/{session}/connection"), 404, "NOT_FOUND")
+
+
+def test_a_connections_sharing_profiles(server, admin):
+    """rest/connection/ConnectionResource.getSharingProfileDirectoryResource: GET connections/{id}/sharingProfiles
+    is a DirectoryView of the sharing profiles restricted to the connection's getSharingProfileIdentifiers(): that
+    connection's profiles only, keyed by identifier."""
+    first, second = new_connection(admin), new_connection(admin, name="other")
+    mine = admin("POST", "/sharingProfiles", sharing_body("watch", first)).json["identifier"]
+    admin("POST", "/sharingProfiles", sharing_body("watch", second))
+    listed = admin("GET", f"/connections/{first}/sharingProfiles").json
+    assert list(listed) == [mine] and listed[mine]["primaryConnectionIdentifier"] == first
+
+
+def test_a_connections_history_is_its_own_newest_first(server, admin):
+    """rest/connection/ConnectionResource.getConnectionHistory: the connection's records sorted by START_DATE
+    descending (sort(..., true)), as APIConnectionRecord {connectionIdentifier, connectionName,
+    sharingProfileIdentifier, sharingProfileName, startDate, endDate, remoteHost, username, active, identifier,
+    uuid, attributes, logs}."""
+    first, second = new_connection(admin), new_connection(admin, name="other")
+    server.add_user("bob", "pw")
+    for user in ("guacadmin", "bob"):
+        server.end_simulated_session(server.simulate_session(user, first))
+        time.sleep(0.01)  # distinct start dates
+    server.simulate_session("bob", second)
+    records = admin("GET", f"/connections/{first}/history").json
+    assert [record["username"] for record in records] == ["bob", "guacadmin"]
+    assert {record["connectionIdentifier"] for record in records} == {first}
+    assert set(records[0]) == {"connectionIdentifier", "connectionName", "sharingProfileIdentifier",
+                               "sharingProfileName", "startDate", "endDate", "remoteHost", "username", "active",
+                               "identifier", "uuid", "attributes", "logs"}
+    assert records[0]["active"] is False and records[0]["endDate"] is not None
+
+
+def test_a_create_answers_the_object_it_read(server, admin):
+    """rest/directory/DirectoryResource.createObject returns the object Jackson read from the body, with its
+    identifier set and its attributes filtered by the schema (DirectoryObjectTranslator.filterAttributes): the
+    parameters and password as sent, properties the API class does not have dropped (@JsonIgnoreProperties), null
+    ones left out (@JsonInclude(NON_NULL))."""
+    body = dict(ssh_connection(), bogus=1, attributes={"max-connections": "2", "nope": "x"})
+    reply = admin("POST", "/connections", body).json
+    assert reply["parameters"]["password"] == "s3cret-pw" and reply["attributes"] == {"max-connections": "2"}
+    assert "bogus" not in reply and reply["identifier"]
+    reply = admin("POST", "/users", {"username": "u", "password": "p", "attributes": {}, "bogus": 2}).json
+    assert reply["password"] == "p" and "bogus" not in reply
+    assert ("disabled" in reply) is is_16(server)
+
+
+# --- who may change permissions and memberships ---------------------------------------------------------------
+
+def test_removing_ones_own_system_permissions(server, admin):
+    """jdbc/permission/SystemPermissionService.deletePermissions: a privileged caller may not remove system
+    permissions from an entity whose identifier is its own, any of them, even one it does not hold:
+    GuacamoleUnsupportedException 'Removing your own administrative permissions is not allowed.' (501). Adding is
+    fine (createPermissions), and so is removing from anybody else."""
+    for value in ("ADMINISTER", "CREATE_USER"):
+        patch = [{"op": "remove", "path": "/systemPermissions", "value": value}]
+        assert_error(admin("PATCH", "/users/guacadmin/permissions", patch), 501, "INTERNAL_ERROR",
+                     "Removing your own administrative permissions is not allowed.")
+    assert "ADMINISTER" in admin("GET", "/self/permissions").json["systemPermissions"]
+    server.add_user("bob", "pw", system_permissions=("CREATE_USER",))
+    patch = [{"op": "remove", "path": "/systemPermissions", "value": "CREATE_USER"}]
+    assert admin("PATCH", "/users/bob/permissions", patch).status == 204
+    assert admin("GET", "/users/bob/permissions").json["systemPermissions"] == []
+
+
+def test_only_administrators_change_system_permissions(server, admin):
+    """jdbc/permission/SystemPermissionService.createPermissions and deletePermissions: only a privileged caller
+    (system ADMINISTER); anybody else 'Permission denied.' (403), even with UPDATE and ADMINISTER on the user."""
+    server.add_user("bob", "pw")
+    server.add_user("mgr", "pw", system_permissions=("CREATE_USER",))
+    for permission in ("READ", "UPDATE", "ADMINISTER"):
+        server.grant("mgr", permission, "user", "bob")
+    mgr = user_api(server, "mgr", "pw")
+    for op in ("add", "remove"):
+        patch = [{"op": op, "path": "/systemPermissions", "value": "CREATE_USER"}]
+        assert_error(mgr("PATCH", "/users/bob/permissions", patch), 403, "PERMISSION_DENIED", "Permission denied.")
+
+
+def test_object_grants_need_update_on_the_target_and_administer_on_the_object(server, admin):
+    """jdbc/permission/ModeledObjectPermissionService.canAlterPermissions: someone who is not privileged needs UPDATE
+    on the user (or group) whose permissions change and ADMINISTER on every object named (403 otherwise); a user
+    it cannot READ is not found first (rest/directory/DirectoryResource.getObjectResource, 404)."""
+    connection = new_connection(admin)
+    server.add_user("bob", "pw")
+    server.add_user("mgr", "pw")
+    mgr = user_api(server, "mgr", "pw")
+    grant = [{"op": "add", "path": f"/connectionPermissions/{connection}", "value": "READ"}]
+    assert_error(mgr("PATCH", "/users/bob/permissions", grant), 404, "NOT_FOUND", 'Not found: "bob"')
+    server.grant("mgr", "READ", "user", "bob")
+    server.grant("mgr", "ADMINISTER", "connection", connection)
+    assert_error(mgr("PATCH", "/users/bob/permissions", grant), 403, "PERMISSION_DENIED")
+    server.grant("mgr", "UPDATE", "user", "bob")
+    assert mgr("PATCH", "/users/bob/permissions", grant).status == 204
+    assert admin("GET", "/users/bob/permissions").json["connectionPermissions"] == {connection: ["READ"]}
+
+
+def test_membership_changes_need_update_on_both_sides(server, admin):
+    """jdbc/base/RelatedObjectSet.canAlterRelation: someone who is not privileged needs UPDATE on the group and on
+    every user added or removed ('Permission denied.', 403; a name nobody holds UPDATE on, such as one that does not
+    exist, included); an administrator's insert joins on the names, so a missing user is skipped (204)."""
+    server.add_user("bob", "pw")
+    server.add_user("mgr", "pw")
+    assert admin("POST", "/userGroups", {"identifier": "ops", "attributes": {}}).status == 200
+    for permission in ("READ", "UPDATE"):
+        server.grant("mgr", permission, "userGroup", "ops")
+    mgr = user_api(server, "mgr", "pw")
+    for name in ("bob", "nobody"):
+        patch = [{"op": "add", "path": "/", "value": name}]
+        assert_error(mgr("PATCH", "/userGroups/ops/memberUsers", patch), 403, "PERMISSION_DENIED")
+    server.grant("mgr", "UPDATE", "user", "bob")
+    assert mgr("PATCH", "/userGroups/ops/memberUsers", [{"op": "add", "path": "/", "value": "bob"}]).status == 204
+    assert admin("PATCH", "/userGroups/ops/memberUsers", [{"op": "add", "path": "/", "value": "nobody"}]).status \
+        == 204
+    assert admin("GET", "/userGroups/ops/memberUsers").json == ["bob"]
+
+
+def test_history_sort_predicates(server, admin):
+    """rest/history/APISortPredicate: `order` is startDate or -startDate (descending); anything else is an
+    APIException of 'Invalid sort property: "<name>"' (400); rest/history/ActivityRecordSetResource applies them
+    to the records."""
+    connection = new_connection(admin)
+    server.add_user("bob", "pw")
+    for user in ("guacadmin", "bob"):
+        server.end_simulated_session(server.simulate_session(user, connection))
+        time.sleep(0.01)
+    ascending = [r["username"] for r in admin("GET", "/history/connections?order=startDate").json]
+    descending = [r["username"] for r in admin("GET", "/history/connections?order=-startDate").json]
+    assert ascending == ["guacadmin", "bob"] and descending == ["bob", "guacadmin"]
+    for bad in ("endDate", "-username", "start_date"):
+        assert_error(admin("GET", f"/history/connections?order={bad}"), 400, "BAD_REQUEST",
+                     f'Invalid sort property: "{bad.lstrip("-")}"')

@@ -111,6 +111,8 @@ def test_users_groups_and_permissions(emu):
     assert guac.users.user_details("alice")["attributes"]["guac-full-name"] == "Alice B"
     alice = client(emu, "alice", "Al1ce-pw")
     assert alice.users.self_details()["username"] == "alice"
+    # "Change own password" is UPDATE on oneself (jdbc/user/UserService.beforeUpdate); without it: 403.
+    emu.grant("alice", "UPDATE", "user", "alice")
     alice.users.update_password("alice", "Al1ce-pw", "Al1ce-new-pw")
     assert client(emu, "alice", "Al1ce-new-pw").token
     guac.users.delete("alice")

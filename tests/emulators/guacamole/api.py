@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, unquote
 from . import schema
 from .errors import (
     GuacError,
+    JacksonError,
     bad_request,
     insufficient_credentials,
     invalid_credentials,
@@ -24,7 +25,7 @@ from .errors import (
 )
 from .model import DataSource, PermissionSet, Session, User, new_token
 from .objects import Caller, Objects, not_a_data_source
-from .parsing import as_string, parse_json, require_patches
+from .parsing import parse_json, patch_path, require_patches
 from .views import Views
 
 HISTORY_LIMIT = 1000
@@ -54,7 +55,7 @@ class Request:
 @dataclass
 class Response:
     status: int
-    body: Any = None  # JSON-serialisable; None means no body
+    body: Any = None  # JSON-serialisable, or a str sent as it is with the Content-Type in headers; None: no body
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -100,6 +101,8 @@ class Api:
     def handle(self, request: Request) -> Response:
         try:
             return self._dispatch(request)
+        except JacksonError as error:
+            return Response(error.status, error.message, {"Content-Type": "text/plain"})
         except GuacError as error:
             return Response(error.status, error.body(), dict(error.headers))
 
@@ -564,6 +567,16 @@ class Api:
                     self._end_session(caller, identifier)
                     return no_content()
                 return route(request, {"GET": get, "DELETE": delete})
+            case [identifier, "connection"]:
+                def connection() -> Response:
+                    # ActiveConnectionResource.getConnection: the connection's own resource, looked up in the
+                    # caller's connection directory (404 when it may not read it).
+                    active = ds.active_connections.get(identifier)
+                    if active is None or not caller.can_read("activeConnection", identifier):
+                        raise object_not_found(identifier)
+                    found = self.objects.connection(caller, active.connection_identifier)
+                    return ok(self.views.connection(ds, found))
+                return route(request, {"GET": connection})
         raise not_found(f'No resource at "{request.path}"')
 
     def _kill_patch(self, caller: Caller, data: Any) -> Response:
@@ -572,11 +585,11 @@ class Api:
         (APIPatchResponse)."""
         outcomes = []
         for patch in require_patches(data):
-            if patch["op"] != "remove":
+            if not self.is_16 and patch.get("op") != "remove":  # 1.5 checks the operation first
                 raise unsupported('Only the "remove" operation is supported.')
-            path = as_string(patch.get("path"), "path") or ""
-            if not path.startswith("/"):
-                raise bad_request('Patch paths must start with "/".')
+            path = patch_path(patch)
+            if patch.get("op") != "remove":
+                raise unsupported('Only the "remove" operation is supported.')
             self._end_session(caller, path[1:])
             outcomes.append({"op": "remove", "identifier": path[1:], "path": path})
         return ok({"patches": outcomes}) if self.is_16 else no_content()

@@ -41,6 +41,7 @@ class GuacError(Exception):
         self.expected = expected
         self.patches = patches
         self.headers = headers or {}
+        self.unchecked = False
 
     def body(self) -> dict[str, Any]:
         if self.key is None:
@@ -55,6 +56,19 @@ class GuacError(Exception):
             "patches": self.patches,
             "type": self.error_type,
         }
+
+
+class JacksonError(GuacError):
+    """A body Jackson could not read: Jersey's JacksonFeature (2.x) registers JsonParseExceptionMapper and
+    JsonMappingExceptionMapper, more specific than guacamole's RESTExceptionMapper<Throwable>, and they answer 400
+    with the exception's message as text/plain, not a Guacamole error body. Nothing of Guacamole runs."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, "BAD_REQUEST", message)
+
+
+def jackson_error(message: str) -> JacksonError:
+    return JacksonError(message)
 
 
 def bad_request(message: str, **kwargs: Any) -> GuacError:
@@ -74,7 +88,13 @@ def object_not_found(identifier: str) -> GuacError:
 
 
 def internal_error(message: str = "Unexpected internal error") -> GuacError:
-    return GuacError(500, "INTERNAL_ERROR", message)
+    """An unchecked exception (NullPointerException, a database error, an unknown enum constant): no
+    GuacamoleException, so RESTExceptionMapper wraps it in "Unexpected internal error", 500. The 1.6 atomic
+    directory PATCH cannot turn one into a patch outcome (DirectoryResource.createPatchFailure returns null):
+    the whole request fails with it."""
+    error = GuacError(500, "INTERNAL_ERROR", message)
+    error.unchecked = True
+    return error
 
 
 def unsupported(message: str) -> GuacError:

@@ -6,11 +6,21 @@ CREATE_* system permission, and system ADMINISTER bypasses every check.
 """
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
 from . import schema
-from .errors import GuacError, bad_request, internal_error, not_found, object_not_found, permission_denied, unsupported
+from .errors import (
+    GuacError,
+    JacksonError,
+    bad_request,
+    internal_error,
+    not_found,
+    object_not_found,
+    permission_denied,
+    unsupported,
+)
 from .model import (
     ROOT,
     Connection,
@@ -24,9 +34,11 @@ from .model import (
 )
 from .parsing import (
     as_bool,
+    as_enum,
     as_string,
     clean_parameters,
     filter_attributes,
+    patch_path,
     require_object,
     require_patches,
     string_patch_value,
@@ -46,6 +58,18 @@ SYSTEM_PERMISSION_PATH = "/systemPermissions"
 GROUP_TYPES = ("ORGANIZATIONAL", "BALANCING")
 # Permission kinds whose JDBC insert names the object by its numeric id (a foreign key), not through a JOIN.
 INSERTED_BY_ID = ("connection", "connectionGroup", "sharingProfile")
+# The properties of rest/connection/APIConnection, connectiongroup/APIConnectionGroup, sharingprofile/
+# APISharingProfile, user/APIUser and usergroup/APIUserGroup (1.6 adds `disabled` to the last two): what a create
+# echoes of its body.
+API_PROPERTIES = {
+    "connection": {"name", "identifier", "parentIdentifier", "protocol", "parameters", "attributes", "sharingProfiles",
+                   "activeConnections", "lastActive"},
+    "connectionGroup": {"name", "identifier", "parentIdentifier", "type", "activeConnections",
+                        "childConnectionGroups", "childConnections", "attributes"},
+    "sharingProfile": {"name", "identifier", "primaryConnectionIdentifier", "parameters", "attributes"},
+    "user": {"username", "password", "attributes", "lastActive"},
+    "userGroup": {"identifier", "attributes"},
+}
 # guacamole_connection_parameter.parameter_value is VARCHAR(4096) in every JDBC schema.
 PARAMETER_VALUE_LIMIT = 4096
 
@@ -185,22 +209,32 @@ class Objects:
 
     @staticmethod
     def _check_parents(caller: Caller, kind: str, old: str | None, new: str | None) -> None:
-        """Moving into / out of a parent needs UPDATE on that parent (ROOT excepted)."""
+        """Moving into / out of a parent needs UPDATE on that parent (ModeledChildDirectoryObjectService
+        .canUpdateModifiedParents). ROOT is no parent for a connection or group (ModeledChildDirectoryObject
+        .setParentIdentifier stores it as null); for a sharing profile the primary connection is stored as given,
+        so "ROOT" is checked like any identifier. Only a null parent is skipped (getModifiedParents)."""
         if caller.is_admin or old == new:
             return
+        skipped = (None, ROOT) if kind == "connectionGroup" else (None,)
         for parent in (old, new):
-            if parent not in (None, ROOT) and not caller.permissions.has(kind, parent, "UPDATE"):
+            if parent not in skipped and not caller.permissions.has(kind, parent, "UPDATE"):
                 raise permission_denied()
 
     @staticmethod
     def _check_group_exists(ds: DataSource, parent: str) -> None:
+        """The insert or update names parent_id (#{parentIdentifier}::integer, a foreign key to
+        guacamole_connection_group): no JDBC service looks for the parent first, so a missing one (or one that
+        is not a number) is a database error, a PersistenceException RESTExceptionMapper wraps as 500."""
         if parent != ROOT and parent not in ds.connection_groups:
-            raise bad_request(f'Parent connection group "{parent}" does not exist.')
+            raise internal_error()
 
-    @staticmethod
-    def _echo(body: dict[str, Any], identifier_key: str, identifier: str,
+    def _echo(self, kind: str, body: dict[str, Any], identifier_key: str, identifier: str,
               attributes: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        echo = dict(body)
+        """rest/directory/DirectoryResource.createObject answers the object Jackson read from the body (with its
+        identifier set and its attributes filtered by the schema): only the API class's properties, null ones left
+        out (@JsonInclude(NON_NULL)); anything else in the body was ignored when it was read."""
+        properties = API_PROPERTIES[kind] | ({"disabled"} if self.is_16 and kind in ("user", "userGroup") else set())
+        echo = {key: value for key, value in body.items() if value is not None and key in properties}
         echo[identifier_key] = identifier
         echo["attributes"] = attributes
         for key, value in extra.items():
@@ -222,10 +256,10 @@ class Objects:
                              protocol: str | None, identifier: str | None) -> None:
         if name is None or not name.strip():
             raise bad_request("Connection names must not be blank.")
-        Objects._check_group_exists(ds, parent)
         for other in ds.child_connections(parent):
             if other.name == name and other.identifier != identifier:
                 raise bad_request(f'The connection "{name}" already exists.')
+        Objects._check_group_exists(ds, parent)
         if protocol is None:
             # ConnectionService checks no protocol; guacamole_connection.protocol is NOT NULL: a database error.
             raise internal_error()
@@ -250,8 +284,9 @@ class Objects:
     def create_connection(self, caller: Caller, data: Any) -> tuple[str, dict[str, Any]]:
         body = require_object(data, creating=True)
         name, parent, protocol, parameters, attributes, echoed = self._connection_input(body)
-        self._require(caller.has_system("CREATE_CONNECTION"))
+        # 1.6 ConnectionService.beforeCreate validates the parameters before super.beforeCreate's permission check.
         self._check_parameter_lengths(parameters, stored=False)
+        self._require(caller.has_system("CREATE_CONNECTION"))
         self._check_parents(caller, "connectionGroup", None, parent)
         self._validate_connection(caller.ds, name, parent, protocol, None)
         self._check_parameter_lengths(parameters, stored=True)
@@ -259,7 +294,7 @@ class Objects:
         caller.ds.connections[identifier] = Connection(
             identifier, name, parent, protocol, parameters, attributes)
         caller.grant_creator("connection", identifier)
-        return identifier, self._echo(body, "identifier", identifier, echoed, activeConnections=0)
+        return identifier, self._echo("connection", body, "identifier", identifier, echoed, activeConnections=0)
 
     def update_connection(self, caller: Caller, identifier: str, data: Any) -> None:
         connection = self.connection(caller, identifier)
@@ -268,8 +303,8 @@ class Objects:
             # ConnectionObjectTranslator.applyExternalChanges: GuacamoleConfiguration.setParameters(null).
             raise internal_error()
         name, parent, protocol, parameters, attributes, _unused = self._connection_input(body)
+        self._check_parameter_lengths(parameters, stored=False)  # before the UPDATE check, as on create
         self._require(caller.has("connection", identifier, "UPDATE"))
-        self._check_parameter_lengths(parameters, stored=False)
         self._check_parents(caller, "connectionGroup", connection.parent, parent)
         self._validate_connection(caller.ds, name, parent, protocol, identifier)
         self._check_parameter_lengths(parameters, stored=True)
@@ -295,25 +330,36 @@ class Objects:
     def _group_input(self, body: dict[str, Any]):
         name = as_string(body.get("name"), "name")
         parent = as_string(body.get("parentIdentifier"), "parentIdentifier") or ROOT
-        group_type = as_string(body.get("type"), "type")
+        group_type = as_enum(body.get("type"), "type", "org.apache.guacamole.net.auth.ConnectionGroup$Type",
+                             GROUP_TYPES)
         attributes, echoed = filter_attributes(body.get("attributes"), self.views.group_fields)
         return name, parent, group_type, attributes, echoed
 
     @staticmethod
     def _validate_group(ds: DataSource, name: str | None, parent: str, group_type: str | None,
-                        identifier: str | None) -> None:
-        if group_type not in GROUP_TYPES:
-            raise bad_request(f'Connection group type must be one of {", ".join(GROUP_TYPES)}, '
-                              f'not "{group_type}".')
+                        identifier: str | None, can_read: Callable[[str, str], bool] | None = None) -> None:
+        """ConnectionGroupService.beforeCreate / beforeUpdate: a blank name, then a sibling of the same name
+        (GuacamoleClientException, 400); on update the walk up the parents (501 on a cycle; a parent that is not
+        there is retrieveObject's null dereferenced, a NullPointerException, 500). A type left out (null; a bad one
+        never gets here, see parsing.as_enum) or a parent that does not exist on create fail in the database:
+        type is NOT NULL, parent_id a foreign key (500)."""
         if name is None or not name.strip():
             raise bad_request("Connection group names must not be blank.")
-        Objects._check_group_exists(ds, parent)
-        if identifier is not None and (parent == identifier
-                                       or identifier in ds.group_ancestors(parent)):
-            raise unsupported("A connection group may not contain itself.")
         for other in ds.child_groups(parent):
             if other.name == name and other.identifier != identifier:
                 raise bad_request(f'The connection group "{name}" already exists.')
+        if identifier is not None:
+            # The walk retrieves each parent as the caller sees it: one it cannot READ is null too.
+            current = parent
+            while current != ROOT:
+                if current == identifier:
+                    raise unsupported("A connection group may not contain itself.")
+                if current not in ds.connection_groups or (can_read and not can_read("connectionGroup", current)):
+                    raise internal_error()
+                current = ds.connection_groups[current].parent
+        Objects._check_group_exists(ds, parent)
+        if group_type is None:
+            raise internal_error()
 
     def create_connection_group(self, caller: Caller, data: Any) -> tuple[str, dict[str, Any]]:
         body = require_object(data, creating=True)
@@ -325,7 +371,7 @@ class Objects:
         caller.ds.connection_groups[identifier] = ConnectionGroup(
             identifier, name, parent, group_type, attributes)
         caller.grant_creator("connectionGroup", identifier)
-        return identifier, self._echo(body, "identifier", identifier, echoed, activeConnections=0)
+        return identifier, self._echo("connectionGroup", body, "identifier", identifier, echoed, activeConnections=0)
 
     def update_connection_group(self, caller: Caller, identifier: str, data: Any) -> None:
         group = self.connection_group(caller, identifier)
@@ -335,7 +381,7 @@ class Objects:
         name, parent, group_type, attributes, _unused = self._group_input(body)
         self._require(caller.has("connectionGroup", identifier, "UPDATE"))
         self._check_parents(caller, "connectionGroup", group.parent, parent)
-        self._validate_group(caller.ds, name, parent, group_type, identifier)
+        self._validate_group(caller.ds, name, parent, group_type, identifier, caller.can_read)
         group.name, group.parent, group.type, group.attributes = name, parent, group_type, attributes
 
     def delete_connection_group(self, caller: Caller, identifier: str) -> None:
@@ -358,14 +404,18 @@ class Objects:
     @staticmethod
     def _validate_profile(ds: DataSource, name: str | None, primary: str | None,
                           identifier: str | None) -> None:
+        """SharingProfileService.beforeCreate / beforeUpdate: a blank name, then a profile of the same name on the
+        same primary connection (400). Nothing looks for the primary connection: guacamole_sharing_profile
+        .primary_connection_id is NOT NULL and a foreign key, so a missing, unknown or non-numeric one is a
+        database error (500)."""
         if name is None or not name.strip():
             raise bad_request("Sharing profile names must not be blank.")
-        if primary is None or primary not in ds.connections:
-            raise bad_request(f'Primary connection "{primary}" does not exist.')
         for other in ds.sharing_profiles.values():
             if (other.primary_connection == primary and other.name == name
                     and other.identifier != identifier):
                 raise bad_request(f'The sharing profile "{name}" already exists.')
+        if primary is None or primary not in ds.connections:
+            raise internal_error()
 
     def create_sharing_profile(self, caller: Caller, data: Any) -> tuple[str, dict[str, Any]]:
         body = require_object(data, creating=True)
@@ -377,7 +427,7 @@ class Objects:
         caller.ds.sharing_profiles[identifier] = SharingProfile(
             identifier, name, primary, parameters, attributes)
         caller.grant_creator("sharingProfile", identifier)
-        return identifier, self._echo(body, "identifier", identifier, echoed)
+        return identifier, self._echo("sharingProfile", body, "identifier", identifier, echoed)
 
     def update_sharing_profile(self, caller: Caller, identifier: str, data: Any) -> None:
         profile = self.sharing_profile(caller, identifier)
@@ -447,18 +497,35 @@ class Objects:
         caller.ds.users[username] = user
         caller.grant_creator("user", username)
         extra = {"disabled": user.disabled} if self.is_16 else {}
-        return username, self._echo(body, "username", username, echoed, **extra)
+        return username, self._echo("user", body, "username", username, echoed, **extra)
 
-    def update_user(self, caller: Caller, username: str, data: Any) -> None:
+    def update_user(self, caller: Caller, username: str, data: Any, *, resource: bool = True) -> None:
+        """PUT users/{u} (resource=True): rest/user/UserResource.updateObject looks at the body's username first
+        (a null body is a NullPointerException there, 500). On 1.5 a body naming the caller is 403 'Permission
+        denied.'; on 1.6 only one that also carries a password is (with its own message), and a body naming the
+        caller otherwise has its attributes filtered to the user preference attributes (UserObjectTranslator
+        .filterExternalObject; the JDBC extension declares none) while `disabled` is applied. Which user is
+        updated is the path's; the body's username renames nothing. A 1.6 directory PATCH replace calls neither
+        UserResource nor filterExternalObject (resource=False)."""
         user = self.user(caller, username)
+        if data is None and resource:
+            raise internal_error()
         body = require_object(data, creating=False)
-        if self.is_16 and body.get("username") is None:
+        body_username = as_string(body.get("username"), "username")
+        preferences_only = False
+        if resource and body_username == caller.username:
+            if not self.is_16:
+                raise permission_denied()
+            if body.get("password") is not None:
+                raise permission_denied("Permission denied. The password update endpoint must be used to change "
+                                        "the current user's password.")
+            preferences_only = True
+        if resource and self.is_16 and body_username is None:
             # 1.6 UserObjectTranslator.filterExternalObject: object.getUsername().equals(...).
             raise internal_error()
-        body_username = as_string(body.get("username"), "username")
-        if caller.username in (username, body_username):
-            raise permission_denied()  # nobody may modify themselves through this endpoint
         self._require(caller.has("user", username, "UPDATE"))
+        if preferences_only:
+            body = dict(body, attributes={})
         self._apply_user_input(user, body,
                                restricted_ok=caller.has("user", username, "ADMINISTER"))
 
@@ -470,17 +537,21 @@ class Objects:
         caller.ds.delete_user(username)
 
     def change_password(self, caller: Caller, username: str, data: Any) -> None:
+        """rest/user/UserResource.updatePassword: the user's own old password must authenticate (403 'Permission
+        denied.'), whoever calls; then ModeledUser.setPassword and directory.update, whose UserService.beforeUpdate
+        needs UPDATE on the user, on oneself too (403). A null body is getOldPassword() on null (500). Nothing
+        refuses a blank new password (the blank check is only the expired-password reset's), and a null one is a
+        random password (ModeledUser.setPassword)."""
         user = self.user(caller, username)
+        if data is None:
+            raise internal_error()
         body = require_object(data, creating=False)
         old_password = as_string(body.get("oldPassword"), "oldPassword")
         new_password = as_string(body.get("newPassword"), "newPassword")
-        if username != caller.username:
-            self._require(caller.has("user", username, "UPDATE"))
         if user.password is None or old_password != user.password:
             raise permission_denied()
-        if not new_password:
-            raise bad_request("Passwords may not be blank.", key="LOGIN.ERROR_PASSWORD_BLANK")
-        user.password = new_password
+        self._require(caller.has("user", username, "UPDATE"))
+        user.password = new_password if new_password is not None else secrets.token_hex(16)
 
     # --- user groups ----------------------------------------------------------------------
 
@@ -509,7 +580,7 @@ class Objects:
         caller.ds.user_groups[identifier] = group
         caller.grant_creator("userGroup", identifier)
         extra = {"disabled": group.disabled} if self.is_16 else {}
-        return identifier, self._echo(body, "identifier", identifier, echoed, **extra)
+        return identifier, self._echo("userGroup", body, "identifier", identifier, echoed, **extra)
 
     def update_user_group(self, caller: Caller, identifier: str, data: Any) -> None:
         group = self.user_group(caller, identifier)
@@ -543,7 +614,9 @@ class Objects:
             # The real server looks the value up with Enum.valueOf(), which throws
             # an unchecked exception: an unknown value is a 500, not a 400.
             raise internal_error()
-        op = patch["op"]
+        op = patch.get("op")
+        if op is None:
+            raise internal_error()  # PermissionSetResource.updatePermissionSet switches on the null operation
         if op not in ("add", "remove"):
             raise bad_request(f'Unsupported patch operation: "{op}"')
         return op, kind, identifier, value
@@ -552,9 +625,13 @@ class Objects:
                           permissions: PermissionSet, data: Any) -> None:
         """Validate and authorise every operation first, then apply them all."""
         parsed = [self._parse_permission_patch(p) for p in require_patches(data)]
-        for _unused0, kind, identifier, _unused1 in parsed:
+        for op, kind, identifier, _unused1 in parsed:
             if kind == "system":
                 self._require(caller.is_admin)
+                if op == "remove" and target == caller.username:
+                    # jdbc/permission/SystemPermissionService.deletePermissions compares identifiers only: any
+                    # system permission removed from an entity named like the caller (a user group too).
+                    raise unsupported("Removing your own administrative permissions is not allowed.")
             elif not caller.is_admin:
                 self._require(caller.permissions.has(target_kind, target, "UPDATE")
                               and caller.permissions.has(kind, identifier, "ADMINISTER"))
@@ -587,6 +664,8 @@ class Objects:
             if path != "/":
                 raise bad_request(f'Unsupported patch path: "{path}"')
             value = string_patch_value(patch)
+            if patch.get("op") is None:
+                raise internal_error()  # RelatedObjectSetResource.updateRelatedObjectSet: switch on null
             if patch["op"] not in ("add", "remove"):
                 raise bad_request(f'Unsupported patch operation: "{patch["op"]}"')
             changes.append((value, patch["op"] == "add"))
@@ -601,8 +680,9 @@ class Objects:
 
     # --- directory PATCH ---------------------------------------------------------------
 
-    def directory_operations(self, directory: str):
-        """(kind, create, update, delete) for a directory name."""
+    def directory_operations(self, directory: str, *, via_patch: bool = False):
+        """(kind, create, update, delete) for a directory name; via_patch: for the 1.6 atomic directory PATCH,
+        which updates a user without UserResource."""
         return {
             "connections": ("connection", self.create_connection, self.update_connection,
                             self.delete_connection),
@@ -610,7 +690,10 @@ class Objects:
                                  self.update_connection_group, self.delete_connection_group),
             "sharingProfiles": ("sharingProfile", self.create_sharing_profile,
                                 self.update_sharing_profile, self.delete_sharing_profile),
-            "users": ("user", self.create_user, self.update_user, self.delete_user),
+            "users": ("user", self.create_user,
+                      lambda caller, identifier, data: self.update_user(caller, identifier, data,
+                                                                        resource=not via_patch),
+                      self.delete_user),
             "userGroups": ("userGroup", self.create_user_group, self.update_user_group,
                            self.delete_user_group),
         }[directory]
@@ -627,11 +710,9 @@ class Objects:
         """The 1.5 directory PATCH: only "remove", applied one by one."""
         kind, _unused0, _unused1, delete = self.directory_operations(directory)
         for patch in require_patches(data):
-            if patch["op"] != "remove":
+            if patch.get("op") != "remove":
                 raise unsupported('Only the "remove" operation is supported.')
-            path = as_string(patch.get("path"), "path") or ""
-            if not path.startswith("/"):
-                raise bad_request('Patch paths must start with "/".')
+            path = patch_path(patch)
             self._remove(caller, kind, delete, path[1:])
 
     def atomic_patch(self, caller: Caller, directory: str, data: Any) -> dict[str, Any]:
@@ -639,7 +720,7 @@ class Objects:
         if not caller.ds.supports_atomic:
             raise unsupported("The extension providing this directory does not support "
                               "Atomic Operations. The patch cannot be executed.")
-        kind, create, update, delete = self.directory_operations(directory)
+        kind, create, update, delete = self.directory_operations(directory, via_patch=True)
         patches = require_patches(data)
         snapshot = caller.ds.clone()
         committed = False
@@ -663,12 +744,10 @@ class Objects:
         outcomes: list[dict[str, Any]] = []
         failed = False
         for patch in patches:
-            op = patch["op"]
-            path = as_string(patch.get("path"), "path") or ""
-            if not path.startswith("/"):
-                raise bad_request('Patch paths must start with "/".')
+            op = patch.get("op")
+            path = patch_path(patch)
             if op not in ("add", "replace", "remove"):
-                raise unsupported(f'Unsupported patch operation "{op}". '
+                raise unsupported(f'Unsupported patch operation "{op or "null"}". '
                                   "Only add, replace, and remove are supported.")
             identifier = None if op == "add" else path[1:]
             try:
@@ -679,7 +758,11 @@ class Objects:
                 else:
                     self._remove(caller, kind, delete, identifier)
                 outcomes.append({"op": op, "identifier": identifier, "path": path})
+            except JacksonError:
+                raise  # the whole body is read before any patch is applied
             except GuacError as error:
+                if error.unchecked:
+                    raise  # DirectoryResource.createPatchFailure has no outcome for it: rethrown, 500
                 failed = True
                 message = error.body()["translatableMessage"]
                 outcomes.append({"op": op, "identifier": identifier, "path": path,

@@ -54,12 +54,18 @@ class _Handler(EmulatorRequestHandler):
             self.close_connection = True
 
     def _send(self, response: Response) -> None:
-        payload = b"" if response.body is None else json.dumps(response.body).encode("utf-8")
+        text = isinstance(response.body, str) and "Content-Type" in response.headers
+        if response.body is None:
+            payload = b""
+        elif text:
+            payload = response.body.encode("utf-8")
+        else:
+            payload = json.dumps(response.body).encode("utf-8")
         self._started = True
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        if response.body is not None:
+        if response.body is not None and not text:
             self.send_header("Content-Type", "application/json")
         if response.status != 204:
             self.send_header("Content-Length", str(len(payload)))

@@ -59,7 +59,10 @@ class Views:
         return result
 
     def connection_group(self, ds: DataSource, group: ConnectionGroup) -> dict[str, Any]:
-        active = sum(ds.active_count(c.identifier) for c in ds.child_connections(group.identifier))
+        """ModeledConnectionGroup.getActiveConnections counts the connections made through a BALANCING group
+        (AbstractGuacamoleTunnelService.getActiveConnections(ConnectionGroup): none for any other type); a session
+        of a child connection is not one, and the emulator opens sessions only to connections: always 0."""
+        active = 0
         return {
             "name": group.name,
             "identifier": group.identifier,
@@ -70,9 +73,10 @@ class Views:
         }
 
     def root_group(self, ds: DataSource) -> dict[str, Any]:
-        active = sum(ds.active_count(c.identifier) for c in ds.child_connections(ROOT))
+        """jdbc/connectiongroup/RootConnectionGroup: name and identifier ROOT, no parent, ORGANIZATIONAL,
+        getActiveConnections() 0, no attributes."""
         return {"name": ROOT, "identifier": ROOT, "type": "ORGANIZATIONAL",
-                "activeConnections": active, "attributes": {}}
+                "activeConnections": 0, "attributes": {}}
 
     def sharing_profile(self, profile: SharingProfile) -> dict[str, Any]:
         return {
