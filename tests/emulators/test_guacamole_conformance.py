@@ -1000,3 +1000,141 @@ def test_history_sort_predicates(server, admin):
     for bad in ("endDate", "-username", "start_date"):
         assert_error(admin("GET", f"/history/connections?order={bad}"), 400, "BAD_REQUEST",
                      f'Invalid sort property: "{bad.lstrip("-")}"')
+
+
+# --- implicit permissions, effective permissions, cascades -------------------------------------------------
+
+def test_a_creator_gets_every_permission_on_what_it_creates(server, admin):
+    """jdbc/base/ModeledDirectoryObjectService.createObject inserts getImplicitPermissions: READ, UPDATE, DELETE and
+    ADMINISTER (IMPLICIT_OBJECT_PERMISSIONS) on the new object for the user who created it."""
+    server.add_user("bob", "pw", system_permissions=("CREATE_CONNECTION", "CREATE_USER", "CREATE_USER_GROUP"))
+    bob = user_api(server, "bob", "pw")
+    connection = bob("POST", "/connections", ssh_connection("mine")).json["identifier"]
+    assert bob("POST", "/users", {"username": "newu", "password": "x", "attributes": {}}).status == 200
+    assert bob("POST", "/userGroups", {"identifier": "newg", "attributes": {}}).status == 200
+    everything = ["READ", "UPDATE", "DELETE", "ADMINISTER"]
+    own = bob("GET", "/self/permissions").json
+    assert own["connectionPermissions"] == {connection: everything}
+    assert own["userPermissions"]["newu"] == everything and own["userGroupPermissions"] == {"newg": everything}
+
+
+def test_a_new_user_may_read_itself(server, admin):
+    """jdbc/user/UserService.getImplicitPermissions adds IMPLICIT_USER_PERMISSIONS (READ only) on the new user for
+    the new user itself: not UPDATE, so it may not change its own password until granted."""
+    make_user(admin, server, "newu")
+    assert admin("GET", "/users/newu/permissions").json["userPermissions"] == {"newu": ["READ"]}
+
+
+def test_deleting_needs_delete(server, admin):
+    """jdbc/base/ModeledDirectoryObjectService.beforeDelete: DELETE on the object, or 'Permission denied.' (403);
+    READ alone lets the caller see it (200) but not delete it."""
+    connection = new_connection(admin)
+    server.add_user("bob", "pw")
+    server.grant("bob", "READ", "connection", connection)
+    bob = user_api(server, "bob", "pw")
+    assert bob("GET", f"/connections/{connection}").status == 200
+    assert_error(bob("DELETE", f"/connections/{connection}"), 403, "PERMISSION_DENIED", "Permission denied.")
+    server.grant("bob", "DELETE", "connection", connection)
+    assert bob("DELETE", f"/connections/{connection}").status == 204
+
+
+def group_disabled_body(server, identifier, disabled):
+    if is_16(server):
+        return {"identifier": identifier, "disabled": disabled, "attributes": {}}
+    return {"identifier": identifier, "attributes": {"disabled": "true" if disabled else ""}}
+
+
+def test_effective_permissions_come_through_enabled_groups_only(server, admin):
+    """jdbc/base/EntityMapper.xml selectEffectiveGroupIdentifiers (PostgreSQL): the groups a user is in, and the
+    groups those are in, recursively, each only while `disabled = false`; effectivePermissions add their
+    permissions to the user's own (rest/user/UserResource.getEffectivePermissions), permissions does not."""
+    connection = new_connection(admin)
+    server.add_user("bob", "pw")
+    server.grant("bob", "READ", "connection", connection)
+    for group in ("outer", "inner"):
+        assert admin("POST", "/userGroups", {"identifier": group, "attributes": {}}).status == 200
+    admin("PATCH", "/userGroups/outer/memberUserGroups", [{"op": "add", "path": "/", "value": "inner"}])
+    admin("PATCH", "/userGroups/inner/memberUsers", [{"op": "add", "path": "/", "value": "bob"}])
+    admin("PATCH", "/userGroups/outer/permissions", [{"op": "add", "path": f"/connectionPermissions/{connection}",
+                                                      "value": "UPDATE"}])
+    assert admin("GET", "/users/bob/permissions").json["connectionPermissions"] == {connection: ["READ"]}
+    effective = admin("GET", "/users/bob/effectivePermissions").json["connectionPermissions"]
+    assert sorted(effective[connection]) == ["READ", "UPDATE"]
+    assert admin("PUT", "/userGroups/inner", group_disabled_body(server, "inner", True)).status == 204
+    effective = admin("GET", "/users/bob/effectivePermissions").json["connectionPermissions"]
+    assert effective == {connection: ["READ"]}
+
+
+def test_a_users_groups_are_the_groups_it_is_directly_in(server, admin):
+    """rest/user/UserResource.getUserGroups: the user's parent groups (jdbc/user/UserParentUserGroupMapper.xml,
+    direct memberships only, not the groups those groups are in); rest/usergroup/UserGroupResource.getUserGroups
+    the same for a group."""
+    server.add_user("bob", "pw")
+    for group in ("outer", "inner"):
+        admin("POST", "/userGroups", {"identifier": group, "attributes": {}})
+    admin("PATCH", "/userGroups/outer/memberUserGroups", [{"op": "add", "path": "/", "value": "inner"}])
+    admin("PATCH", "/userGroups/inner/memberUsers", [{"op": "add", "path": "/", "value": "bob"}])
+    assert admin("GET", "/users/bob/userGroups").json == ["inner"]
+    assert admin("GET", "/userGroups/inner/userGroups").json == ["outer"]
+    assert admin("GET", "/userGroups/outer/memberUserGroups").json == ["inner"]
+
+
+def test_deleting_a_connection_takes_its_sharing_profiles(server, admin):
+    """schema/001-create-schema.sql (PostgreSQL): guacamole_sharing_profile.primary_connection_id references
+    guacamole_connection ON DELETE CASCADE, and guacamole_connection.parent_id guacamole_connection_group ON DELETE
+    CASCADE: deleting a group deletes the connections in it and their sharing profiles."""
+    group = admin("POST", "/connectionGroups", group_body("Lab")).json["identifier"]
+    connection = new_connection(admin, parent=group)
+    profile = admin("POST", "/sharingProfiles", sharing_body("watch", connection)).json["identifier"]
+    assert admin("DELETE", f"/connectionGroups/{group}").status == 204
+    assert admin("GET", "/connections").json == {} and admin("GET", "/sharingProfiles").json == {}
+    assert_error(admin("GET", f"/sharingProfiles/{profile}"), 404, "NOT_FOUND", f'Not found: "{profile}"')
+
+
+def test_deleting_a_user_ends_its_memberships(server, admin):
+    """schema/001-create-schema.sql: guacamole_user_group_member.member_entity_id references guacamole_entity ON
+    DELETE CASCADE, and the delete of user/UserMapper.xml removes the user's guacamole_entity row: the user
+    leaves every group, and a user made again with that name starts with none."""
+    server.add_user("bob", "pw")
+    admin("POST", "/userGroups", {"identifier": "ops", "attributes": {}})
+    admin("PATCH", "/userGroups/ops/memberUsers", [{"op": "add", "path": "/", "value": "bob"}])
+    assert admin("DELETE", "/users/bob").status == 204
+    assert admin("GET", "/userGroups/ops/memberUsers").json == []
+    make_user(admin, server, "bob")
+    assert admin("GET", "/users/bob/userGroups").json == []
+
+
+def test_a_failed_login(server, admin):
+    """jdbc/JDBCAuthenticationProviderService.authenticateUser and getUserContext: an unknown user, a wrong password
+    and a disabled account are all GuacamoleInvalidCredentialsException('Invalid login', USERNAME_PASSWORD): 403
+    INVALID_CREDENTIALS, the fields expected listed, the message untranslated (rest/APIError: the exception is not
+    Translatable)."""
+    make_user(admin, server, "gone", disabled=True)
+    for username, password in (("nobody", "x"), ("guacadmin", "wrong"), ("gone", "Pa55-word")):
+        reply = call(server.url, "POST", "/api/tokens", form={"username": username, "password": password})
+        assert_error(reply, 403, "INVALID_CREDENTIALS", "Invalid login")
+        assert reply.json["translatableMessage"] == {"key": "APP.TEXT_UNTRANSLATED",
+                                                     "variables": {"MESSAGE": "Invalid login"}}
+        assert reply.json["expected"] == [{"name": "username", "type": "USERNAME"},
+                                          {"name": "password", "type": "PASSWORD"}]
+
+
+def test_a_data_source_the_session_does_not_have(server, admin):
+    """rest/session/SessionResource.getUserContextResource: GuacamoleSession.getUserContext finds no user context of
+    that provider: GuacamoleResourceNotFoundException 'Session not associated with authentication provider
+    "<name>".' (404)."""
+    assert_error(admin("GET", "/connections", ds="mysql"), 404, "NOT_FOUND",
+                 'Session not associated with authentication provider "mysql".')
+
+
+def test_a_listing_shows_only_what_the_caller_may_read(server, admin):
+    """jdbc/base/ModeledDirectoryObjectService.getIdentifiers (selectReadableIdentifiers) for a caller who is not
+    privileged: only the objects it holds READ on, directly or through a group; a user can read itself
+    (UserService.getImplicitPermissions)."""
+    first, second = new_connection(admin), new_connection(admin, name="other")
+    make_user(admin, server, "carol")
+    server.grant("carol", "READ", "connection", second)
+    carol = user_api(server, "carol", "Pa55-word")
+    assert list(carol("GET", "/connections").json) == [second]
+    assert list(carol("GET", "/users").json) == ["carol"]
+    assert_error(carol("GET", f"/connections/{first}"), 404, "NOT_FOUND", f'Not found: "{first}"')

@@ -146,7 +146,7 @@ def test_login_returns_token_and_data_sources(emu):
 def test_bad_credentials_are_403_invalid_credentials(emu):
     reply = call(emu.url, "POST", "/api/tokens",
                  form={"username": "guacadmin", "password": "wrong"})
-    assert_error(reply, 403, "INVALID_CREDENTIALS", "Invalid login.")
+    assert_error(reply, 403, "INVALID_CREDENTIALS", "Invalid login")
     assert [f["name"] for f in reply.json["expected"]] == ["username", "password"]
     assert_error(call(emu.url, "POST", "/api/tokens", form={"username": "nobody", "password": "x"}),
                  403, "INVALID_CREDENTIALS")

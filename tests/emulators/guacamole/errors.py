@@ -108,9 +108,11 @@ def method_not_allowed(allowed: list[str]) -> GuacError:
 
 
 def invalid_credentials() -> GuacError:
-    return GuacError(403, "INVALID_CREDENTIALS", "Invalid login.",
-                     key="LOGIN.ERROR_INVALID_LOGIN",
-                     expected=list(USERNAME_PASSWORD_FIELDS))
+    """JDBCAuthenticationProviderService.authenticateUser / getUserContext (unknown user, wrong password, disabled
+    account): GuacamoleInvalidCredentialsException("Invalid login", USERNAME_PASSWORD), not Translatable, so
+    APIError wraps its message in APP.TEXT_UNTRANSLATED (the web page's own LOGIN.ERROR_INVALID_LOGIN comes from the
+    error type, not from the server)."""
+    return GuacError(403, "INVALID_CREDENTIALS", "Invalid login", expected=list(USERNAME_PASSWORD_FIELDS))
 
 
 def insufficient_credentials(message: str, key: str, expected: list[dict[str, Any]]) -> GuacError:

@@ -771,4 +771,5 @@ class Objects:
 
 
 def not_a_data_source(name: str) -> GuacError:
-    return not_found(f'No such data source: "{name}"')
+    """GuacamoleSession.getUserContext: a data source the session has no user context of."""
+    return not_found(f'Session not associated with authentication provider "{name}".')
