@@ -269,3 +269,44 @@ def test_a_user_is_created_with_groups_updated_and_deleted(fixed):
     missing = client.get("/access/users/carol@pve")
     assert missing.status_code == 500 and missing.json()["message"].strip() == "no such user ('carol@pve')"
     data(client.delete("/access/users/carol@pve"))  # delete_user checks no existence
+
+
+# --- 7. AccessControl.pm roles / RPCEnvironment.pm compile_acl_path: the ACL gives privileges (acl_roles.py) ----
+
+def test_gap_an_acl_entry_gives_no_privilege(plain):
+    pve, client = plain
+    pve.grant("alice@pve", "/", "Sys.Audit")  # permissions are checked from now on
+    data(client.put("/access/acl", data={"path": "/", "roles": "PVEAuditor", "users": "alice@pve"}))
+    assert not pve.allowed("alice@pve", "/storage/local", "Datastore.Audit")  # PVEAuditor has it on a node
+
+
+def test_the_acl_entries_give_their_roles_privileges_as_a_node_computes_them(fixed):
+    pve, client = fixed
+    pve.users.update({"alice@pve": "pw", "bob@pve": "pw"})
+    pve.apitokens["alice@pve!ci"] = "alice-secret"
+    pve.access_groups["ops"] = {"comment": None, "users": {"alice@pve", "bob@pve"}}
+    pve.acl = {}  # permissions are checked, as on a node
+
+    def put(**params):
+        data(client.put("/access/acl", data=params))
+
+    put(path="/", roles="PVEAuditor", groups="ops")
+    put(path="/vms", roles="PVEVMUser", users="alice@pve")
+    put(path="/vms/100", roles="NoAccess", users="bob@pve")
+    put(path="/storage/local", roles="PVEDatastoreUser", users="alice@pve", propagate=0)
+    assert pve.allowed("bob@pve", "/nodes/pve1", "Sys.Audit") and pve.allowed("bob@pve", "/vms/101", "VM.Audit")
+    assert not pve.allowed("bob@pve", "/vms/100", "VM.Audit")  # NoAccess on the path leaves nothing
+    # The user's own entry on /vms replaces its group's from / below /vms: PVEVMUser, not PVEAuditor.
+    assert pve.allowed("alice@pve", "/vms/100", "VM.PowerMgmt") and pve.allowed("alice@pve", "/vms/100", "VM.Audit")
+    assert not pve.allowed("alice@pve", "/vms/100", "VM.Allocate")
+    assert pve.allowed("alice@pve", "/storage/local", "Datastore.AllocateSpace")
+    assert not pve.allowed("alice@pve", "/storage/local/x", "Datastore.AllocateSpace")  # not propagated
+    # A pool's entries apply to its guests, not propagated further.
+    pve.pools["lab"] = {101}
+    put(path="/pool/lab", roles="PVEVMAdmin", users="bob@pve")
+    assert pve.allowed("bob@pve", "/vms/101", "VM.Allocate") and not pve.allowed("bob@pve", "/vms/102", "VM.Allocate")
+    # A privilege-separated token: what both it and its user hold.
+    assert not pve.allowed("alice@pve!ci", "/vms/100", "VM.PowerMgmt")
+    put(path="/", roles="PVEVMAdmin", tokens="alice@pve!ci")
+    assert pve.allowed("alice@pve!ci", "/vms/100", "VM.PowerMgmt")
+    assert not pve.allowed("alice@pve!ci", "/vms/100", "VM.Allocate")  # its user does not hold it

@@ -25,6 +25,7 @@ from fakepve.model import TaskError
 from fakepve.server import USER, params
 
 from .access_gaps import AccessGaps
+from .acl_roles import AclRoles
 from .backups import BackupGaps
 from .cdroms import CdromGaps
 from .firewall_gaps import FirewallGaps
@@ -77,8 +78,8 @@ async def node_params(request):
 fakepve_server.params = node_params
 
 
-class ProxgatePve(AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, CdromGaps, StorageGaps, ImportGaps,
-                  BackupGaps, InfoGaps, FirewallGaps, FakePve):
+class ProxgatePve(AclRoles, AccessGaps, TokenGaps, GuestGaps, LockGaps, MigrationGaps, CdromGaps, StorageGaps,
+                  ImportGaps, BackupGaps, InfoGaps, FirewallGaps, FakePve):
     """FakePve plus: API tokens' privileges with and without privilege separation (tokens.TokenGaps), NIC MACs,
     clones to another node and used templates as a node handles them (guest_gaps.GuestGaps), config locks,
     skiplock and what a crash leaves locked (locks.LockGaps), QEMU migration

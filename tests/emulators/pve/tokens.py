@@ -21,12 +21,22 @@ class TokenGaps:
         return self.__dict__.setdefault("_token_privsep", {})
 
     def allowed(self, user, path, priv):
-        if "!" not in user or self.acl is None:
+        held = self._holds(user, path, priv)
+        self.log_privilege_check(user, path, priv, held)
+        return held
+
+    def _holds(self, user, path, priv):
+        """fakepve's grant() table, and the ACL entries made through the API (acl_roles.py) once permissions
+        are checked (acl not None)."""
+        if self.acl is None:
             return super().allowed(user, path, priv)
-        owner_holds = super().allowed(user.split("!")[0], path, priv)
+        if "!" not in user:
+            return super().allowed(user, path, priv) or priv in self.acl_privileges(user, path)
+        owner = user.split("!")[0]
+        owner_holds = super().allowed(owner, path, priv) or priv in self.acl_privileges(owner, path)
         if not self.token_privsep.get(user, True):
             return owner_holds
-        return owner_holds and self._acl_grants(user, path, priv)
+        return owner_holds and (self._acl_grants(user, path, priv) or priv in self.acl_privileges(user, path))
 
     def _acl_grants(self, token, path, priv):
         """The token's own ACL entries give priv on path (or on a path above it, or on a pool holding it)."""
