@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import ADD, REPLACE, set_changes
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 
 ACCESS_ID = re.compile(r"[A-Za-z0-9.\-_]+")
@@ -143,11 +144,11 @@ def plan_members(current, wanted, exclusive):
     for kind in MEMBER_KINDS:
         if wanted.get(kind) is None:
             continue
-        there, asked = set(current[kind]), set(wanted[kind])
-        if asked - there:
-            adds[kind] = sorted(asked - there)
-        if exclusive and there - asked:
-            removes[kind] = sorted(there - asked)
+        add, remove = set_changes(current[kind], wanted[kind], REPLACE if exclusive else ADD)
+        if add:
+            adds[kind] = sorted(add)
+        if remove:
+            removes[kind] = sorted(remove)
     return adds, removes
 
 
