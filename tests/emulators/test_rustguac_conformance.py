@@ -731,3 +731,40 @@ def test_users_are_not_created_through_the_api(emu, api):
     emu.add_user("ann@example.com", role="viewer")
     reply = api("PUT", "/api/users/ANN%40example.com/role", body={"role": "admin"})
     assert (reply.status, reply.json) == (404, {"error": "user not found"})
+
+
+# --- authentication -----------------------------------------------------------------------------------------
+
+def test_no_credentials_is_401_authentication_required(emu, api):
+    """src/auth.rs require_auth: without an API key (Authorization "Bearer <key>", the prefix as written, or
+    X-API-Key) and without a session cookie, 401 {"error": "authentication required — use API key or sign in via
+    SSO"}; an Authorization header of another scheme or case ("bearer x", "Basic x") is no key at all."""
+    expected = (401, {"error": "authentication required \u2014 use API key or sign in via SSO"})
+    reply = api("GET", "/api/users", key=None)
+    assert (reply.status, reply.json) == expected
+    for header in (f"bearer {ADMIN_KEY}", "Basic YWRtaW46YWRtaW4="):
+        reply = call(emu.url, "GET", "/api/users", extra_headers={"Authorization": header})
+        assert (reply.status, reply.json) == expected, header
+    reply = call(emu.url, "GET", "/api/users", extra_headers={"Authorization": "Basic x", "X-API-Key": ADMIN_KEY})
+    assert reply.status == 200
+
+
+def test_a_key_that_is_neither_key_nor_token_is_401(emu, api):
+    """src/auth.rs require_auth; src/db.rs validate_api_key, validate_user_token: a key that is no API key is tried
+    as a user token; unknown, revoked, expired or of a disabled user, it is 401 {"error": "invalid API key or
+    token"} alike."""
+    emu.add_user("ann@example.com", role="operator")
+    token = emu.add_user_token("ann@example.com", "t")
+    old = emu.add_user_token("ann@example.com", "old", expires_at="2000-01-01T00:00:00Z")
+    assert api("POST", "/api/users/ann%40example.com/disable").status == 200
+    for key in ("not-a-key", "rgu_0000", token, old):
+        reply = api("GET", "/api/me", key=key)
+        assert (reply.status, reply.json) == (401, {"error": "invalid API key or token"}), key
+
+
+def test_an_expired_api_key_is_403(emu, api):
+    """src/auth.rs require_auth: an API key validate_api_key refuses for another reason than being unknown is 403
+    with the reason (src/db.rs AuthError: "API key has expired"), not 401."""
+    key = emu.add_api_key(name="old", role="admin", expires_at="2000-01-01T00:00:00Z")
+    reply = api("GET", "/api/users", key=key)
+    assert (reply.status, reply.json) == (403, {"error": "API key has expired"})

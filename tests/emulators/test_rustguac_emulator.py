@@ -35,7 +35,8 @@ class Reply:
 
 def call(base: str, method: str, path: str, *, key: str | None = None, body: Any = None,
          header: str = "bearer", raw: bytes | None = None, content_type: str = "application/json",
-         context: ssl.SSLContext | None = None, timeout: float = 10) -> Reply:
+         context: ssl.SSLContext | None = None, timeout: float = 10,
+         extra_headers: dict[str, str] | None = None) -> Reply:
     parts = urlsplit(base)
     if parts.scheme == "https":
         conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context)
@@ -44,6 +45,7 @@ def call(base: str, method: str, path: str, *, key: str | None = None, body: Any
     headers = {}
     if key is not None:
         headers.update({"Authorization": f"Bearer {key}"} if header == "bearer" else {"X-API-Key": key})
+    headers.update(extra_headers or {})
     payload = raw
     if body is not None:
         payload = json.dumps(body).encode()

@@ -21,6 +21,8 @@ SOURCE_VERSION = "v1.9.7"
 SOURCE_COMMIT = "a897fcc63b672907f01c74515b92ff766530f318"
 
 ROLES = {"viewer": 1, "operator": 2, "poweruser": 3, "admin": 4}
+# src/auth.rs require_auth, no API key, token or session cookie.
+UNAUTHENTICATED = "authentication required \u2014 use API key or sign in via SSO"
 SCOPES = ("shared", "instance")
 ENTRY_TYPES = ("ssh", "rdp", "vnc", "web")
 SESSION_TYPES = ENTRY_TYPES
@@ -499,37 +501,28 @@ class Api:
     # --- authentication --------------------------------------------------------------------
 
     def authenticate(self, request: Request) -> Identity | None:
-        """None when no credentials came; raises 401 for unknown, expired or disabled ones."""
-        header = request.headers.get("Authorization")
-        key = request.headers.get("X-API-Key")
-        if header:
-            scheme, _unused, value = header.partition(" ")
-            if scheme.lower() != "bearer" or not value.strip():
-                raise ApiError(401, "Invalid authorization header")
-            key = value.strip()
-        if not key:
+        """src/auth.rs require_auth: the key is what follows "Bearer " (case as written) in Authorization, else the
+        X-API-Key header; None when neither came (the route then answers 401, see UNAUTHENTICATED). A key that is
+        an API key (src/db.rs validate_api_key) but expired is 403 "API key has expired"; any other key is tried
+        as a user token (validate_user_token), and one that is unknown, revoked, expired or of a disabled user is
+        401 "invalid API key or token"."""
+        header = request.headers.get("Authorization") or ""
+        key = header[len("Bearer "):] if header.startswith("Bearer ") else request.headers.get("X-API-Key")
+        if key is None:
             return None
-        if key.startswith("rgu_"):
-            return self._user_token_identity(key, request.remote)
         api_key = self.api_keys.get(key)
-        if api_key is None:
-            raise ApiError(401, "Invalid API key")
-        if is_expired(api_key["expires_at"]):
-            raise ApiError(401, "API key expired")
-        return Identity("api_key", api_key["name"], api_key["role"], api_key["groups"])
+        if api_key is not None:
+            if is_expired(api_key["expires_at"]):
+                raise ApiError(403, "API key has expired")
+            return Identity("api_key", api_key["name"], api_key["role"], api_key["groups"])
+        return self._user_token_identity(key, request.remote)
 
     def _user_token_identity(self, plaintext: str, ip_addr: str) -> Identity:
         digest = hashlib.sha256(plaintext.encode()).hexdigest()
         token = next((item for item in self.tokens.values() if item["token_hash"] == digest), None)
-        if token is None:
-            raise ApiError(401, "Invalid API token")
-        if is_expired(token["expires_at"]):
-            raise ApiError(401, "API token expired")
-        user = self.users.get(token["email"])
-        if user is None:
-            raise ApiError(401, "Invalid API token")
-        if user["disabled"]:
-            raise ApiError(401, "User account is disabled")
+        user = self.users.get(token["email"]) if token is not None else None
+        if token is None or is_expired(token["expires_at"]) or user is None or user["disabled"]:
+            raise ApiError(401, "invalid API key or token")
         role = user["role"]
         if token["max_role"] and ROLES[token["max_role"]] < ROLES[role]:
             role = token["max_role"]
@@ -560,7 +553,7 @@ class Api:
             if min_role is not None:
                 identity = self.authenticate(request)
                 if identity is None:
-                    raise ApiError(401, "Authentication required")
+                    raise ApiError(401, UNAUTHENTICATED)
                 if identity.level < ROLES[min_role]:
                     raise ApiError(403, f"Insufficient permissions: requires {min_role} role")
             return handler(self, request, identity, params)
