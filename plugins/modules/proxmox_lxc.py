@@ -90,6 +90,8 @@ options:
     description:
       - The OS template to create the container from, a volume id such as
         C(local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst) (see C(pveam available) and C(pveam download)).
+      - It can come from the same play - M(proxgate.core.proxmox_storage_content) downloads or uploads the template
+        and returns its volume id as C(volume.volid).
       - Required to create a container that is not a clone; not used for an existing container.
     type: str
   clone:
@@ -249,6 +251,7 @@ notes:
     C(pct mount)) is no stale lock.
 seealso:
   - module: proxgate.core.proxmox_vm
+  - module: proxgate.core.proxmox_storage_content
   - module: proxgate.core.proxmox_snapshot
   - module: proxgate.core.proxmox_api
 """

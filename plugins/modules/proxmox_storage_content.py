@@ -109,11 +109,8 @@ notes:
 seealso:
   - module: proxgate.core.proxmox_storage_content_info
   - module: proxgate.core.proxmox_lxc
-    description: Its O(proxgate.core.proxmox_lxc#module:ostemplate) can be RV(volume.volid) of a template this module
-      downloaded or uploaded earlier in the play.
-  - name: Proxmox VE storage content API
-    description: The download-url, upload and content calls.
-    link: https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/storage/{storage}/download-url
+    description: Its C(ostemplate) can be RV(volume.volid) of a template this module downloaded or uploaded earlier
+      in the play.
 """
 
 EXAMPLES = r"""
