@@ -276,6 +276,7 @@ api_version:
 import datetime
 import re
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import SECRET_MASK
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
     members_after,
@@ -406,12 +407,7 @@ def wanted_attributes(params):
 
 def attribute_changes(current, wanted):
     """{name: (before, after)} for the wanted attributes whose current value differs."""
-    changes = {}
-    for name, value in wanted.items():
-        before = current_attribute(name, current.get(name))
-        if before != value:
-            changes[name] = (before, value)
-    return changes
+    return dict_changes({name: current_attribute(name, current.get(name)) for name in wanted}, wanted).pairs()
 
 
 def hidden_restrictions(current, wanted, disabled_wanted, disabled_is_top_level):

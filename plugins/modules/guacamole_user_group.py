@@ -164,6 +164,7 @@ api_version:
   sample: "1.6"
 """
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
     members_after,
     membership_changes,
@@ -197,13 +198,8 @@ def option_errors(params):
 
 def attribute_changes(current, wanted):
     """{name: (before, after)} for the wanted attributes (already encoded) whose current value differs."""
-    changes = {}
-    for name, value in wanted.items():
-        before = current.get(name)
-        before = None if before == "" else before
-        if before != value:
-            changes[name] = (before, value)
-    return changes
+    stored = {name: None if current.get(name) == "" else current.get(name) for name in wanted}
+    return dict_changes(stored, wanted).pairs()
 
 
 def group_view(name, attributes, disabled, members):

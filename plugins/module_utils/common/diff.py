@@ -60,6 +60,10 @@ class Changes:
     def keys(self) -> list[str]:
         return list(self.after)
 
+    def pairs(self) -> dict[str, tuple[Any, Any]]:
+        """{key: (before, after)} of each key that differs."""
+        return {key: (self.before[key], self.after[key]) for key in self.after}
+
     def diff(self, before_header: str | None = None, after_header: str | None = None) -> dict[str, Any]:
         before = mask_secrets(self.before, self.secret_keys)
         after = show_changed_secrets(before, mask_secrets(self.after, self.secret_keys), self.before, self.after)
