@@ -88,7 +88,7 @@ class ProxgatePve(AclRoles, AccessGaps, TokenGaps, GuestGaps, LockGaps, Migratio
     and disk operations as a node does them (imports.ImportGaps), download-url, upload and templates listed as a
     node handles them (storage_gaps.StorageGaps), vzdump that writes archive volumes
     (backups.BackupGaps),
-    IPSet names and rule comments as a node's firewall files keep them (firewall_gaps.FirewallGaps),
+    IPSet and security group names and rule comments as a node's firewall files keep them (firewall_gaps.FirewallGaps),
     pending values in GET config, POST config's privilege checks before its task, the real agent errors
     (no agent configured, VM not running), a guest OS whose agent comes up after boot, deterministic
     dropped connections, guests without a name and LXC interfaces as a node lists them, a hung agent that
