@@ -12,8 +12,10 @@ cloud image and the Guacamole emulator.
 - A rerun changes nothing and writes nothing: `changed=0` is the drift signal.
 
 Two rounds: a fresh cluster (the exception applies), then a change of inputs on what exists (more memory,
-a user group mapped from a tag), for which the plan is complete; then the rerun. The plans run with a token
-that holds audit privileges only, as docs/gitops.md advises."""
+a user group mapped from a tag), for which the plan is complete; then the rerun. The jobs run as the tokens of
+playbooks/automation_account.yml (made by running it first, as root): the plans as its read-only token (role
+ProxgateAudit), as docs/gitops.md advises, the applies and the rerun as its automation token (ProxgateAutomation),
+both privilege-separated: provision, the inventory and publish need no more than those roles hold."""
 
 from __future__ import annotations
 
@@ -24,20 +26,18 @@ import sys
 import pytest
 
 from tests.emulators.pve import add_demo_image
-from tests.integration import guacamole_fixtures
-from tests.integration.conftest import BIN, REPO, TOKEN_ID, TOKEN_SECRET, PlaybookRun, run_ansible_playbook
+from tests.integration import automation_fixtures, guacamole_fixtures
+from tests.integration.conftest import BIN, REPO, TOKEN_SECRET, PlaybookRun, run_ansible_playbook
 from tests.integration.guacamole_fixtures import ADMIN_PASSWORD, guac_env
 from tests.integration.guacamole_fixtures import writes as guacamole_writes
 
 pytestmark = pytest.mark.integration
 
 guacamole_server = guacamole_fixtures.guacamole_server
+make_automation_account = automation_fixtures.make_automation_account
 
 SITE = REPO / "playbooks" / "site.yml"
 INVENTORY = REPO / "playbooks" / "inventory" / "demo.proxmox.yml"
-PLAN_TOKEN_ID = "planner@pve!ci"
-PLAN_TOKEN_SECRET = "7c2e6f0a-1b3d-4e5f-8a9b-0c1d2e3f4a5b"
-PLAN_PRIVILEGES = ("VM.Audit", "VM.GuestAgent.Audit", "Datastore.Audit", "Sys.Audit", "Pool.Audit", "SDN.Audit")
 SSH_PASSWORD = "gitops-Ssh-Secret-4711"
 MASK = "********"
 NEW_VM = "demo-web01"
@@ -68,11 +68,11 @@ class SiteRun(PlaybookRun):
 
 @pytest.fixture
 def site(tmp_path, pve):
-    """site(guac, check=False, extra_vars=None) -> SiteRun of the pipeline's command:
+    """site(guac, token, check=False, extra_vars=None) -> SiteRun of the pipeline's command:
     ansible-playbook -i playbooks/inventory/demo.proxmox.yml playbooks/site.yml --diff [--check]."""
     counter = {"n": 0}
 
-    def run(guac, check=False, extra_vars=None, token=(TOKEN_ID, TOKEN_SECRET)):
+    def run(guac, token, check=False, extra_vars=None):
         counter["n"] += 1
         workdir = tmp_path / f"site{counter['n']}"
         workdir.mkdir()
@@ -111,9 +111,10 @@ def assert_every_change_shown(run):
         assert "--- before" in block and "+++ after" in block, f"a change without its diff:\n{block}"
 
 
-def assert_no_secret(run):
+def assert_no_secret(run, account):
     printed = run.stdout + run.stderr
-    for secret in (TOKEN_SECRET, PLAN_TOKEN_SECRET, ADMIN_PASSWORD, SSH_PASSWORD, CLOUD_INIT_PASSWORD):
+    tokens = [secret for _token_id, secret in account.tokens.values()]
+    for secret in (TOKEN_SECRET, *tokens, ADMIN_PASSWORD, SSH_PASSWORD, CLOUD_INIT_PASSWORD):
         assert secret not in printed, f"a secret reached the output: {secret[:4]}..."
 
 
@@ -128,38 +129,33 @@ def publish_items(result):
     return items
 
 
-def planner(pve):
-    """The plan job's token: audit privileges only (check mode reads, so it needs no more)."""
-    pve.pve.apitokens[PLAN_TOKEN_ID] = PLAN_TOKEN_SECRET
-    pve.pve.token_privsep[PLAN_TOKEN_ID] = False  # `--privsep 0`, as docs/gitops.md makes it
-    pve.pve.grant(PLAN_TOKEN_ID.split("!", maxsplit=1)[0], "/", *PLAN_PRIVILEGES)
-    return PLAN_TOKEN_ID, PLAN_TOKEN_SECRET
-
-
 def seeded_gateway(guacamole_server):
     emu = guacamole_server(tls=True)
     emu.add_user_group("operators")
     return emu
 
 
-def test_plan_then_apply_then_nothing_to_do(site, pve, writes, guacamole_server):
+def test_plan_then_apply_then_nothing_to_do(site, pve, writes, guacamole_server, make_automation_account):
     add_demo_image(pve.pve)
     emu = seeded_gateway(guacamole_server)
+    account = make_automation_account()
+    planner, automation = account.tokens["plan"], account.tokens["ansible"]
+    account_writes = len(writes())
 
     # Round 1, a fresh cluster. The plan: every change shown, secrets masked, nothing written.
-    plan = site(emu, check=True, extra_vars=INPUTS, token=planner(pve))
+    plan = site(emu, planner, check=True, extra_vars=INPUTS)
     assert plan.rc == 0, plan.stdout + plan.stderr
-    assert writes() == [] and guacamole_writes(emu) == []
+    assert len(writes()) == account_writes and guacamole_writes(emu) == []
     assert_every_change_shown(plan)
-    assert_no_secret(plan)
+    assert_no_secret(plan, account)
     assert MASK in plan.stdout, "the connections' SSH password is shown masked"
     assert plan.result(CREATE)["created"] is True
     assert set(AFTER_CREATION) <= plan.skipped, "the steps on the VM to be created cannot be planned"
     assert NEW_VM not in {vm.name for vm in pve.pve.vms}
 
-    apply = site(emu, extra_vars=INPUTS)
+    apply = site(emu, automation, extra_vars=INPUTS)
     assert apply.rc == 0, apply.stdout + apply.stderr
-    assert_no_secret(apply)
+    assert_no_secret(apply, account)
     # The apply made the planned changes, plus those of the steps the plan had to skip.
     assert plan.changed <= apply.changed
     assert apply.changed - plan.changed <= set(AFTER_CREATION)
@@ -175,15 +171,15 @@ def test_plan_then_apply_then_nothing_to_do(site, pve, writes, guacamole_server)
     # Round 2, changed inputs on what exists: the plan is complete (exactly these two tasks: round 1 left
     # nothing else to do), and the apply does exactly that.
     pve_writes, guac_writes = len(writes()), len(guacamole_writes(emu))
-    plan = site(emu, check=True, extra_vars=CHANGED_INPUTS, token=planner(pve))
+    plan = site(emu, planner, check=True, extra_vars=CHANGED_INPUTS)
     assert plan.rc == 0, plan.stdout + plan.stderr
     assert len(writes()) == pve_writes and len(guacamole_writes(emu)) == guac_writes
     assert_every_change_shown(plan)
-    assert_no_secret(plan)
+    assert_no_secret(plan, account)
     assert plan.changed == {CREATE, PUBLISH}
     assert not set(AFTER_CREATION) & plan.skipped
 
-    apply = site(emu, extra_vars=CHANGED_INPUTS)
+    apply = site(emu, automation, extra_vars=CHANGED_INPUTS)
     assert apply.rc == 0, apply.stdout + apply.stderr
     assert apply.changed == plan.changed
     for task in plan.changed:
@@ -195,7 +191,7 @@ def test_plan_then_apply_then_nothing_to_do(site, pve, writes, guacamole_server)
 
     # Nothing left to do: changed=0 and no write, the drift signal.
     pve_writes, guac_writes = len(writes()), len(guacamole_writes(emu))
-    rerun = site(emu, extra_vars=CHANGED_INPUTS)
+    rerun = site(emu, automation, extra_vars=CHANGED_INPUTS)
     assert rerun.rc == 0 and rerun.changed == set(), rerun.changed
     assert "changed=0" in rerun.stdout
     assert len(writes()) == pve_writes and len(guacamole_writes(emu)) == guac_writes
