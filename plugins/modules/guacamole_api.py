@@ -163,6 +163,7 @@ from urllib.parse import unquote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common import api_state
 from ansible_collections.proxgate.core.plugins.module_utils.common.api_state import CHECK_MODE_MSG, ApiCallModule
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
 
@@ -283,19 +284,14 @@ def value_equal(desired, current):
 
 def differing(current, desired):
     """(before, after) of the differing keys; a dict value holds only its differing keys."""
-    before, after = {}, {}
-    for key, value in desired.items():
-        now = current.get(key)
-        if value_equal(value, now):
-            continue
+    changes = dict_changes(current, desired, equal=lambda _key, value, now: value_equal(value, now))
+    for key in changes:  # add() below replaces values, never adds a key
+        value, now = desired[key], changes.before[key]
         if isinstance(value, dict):
             now = now if isinstance(now, dict) else {}
             keys = [name for name, item in value.items() if not value_equal(item, now.get(name))]
-            before[key] = {name: now.get(name) for name in keys}
-            after[key] = {name: value[name] for name in keys}
-        else:
-            before[key], after[key] = now, value
-    return before, after
+            changes.add(key, {name: now.get(name) for name in keys}, {name: value[name] for name in keys})
+    return changes.before, changes.after
 
 
 def merged(current, desired):

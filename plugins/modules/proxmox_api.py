@@ -251,6 +251,7 @@ from urllib.parse import unquote
 
 from ansible_collections.proxgate.core.plugins.module_utils.common import api_state
 from ansible_collections.proxgate.core.plugins.module_utils.common.api_state import ApiCallModule
+from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import SECRET_MASK
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxApiError, api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
@@ -453,13 +454,13 @@ def value_equal(key, desired, current):
 def plan_changes(current, desired, secret_keys=()):
     """The keys of desired whose current value differs, and the deleted keys that still exist
     (after=None); pass-through keys and a key-list `delete` are not compared."""
-    changes = api_state.masked_changes(current, desired, secret_keys, key_words)
     key_list_delete = deletes_keys(desired)
-    for key, value in desired.items():
-        if key in PASS_THROUGH_KEYS or (key == "delete" and key_list_delete):
-            continue
-        if not value_equal(key, value, current.get(key)):
-            changes.add(key, current.get(key), value)
+
+    def not_compared(key, _value, _have):
+        return key in PASS_THROUGH_KEYS or (key == "delete" and key_list_delete)
+
+    changes = dict_changes(current, desired, equal=value_equal, skip=not_compared,
+                           secret_keys=api_state.change_secrets(current, desired, secret_keys, key_words))
     for key in deletion_list(desired) if key_list_delete else []:
         if key in current:
             changes.add(key, current[key], None)

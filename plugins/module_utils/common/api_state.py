@@ -36,9 +36,14 @@ def mask_reply(reply, secret_keys, words):
     return mask_secrets(reply, secret_names(reply, secret_keys, words))
 
 
+def change_secrets(current, desired, secret_keys, words):
+    """Every key of current or desired that names a secret: what the diff of their changes masks."""
+    return secret_names(desired, secret_keys, words) | secret_names(current, secret_keys, words)
+
+
 def masked_changes(current, desired, secret_keys, words):
     """An empty Changes whose diff masks every key of current or desired that names a secret."""
-    return Changes(secret_keys=secret_names(desired, secret_keys, words) | secret_names(current, secret_keys, words))
+    return Changes(secret_keys=change_secrets(current, desired, secret_keys, words))
 
 
 class ApiCallModule:
