@@ -83,6 +83,7 @@ mapping:
       sample: poweruser
 """
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.text import control_problem
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import ROLES, RustguacApiError, path_of
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import listed
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.objects import RustguacObjectModule
@@ -111,6 +112,9 @@ class RustguacGroupMapping(RustguacObjectModule):
     def validate(self):
         if not self.params["oidc_group"].strip():
             self.fail("oidc_group must not be empty")
+        problem = control_problem("oidc_group", self.params["oidc_group"])
+        if problem:
+            self.fail(problem)
 
     def locate(self):
         return find_mapping(listed(self.client.get(MAPPINGS), "mappings"), self.params["oidc_group"])

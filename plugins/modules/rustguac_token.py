@@ -106,6 +106,7 @@ token_info:
   sample: {id: 4, name: ci, email: ci-operator@example.com, max_role: operator, expires_at: "2026-12-31T23:59:59Z"}
 """
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.text import control_problem
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import ROLES, path_of
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import listed
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.objects import RustguacObjectModule
@@ -145,6 +146,9 @@ class RustguacToken(RustguacObjectModule):
             self.fail(f"name must be 1 to {MAX_NAME} characters, got {len(name.strip())}")
         if self.params["email"] is not None and "@" not in self.params["email"]:
             self.fail(f"email must be the user's email address, got {self.params['email']!r}")
+        problem = control_problem("name", name) or control_problem("email", self.params["email"] or "")
+        if problem:
+            self.fail(problem)
         self.required_role = "admin" if self.params["email"] else "poweruser"
 
     @property

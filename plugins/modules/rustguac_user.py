@@ -83,6 +83,7 @@ changed_keys:
   sample: [enabled, role]
 """
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.text import control_problem
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client import ROLES, path_of
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.module import compare, listed
 from ansible_collections.proxgate.core.plugins.module_utils.rustguac.objects import RustguacObjectModule
@@ -121,6 +122,9 @@ class RustguacUser(RustguacObjectModule):
     def validate(self):
         if "@" not in self.params["email"]:
             self.fail(f"email must be the user's email address, got {self.params['email']!r}")
+        problem = control_problem("email", self.params["email"])
+        if problem:
+            self.fail(problem)
 
     def locate(self):
         return find_user(listed(self.client.get("/users"), "users"), self.params["email"])

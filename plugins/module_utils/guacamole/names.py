@@ -13,7 +13,7 @@ path segment (users/<name>, userGroups/<name>), where '.' and '..' are dot segme
 
 from __future__ import annotations
 
-import unicodedata
+from ansible_collections.proxgate.core.plugins.module_utils.common.text import control_character
 
 NAME_MAX_LENGTH = 128
 
@@ -28,7 +28,7 @@ def name_problem(option, value):
         return f"{expected}; got '', which is empty"
     if value in (".", ".."):
         return f"{expected}; got {value!r}, which is a dot segment in a URL"
-    control = next((char for char in value if unicodedata.category(char) == "Cc"), None)
+    control = control_character(value)
     if control is not None:
         return f"{expected}; got {value!r}, which holds the control character {control!r}"
     if len(value) > NAME_MAX_LENGTH:
