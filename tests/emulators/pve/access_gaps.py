@@ -150,10 +150,11 @@ class AccessGaps:
                 ("DELETE", "/access/roles/{roleid}", self._role_delete)]
 
     def _routes_access_groups(self):
-        return [("GET", "/access/groups", self._group_index), ("POST", "/access/groups", self._group_create),
-                ("GET", "/access/groups/{groupid}", self._group_read),
-                ("PUT", "/access/groups/{groupid}", self._group_update),
-                ("DELETE", "/access/groups/{groupid}", self._group_delete)]
+        return [("GET", "/access/groups", self._access_group_index),
+                ("POST", "/access/groups", self._access_group_create),
+                ("GET", "/access/groups/{groupid}", self._access_group_read),
+                ("PUT", "/access/groups/{groupid}", self._access_group_update),
+                ("DELETE", "/access/groups/{groupid}", self._access_group_delete)]
 
     # ------------------------------------------------------------------- roles
 
@@ -210,7 +211,7 @@ class AccessGaps:
             raise die(f"{fail}group '{group}' does not exist")
         return self.access_groups[group]
 
-    async def _group_index(self, v, user):
+    async def _access_group_index(self, v, user):
         listed = []
         for name, data in self.access_groups.items():
             if not any(self.allowed(user, "/access/groups/" + name, priv)
@@ -222,26 +223,26 @@ class AccessGaps:
             listed.append(entry)
         return listed
 
-    async def _group_read(self, v, user):
+    async def _access_group_read(self, v, user):
         data = self._existing_group(v["groupid"])
         result = {"members": sorted(data["users"])}
         if data["comment"]:
             result["comment"] = data["comment"]
         return result
 
-    async def _group_create(self, v, user):
+    async def _access_group_create(self, v, user):
         group = v["groupid"]
         if group in self.access_groups:
             raise die(f"create group failed: group '{group}' already exists")
         self.access_groups[group] = {"comment": v.get("comment") or None, "users": set()}
 
-    async def _group_update(self, v, user):
+    async def _access_group_update(self, v, user):
         data = self._existing_group(v["groupid"], "update group failed: ")
         if v.get("comment") is not None:
             # user.cfg keeps no empty comment: a blank one reads back as none.
             data["comment"] = v["comment"] or None
 
-    async def _group_delete(self, v, user):
+    async def _access_group_delete(self, v, user):
         self._existing_group(v["groupid"], "delete group failed: ")
         del self.access_groups[v["groupid"]]
 

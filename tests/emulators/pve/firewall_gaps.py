@@ -11,8 +11,6 @@ tests/emulators/test_pve_firewall_gaps.py, read in pve-firewall:
 - fakepve keeps a security group's name as it was created; a node reads a ``[group name]`` section's name in lower
   case too (generic_fw_config_parser), so ``WebServers`` is listed as ``webservers`` and its rules are found by
   that name only (src/PVE/API2/Firewall/Groups.pm: the group's rules by name as given).
-  (Not a gap of fakepve's: in ProxgatePve, GET /cluster/firewall/groups failed, as access_gaps.AccessGaps's
-  ``_group_index`` hid fakepve's firewall method of that name; FirewallGaps lists the groups with fakepve's own.)
 - fakepve keeps a rule's comment verbatim. A node writes it after ``#`` only when it is not blank
   (src/PVE/Firewall.pm $format_rules) and reads back the text after '#' without surrounding white space
   (parse_fw_rule: ``s/#\\s*(.*?)\\s*$//``); a blank comment is none.
@@ -45,11 +43,6 @@ class FirewallGaps:
             conf["ipset"][name.lower()] = conf["ipset"].pop(name)
             if name in conf["ipset_comments"]:
                 conf["ipset_comments"][name.lower()] = conf["ipset_comments"].pop(name)
-
-    async def _fw_groups_get(self, v, user):
-        # access_gaps.AccessGaps has a _group_index of its own (user groups), which comes first in ProxgatePve's
-        # bases and hides fakepve's firewall one: the listing calls fakepve's by its class.
-        return FirewallApi._group_index(self.firewall_config("cluster"))[0]
 
     async def _fw_group_create(self, v, user):
         await super()._fw_group_create(v, user)
