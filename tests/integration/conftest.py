@@ -75,15 +75,26 @@ def run_ansible_playbook(command, workdir, env=None):
 
 
 @pytest.fixture
-def pve(tmp_path):
-    """A fresh Proxmox test server for one test, with the demo guests, a password user and an API token."""
+def pve(tmp_path, request):
+    """A fresh Proxmox test server for one test, with the demo guests, a password user and an API token.
+
+    With PROXGATE_PRIVILEGE_LOG=<file> in the environment, every privilege check the server makes (those of a run
+    as root included) is appended to that file as JSON lines, for tools/automation_privileges.py."""
     served = ServedPve(tmp_path / "pki", password=PASSWORD)
     served.pve.add_node("pve2")
     served.pve.apitokens[TOKEN_ID] = TOKEN_SECRET
     served.pve.token_privsep[TOKEN_ID] = False  # root@pam's privileges, whatever ACLs a test adds for others
     load_guests(served.pve, demo_guests())
+    log_file = os.environ.get("PROXGATE_PRIVILEGE_LOG")
+    if log_file:
+        served.pve.privilege_log = []
     yield served
     served.stop()
+    if log_file:
+        with open(log_file, "a") as log:
+            for user, method, path, acl_path, privilege, held in served.pve.privilege_log:
+                log.write(json.dumps({"test": request.node.nodeid, "user": user, "method": method, "path": path,
+                                      "acl_path": acl_path, "privilege": privilege, "held": held}) + "\n")
 
 
 def pytest_generate_tests(metafunc):
