@@ -45,7 +45,8 @@ def make_automation_account(pve, run_playbook, tmp_path):
 
     def make(extra_vars=None, check=False):
         secret_dir = tmp_path / "secrets"
-        run = run_playbook(None, env=root_env(pve), playbook=PLAYBOOK, check=check,
+        # --diff: the secrets stay out of the output even so (test_automation_account.py looks).
+        run = run_playbook(None, env=root_env(pve), playbook=PLAYBOOK, check=check, diff=True,
                            extra_vars={"automation_secret_dir": str(secret_dir), **(extra_vars or {})})
         assert run.rc == 0, run.stdout + run.stderr
         if pve.pve.acl is None:
