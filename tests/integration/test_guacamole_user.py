@@ -187,6 +187,10 @@ def test_update_password_modes(run_playbook, guac):
 
 def test_own_password_goes_through_the_password_change_call(run_playbook, guac):
     guac.add_user("ops-bot", "B0t-old-pw", system_permissions=["CREATE_USER"])
+    # "Change own password" in the web UI: UPDATE on itself, which the password-change call needs
+    # (rest/user/UserResource.updatePassword -> jdbc/user/UserService.beforeUpdate); without it a real server
+    # answers 403.
+    guac.grant("ops-bot", "UPDATE", "user", "ops-bot")
     task = """
         - name: Rotate my password
           proxgate.core.guacamole_user:
