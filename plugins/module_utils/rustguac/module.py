@@ -25,6 +25,9 @@ from ansible_collections.proxgate.core.plugins.module_utils.rustguac.client impo
 # rustguac's answer when its Vault backend is down (src/api.rs VaultBackends::scoped: VaultError::Unavailable,
 # answered 502 by every address-book handler).
 VAULT_DOWN = "vault backend not available"
+# The 403s rustguac's auth middleware answers for a key it refuses outright (src/auth.rs require_auth with
+# src/db.rs AuthError, rustguac 1.9.7); a handler's own 403 names the role it needs ("admin role required").
+KEY_REFUSALS = ("API key has expired", "admin account is disabled", "client IP not in allowed list")
 
 
 def rustguac_auth_argument_spec() -> dict[str, dict]:
@@ -75,7 +78,10 @@ class RustguacModule(ApiModule):
     def report_error(self, exc):
         if isinstance(exc, RustguacApiError):
             msg = str(exc)
-            if exc.forbidden:
+            if exc.forbidden and exc.message in KEY_REFUSALS:
+                msg += (" (rustguac refused api_key itself, whatever its role: renew the key, enable the account or "
+                        "allow this controller's address for it)")
+            elif exc.forbidden:
                 msg += f" ({self.permission_hint(exc)})"
             elif exc.unauthorized:
                 msg += " (the server does not accept api_key: it is unknown, revoked or expired)"
