@@ -337,8 +337,13 @@ def test_a_published_rdp_connection_shows_the_remote_desktop(real_guacd, guac, r
     assert protocol == "rdp" and parameters["ignore-cert"] == "true" and parameters["force-lossless"] == "true"
     guacd = real_guacd()
 
+    # xrdp may draw at the client's size first and resize to the desktop's after (seen on a loaded machine), so
+    # the session runs until the desktop's size and its weave are both there.
+    size = (xrdp_server["width"], xrdp_server["height"])
     ready, after, screen = session(guacd, protocol, parameters, stop_when=lambda screen, instruction:
-                                   instruction[0] == "sync" and weave_everywhere(screen))
+                                   instruction[0] == "sync" and "0" in screen.surfaces
+                                   and (screen.surfaces["0"].width, screen.surfaces["0"].height) == size
+                                   and weave_everywhere(screen))
     screen.save(PICTURES / "rdp.png")
     assert ready[0] == "ready", ready
     assert errors(after) == [], errors(after)
