@@ -768,3 +768,15 @@ def test_an_expired_api_key_is_403(emu, api):
     key = emu.add_api_key(name="old", role="admin", expires_at="2000-01-01T00:00:00Z")
     reply = api("GET", "/api/users", key=key)
     assert (reply.status, reply.json) == (403, {"error": "API key has expired"})
+
+
+def test_me_names_a_key_by_its_name_and_a_user_by_its_email(emu, api):
+    """src/api.rs me; src/auth.rs display_name, role, groups: {name, role, groups, vault_enabled,
+    vault_configured}; an API key is named by its name with no groups, a user token's caller by the email; no
+    email or auth type field."""
+    reply = api("GET", "/api/me")
+    assert reply.status == 200 and set(reply.json) == {"name", "role", "groups", "vault_enabled", "vault_configured"}
+    assert (reply.json["role"], reply.json["groups"]) == ("admin", [])
+    emu.add_user("ann@example.com", name="Ann", role="operator")
+    token = emu.add_user_token("ann@example.com", "t")
+    assert api("GET", "/api/me", key=token).json["name"] == "ann@example.com"

@@ -631,13 +631,12 @@ def auth_status(api: Api, request: Request, identity: Identity | None, params: l
 
 
 def me(api: Api, request: Request, identity: Identity, params: list[str]) -> Response:
-    user = api.users.get(identity.email or "")
+    """src/api.rs me: the identity's display_name (the key's name, or the user's email), role and groups
+    (src/auth.rs AuthIdentity), and the Vault flags; no email or auth type of their own."""
     return Response(200, {
-        "name": user["name"] if user else identity.name,
-        "email": identity.email,
+        "name": identity.name,
         "role": identity.role,
         "groups": identity.groups,
-        "auth_type": "oidc" if identity.kind == "user" else "api_key",
         "vault_enabled": api.vault_enabled,
         "vault_configured": api.vault_enabled,
     })
