@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import base64
 import http.client
+import ssl
 import threading
 import urllib.request
+from collections.abc import Mapping
+from typing import Any, cast
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.http_client import httpx, tls_verify
@@ -33,7 +36,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client impor
 PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
-def environment_proxy(url):
+def environment_proxy(url: str) -> str | None:
     """The proxy URL the environment names for this URL (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, lower case too),
     or None when there is none or NO_PROXY exempts the URL's host."""
     parts = urlsplit(url)
@@ -43,13 +46,14 @@ def environment_proxy(url):
         return None
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
-    if urllib.request.proxy_bypass_environment(netloc, proxies) or urllib.request.proxy_bypass_environment(
-            host, proxies):
+    # proxy_bypass_environment (what urllib itself reads NO_PROXY with) is undocumented: typeshed leaves it out.
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if bypass(netloc, proxies) or bypass(host, proxies):
         return None
     return proxy
 
 
-def ssl_context(validate_certs, ca_path):
+def ssl_context(validate_certs: bool, ca_path: str | None) -> ssl.SSLContext:
     """The SSLContext httpx makes for the same options (the system's or certifi's CAs, SSL_CERT_FILE and
     SSL_CERT_DIR honoured, or ca_path alone), so both transports trust the same certificates."""
     return httpx.create_ssl_context(verify=tls_verify(validate_certs, ca_path, ProxmoxError))
@@ -58,20 +62,23 @@ def ssl_context(validate_certs, ca_path):
 class HttpGetTransport:
     """(status, reason, body) of a GET below the API root, thread-safe: each thread keeps its own connection."""
 
-    def __init__(self, base_url, context=None, timeout=None, proxy=None):
+    def __init__(self, base_url: str, context: ssl.SSLContext | None = None, timeout: float | None = None,
+                 proxy: str | None = None) -> None:
         parts = urlsplit(base_url)
-        self.base_url = base_url
-        self.timeout = timeout
-        self._https = parts.scheme.lower() == "https"
-        self._host, self._port = parts.hostname, parts.port or (443 if self._https else 80)
-        self._prefix = parts.path.rstrip("/")
-        self._context = context
-        self._origin = ""
-        self._proxy_headers = {}
-        self._proxy = None
+        self.base_url: str = base_url
+        self.timeout: float | None = timeout
+        self._https: bool = parts.scheme.lower() == "https"
+        # The URLs here (an API root, a proxy) name a host: hostname is only None for a URL without one.
+        self._host: str = cast(str, parts.hostname)
+        self._port: int = parts.port or (443 if self._https else 80)
+        self._prefix: str = parts.path.rstrip("/")
+        self._context: ssl.SSLContext | None = context
+        self._origin: str = ""
+        self._proxy_headers: dict[str, str] = {}
+        self._proxy: tuple[str, int] | None = None
         if proxy:
             found = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-            self._proxy = (found.hostname, found.port or 80)
+            self._proxy = (cast(str, found.hostname), found.port or 80)
             if found.username is not None:
                 credentials = f"{unquote(found.username)}:{unquote(found.password or '')}"
                 self._proxy_headers = {"Proxy-Authorization": "Basic "
@@ -81,10 +88,11 @@ class HttpGetTransport:
                 self._origin = f"http://{self._host}:{self._port}"
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections = []
+        self._connections: list[http.client.HTTPConnection] = []
 
     @classmethod
-    def for_url(cls, base_url, timeout, validate_certs=True, ca_path=None, context=None):
+    def for_url(cls, base_url: str, timeout: float | None, validate_certs: bool = True, ca_path: str | None = None,
+                context: ssl.SSLContext | None = None) -> HttpGetTransport | None:
         """A transport for this API root with the TLS trust of these options (or `context`, a client's
         ssl_context), or None when the environment names a proxy that http.client cannot speak to (the caller
         leaves the GETs to httpx then)."""
@@ -97,17 +105,17 @@ class HttpGetTransport:
             context = ssl_context(validate_certs, ca_path)
         return cls(base_url, context, timeout, proxy)
 
-    def close(self):
+    def close(self) -> None:
         with self._lock:
             connections, self._connections = self._connections, []
         for connection in connections:
             connection.close()
 
-    def get(self, path, query, headers):
+    def get(self, path: str, query: Mapping[str, Any] | None, headers: Mapping[str, str]) -> tuple[int, str, bytes]:
         target = self._origin + self._prefix + quote(path, safe=PATH_SAFE)
-        query = urlencode(query, doseq=True) if query else ""
-        if query:
-            target += "?" + query
+        encoded = urlencode(query, doseq=True) if query else ""
+        if encoded:
+            target += "?" + encoded
         headers = {"Accept": "application/json", **self._proxy_headers, **headers} if self._origin \
             else {"Accept": "application/json", **headers}
         connection = self._connection()
@@ -128,7 +136,7 @@ class HttpGetTransport:
             connection.close()
             raise
 
-    def _connection(self):
+    def _connection(self) -> http.client.HTTPConnection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             host, port = self._proxy or (self._host, self._port)
@@ -144,7 +152,8 @@ class HttpGetTransport:
         return connection
 
     @staticmethod
-    def _send(connection, target, headers):
+    def _send(connection: http.client.HTTPConnection, target: str, headers: Mapping[str, str]
+              ) -> tuple[int, str, bytes]:
         connection.request("GET", target, headers=headers)
         response = connection.getresponse()
         # Read to the end, so the connection can carry the next call.

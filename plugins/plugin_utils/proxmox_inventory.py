@@ -14,7 +14,10 @@ import json
 import re
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from ipaddress import IPv4Network, IPv6Network
+from typing import TYPE_CHECKING, Any
 
 from ansible import constants as C
 
@@ -23,7 +26,11 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.addresses im
     normalize_lxc_interfaces,
     select_addresses,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxApiError, ProxmoxError
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
+    ProxmoxApiError,
+    ProxmoxClient,
+    ProxmoxError,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import split_tags
 
@@ -67,19 +74,27 @@ OS_MAX_DEPTH = 4
 OS_MAX_ITEMS = 64
 OS_MAX_TEXT = 1024
 
+if TYPE_CHECKING:
+    # What GuestCalls.start hands to finish() or cancel(): the guests, the pool (None when no guest needs a call),
+    # the guests asked and the futures of their details.
+    Started = tuple[Sequence[Mapping[str, Any]], ThreadPoolExecutor | None, list[Mapping[str, Any]],
+                    list[Future[dict[str, Any]]]]
+
 
 # ------------------------------------------------------------------ choosing guests
 
-def slim(guest):
+def slim(guest: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a /cluster/resources entry that the inventory uses (what is worth caching)."""
     return {key: value for key, value in guest.items() if key in USED_FIELDS}
 
 
-def guest_tags(guest):
+def guest_tags(guest: Mapping[str, Any]) -> list[str]:
     return split_tags(guest.get("tags"))
 
 
-def keep_guest(guest, exclude_templates=True, nodes=(), pools=(), tags=(), statuses=(), types=()):
+def keep_guest(guest: Mapping[str, Any], exclude_templates: bool = True, nodes: Collection[str] = (),
+               pools: Collection[str] = (), tags: Collection[str] = (), statuses: Collection[str] = (),
+               types: Collection[str] = ()) -> bool:
     """True when the guest passes the plain filters (read from /cluster/resources alone, before any other call).
 
     Each non-empty list keeps the guests with one of its values; tags keeps guests with any of the tags. A guest
@@ -96,7 +111,8 @@ def keep_guest(guest, exclude_templates=True, nodes=(), pools=(), tags=(), statu
     return not tags or bool(set(split_tags(tags)) & set(guest_tags(guest)))
 
 
-def bounded(value, cut, what="os", depth=OS_MAX_DEPTH, items=OS_MAX_ITEMS, text=OS_MAX_TEXT):
+def bounded(value: Any, cut: list[str], what: str = "os", depth: int = OS_MAX_DEPTH, items: int = OS_MAX_ITEMS,
+            text: int = OS_MAX_TEXT) -> Any:
     """A copy of JSON data a guest sent, within the limits: mappings and lists nested at most `depth` deep
     (deeper ones become empty), at most `items` entries each, strings and keys of at most `text` characters.
     What is dropped is noted in `cut`, once per kind."""
@@ -124,13 +140,13 @@ def bounded(value, cut, what="os", depth=OS_MAX_DEPTH, items=OS_MAX_ITEMS, text=
     return walk(value, 0)
 
 
-def cut_message(cut):
+def cut_message(cut: Sequence[str]) -> str:
     """One line for what was dropped from a guest's replies."""
     shown = "; ".join(cut[:SEEN_IN_MESSAGE])
     return shown + (f"; and {len(cut) - SEEN_IN_MESSAGE} more" if len(cut) > SEEN_IN_MESSAGE else "")
 
 
-def agent_enabled(value):
+def agent_enabled(value: Any) -> bool:
     """True for a config's agent value that switches the agent on: ``1``, ``enabled=1,fstrim_cloned_disks=1``."""
     first = str(value if value is not None else "0").split(",", maxsplit=1)[0]
     return first.split("=")[-1].strip().lower() in ("1", "true", "yes", "on")
@@ -138,7 +154,7 @@ def agent_enabled(value):
 
 # ----------------------------------------------------------------------- naming
 
-def fallback_name(guest):
+def fallback_name(guest: Mapping[str, Any]) -> str:
     """The host name of a guest that has no name (a half-created one): its type and vmid, e.g. qemu-105."""
     return f"{guest.get('type') or 'guest'}-{int(guest['vmid'])}"
 
@@ -147,14 +163,14 @@ def fallback_name(guest):
 BUILTIN_GROUPS = ("all", "ungrouped")
 
 
-def controller_names():
+def controller_names() -> tuple[str, ...]:
     """The names ansible-core reads as the controller itself (C.LOCALHOST in ansible/constants.py: localhost,
     127.0.0.1, ::1): a host of such a name is what `delegate_to: localhost`, `hosts: localhost` and
     `local_action` run on."""
     return tuple(C.LOCALHOST)
 
 
-def name_problem(name, groups=()):
+def name_problem(name: str, groups: Collection[str] = ()) -> str | None:
     """Why a guest may not have this host name (None when it may): a name that is the controller's or a
     group's would let the guest's owner choose where delegated tasks run, or which hosts a group holds."""
     if name in controller_names():
@@ -167,7 +183,7 @@ def name_problem(name, groups=()):
     return None
 
 
-def free_name(base, taken, groups=()):
+def free_name(base: str, taken: Collection[str], groups: Collection[str] = ()) -> str:
     """base, or base-2, base-3, ... : the first that is neither taken nor a name a host may not have."""
     candidate, number = base, 1
     while candidate in taken or name_problem(candidate, groups):
@@ -176,15 +192,16 @@ def free_name(base, taken, groups=()):
     return candidate
 
 
-def safe_names(wanted, fallbacks, groups=()):
+def safe_names(wanted: Iterable[tuple[int, str]], fallbacks: Mapping[int, str], groups: Collection[str] = ()
+               ) -> tuple[dict[int, str], dict[str, list[int]], dict[int, tuple[str, str]]]:
     """Host names for [(vmid, wanted name)] that no guest can use to become the controller or a group.
 
     A wanted name with a name_problem is not used: that guest gets its fallback name (fallbacks[vmid], as a
     guest without a name gets: qemu-105), after the other guests are named, so it never displaces one of them.
     Returns (names, duplicates as unique_names returns them, {vmid: (wanted name, why it was refused)}).
     """
-    refused = {}
-    usable = []
+    refused: dict[int, tuple[str, str]] = {}
+    usable: list[tuple[int, str]] = []
     for vmid, name in wanted:
         problem = name_problem(name, groups)
         if problem:
@@ -204,20 +221,21 @@ def safe_names(wanted, fallbacks, groups=()):
     return names, duplicates, refused
 
 
-def refused_message(vmid, name, problem, host):
+def refused_message(vmid: int, name: str, problem: str, host: str) -> str:
     return f"guest {vmid} is named {name!r}, which a host may not be called: {problem}. It is {host} in this inventory"
 
 
-def unique_names(wanted):
+def unique_names(wanted: Iterable[tuple[int, str]]) -> tuple[dict[int, str], dict[str, list[int]]]:
     """Host names for [(vmid, wanted name)], unique and the same on every run.
 
     Of the guests that want one name, the one with the lowest vmid gets it; each other one gets
     ``<name>-<vmid>``. Returns ({vmid: host name}, {name: [vmids that wanted it]} for the names held by several).
     """
-    by_name = defaultdict(list)
+    by_name: defaultdict[str, list[int]] = defaultdict(list)
     for vmid, name in wanted:
         by_name[name].append(int(vmid))
-    names, duplicates = {}, {}
+    names: dict[int, str] = {}
+    duplicates: dict[str, list[int]] = {}
     for name, vmids in by_name.items():
         vmids.sort()
         names[vmids[0]] = name
@@ -235,7 +253,7 @@ def unique_names(wanted):
     return names, duplicates
 
 
-def duplicates_message(duplicates, names):
+def duplicates_message(duplicates: Mapping[str, Sequence[int]], names: Mapping[int, str]) -> str:
     """One line that says which guests share a name and what each is called in the inventory."""
     parts = []
     for name in sorted(duplicates):
@@ -246,7 +264,7 @@ def duplicates_message(duplicates, names):
 
 # --------------------------------------------------------------- per-guest calls
 
-def one_line(text):
+def one_line(text: object) -> str:
     return ONE_LINE.sub(" ", str(text)).strip()
 
 
@@ -259,19 +277,21 @@ class GuestCalls:
     config is read first and the agent is only asked when the config enables it.
     """
 
-    def __init__(self, client, concurrency=16, want_addresses=True, want_config=False, want_snapshots=False,
-                 want_os_info=False, call_timeout=None):
-        self.client = client
-        self.call_timeout = call_timeout
-        self.concurrency = max(1, int(concurrency))
-        self.want_addresses = want_addresses
-        self.want_config = want_config
-        self.want_snapshots = want_snapshots
-        self.want_os_info = want_os_info
+    def __init__(self, client: ProxmoxClient | None, concurrency: int = 16, want_addresses: bool = True,
+                 want_config: bool = False, want_snapshots: bool = False, want_os_info: bool = False,
+                 call_timeout: float | None = None) -> None:
+        # None until a guest needs a call (needs_calls): the caller sets it before start().
+        self.client: ProxmoxClient | None = client
+        self.call_timeout: float | None = call_timeout
+        self.concurrency: int = max(1, int(concurrency))
+        self.want_addresses: bool = want_addresses
+        self.want_config: bool = want_config
+        self.want_snapshots: bool = want_snapshots
+        self.want_os_info: bool = want_os_info
         # {vmid as str: details to keep} (reusable_details): these guests' addresses are not asked again.
-        self.reuse = {}
+        self.reuse: dict[str, dict[str, Any]] = {}
 
-    def needs_calls(self, guest):
+    def needs_calls(self, guest: Mapping[str, Any]) -> bool:
         """True when the options need at least one call for this guest."""
         if self.want_config or self.want_snapshots:
             return True
@@ -281,12 +301,12 @@ class GuestCalls:
             return self.want_addresses
         return self.want_addresses or self.want_os_info
 
-    def fetch(self, guests):
+    def fetch(self, guests: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         """{vmid as str: details} for the guests that need calls or whose details are reused; see fetch_one for
         the details."""
         return self.finish(self.start(guests))
 
-    def start(self, guests):
+    def start(self, guests: Sequence[Mapping[str, Any]]) -> Started:
         """Every call of `guests` handed to the pool at once (the pool is busy from the first one, while the
         caller goes on): pass the result to finish()."""
         todo = [guest for guest in guests if self.needs_calls(guest)]
@@ -301,16 +321,16 @@ class GuestCalls:
         return guests, pool, todo, futures
 
     @staticmethod
-    def cancel(started):
+    def cancel(started: Started) -> None:
         """The calls start() began are not wanted any more (the run failed): the pool drops those not begun."""
         pool = started[1]
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def finish(self, started):
+    def finish(self, started: Started) -> dict[str, dict[str, Any]]:
         """{vmid as str: details} of the calls start() began, once they have all answered."""
         guests, pool, todo, futures = started
-        found = {}
+        found: dict[str, dict[str, Any]] = {}
         if pool is not None:
             try:
                 found = {str(int(guest["vmid"])): future.result() for guest, future in zip(todo, futures, strict=True)}
@@ -326,10 +346,10 @@ class GuestCalls:
                     del details[key]
         return found
 
-    def fetch_one(self, guest):
+    def fetch_one(self, guest: Mapping[str, Any]) -> dict[str, Any]:
         """What the calls for one guest found: interfaces (normalized), config, snapshots, os, and the
         calls that failed under errors ({call: one-line reason}); `agent` says why no agent was asked."""
-        details = {"errors": {}, "cut": []}
+        details: dict[str, Any] = {"errors": {}, "cut": []}
         path = guest_path(guest)
         config = None
         if self.want_config:
@@ -373,7 +393,7 @@ class GuestCalls:
                 details["os"] = bounded(reply["result"], details["cut"])
         return details
 
-    def _call(self, details, name, path, expected):
+    def _call(self, details: dict[str, Any], name: str, path: str, expected: type) -> Any:
         """GET path and return its reply, which must be of the `expected` type; otherwise note why under
         details and return None.
 
@@ -381,11 +401,12 @@ class GuestCalls:
         what PVE sends) is asked once more: such faults pass. A call that timed out (ours, or the node's 'got
         timeout') is not: it took its time already, and a hung agent would cost twice. Answers that say how the
         guest is (no agent configured, the agent not running) and refusals (403) are not asked again."""
-        problem, asked = None, 0
+        # Every pass of the loop that does not return sets problem.
+        problem, asked = "", 0
         while asked < 2:
             asked += 1
             try:
-                reply = self.client.get(path)
+                reply = self.client.get(path)  # type: ignore[union-attr]  # set before start(): needs_calls
             except ProxmoxApiError as exc:
                 if any(text in exc.message for text in NO_AGENT):
                     details["agent"] = one_line(exc.message)
@@ -405,7 +426,7 @@ class GuestCalls:
         return None
 
     @staticmethod
-    def _timed_out(exc):
+    def _timed_out(exc: BaseException) -> bool:
         """True when the client's connection error is a timeout.
 
         httpx raises its errors from ReadTimeout, ConnectTimeout, ...; HttpGetTransport's come from the socket's
@@ -413,7 +434,7 @@ class GuestCalls:
         cause = exc.__cause__
         return isinstance(cause, TimeoutError) or type(cause).__name__.endswith("Timeout")
 
-    def _connection_error(self, exc):
+    def _connection_error(self, exc: BaseException) -> str:
         """The client's connection error in one line; a timeout said as such (it is not 'cannot reach')."""
         if self._timed_out(exc) and self.call_timeout:
             return f"no answer within call_timeout ({self.call_timeout:g}s)"
@@ -422,7 +443,9 @@ class GuestCalls:
 
 # ------------------------------------------------------------- reuse_addresses
 
-def why_ask_again(old_guest, old_details, guest, elapsed, now, max_age, want_os_info=False):
+def why_ask_again(old_guest: Mapping[str, Any] | None, old_details: Mapping[str, Any] | None,
+                  guest: Mapping[str, Any], elapsed: float, now: float, max_age: float, want_os_info: bool = False
+                  ) -> str | None:
     """Why a running guest's address from the last listing (`elapsed` seconds before this one) cannot be kept,
     or None when it can: the same node, running then and now, not restarted since (its uptime grew by the time
     passed, less UPTIME_SLACK), and an address asked less than max_age seconds before `now`."""
@@ -453,7 +476,8 @@ def why_ask_again(old_guest, old_details, guest, elapsed, now, max_age, want_os_
     return None
 
 
-def reusable_details(previous, guests, now, max_age, want_os_info=False):
+def reusable_details(previous: Mapping[str, Any], guests: Iterable[Mapping[str, Any]], now: float, max_age: float,
+                     want_os_info: bool = False) -> dict[str, dict[str, Any]]:
     """{vmid as str: the details to keep} for the running guests of this listing whose address from the
     previous data (an expired cache: listed_at, guests, details) may be kept (why_ask_again)."""
     elapsed = now - float(previous["listed_at"])
@@ -462,12 +486,13 @@ def reusable_details(previous, guests, now, max_age, want_os_info=False):
     old_guests = {str(int(item["vmid"])): item for item in previous.get("guests") or ()
                   if isinstance(item, dict) and item.get("vmid") is not None}
     old_details = previous.get("details") or {}
-    kept = {}
+    kept: dict[str, dict[str, Any]] = {}
     for guest in guests:
         vmid = str(int(guest["vmid"]))
         if guest.get("status") != "running":
             continue
-        found = old_details.get(vmid)
+        # The cached details of this guest (JSON), or None: why_ask_again is None only when there are some.
+        found: Any = old_details.get(vmid)
         if why_ask_again(old_guests.get(vmid), found, guest, elapsed, now, max_age, want_os_info) is None:
             kept[vmid] = {key: found[key] for key in REUSED_KEYS if key in found}
     return kept
@@ -475,8 +500,10 @@ def reusable_details(previous, guests, now, max_age, want_os_info=False):
 
 # ------------------------------------------------------------------- variables
 
-def host_variables(guest, details, prefix="proxmox_", interface=None, networks=(), preference="prefer_ipv4",
-                   with_interfaces=False):
+def host_variables(guest: Mapping[str, Any], details: Mapping[str, Any] | None, prefix: str = "proxmox_",
+                   interface: str | None = None, networks: Sequence[IPv4Network | IPv6Network] = (),
+                   preference: str = "prefer_ipv4", with_interfaces: bool = False
+                   ) -> tuple[dict[str, Any], str | None]:
     """The host's variables, with `prefix`, and the address to connect to (None if there is none)."""
     variables = resource_variables(guest, prefix)
     found, address = detail_variables(details, prefix, interface, networks, preference, with_interfaces)
@@ -484,23 +511,24 @@ def host_variables(guest, details, prefix="proxmox_", interface=None, networks=(
     return variables, address
 
 
-def resource_variables(guest, prefix="proxmox_"):
+def resource_variables(guest: Mapping[str, Any], prefix: str = "proxmox_") -> dict[str, Any]:
     """The host's variables from /cluster/resources alone (known before any per-guest call)."""
-    variables = {f"{prefix}vmid": int(guest["vmid"]), f"{prefix}name": guest.get("name"),
-                 f"{prefix}template": bool(guest.get("template")), f"{prefix}tags": guest_tags(guest)}
+    variables: dict[str, Any] = {f"{prefix}vmid": int(guest["vmid"]), f"{prefix}name": guest.get("name"),
+                                 f"{prefix}template": bool(guest.get("template")), f"{prefix}tags": guest_tags(guest)}
     for field in RESOURCE_FIELDS:
         if field in guest:
             variables[prefix + field] = guest[field]
     return variables
 
 
-def detail_variables(details, prefix="proxmox_", interface=None, networks=(), preference="prefer_ipv4",
-                     with_interfaces=False):
+def detail_variables(details: Mapping[str, Any] | None, prefix: str = "proxmox_", interface: str | None = None,
+                     networks: Sequence[IPv4Network | IPv6Network] = (), preference: str = "prefer_ipv4",
+                     with_interfaces: bool = False) -> tuple[dict[str, Any], str | None]:
     """The host's variables from its per-guest calls, and the address to connect to (None if there is none)."""
-    variables = {}
+    variables: dict[str, Any] = {}
     if not details:
         return variables, None
-    address = None
+    address: str | None = None
     interfaces = details.get("interfaces")
     if interfaces is not None:
         addresses = select_addresses(interfaces, interface, networks, preference)
@@ -514,9 +542,9 @@ def detail_variables(details, prefix="proxmox_", interface=None, networks=(), pr
     return variables, address
 
 
-def group_names(guest, kinds=GROUP_KINDS, prefix="proxmox_"):
+def group_names(guest: Mapping[str, Any], kinds: Iterable[str] = GROUP_KINDS, prefix: str = "proxmox_") -> list[str]:
     """The plugin's own groups for a guest, before sanitizing: proxmox_node_pve1, proxmox_tag_web, ..."""
-    groups = []
+    groups: list[str] = []
     for kind in kinds:
         if kind == "tag":
             groups.extend(f"{prefix}tag_{tag}" for tag in guest_tags(guest))
@@ -525,7 +553,7 @@ def group_names(guest, kinds=GROUP_KINDS, prefix="proxmox_"):
     return groups
 
 
-def why_no_address(guest, details):
+def why_no_address(guest: Mapping[str, Any], details: Mapping[str, Any] | None) -> str | None:
     """A one-line reason for a running guest without an address, or None when none is worth saying."""
     if guest.get("status") != "running" or details is None:
         return None
@@ -546,13 +574,13 @@ def why_no_address(guest, details):
     return f"no address passed the filters (it reported {', '.join(seen[:SEEN_IN_MESSAGE])}{more})"
 
 
-def incomplete_parts(guest, details):
+def incomplete_parts(guest: Mapping[str, Any], details: Mapping[str, Any] | None) -> dict[str, str]:
     """{what the host lacks: why} for a guest whose data the inventory could not read in full (empty when it is
     whole), in the order of INCOMPLETE_PARTS: `status` when its node sent no status to the cluster (the node is
     down or cut off), and each per-guest call that failed or timed out. What the guest's state explains (no
     agent configured or running, a stopped guest) is not missing."""
     errors = (details or {}).get("errors") or {}
-    found = {}
+    found: dict[str, str] = {}
     for part, key in INCOMPLETE_PARTS:
         if key is None:
             if guest.get("status") == UNKNOWN_STATUS:
@@ -562,12 +590,12 @@ def incomplete_parts(guest, details):
     return found
 
 
-def incomplete_line(host, vmid, parts):
+def incomplete_line(host: str, vmid: int, parts: Mapping[str, str]) -> str:
     """One line for an incomplete host: what it lacks and why."""
     return f"{host} (vmid {vmid}): " + "; ".join(f"{part}: {why}" for part, why in parts.items())
 
 
-def incomplete_message(found, variable, group):
+def incomplete_message(found: Sequence[tuple[str, int, Mapping[str, str]]], variable: str, group: str) -> str:
     """The summary warning for [(host, vmid, parts)] of incomplete hosts (at most NAMED_IN_WARNING named)."""
     named = " | ".join(incomplete_line(*entry) for entry in found[:NAMED_IN_WARNING])
     more = f" | and {len(found) - NAMED_IN_WARNING} more (-v lists them)" if len(found) > NAMED_IN_WARNING else ""
@@ -576,7 +604,7 @@ def incomplete_message(found, variable, group):
             f"proxgate.core.guacamole_sync run leaves their connections as they are): {named}{more}")
 
 
-def fingerprint(settings):
+def fingerprint(settings: Mapping[str, Any]) -> str:
     """A short stable hash of the settings that decide what is fetched (a cached result is only used when
     they are the same)."""
     blob = json.dumps(settings, sort_keys=True, default=str)
