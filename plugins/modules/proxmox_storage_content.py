@@ -212,6 +212,7 @@ tasks:
 """
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.object_module import ObjectModule
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access import find_entry
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.storage_content import (
     checksum_problem,
@@ -280,7 +281,7 @@ class ProxmoxStorageContent(ObjectModule, ProxmoxModule):
     def listed(self):
         p = self.params
         listing = self.client.get(storage_path(p["node"], p["storage"], "content"), content=p["content"]) or []
-        return next((item for item in listing if item.get("volid") == self.volid), None)
+        return find_entry(listing, "volid", self.volid)
 
     def locate(self):
         p = self.params

@@ -34,6 +34,7 @@ import ipaddress
 import re
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-_]+")
 NAME_LONGEST = 64
@@ -96,15 +97,13 @@ def find_level(client, node=None, vmid=None):
     there. A guest is found by vmid in /cluster/resources, which gives its node and type: a guest's name, which
     its owner sets, never chooses a path."""
     if vmid is not None:
-        guest = next((entry for entry in client.get("/cluster/resources", type="vm") or []
-                      if int(entry.get("vmid", -1)) == vmid), None)
+        guest = find_guest(client, vmid=vmid, kind=None)
         if guest is None:
             return None, f"vmid: there is no guest {vmid} in the cluster"
         kind = guest.get("type")
         if kind not in ("qemu", "lxc"):
             return None, f"vmid: guest {vmid} is of type {kind!r}, not a VM or container"
-        return Level("guest", api_path("nodes", guest["node"], kind, vmid, "firewall"), f"guest {vmid}",
-                     kind), None
+        return Level("guest", guest_path(guest) + "/firewall", f"guest {vmid}", kind), None
     if node is not None:
         nodes = [entry.get("node") for entry in client.get("/nodes") or []]
         if node not in nodes:
