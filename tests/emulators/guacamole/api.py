@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -93,6 +94,8 @@ class Api:
             for name in data_sources
         }
         self.sessions: dict[str, Session] = {}
+        # Seconds a session may go unused before it expires (api-session-timeout, 60 minutes); None: never.
+        self.session_timeout: float | None = None
         self.totp_required = False
         self.totp_code = "123456"
 
@@ -231,8 +234,16 @@ class Api:
         if token is None:
             token = (request.query.get("token") or [None])[0]
         session = self.sessions.get(token or "")
+        now = time.monotonic()
+        if session is not None and self.session_timeout is not None \
+                and now - session.last_access > self.session_timeout:
+            # HashTokenSessionMap's SessionEvictionTask ends a session unused for api-session-timeout minutes
+            # (it looks once a minute; here at the next request).
+            self.end_session(session.token)
+            session = None
         if session is None:
             raise GuacError(403, "PERMISSION_DENIED", "Permission Denied.")
+        session.last_access = now  # AuthenticationService.getGuacamoleSession: session.access()
         return session
 
     def _logout(self, request: Request) -> Response:

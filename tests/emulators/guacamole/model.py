@@ -353,6 +353,7 @@ class Session:
     data_source: str
     remote_host: str
     login_records: dict[str, str] = field(default_factory=dict)
+    last_access: float = field(default_factory=time.monotonic)  # time.monotonic() of its last use
 
 
 def new_token() -> str:

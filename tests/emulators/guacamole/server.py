@@ -19,6 +19,7 @@ from .objects import Objects, SystemCaller
 from .parsing import filter_attributes
 from .redact import redact_body, redact_path
 from .schema import OBJECT_PERMISSIONS, SYSTEM_PERMISSIONS_15, SYSTEM_PERMISSIONS_16
+from .state_file import proxy_error, save_state
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -107,6 +108,8 @@ class GuacamoleEmulator(LoopbackEmulator):
         self.random_faults = None
         # A text file every request is appended to as "METHOD PATH" (the benchmarks count them there).
         self.request_log = None
+        # A file the data sources are written to after every write request (state_file.save_state), or None.
+        self.state_file = None
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -144,10 +147,12 @@ class GuacamoleEmulator(LoopbackEmulator):
                 self.request_log.flush()
             fault = self._take_fault(handler.command, path)
         if fault is None and self.random_faults is not None:
-            kind = self.random_faults.pick()
+            kind = self.random_faults.pick(handler.command)
             if kind == "hang":
                 time.sleep(self.random_faults.hang_secs)
             fault = _Fault("drop" if kind == "hang" else kind, 0, None) if kind else None
+            if kind == "status":
+                fault.status = self.random_faults.status_code((502, 504))
         if fault is not None and fault.kind == "drop":
             return None
         if self.latency:
@@ -162,6 +167,10 @@ class GuacamoleEmulator(LoopbackEmulator):
                           body=body, remote_host=handler.client_address[0])
         with self._lock:
             response = self.api.handle(request)
+            if self.state_file is not None and handler.command in WRITE_METHODS:
+                save_state(self, self.state_file)
+        if fault is not None and fault.kind == "status":  # carried out; a reverse proxy's error instead
+            return proxy_error(fault.status)
         return None if fault is not None and fault.kind == "lose" else response
 
     def _take_fault(self, method: str, path: str) -> _Fault | None:
@@ -188,6 +197,15 @@ class GuacamoleEmulator(LoopbackEmulator):
         reply: the client cannot know whether the server acted (a proxy timing out, a network cut)."""
         with self._lock:
             self._faults.append(_Fault("lose", count, path_contains, method=method))
+
+    @property
+    def token_lifetime(self) -> float | None:
+        """Seconds a token may go unused before it expires (Guacamole's api-session-timeout); None: never."""
+        return self.api.session_timeout
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: float | None) -> None:
+        self.api.session_timeout = seconds
 
     def expire_tokens(self) -> None:
         """Invalidate every issued token, as a session timeout would."""

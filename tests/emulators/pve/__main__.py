@@ -6,6 +6,14 @@ Prints one line, `fakepve listening on https://HOST:PORT`, once it answers; the 
 trust is written to CERT_DIR/fakepve.crt. Stops on SIGTERM or Ctrl-C. With --request-log FILE, every
 request is appended to FILE as `METHOD PATH` when it arrives (the benchmarks count them there).
 
+Faults, a short ticket lifetime and a state that outlives the process (issue #17), for playbooks run under
+faults without writing Python: every POST carried out and then answered 596 (pveproxy) or 502 (a reverse
+proxy), tickets that expire after 60 s, and the guests kept in a file across a kill and a restart:
+
+    python -m tests.emulators.pve --cert-dir build/pve --faults status=1,status-codes=596:502,methods=POST
+    python -m tests.emulators.pve --cert-dir build/pve --ticket-lifetime 60
+    python -m tests.emulators.pve --cert-dir build/pve --state-file build/pve/state.pickle
+
 Read faults, to run the inventory and playbooks/publish.yml against a cluster that cannot be read in full:
 
     python -m tests.emulators.pve --cert-dir build/pve --offline-node pve2 \
@@ -27,6 +35,7 @@ from tests.emulators.faults import add_faults_option
 
 from .guests import add_demo_image, demo_guests, generate_guests
 from .server import ProxgatePve, load_guests
+from .state_file import load_state, save_state
 
 
 def parse_args(argv=None):
@@ -46,6 +55,11 @@ def parse_args(argv=None):
     parser.add_argument("--agent-boot-secs", type=float, default=0.0,
                         help="PVE seconds until a started guest's agent answers")
     parser.add_argument("--request-log", metavar="FILE", help="append `METHOD PATH` for every request to FILE")
+    parser.add_argument("--ticket-lifetime", type=float, default=7200.0, metavar="SECS",
+                        help="real seconds a login ticket is accepted (PVE: 7200, two hours)")
+    parser.add_argument("--state-file", metavar="FILE",
+                        help="keep the cluster's state in FILE, written after every write request and at stop; "
+                             "a server started with an existing FILE comes back with its guests (--guests unused)")
     add_read_fault_options(parser)
     add_faults_option(parser)
     return parser.parse_args(argv)
@@ -94,14 +108,18 @@ async def serve_until_stopped(args, certfile, keyfile, request_log):
     if args.latency:
         pve.slow_network(args.latency)
         pve.time_scale = pve.time_scale or 1.0
-    for token in args.token:
-        token_id, _unused, secret = token.partition("=")
-        pve.apitokens[token_id] = secret
+    pve.ticket_ttl = args.ticket_lifetime
     load_guests(pve, guests_from(args.guests))
     if args.guests == "demo":
         add_demo_image(pve)
+    if args.state_file:
+        load_state(pve, args.state_file)  # when the file exists: the state it holds instead of --guests
+    for token in args.token:
+        token_id, _unused, secret = token.partition("=")
+        pve.apitokens[token_id] = secret
     apply_read_faults(pve, args)
     pve.random_faults = args.faults
+    pve.state_file = args.state_file
     await pve.start(certfile, keyfile)
     print(f"fakepve listening on {pve.url}", flush=True)
     stop = asyncio.Event()
@@ -110,6 +128,8 @@ async def serve_until_stopped(args, certfile, keyfile, request_log):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     await pve.stop()
+    if pve.state_file:
+        save_state(pve, pve.state_file)
 
 
 def main(argv=None):

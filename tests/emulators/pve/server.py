@@ -34,6 +34,7 @@ from .imports import ImportGaps
 from .info_gaps import InfoGaps
 from .locks import LockGaps
 from .migration import MigrationGaps
+from .state_file import save_state
 from .storage_gaps import StorageGaps
 from .tokens import TokenGaps
 
@@ -116,6 +117,8 @@ class ProxgatePve(AclRoles, AccessGaps, TokenGaps, GuestGaps, LockGaps, Migratio
         self.clone_secs = 0
         # tests/emulators/faults.RandomFaults: a share of all requests dropped, lost after acting, or hung.
         self.random_faults = None
+        # A file the node's state is written to after every write request (state_file.save_state), or None.
+        self.state_file = None
 
     # -------------------------------------------------------------- faults
 
@@ -170,16 +173,20 @@ class ProxgatePve(AclRoles, AccessGaps, TokenGaps, GuestGaps, LockGaps, Migratio
                 self._record(request, b"")
                 request.transport.close()
                 raise ConnectionResetError("proxgate test server: connection dropped")
-        fault = self.random_faults.pick() if self.random_faults else None
+        fault = self.random_faults.pick(request.method) if self.random_faults else None
         if fault == "hang":
             await asyncio.sleep(self.random_faults.hang_secs)
         if fault in ("drop", "hang"):
             request.transport.close()
             raise ConnectionResetError(f"proxgate test server: random fault {fault}")
         response = await handler(request)
+        if self.state_file is not None and request.method in WRITE_METHODS:
+            save_state(self, self.state_file)  # before any lost answer: the node acted
         if fault == "lose":  # carried out; the answer never arrives
             request.transport.close()
             raise ConnectionResetError("proxgate test server: random fault lose")
+        if fault == "status":  # carried out; a proxy's error instead of the answer
+            return proxy_error(self.random_faults.status_code((596, 502, 504)))
         for (method, suffix), rule in self.lost_answers.items():
             if request.method == method and request.path.endswith(suffix) and rule[0] > 0:
                 rule[0] -= 1
