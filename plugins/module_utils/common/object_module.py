@@ -35,11 +35,15 @@ class ObjectModule:
       ``delete(existing)``           the writes of a delete; returns how the diff shows the object before.
       ``extra_results()``            more result keys with their values when nothing is written (default
                                      none); called once the object is located, updated in ``self.extra``.
+    States beyond present and absent (a snapshot's rollback): ``states`` maps each to the name of the method that
+    carries it out, which is given what ``locate()`` found (None when nothing), makes its writes through
+    ``self.write`` and returns what ``result()`` takes: (the object, the diff's before, its after).
     """
 
     object_key = "object"
     gone: dict[str, Any] | None = {}
     state_in_diff = False
+    states: dict[str, str] = {}
 
     writes = 0
     extra: dict[str, Any] = {}
@@ -75,7 +79,10 @@ class ObjectModule:
         self.writes = 0
         existing = self.locate()
         self.extra = self.extra_results()
-        if self.params["state"] == "absent":
+        state = self.params["state"]
+        if state in self.states:
+            return self.result(*getattr(self, self.states[state])(existing))
+        if state == "absent":
             if existing is None:
                 return self.result(self.gone, {}, {})
             before = self.delete(existing)

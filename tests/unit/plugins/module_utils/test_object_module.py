@@ -108,3 +108,27 @@ def test_state_in_diff_marks_a_create():
     thing = Thing({})
     thing.state_in_diff = True
     assert thing.run()["diff"] == {"before": {"state": "absent"}, "after": {"size": 1, "state": "present"}}
+
+
+class Resettable(Thing):
+    """A thing with a third state, declared in states."""
+
+    states = {"reset": "reset"}
+
+    def reset(self, existing):
+        self.write(self.send, "POST", "reset", existing["identifier"])
+        return dict(existing, size=0), {"size": existing["size"]}, {"size": 0}
+
+
+@pytest.mark.parametrize("check_mode, sent", [(False, [("POST", "reset", "7")]), (True, [])])
+def test_a_declared_state_runs_its_method_on_the_located_object(check_mode, sent):
+    thing = Resettable({"a": {"identifier": "7", "size": 3}}, check_mode=check_mode, state="reset")
+    assert thing.run() == {"changed": True, "thing": {"identifier": "7", "size": 0}, "changed_keys": [],
+                           "diff": {"before": {"size": 3}, "after": {"size": 0}}}
+    assert thing.sent == sent
+
+
+def test_present_and_absent_stay_the_bases_beside_a_declared_state():
+    thing = Resettable({}, state="present")
+    assert thing.run()["diff"] == {"before": {}, "after": {"size": 1}}
+    assert thing.sent == [("POST", {"size": 1, "secret": None})]
