@@ -269,3 +269,51 @@ def test_a_tenant_guest_named_like_another_never_takes_its_connection(publish, p
     count = len(guacamole_writes(emu))
     again = publish(emu, extra_vars=ACCESS)
     assert again.rc == 0 and again.changed == [] and len(guacamole_writes(emu)) == count, again.stdout
+
+
+FIREWALL_TASK = "Open each published guest's port to the gateway only, and close the guests no longer published"
+FIREWALL = {"guacamole_sync_firewall": True, "guacamole_sync_firewall_sources": ["192.0.2.50", "192.0.2.51"]}
+
+
+def test_gateway_only_firewall_opens_each_published_port_and_closes_it_on_unpublish(
+        publish, pve, writes, guacamole_server):
+    """Issue #20, item 4: guacamole_sync_firewall opens each published guest's port to the gateway's guacd
+    addresses only, touches nothing else of its firewall, and closes it when the guest is unpublished."""
+    server, emu = pve.pve, seeded(guacamole_server)
+    server.firewall_config("cluster")["options"] = {"enable": 1}
+    web = server.firewall_config("vm", "pve1", 101)
+    web["options"] = {"enable": 1}
+    web["rules"].append({"type": "in", "action": "DROP", "enable": 1, "comment": "admin: nothing else"})
+
+    plan = publish(emu, extra_vars=FIREWALL, check=True, diff=True)
+    assert plan.rc == 0, plan.stdout + plan.stderr
+    assert writes() == [] and guacamole_writes(emu) == []
+    planned = plan.result(FIREWALL_TASK)
+    assert [(change["vmid"], change["actions"][-1]) for change in planned["changes"]] == [
+        (101, "open ssh 22"), (102, "open rdp 3389"), (200, "open ssh 22")]
+    # db01 has no address: its connection is kept, and so is its firewall.
+    assert planned["opened"] == [101, 102, 200] and planned["closed"] == []
+    assert [item["vmid"] for item in planned["unenforced"]] == [102, 200]  # their firewalls are off
+
+    applied = publish(emu, extra_vars=FIREWALL)
+    assert applied.rc == 0, applied.stdout + applied.stderr
+    assert len(writes()) == 3 * 4  # per guest: the IPSet, its two addresses, one rule
+    assert [(rule["comment"], rule.get("dport"), rule.get("source")) for rule in web["rules"]] == [
+        ("proxgate: ssh from the gateway", "22", "+proxgate-gateway"), ("admin: nothing else", None, None)]
+    win = server.firewall_config("vm", "pve2", 102)
+    assert [(rule["proto"], rule["dport"]) for rule in win["rules"]] == [("tcp", "3389")]
+    assert sorted(entry["cidr"] for entry in win["ipset"]["proxgate-gateway"]) == ["192.0.2.50", "192.0.2.51"]
+
+    count, guacamole_count = len(writes()), len(guacamole_writes(emu))
+    again = publish(emu, extra_vars=FIREWALL)
+    assert again.rc == 0, again.stdout + again.stderr
+    assert again.changed == [] and len(writes()) == count and len(guacamole_writes(emu)) == guacamole_count
+
+    server.vm(102).config["tags"] = "windows;guac-off"
+    unpublished = publish(emu, extra_vars=FIREWALL)
+    assert unpublished.rc == 0, unpublished.stdout + unpublished.stderr
+    assert unpublished.result(PUBLISH_TASK)["removed"] == ["Proxmox/production/win-desktop"]
+    assert unpublished.result(FIREWALL_TASK)["closed"] == [102]
+    assert win["rules"] == [] and "proxgate-gateway" not in win["ipset"]
+    assert len(writes()) == count + 2  # the rule, then the IPSet; the other guests untouched
+    assert web["rules"][1]["comment"] == "admin: nothing else"
