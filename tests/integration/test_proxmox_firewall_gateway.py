@@ -110,3 +110,19 @@ def test_bad_input_is_refused_naming_the_option_before_any_call(run_playbook, pv
     for name, (_body, message) in cases.items():
         assert message in run.result(name)["msg"], name
     assert writes() == []
+
+
+def test_a_node_that_does_not_answer_and_a_deleted_guest_are_listed_not_failed(run_playbook, pve, pve_env, writes):
+    server = pve.pve
+    left = server.firewall_config("vm", "pve2", 103)
+    left["ipset"]["proxgate-gateway"] = [{"cidr": "192.0.2.10"}]
+    server.set_node_offline("pve2")
+    run = run_playbook(task("Open", gateway("[{vmid: 101, protocol: ssh, port: 22}, {vmid: 999, protocol: ssh, "
+                                            "port: 22}]")), env=pve_env)
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("Open")
+    assert (result["opened"], result["missing"], result["closed"]) == ([101], [999], [])
+    assert result["unchecked"] == [{"vmid": 102, "reason": "its node pve2 does not answer"},
+                                   {"vmid": 103, "reason": "its node pve2 does not answer"}]
+    assert "proxgate-gateway" in left["ipset"]
+    assert {path.split("/firewall")[0] for _method, path in writes()} == {WEB.split("/firewall")[0]}
