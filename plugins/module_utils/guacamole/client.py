@@ -15,6 +15,7 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,7 +109,8 @@ class GuacamoleClient(JsonHttpClient):
     The send loop is common/http_client.py HttpClient's: connect errors are retried for every method; a
     connection lost after the request was sent, and the 5xx answers 500, 502, 503 and 504, are retried for GET,
     HEAD, PUT, DELETE, PATCH and the login, never for a POST that creates an object (it may have been created).
-    With exponential backoff, at most ``retries`` times.
+    With exponential backoff, at most ``retries`` times. A call refused with PERMISSION_DENIED because its token
+    has died (the session timeout, a restart of the web app) logs in again and goes once more.
     """
 
     error_class = GuacamoleError
@@ -133,6 +135,7 @@ class GuacamoleClient(JsonHttpClient):
         self._totp = totp
         self.wanted_data_source = data_source or None
         self._token = None
+        self._renew_lock = threading.Lock()
         self.data_source = None
         self.available_data_sources = []
         self._version = None if version in (None, "auto") else version
@@ -287,7 +290,32 @@ class GuacamoleClient(JsonHttpClient):
         """The parsed JSON reply (None for 204); raises GuacamoleApiError, GuacamoleConnectionError."""
         if self._token is None:
             self.login()
-        return self.send(method.upper(), self.full_path(path), params=encode_query(params), json=json)
+        content = dict(params=encode_query(params), json=json)
+        try:
+            return self.send(method.upper(), self.full_path(path), **content)
+        except GuacamoleApiError as exc:
+            if not exc.permission_denied or not self._renewed(getattr(exc, "token", None)):
+                raise
+        # The token had expired (api-session-timeout) or died with a restart of the web app: the call was refused,
+        # so it goes again, once, with the new token.
+        return self.send(method.upper(), self.full_path(path), **content)
+
+    def _renewed(self, refused):
+        """After a PERMISSION_DENIED: whether the token it was refused with is dead and a new one is held now.
+        Every user may read their own account (GET self), so a token that can is alive and the refusal was for a
+        missing permission (it costs that one GET); a token that cannot is replaced by a new login."""
+        with self._renew_lock:
+            if refused is None or self._token != refused:
+                return refused is not None  # another thread has already logged in again
+            try:
+                self.send("GET", self.full_path("self"))
+                return False
+            except GuacamoleApiError as exc:
+                if not exc.permission_denied:
+                    return False
+            self._token = None  # dead: nothing to log out
+            self.login()
+            return True
 
     def full_path(self, path: str) -> str:
         """The path relative to the API root: '/x' stays, 'x' goes under /session/data/<dataSource>/."""
@@ -315,9 +343,11 @@ class GuacamoleClient(JsonHttpClient):
     def read_error(self, method, path, reply, headers):
         body = parsed_body(reply)
         if isinstance(body, dict) and ("message" in body or "type" in body):
-            return GuacamoleApiError(method, path, reply.status_code, body.get("type"),
-                                     body.get("message") or reply.reason_phrase, body.get("expected"),
-                                     body.get("patches"))
+            error = GuacamoleApiError(method, path, reply.status_code, body.get("type"),
+                                      body.get("message") or reply.reason_phrase, body.get("expected"),
+                                      body.get("patches"))
+            error.token = headers.get(TOKEN_HEADER)  # the token a PERMISSION_DENIED refused (request() renews it)
+            return error
         text = reply.reason_phrase
         if reply.text and "json" not in reply.headers.get("Content-Type", ""):
             text = f"{text}: {' '.join(reply.text.split())[:200]}"

@@ -190,7 +190,7 @@ class Api:
 
     def _create_token(self, request: Request) -> Response:
         form = self._form(request)
-        existing = self.sessions.get(form.get("token") or "")
+        existing = self._live_session(form.get("token"))
         if existing is not None:
             return ok(self._auth_result(existing))  # re-authentication keeps the token
         username, password = form.get("username"), form.get("password")
@@ -233,17 +233,20 @@ class Api:
         token = request.headers.get("Guacamole-Token")
         if token is None:
             token = (request.query.get("token") or [None])[0]
-        session = self.sessions.get(token or "")
-        now = time.monotonic()
-        if session is not None and self.session_timeout is not None \
-                and now - session.last_access > self.session_timeout:
-            # HashTokenSessionMap's SessionEvictionTask ends a session unused for api-session-timeout minutes
-            # (it looks once a minute; here at the next request).
-            self.end_session(session.token)
-            session = None
+        session = self._live_session(token)
         if session is None:
             raise GuacError(403, "PERMISSION_DENIED", "Permission Denied.")
-        session.last_access = now  # AuthenticationService.getGuacamoleSession: session.access()
+        session.last_access = time.monotonic()  # AuthenticationService.getGuacamoleSession: session.access()
+        return session
+
+    def _live_session(self, token: str | None) -> Session | None:
+        """The session of token, unless it went unused for longer than session_timeout: HashTokenSessionMap's
+        SessionEvictionTask ends such a session (it looks once a minute; here at the next request)."""
+        session = self.sessions.get(token or "")
+        if session is not None and self.session_timeout is not None \
+                and time.monotonic() - session.last_access > self.session_timeout:
+            self.end_session(session.token)
+            return None
         return session
 
     def _logout(self, request: Request) -> Response:

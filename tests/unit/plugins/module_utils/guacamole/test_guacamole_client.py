@@ -229,7 +229,7 @@ def test_absolute_paths_are_relative_to_the_api_root():
 
 
 def test_guacamole_error_body_is_carried_into_the_message():
-    server = ScriptedGuacamole(error_body(403, "PERMISSION_DENIED", "Permission denied."))
+    server = ScriptedGuacamole(error_body(403, "PERMISSION_DENIED", "Permission denied."), ok({"username": "x"}))
     with pytest.raises(GuacamoleApiError) as caught:
         server.client(retries=3).post("connections", {"name": "x"})
     error = caught.value
@@ -239,7 +239,9 @@ def test_guacamole_error_body_is_carried_into_the_message():
     assert str(error) == ("POST /session/data/postgresql/connections failed: HTTP 403 PERMISSION_DENIED: "
                           "Permission denied.")
     assert error.permission_denied and not error.missing
-    assert len(server.calls) == 1, "a 403 is not retried"
+    # A 403 is not retried while the token lives: it can read its own account (an expired one could not).
+    assert [(call.method, call.url.path) for call in server.calls] == [("POST", f"{DS}/connections"),
+                                                                        ("GET", f"{DS}/self")]
 
 
 def test_not_found_is_missing():
