@@ -111,6 +111,8 @@ def test_a_run_that_outlives_its_ticket_or_token_logs_in_again_and_finishes(tmp_
     assert pve_log[-3:] == ["POST /api2/json/pools", "POST /api2/json/access/ticket", "POST /api2/json/pools"]
     assert pve_log.count("POST /api2/json/pools") == 2
     update = "PUT /guacamole/api/session/data/postgresql/connections/1"
-    # Dropped, sent again with the expired token and refused, sent once more after a new login.
-    assert (tmp_path / "guacamole.log").read_text().splitlines()[-5:] == [
-        update, update, "POST /guacamole/api/tokens", update, "DELETE /guacamole/api/tokens/********"]
+    # Dropped, sent again with the expired token and refused, the token found dead (it cannot read its own
+    # account), sent once more after a new login.
+    assert (tmp_path / "guacamole.log").read_text().splitlines()[-6:] == [
+        update, update, "GET /guacamole/api/session/data/postgresql/self", "POST /guacamole/api/tokens", update,
+        "DELETE /guacamole/api/tokens/********"]
