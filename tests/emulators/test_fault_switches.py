@@ -80,12 +80,12 @@ def test_guacamole_a_status_fault_comes_after_the_server_acted():
 
 def test_guacamole_a_token_unused_for_its_lifetime_expires():
     with GuacamoleEmulator() as emulator, httpx.Client(base_url=emulator.url + "/api", timeout=10) as client:
-        emulator.token_lifetime = 0.5
+        emulator.token_lifetime = 0.8
         headers = {"Guacamole-Token": client.post("/tokens", data=LOGIN).json()["authToken"]}
-        for _use in range(3):  # each use starts the lifetime again, as Guacamole's session.access() does
-            time.sleep(0.3)
+        for _use in range(2):  # each use starts the lifetime again, as Guacamole's session.access() does
+            time.sleep(0.5)
             assert client.get("/session/data/postgresql/self", headers=headers).status_code == 200
-        time.sleep(0.6)
+        time.sleep(0.9)
         expired = client.get("/session/data/postgresql/self", headers=headers)
         assert (expired.status_code, expired.json()["type"]) == (403, "PERMISSION_DENIED")
         assert emulator.sessions() == {}

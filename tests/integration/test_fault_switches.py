@@ -85,12 +85,12 @@ def test_a_post_answered_596_or_502_is_not_sent_again_and_a_rerun_after_sigkill_
 
 
 def test_a_run_that_outlives_its_ticket_or_token_logs_in_again_and_finishes(tmp_path, run_playbook):
-    # Tickets of 0.8 s, each request 0.5 s late: the pool's second call after the login comes with a ticket of
-    # 1 s, the call sent again after the new login with one of 0.5 s. Tokens that expire
-    # after 0.5 s unused; seed 1 holds the first PUT (the update) for 0.2 s and drops it, and the client sends it
-    # again after its 1 s backoff, with a token unused for longer than its lifetime.
-    pve, pve_env = start_pve(tmp_path, "--ticket-lifetime", "0.8", "--latency", "0.5")
-    guacamole, guacamole_env = start_guacamole(tmp_path, "--token-lifetime", "0.5",
+    # Tickets of 0.9 s, each request 0.5 s late: the pool's second call after the login comes with a ticket of
+    # 1 s or more, the call sent again after the new login with one of 0.5 s. Tokens that expire after 0.8 s
+    # unused; seed 1 holds the first PUT (the update) for 0.2 s and drops it, and the client sends it again after
+    # its 1 s backoff, with a token unused for longer than its lifetime.
+    pve, pve_env = start_pve(tmp_path, "--ticket-lifetime", "0.9", "--latency", "0.5")
+    guacamole, guacamole_env = start_guacamole(tmp_path, "--token-lifetime", "0.8",
                                                "--faults", "hang=0.5,hang-secs=0.2,methods=PUT,seed=1")
     try:
         run = run_playbook(POOL_AND_CONNECTION + """
