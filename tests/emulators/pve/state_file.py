@@ -54,4 +54,6 @@ def load_state(pve, path):
         state = pickle.load(state_file)  # noqa: S301 - the server's own file, named on its command line
     for name, value in state.items():
         setattr(pve, name, value)
+    for node in pve.nodes.values():
+        node["online"] = True  # offline nodes are the command line's (--offline-node), applied after this
     return True
