@@ -100,7 +100,8 @@ def pve(tmp_path, request):
 def pytest_generate_tests(metafunc):
     """A test marked each_auth runs once with a ticket and once with an API token; any other runs with the token.
     Auth lives in one client (module_utils/proxmox/client.py), so the tests of auth itself, of the generic
-    module, the inventory and the end-to-end jobs run both ways, not every test of every module."""
+    module and the inventory run both ways, not every test of every module (`make demo`, test_quickstart.py, runs
+    the site playbook end to end with a ticket)."""
     if "auth_mode" in metafunc.fixturenames and metafunc.definition.get_closest_marker("each_auth"):
         metafunc.parametrize("auth_mode", ["ticket", "token"])
 

@@ -18,7 +18,8 @@ def playbook(name):
     return REPO / "playbooks" / name
 
 
-@pytest.mark.each_auth
+# Token only: a ticket runs provision.yml end to end, twice, in test_quickstart's `make demo` (root@pam with a
+# password), and each Proxmox module of both playbooks in tests of its own.
 def test_provision_then_grant_access_end_to_end(run_playbook, pve, pve_env, writes, guacamole_server):
     emu = guacamole_server(tls=True)
     env = {**pve_env, **guac_env(emu)}
