@@ -233,113 +233,37 @@ snapshot:
 import contextlib
 import time
 
+from ansible_collections.proxgate.core.plugins.module_utils.common.object_module import ObjectModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.locks import (
-    COMMANDS,
     LockInfo,
     UnlockRefused,
     clear_lock,
-    format_age,
     guest_tasks,
     is_running,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.names import CONFIG_ID, SNAPSHOT_NAME_LONGEST
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.snapshots import (
+    CURRENT,
+    GUEST_NOUNS,
+    as_read,
+    by_age,
+    delete_commands,
+    diff_state,
+    half_made_commands,
+    half_made_message,
+    predicted,
+    pruned,
+    retention_problems,
+    same_description,
+    snapname_error,
+    snapshot_fields,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.tasks import ProxmoxTaskError
 
-# PVE's pve-configid format, which snapshot names have: a letter, then one or more of [A-Za-z0-9_-].
-# pve-configid, PVE's format of snapshot names (names.py says where it was read)
-SNAPNAME_RE = CONFIG_ID
-SNAPNAME_MAX = SNAPSHOT_NAME_LONGEST
-# The entry PVE's snapshot list ends with: the VM's present state, not a snapshot.
-CURRENT = "current"
 
-
-def snapname_error(snapname):
-    """Why PVE would refuse this snapshot name, or None when it is fine."""
-    if len(snapname) > SNAPNAME_MAX:
-        return f"snapname {snapname!r} is {len(snapname)} characters long; PVE allows at most {SNAPNAME_MAX}"
-    if not SNAPNAME_RE.fullmatch(snapname):
-        return (f"snapname {snapname!r} is not a valid snapshot name: it must start with a letter, followed by "
-                "at least one letter, digit, '_' or '-' (such as before-upgrade)")
-    # PVE refuses 'current' as given and 'pending' in any case; 'Current' would be allowed but only confuse.
-    if snapname.lower() in (CURRENT, "pending"):
-        return f"snapname {snapname!r} is reserved by PVE; choose another name"
-    return None
-
-
-def as_read(description):
-    """A description as a node reads it back: without trailing whitespace (qemu-server parse_vm_config strips
-    it from the comment lines a description is kept in; older nodes also gave back a trailing newline)."""
-    return (description or "").rstrip()
-
-
-def same_description(current, wanted):
-    return as_read(current) == as_read(wanted)
-
-
-def snapshot_fields(entry):
-    """The fields the module returns about one entry of GET .../snapshot."""
-    if entry is None:
-        return None
-    return {
-        "name": entry["name"],
-        "description": as_read(entry.get("description")),
-        "snaptime": entry.get("snaptime"),
-        "vmstate": bool(entry.get("vmstate")),
-        "parent": entry.get("parent"),
-    }
-
-
-def diff_state(entry):
-    """What --diff shows of a snapshot."""
-    if entry is None:
-        return {"exists": False}
-    return {"exists": True, "description": as_read(entry.get("description"))}
-
-
-def by_age(snapshots):
-    """Snapshots oldest first: by creation time, then parents before the snapshots taken on them, then name.
-
-    A node lists them in no order (the keys of a Perl hash), so their order is rebuilt here.
-    """
-    parents = {entry["name"]: entry.get("parent") for entry in snapshots}
-
-    def depth(name):
-        seen, level = set(), 0
-        while parents.get(name) in parents and name not in seen:
-            seen.add(name)
-            name, level = parents[name], level + 1
-        return level
-
-    return sorted(snapshots, key=lambda entry: (entry.get("snaptime") or 0, depth(entry["name"]), entry["name"]))
-
-
-def pruned(snapshots, prefix, keep, named):
-    """Names of the snapshots to remove so that only the newest `keep` whose names start with `prefix` stay,
-    oldest first. The snapshot `named` (the one the task is about) is one of those kept, whatever its age."""
-    matching = [entry["name"] for entry in by_age(snapshots) if entry["name"].startswith(prefix)]
-    others = [name for name in matching if name != named]
-    room = keep - (1 if named in matching else 0)
-    return others[:max(0, len(others) - room)]
-
-
-GUEST_NOUNS = {"qemu": "VM", "lxc": "container"}
-# What a snapshot's snapstate says was cut short (pve-guest-common AbstractConfig.pm: __snapshot_prepare writes
-# 'prepare' and __snapshot_commit removes it; snapshot_delete writes 'delete' and removes the snapshot at its end).
-HALF_MADE = {"prepare": "a snapshot task that never finished", "delete": "a delete that never finished"}
-
-
-def half_made_text(entry, now):
-    state = entry.get("snapstate")
-    text = f"{entry['name']!r} (snapstate {state!r}: {HALF_MADE.get(state, 'a task that never finished')}"
-    if entry.get("snaptime"):
-        text += f", begun {format_age(now - int(entry['snaptime']))} ago"
-    return text + ")"
-
-
-class ProxmoxSnapshot(ProxmoxModule):
+class ProxmoxSnapshot(ObjectModule, ProxmoxModule):
     argument_spec = dict(
         vmid=dict(type="int"),
         name=dict(type="str"),
@@ -357,6 +281,9 @@ class ProxmoxSnapshot(ProxmoxModule):
         mutually_exclusive=[("vmid", "name")],
         required_one_of=[("vmid", "name")],
     )
+    object_key = "snapshot"
+    gone = None
+    states = {"rollback": "roll_back"}
 
     def validate(self):
         params = self.params
@@ -371,27 +298,12 @@ class ProxmoxSnapshot(ProxmoxModule):
         problems.extend(self.timeout_problems(params))
         if params["start"] and params["state"] != "rollback":
             problems.append(f"start applies only to state=rollback, not state={params['state']}")
-        problems.extend(self.retention_problems())
+        problems.extend(retention_problems(params["keep"], params["prefix"], params["state"]))
         if problems:
             self.fail("; ".join(problems))
         if params["description"] is not None:
             # Sent as the node will show it, so the result and the diff say what the snapshot has.
             params["description"] = as_read(params["description"])
-
-    def retention_problems(self):
-        keep, prefix, state = self.params["keep"], self.params["prefix"], self.params["state"]
-        if keep is None and prefix is None:
-            return []
-        problems = []
-        if state != "present":
-            problems.append(f"keep and prefix apply only to state=present, not state={state}")
-        if keep is None or prefix is None:
-            problems.append("keep and prefix go together: keep the newest <keep> snapshots named <prefix>...")
-        if keep is not None and keep < 1:
-            problems.append(f"keep must be 1 or more, got {keep} (remove single snapshots with state=absent)")
-        if prefix is not None and not prefix.strip():
-            problems.append("prefix must not be empty: it chooses the snapshots keep may remove")
-        return problems
 
     # ------------------------------------------------------------- reading
 
@@ -404,76 +316,129 @@ class ProxmoxSnapshot(ProxmoxModule):
         kind = guest.get("type", "qemu")
         if kind not in GUEST_NOUNS:
             self.fail(f"guest {guest['vmid']} is of type {kind!r}, which has no snapshots here")
-        noun = GUEST_NOUNS[kind]
         if kind == "lxc" and self.params["vmstate"] and self.params["state"] == "present":
             self.fail(f"vmstate: container {guest['vmid']} ({guest.get('name')}) cannot save its RAM in a snapshot "
                       "(PVE takes container snapshots without it); leave vmstate false")
         if kind == "lxc" and self.params["snapname"] == "vzdump":
             self.fail(f"snapname 'vzdump' is reserved by PVE for the backups of container {guest['vmid']}; "
                       "choose another name")
-        return guest, noun
+        return guest
 
-    def read_snapshots(self, path):
+    def read_snapshots(self):
         """The guest's snapshots, oldest first, without the 'current' entry."""
-        entries = self.client.get(f"{path}/snapshot") or []
+        entries = self.client.get(f"{self.path}/snapshot") or []
         return by_age([entry for entry in entries if entry.get("name") != CURRENT])
+
+    def named(self):
+        """The snapshot the task is about, as self.snapshots has it, or None."""
+        return next((entry for entry in self.snapshots if entry["name"] == self.params["snapname"]), None)
+
+    def locate(self):
+        self.guest = guest = self.find_guest()
+        self.path = guest_path(guest)
+        self.snapshots = self.read_snapshots()
+        self.repaired = self.half_made()
+        self.existing = self.named()
+        if self.params["state"] == "rollback" and self.existing is None:
+            names = ", ".join(entry["name"] for entry in self.snapshots) or "none"
+            noun = GUEST_NOUNS[guest.get("type", "qemu")]
+            self.fail(f"snapname {self.params['snapname']!r} does not exist on {noun} {guest['vmid']} "
+                      f"({guest.get('name')}), so there is nothing to roll back to; its snapshots: {names}")
+        return self.existing
+
+    def extra_results(self):
+        guest = self.guest
+        return dict(vmid=int(guest["vmid"]), type=guest.get("type", "qemu"), node=guest["node"],
+                    snapname=self.params["snapname"], removed=[], repaired=self.repaired)
 
     # ------------------------------------------------------------- writing
 
-    def create(self, path, guest):
-        if self.params["vmstate"] and guest.get("status") != "running":
-            self.warn(f"vmstate=true is ignored: VM {guest['vmid']} is {guest.get('status')}, so there is no RAM "
-                      "to save")
-        data = {"snapname": self.params["snapname"], "description": self.params["description"]}
-        if self.params["vmstate"]:
-            data["vmstate"] = True
-        self.wait(self.client.post(f"{path}/snapshot", **data), task_expected=True)
+    def task(self, send, *args, **data):
+        """Make a call that starts a PVE task, and wait for the task."""
+        return self.wait(send(*args, **data), task_expected=True)
 
-    def update_description(self, path):
-        self.client.put(path + api_path("snapshot", self.params["snapname"], "config"),
-                        description=self.params["description"])
-
-    def remove(self, path, snapname=None):
-        self.wait(self.client.delete(path + api_path("snapshot", snapname or self.params["snapname"])),
-                  task_expected=True)
-
-    def rollback(self, path):
-        data = {"start": True} if self.params["start"] else {}
-        self.wait(self.client.post(path + api_path("snapshot", self.params["snapname"], "rollback"), **data),
-                  task_expected=True)
-
-    def apply(self, action, path, guest):
-        if action == "create":
-            self.create(path, guest)
-        elif action == "update_description":
-            self.update_description(path)
-        elif action == "remove":
-            self.remove(path)
+    def written(self, planned):
+        """The snapshot after a write: read back from the node, or in check mode as planned (None: removed); and
+        self.snapshots to match."""
+        if self.check_mode:
+            self.snapshots = predicted(self.snapshots, self.params["snapname"], planned)
         else:
-            self.rollback(path)
+            self.snapshots = self.read_snapshots()
+        return self.named()
 
-    # --------------------------------------------------------------- logic
+    def create(self, desired):
+        entry = None
+        if self.params["snapname"] is not None:  # None: keep and prefix only prune
+            params, guest = self.params, self.guest
+            running = guest.get("status") == "running"
+            if params["vmstate"] and not running and not self.check_mode:
+                self.warn(f"vmstate=true is ignored: VM {guest['vmid']} is {guest.get('status')}, so there is no "
+                          "RAM to save")
+            data = dict(snapname=params["snapname"], description=params["description"],
+                        **({"vmstate": True} if params["vmstate"] else {}))
+            self.write(self.task, self.client.post, f"{self.path}/snapshot", **data)
+            entry = self.written({"name": params["snapname"], "description": params["description"] or "",
+                                  "snaptime": None, "parent": None, "vmstate": params["vmstate"] and running})
+        self.prune()
+        return entry, diff_state(entry)
 
-    def planned_entry(self, existing, guest):
-        """The snapshot as it would be after state=present, for check mode."""
-        if existing is not None:
-            entry = dict(existing)
-            if self.params["description"] is not None:
-                entry["description"] = self.params["description"]
-            return entry
-        return {"name": self.params["snapname"], "description": self.params["description"] or "",
-                "snaptime": None, "parent": None,
-                "vmstate": self.params["vmstate"] and guest.get("status") == "running"}
+    def update(self, existing, desired):
+        wanted, entry = self.params["description"], existing
+        if wanted is not None and not same_description(existing.get("description"), wanted):
+            self.write(self.client.put, self.path + api_path("snapshot", existing["name"], "config"),
+                       description=wanted)
+            entry = self.written(dict(existing, description=wanted))
+        self.prune()
+        return entry, {"before": diff_state(existing), "after": diff_state(entry)}
+
+    def delete(self, existing):
+        self.write(self.task, self.client.delete, self.path + api_path("snapshot", existing["name"]))
+        self.written(None)
+        return diff_state(existing)
+
+    def roll_back(self, existing):
+        data = {"start": True} if self.params["start"] else {}
+        self.write(self.task, self.client.post, self.path + api_path("snapshot", existing["name"], "rollback"),
+                   **data)
+        entry = self.written(existing)
+        return entry, diff_state(existing), diff_state(entry)
+
+    def prune(self):
+        """With keep, remove the oldest snapshots named prefix... beyond the newest keep."""
+        if self.params["keep"] is None:
+            return
+        removed = self.extra["removed"] = pruned(self.snapshots, self.params["prefix"], self.params["keep"],
+                                                 self.params["snapname"])
+        for name in removed:
+            self.write(self.task, self.client.delete, self.path + api_path("snapshot", name))
+        if removed and not self.check_mode:
+            self.snapshots = self.read_snapshots()
+        else:
+            self.snapshots = [entry for entry in self.snapshots if entry["name"] not in removed]
+
+    def result(self, obj, before, after):
+        """The result with the guest's snapshots after the task. Whatever the state did, the diff shows whether
+        the snapshot exists and its description, before and after (also when it is absent on both sides; nothing
+        when only pruning), with what was rolled back, pruned and repaired."""
+        self.extra["snapshots"] = [entry["name"] for entry in self.snapshots]
+        before, after = ({}, {}) if self.params["snapname"] is None else (diff_state(self.existing), diff_state(obj))
+        if self.params["state"] == "rollback":
+            before["rolled_back"], after["rolled_back"] = False, True
+        for key, names in (("pruned", self.extra["removed"]), ("half_made", self.repaired)):
+            if names:
+                before[key], after[key] = list(names), []
+        return super().result(snapshot_fields(obj), before, after)
 
     # ---------------------------------------------------------- half-made
 
-    def half_made(self, guest, noun, path, snapshots):
+    def half_made(self):
         """Snapshots a task left half-made (a snapstate), after waiting for any task still running on the guest:
         fails saying what to do, or with repair removes them (force=1, after clearing the guest's stale lock).
-        Returns (snapshots, names of the snapshots removed or, in check mode, to remove)."""
-        half = [entry for entry in snapshots if entry.get("snapstate")]
+        Returns the names of the snapshots removed (in check mode, to remove), and self.snapshots without them."""
+        guest, params = self.guest, self.params
+        half = [entry for entry in self.snapshots if entry.get("snapstate")]
         if not half:
-            return snapshots, []
+            return []
         tasks = guest_tasks(self.client, guest["node"], guest["vmid"])
         running = [task for task in tasks if is_running(task)]
         if running:
@@ -481,144 +446,40 @@ class ProxmoxSnapshot(ProxmoxModule):
             for task in running:
                 with contextlib.suppress(ProxmoxTaskError):  # its outcome is read back below
                     self.wait(task["upid"], task_expected=True)
-            snapshots = self.read_snapshots(path)
-            half = [entry for entry in snapshots if entry.get("snapstate")]
+            self.snapshots = self.read_snapshots()
+            half = [entry for entry in self.snapshots if entry.get("snapstate")]
             if not half:
-                return snapshots, []
+                return []
             tasks = guest_tasks(self.client, guest["node"], guest["vmid"])
-        kind = guest.get("type", "qemu")
-        lock = (self.client.get(f"{path}/config") or {}).get("lock")
-        info = LockInfo(kind, guest, lock, tasks) if lock else None
-        what = self.half_made_message(guest, noun, half, info)
-        if self.params["state"] == "rollback" and any(entry["name"] == self.params["snapname"] for entry in half):
+        lock = (self.client.get(f"{self.path}/config") or {}).get("lock")
+        info = LockInfo(guest.get("type", "qemu"), guest, lock, tasks) if lock else None
+        what = half_made_message(guest, half, info, time.time())
+        names = [entry["name"] for entry in half]
+        if params["state"] == "rollback" and params["snapname"] in names:
             self.fail(f"{what}; there is nothing to roll back to, and nothing was changed. To remove it, set "
                       "repair: true with state: present (which takes it again) or absent, or "
-                      + self.half_made_commands(guest, half, info))
-        if not self.params["repair"]:
-            again = " and take it again" if self.params["state"] == "present" and \
-                any(entry["name"] == self.params["snapname"] for entry in half) else ""
+                      + half_made_commands(guest, half, info))
+        if not params["repair"]:
+            again = " and take it again" if params["state"] == "present" and params["snapname"] in names else ""
             them = "it" if len(half) == 1 else "them"
             self.fail(f"{what}; nothing was changed. Set repair: true to remove {them}{again}, or "
-                      + self.half_made_commands(guest, half, info),
+                      + half_made_commands(guest, half, info),
                       half_made=[{"name": entry["name"], "snapstate": entry["snapstate"]} for entry in half],
                       lock=info.as_result() if info else None)
-        names = [entry["name"] for entry in half]
         if info is not None:
             if not info.stale:
                 self.fail(f"{what}; that task still holds the lock, so nothing was changed: run again once it has "
                           "ended")
             try:
-                clear_lock(self.client, info, user=self.params.get("api_user"),
-                           token_id=self.params.get("api_token_id"), check_mode=self.check_mode)
+                clear_lock(self.client, info, user=params.get("api_user"), token_id=params.get("api_token_id"),
+                           check_mode=self.check_mode)
             except UnlockRefused as exc:
-                self.fail(f"{what}; {exc}, then: " + self.delete_commands(guest, half))
-        if self.check_mode:
-            return [entry for entry in snapshots if entry["name"] not in names], names
+                self.fail(f"{what}; {exc}, then: " + delete_commands(guest, half))
         for name in names:
-            self.wait(self.client.delete(path + api_path("snapshot", name), force=1), task_expected=True)
-        return self.read_snapshots(path), names
-
-    def half_made_message(self, guest, noun, half, info):
-        listed = ", ".join(half_made_text(entry, time.time()) for entry in half)
-        text = (f"{noun} {guest['vmid']} ({guest.get('name')}) has a half-made snapshot: {listed}"
-                if len(half) == 1 else
-                f"{noun} {guest['vmid']} ({guest.get('name')}) has half-made snapshots: {listed}")
-        if info is not None:
-            text += f", and the {noun} is {info.describe()}"
-        return text
-
-    @staticmethod
-    def delete_commands(guest, half):
-        command = COMMANDS[guest.get("type", "qemu")]
-        return " && ".join(f"{command} delsnapshot {guest['vmid']} {entry['name']} --force" for entry in half)
-
-    def half_made_commands(self, guest, half, info):
-        steps = ([info.unlock_command()] if info is not None else []) + [self.delete_commands(guest, half)]
-        return f"on node {guest['node']} run: " + " && ".join(steps)
-
-    def run(self):
-        params = self.params
-        snapname, state = params["snapname"], params["state"]
-        guest, noun = self.find_guest()
-        path = guest_path(guest)
-        snapshots, repaired = self.half_made(guest, noun, path, self.read_snapshots(path))
-        existing = next((entry for entry in snapshots if entry["name"] == snapname), None)
-
-        if state == "rollback" and existing is None:
-            names = ", ".join(entry["name"] for entry in snapshots) or "none"
-            self.fail(f"snapname {snapname!r} does not exist on {noun} {guest['vmid']} ({guest.get('name')}), so "
-                      f"there is nothing to roll back to; its snapshots: {names}")
-
-        action = self.plan(existing) if snapname is not None else None
-        if action and not self.check_mode:
-            self.apply(action, path, guest)
-            snapshots = self.read_snapshots(path)
-            after = next((entry for entry in snapshots if entry["name"] == snapname), None)
-        else:
-            after = self.predicted_after(existing, guest, action)
-            snapshots = self.predicted_list(snapshots, after)
-
-        removed = []
-        if params["keep"] is not None:
-            removed = pruned(snapshots, params["prefix"], params["keep"], snapname)
-            if removed and not self.check_mode:
-                for name in removed:
-                    self.remove(path, name)
-                snapshots = self.read_snapshots(path)
-            else:
-                snapshots = [entry for entry in snapshots if entry["name"] not in removed]
-
-        result = dict(changed=bool(action or removed or repaired), vmid=int(guest["vmid"]),
-                      type=guest.get("type", "qemu"), node=guest["node"], snapname=snapname, removed=removed,
-                      repaired=repaired,
-                      snapshots=[entry["name"] for entry in snapshots], snapshot=snapshot_fields(after))
-        if self.diff_mode:
-            result["diff"] = self.diff(existing, after, removed)
-            if repaired:
-                result["diff"]["before"]["half_made"] = list(repaired)
-                result["diff"]["after"]["half_made"] = []
-        return result
-
-    def plan(self, existing):
-        """The write to make: create, update_description, remove, rollback, or None."""
-        state = self.params["state"]
-        if state == "rollback":
-            return "rollback"
-        if state == "absent":
-            return "remove" if existing is not None else None
-        if existing is None:
-            return "create"
-        wanted = self.params["description"]
-        if wanted is not None and not same_description(existing.get("description"), wanted):
-            return "update_description"
-        return None
-
-    def predicted_after(self, existing, guest, action):
-        if action == "remove":
-            return None
-        if action in ("create", "update_description"):
-            return self.planned_entry(existing, guest)
-        return existing
-
-    def predicted_list(self, snapshots, after):
-        names = [entry for entry in snapshots if entry["name"] != self.params["snapname"]]
-        if after is None:
-            return names
-        position = next((i for i, entry in enumerate(snapshots) if entry["name"] == self.params["snapname"]),
-                        len(names))
-        return names[:position] + [after] + names[position:]
-
-    def diff(self, before, after, removed):
-        result = {"before": diff_state(before), "after": diff_state(after)}
-        if self.params["snapname"] is None:
-            result = {"before": {}, "after": {}}
-        if self.params["state"] == "rollback":
-            result["before"]["rolled_back"] = False
-            result["after"]["rolled_back"] = True
-        if removed:
-            result["before"]["pruned"] = list(removed)
-            result["after"]["pruned"] = []
-        return result
+            self.write(self.task, self.client.delete, self.path + api_path("snapshot", name), force=1)
+        self.snapshots = ([entry for entry in self.snapshots if entry["name"] not in names] if self.check_mode
+                          else self.read_snapshots())
+        return names
 
 
 def main():
