@@ -60,9 +60,10 @@ def source_files(folder):
 
 
 def plugins():
-    """(type, name) of every module and inventory plugin of the collection."""
+    """(type, name) of every module, inventory plugin and filter plugin of the collection."""
     found = [("module", path.stem) for path in source_files("modules")]
     found += [("inventory", path.stem) for path in source_files("inventory") if path.stem != "__init__"]
+    found += [("filter", path.stem) for path in source_files("filter") if path.stem != "__init__"]
     return found
 
 
