@@ -94,15 +94,11 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access impor
     access_id_problem,
     comment_change,
     find_entry,
+    name_list,
     stored_comment,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
-
-
-def member_list(text):
-    """The members of a group listing's ``users`` (a comma-separated string), sorted."""
-    return sorted({user for user in (text or "").split(",") if user})
 
 
 def shown(groupid, comment, members):
@@ -136,11 +132,11 @@ class ProxmoxGroup(ObjectModule, ProxmoxModule):
         if data:
             self.write(self.client.put, api_path("access", "groups", existing["groupid"]), **data)
         comment = changes.after["comment"] if changes else existing.get("comment")
-        return shown(existing["groupid"], comment, member_list(existing.get("users"))), changes
+        return shown(existing["groupid"], comment, name_list(existing.get("users"))), changes
 
     def delete(self, existing):
         self.write(self.client.delete, api_path("access", "groups", existing["groupid"]))
-        return {"comment": stored_comment(existing.get("comment")), "members": member_list(existing.get("users"))}
+        return {"comment": stored_comment(existing.get("comment")), "members": name_list(existing.get("users"))}
 
 
 def main():

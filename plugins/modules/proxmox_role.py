@@ -101,6 +101,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.object_module
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access import (
     access_id_problem,
     find_entry,
+    name_list,
     unknown_names,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
@@ -108,11 +109,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module impor
 
 # The built-in role that holds every privilege (pve-access-control src/PVE/AccessControl.pm, $special_roles).
 ALL_PRIVILEGES_ROLE = "Administrator"
-
-
-def privilege_list(text):
-    """The privileges of a role listing's ``privs`` (a comma-separated string), as a sorted list."""
-    return sorted({priv for priv in (text or "").split(",") if priv})
 
 
 def shown(roleid, privileges, special=False):
@@ -139,7 +135,7 @@ class ProxmoxRole(ObjectModule, ProxmoxModule):
         roles = self.client.get("/access/roles") or []
         everything = find_entry(roles, "roleid", ALL_PRIVILEGES_ROLE)
         if everything is not None:
-            self.known = privilege_list(everything.get("privs"))
+            self.known = name_list(everything.get("privs"))
         return find_entry(roles, "roleid", self.params["name"])
 
     def desired(self, existing):
@@ -167,7 +163,7 @@ class ProxmoxRole(ObjectModule, ProxmoxModule):
         return shown(name, privileges), {"privileges": sorted(privileges)}
 
     def update(self, existing, desired):
-        before = privilege_list(existing.get("privs"))
+        before = name_list(existing.get("privs"))
         if desired is None or set(before) == desired:
             return shown(existing["roleid"], before, bool(existing.get("special"))), {"before": {}, "after": {}}
         self.refuse_special(existing, "changed")
@@ -179,7 +175,7 @@ class ProxmoxRole(ObjectModule, ProxmoxModule):
     def delete(self, existing):
         self.refuse_special(existing, "deleted")
         self.write(self.client.delete, api_path("access", "roles", existing["roleid"]))
-        return {"privileges": privilege_list(existing.get("privs"))}
+        return {"privileges": name_list(existing.get("privs"))}
 
 
 def main():

@@ -110,6 +110,11 @@ def find_entry(listing, key, value):
     return next((entry for entry in listing or [] if entry.get(key) == value), None)
 
 
+def name_list(text):
+    """The names of a listing's comma-separated field (a group's users, a role's privs), sorted, each once."""
+    return sorted({name for name in (text or "").split(",") if name})
+
+
 def unknown_names(option, wanted, known, what):
     """The message for the names in wanted that known does not hold, each with the nearest known one; or None."""
     unknown = sorted(set(wanted) - set(known))

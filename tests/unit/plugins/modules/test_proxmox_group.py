@@ -6,8 +6,12 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access import comment_change, stored_comment
-from ansible_collections.proxgate.core.plugins.modules.proxmox_group import member_list, shown
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access import (
+    comment_change,
+    name_list,
+    stored_comment,
+)
+from ansible_collections.proxgate.core.plugins.modules.proxmox_group import shown
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -16,7 +20,7 @@ from ansible_collections.proxgate.core.plugins.modules.proxmox_group import memb
     (None, []),
 ])
 def test_member_list(text, expected):
-    assert member_list(text) == expected
+    assert name_list(text) == expected
 
 
 def test_shown_reads_a_blank_comment_as_none():

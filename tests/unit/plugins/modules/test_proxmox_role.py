@@ -8,9 +8,10 @@ import pytest
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access import (
     access_id_problem,
     find_entry,
+    name_list,
     unknown_names,
 )
-from ansible_collections.proxgate.core.plugins.modules.proxmox_role import privilege_list, shown
+from ansible_collections.proxgate.core.plugins.modules.proxmox_role import shown
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -20,7 +21,7 @@ from ansible_collections.proxgate.core.plugins.modules.proxmox_role import privi
     (None, []),
 ])
 def test_privilege_list_is_a_sorted_set(text, expected):
-    assert privilege_list(text) == expected
+    assert name_list(text) == expected
 
 
 def test_shown_sorts_the_privileges():
