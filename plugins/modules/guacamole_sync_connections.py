@@ -885,7 +885,7 @@ class GuacamoleSyncConnections(GuacamoleModule):
             try:
                 client.post("userGroups", json=client.set_disabled({"identifier": name, "attributes": {}}, False))
             except GuacamoleApiError as exc:
-                if not exc.already_exists:  # else a run in parallel made it a moment ago
+                if not exc.already_made:  # else a run in parallel made it a moment ago
                     raise
         group_ids = dict(tree.groups)
         for group in plan.groups_to_create:
@@ -967,7 +967,7 @@ class GuacamoleSyncConnections(GuacamoleModule):
         try:
             return str(self.client.post("connectionGroups", body).get("identifier"))
         except GuacamoleApiError as exc:
-            if not exc.already_exists:
+            if not exc.already_made:
                 raise
         # Another run made it a moment ago: take that one.
         identifier = GroupIndex.load(self.client).child(str(parent), name)
@@ -982,7 +982,7 @@ class GuacamoleSyncConnections(GuacamoleModule):
         try:
             return str(self.client.post("connections", body).get("identifier"))
         except GuacamoleApiError as exc:
-            if not exc.already_exists:
+            if not exc.already_made:
                 raise
             refused = exc
         for identifier, connection in (self.client.get("connections") or {}).items():

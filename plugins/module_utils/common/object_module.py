@@ -91,13 +91,32 @@ class ObjectModule:
             return self.result(self.gone, before, {})
         desired = self.desired(existing)
         if existing is None:
-            obj, after = self.create(desired)
-            if self.state_in_diff:
-                return self.result(obj, {"state": "absent"}, dict(after, state="present"))
-            return self.result(obj, {}, after)
+            try:
+                obj, after = self.create(desired)
+            except Exception as error:
+                existing = self.made_meanwhile(error)
+                if existing is None:
+                    raise
+                desired = self.desired(existing)
+            else:
+                if self.state_in_diff:
+                    return self.result(obj, {"state": "absent"}, dict(after, state="present"))
+                return self.result(obj, {}, after)
         obj, diff = self.update(existing, desired)
         diff = diff if isinstance(diff, dict) else diff.diff()
         return self.result(obj, diff["before"], diff["after"])
+
+    def made_meanwhile(self, error: Exception) -> Any:
+        """The object, when a create was refused because it exists (the API error's ``already_made``): a run in
+        parallel made it after locate() looked. The refused write changed nothing and is not counted; the task
+        goes on as an update of what the other run made, so parallel runs converge instead of failing. None for
+        any other error."""
+        if not getattr(error, "already_made", False):
+            return None
+        existing = self.locate()
+        if existing is not None:
+            self.writes -= 1
+        return existing
 
     def result(self, obj: Any, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         result = dict(changed=self.writes > 0, **{self.object_key: obj}, **self.extra)

@@ -68,7 +68,7 @@ class GuacamoleApiError(GuacamoleError):
         super().__init__(text)
 
     @property
-    def already_exists(self) -> bool:
+    def already_made(self) -> bool:
         """True for the server's refusal of a second object of a name ('The connection "x" already exists.',
         'Group "x" already exists.'...): a run in parallel may have made it a moment ago."""
         return self.status == 400 and self.message.endswith("already exists.")

@@ -70,6 +70,13 @@ class ProxmoxApiError(ProxmoxError):
         text = self.message.lower()
         return self.status == 404 or "does not exist" in text or "no such" in text
 
+    @property
+    def already_made(self) -> bool:
+        """True when a create was refused because the object exists: pve-access-control's die texts ("pool 'x'
+        already exists", HTTP 500) and pve-firewall's parameter errors ({name: "IPSet 'x' already exists"}, 400)."""
+        texts = [self.message, *self.errors.values()]
+        return self.status in (400, 500) and any("already exists" in text.lower() for text in texts)
+
 
 class ProxmoxConnectionError(ProxmoxError):
     """The API could not be reached (after the retries)."""

@@ -64,6 +64,8 @@ class RustguacApiError(RustguacError):
     def conflict(self) -> bool:
         return self.status == 409
 
+    already_made = conflict  # 409: a token or group mapping of that name exists (api.rs), for ObjectModule
+
 
 class RustguacConnectionError(RustguacError):
     """The API could not be reached (after the retries)."""

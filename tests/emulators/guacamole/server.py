@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.emulators.interleave import Interleavings
 from tests.emulators.loopback import EmulatorRequestHandler, LoopbackEmulator
 
 from .api import Api, Request, Response
@@ -110,6 +111,8 @@ class GuacamoleEmulator(LoopbackEmulator):
         self.request_log = None
         # A file the data sources are written to after every write request (state_file.save_state), or None.
         self.state_file = None
+        # Another client's requests, made just before one of the client under test (interleave()).
+        self.interleavings = Interleavings()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -122,6 +125,10 @@ class GuacamoleEmulator(LoopbackEmulator):
                                   system_permissions=system, data_source=name)
             for permission in ("UPDATE", "ADMINISTER"):
                 admin.permissions.grant("user", self.admin_username, permission)
+
+    def interleave(self, method: str, suffix: str, action) -> None:
+        """The next `method` request whose path ends with `suffix` first runs action() (another client's doing)."""
+        self.interleavings.add(method, suffix, action)
 
     def reset(self) -> None:
         """Forget every object, session, fault and logged request."""
@@ -165,6 +172,7 @@ class GuacamoleEmulator(LoopbackEmulator):
         request = Request(method=handler.command, path=path[len(self.context_path):] or "/",
                           query=parse_qs(query, keep_blank_values=True), headers=handler.headers,
                           body=body, remote_host=handler.client_address[0])
+        self.interleavings.run_due(handler.command, path)
         with self._lock:
             response = self.api.handle(request)
             if self.state_file is not None and handler.command in WRITE_METHODS:

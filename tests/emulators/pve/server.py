@@ -24,6 +24,8 @@ from fakepve.certs import make_cert
 from fakepve.model import TaskError
 from fakepve.server import USER, params
 
+from tests.emulators.interleave import Interleavings
+
 from .access_gaps import AccessGaps
 from .acl_roles import AclRoles
 from .backups import BackupGaps
@@ -119,8 +121,14 @@ class ProxgatePve(AclRoles, AccessGaps, TokenGaps, GuestGaps, LockGaps, Migratio
         self.random_faults = None
         # A file the node's state is written to after every write request (state_file.save_state), or None.
         self.state_file = None
+        # Another client's requests, made just before one of the client under test (interleave()).
+        self.interleavings = Interleavings()
 
     # -------------------------------------------------------------- faults
+
+    def interleave(self, method, suffix, action):
+        """The next `method` request whose path ends with `suffix` first runs action() (another client's doing)."""
+        self.interleavings.add(method, suffix, action)
 
     def drop_next(self, method, suffix, times=1):
         """Close the connection, without an answer, on the next `times` requests whose path ends with suffix."""
@@ -179,6 +187,7 @@ class ProxgatePve(AclRoles, AccessGaps, TokenGaps, GuestGaps, LockGaps, Migratio
         if fault in ("drop", "hang"):
             request.transport.close()
             raise ConnectionResetError(f"proxgate test server: random fault {fault}")
+        self.interleavings.run_due(request.method, request.path)
         response = await handler(request)
         if self.state_file is not None and request.method in WRITE_METHODS:
             save_state(self, self.state_file)  # before any lost answer: the node acted

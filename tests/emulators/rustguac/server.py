@@ -11,6 +11,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.emulators.interleave import Interleavings
 from tests.emulators.loopback import EmulatorRequestHandler, LoopbackEmulator
 
 from .api import (
@@ -97,6 +98,8 @@ class RustguacEmulator(LoopbackEmulator):
         self.keyfile = keyfile
         self.admin_key = admin_key
         self._lock = threading.RLock()
+        # Another client's requests, made just before one of the client under test (interleave()).
+        self.interleavings = Interleavings()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -112,6 +115,10 @@ class RustguacEmulator(LoopbackEmulator):
         with self._lock:
             self._reset_state()
 
+    def interleave(self, method: str, suffix: str, action) -> None:
+        """The next `method` request whose path ends with `suffix` first runs action() (another client's doing)."""
+        self.interleavings.add(method, suffix, action)
+
     # --- lifecycle -------------------------------------------------------------------------
 
     @property
@@ -124,6 +131,7 @@ class RustguacEmulator(LoopbackEmulator):
         method = handler.command
         raw_path = handler.path
         path, _unused, query = raw_path.partition("?")
+        self.interleavings.run_due(method, path)
         with self._lock:
             hang = next((item for item in self._hangs if item.matches(method, path)), None)
             if hang is not None:
