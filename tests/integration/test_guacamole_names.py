@@ -10,11 +10,15 @@ connection_name, connection_group_name, sharing_profile_name and guacamole_entit
 from __future__ import annotations
 
 import json
+import sys
+import textwrap
 
 import pytest
 
+from tests.emulators.guacamole import GuacamoleEmulator
 from tests.integration import guacamole_fixtures
-from tests.integration.guacamole_fixtures import guac_env
+from tests.integration.conftest import BIN, run_ansible_playbook
+from tests.integration.guacamole_fixtures import ADMIN_PASSWORD, guac_env
 
 pytestmark = pytest.mark.integration
 
@@ -50,56 +54,78 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("module, option, value, extra, why", CASES,
-                         ids=[f"{case[0]}-{case[1]}-{case[4].split()[-1]}" for case in CASES])
-def test_a_bad_name_is_refused_before_any_call(run_playbook, guac, module, option, value, extra, why):
-    run = run_playbook(f"""
-        - name: Bad name
-          proxgate.core.{module}:
-            {option}: {json.dumps(value)}
-            {extra}
-    """, env=guac_env(guac))
-    assert run.rc != 0, run.stdout
-    assert "Traceback" not in run.stdout + run.stderr
-    assert run.result("Bad name")["msg"] == f"{option} {EXPECTED}{value!r}, {why}"
-    assert guac.requests == [], "refused before the login: nothing reaches the server"
-
-
-@pytest.mark.parametrize("where, connection, why", [
+# (where the message says the name is, the connection, why it is refused)
+SYNC_CASES = [
     ("connections[0].name", {"name": "..", "protocol": "ssh"}, "which is a dot segment in a URL"),
     ("connections[0].name", {"name": "web\n01", "protocol": "ssh"}, "which holds the control character '\\n'"),
     ("connections[0].group[1]", {"name": "web01", "protocol": "ssh", "group": ["pve1", ".."]},
      "which is a dot segment in a URL"),
     ("connections[0].group[0]", {"name": "web01", "protocol": "ssh", "group": [LONG]},
      "which has 129 characters, and Guacamole stores at most 128"),
-])
-def test_sync_connections_refuses_a_bad_name_or_group_level(run_playbook, guac, where, connection, why):
-    run = run_playbook(f"""
-        - name: Bad sync
-          proxgate.core.guacamole_sync_connections:
-            root: Proxmox
-            connections: [{json.dumps(connection)}]
-    """, env=guac_env(guac))
-    assert run.rc != 0, run.stdout
+]
+GRANT_TASK = """
+- name: Bad grant
+  proxgate.core.guacamole_permissions:
+    user: alice
+    users: [{name: "..", permissions: [READ]}]
+    user_groups: [{name: "ops\\t", permissions: [READ]}]
+"""
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """Every refusal below as a task of one playbook, run once against one emulator: one ansible-playbook start
+    for all of them instead of one per case (each task still runs its module on its own, and ignore_errors lets
+    the next run after it fails). (the PlaybookRun, the requests the emulator saw)."""
+    tasks = [f"- name: Bad name {index}\n  proxgate.core.{module}:\n    {option}: {json.dumps(value)}\n    {extra}\n"
+             for index, (module, option, value, extra, _why) in enumerate(CASES)]
+    tasks += [f"- name: Bad sync {index}\n  proxgate.core.guacamole_sync_connections:\n    root: Proxmox\n"
+              f"    connections: [{json.dumps(connection)}]\n"
+              for index, (_where, connection, _why) in enumerate(SYNC_CASES)]
+    tasks.append(GRANT_TASK.lstrip())
+    workdir = tmp_path_factory.mktemp("refusals")
+    playbook = workdir / "play.yml"
+    playbook.write_text("- name: Test play\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                        + textwrap.indent("".join(task + "  ignore_errors: true\n" for task in tasks), "    "))
+    emu = GuacamoleEmulator(host="127.0.0.1", port=0, version="1.6.0", admin_password=ADMIN_PASSWORD).start()
+    try:
+        run = run_ansible_playbook([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e",
+                                    f"ansible_python_interpreter={sys.executable}", str(playbook)],
+                                   workdir, guac_env(emu))
+        return run, list(emu.requests)
+    finally:
+        emu.stop()
+
+
+def refused(refusals, task):
+    """The message of the task, which must have failed, and of nothing else than itself."""
+    run, _requests = refusals
     assert "Traceback" not in run.stdout + run.stderr
+    entries = [entry for entry in run.results if entry["task"] == task]
+    assert [entry["status"] for entry in entries] == ["failed"], run.stdout
+    return entries[0]["result"]["msg"]
+
+
+@pytest.mark.parametrize("index, module, option, value, extra, why",
+                         [(index, *case) for index, case in enumerate(CASES)],
+                         ids=[f"{case[0]}-{case[1]}-{case[4].split()[-1]}" for case in CASES])
+def test_a_bad_name_is_refused_before_any_call(refusals, index, module, option, value, extra, why):
+    assert refused(refusals, f"Bad name {index}") == f"{option} {EXPECTED}{value!r}, {why}"
+    assert refusals[1] == [], "refused before the login: nothing reaches the server"
+
+
+@pytest.mark.parametrize("index, where, connection, why", [(index, *case) for index, case in enumerate(SYNC_CASES)])
+def test_sync_connections_refuses_a_bad_name_or_group_level(refusals, index, where, connection, why):
     value = connection["name"] if where.endswith(".name") else connection["group"][int(where[-2])]
-    assert f"{where} {EXPECTED}{value!r}, {why}" in run.result("Bad sync")["msg"]
-    assert guac.requests == []
+    assert f"{where} {EXPECTED}{value!r}, {why}" in refused(refusals, f"Bad sync {index}")
+    assert refusals[1] == []
 
 
-def test_permissions_refuses_a_bad_user_or_group_named_in_a_grant(run_playbook, guac):
-    run = run_playbook("""
-        - name: Bad grant
-          proxgate.core.guacamole_permissions:
-            user: alice
-            users: [{name: "..", permissions: [READ]}]
-            user_groups: [{name: "ops\\t", permissions: [READ]}]
-    """, env=guac_env(guac))
-    assert run.rc != 0, run.stdout
-    msg = run.result("Bad grant")["msg"]
+def test_permissions_refuses_a_bad_user_or_group_named_in_a_grant(refusals):
+    msg = refused(refusals, "Bad grant")
     assert f"users[0].name {EXPECTED}'..', which is a dot segment in a URL" in msg
     assert f"user_groups[0].name {EXPECTED}'ops\\t', which holds the control character '\\t'" in msg
-    assert guac.requests == []
+    assert refusals[1] == []
 
 
 @pytest.mark.parametrize("module, option, extra", [
