@@ -35,6 +35,13 @@ if [ "${PROXGATE_NO_REAL_GUACD:-}" != 1 ]; then
   guacd_pid=$!
 fi
 
+# The venv of the oldest supported ansible-core (test_collection_install.py; pip from
+# tests/requirements-oldest-lock.txt, about 15 s on a fresh clone) is made alongside lint and sanity too, not in a
+# pytest worker; its file lock makes the test wait for it if it is still being made.
+( start=$SECONDS; "$BIN/python" -c 'from tests.integration.conftest import oldest_ansible_venv; oldest_ansible_venv()'
+  rc=$?; echo "== oldest ansible-core venv: $((SECONDS - start)) s"; exit $rc ) > build/oldest-venv.log 2>&1 &
+oldest_venv_pid=$!
+
 stage lint $MAKE --no-print-directory lint
 stage sanity $MAKE --no-print-directory sanity
 if [ -n "$guacd_pid" ]; then
@@ -44,6 +51,8 @@ if [ -n "$guacd_pid" ]; then
   guacd_seconds=$(grep -oE '^== guacd build: [0-9]+' build/guacd-build.log | grep -oE '[0-9]+$')
   times+=("guacd-build(alongside) ${guacd_seconds:-?}")
 fi
+wait "$oldest_venv_pid" || failed+=(oldest-venv)
+cat build/oldest-venv.log
 stage pytest "$BIN/python" -m pytest -n 2 -q --durations=15 tests/unit tests/emulators tests/integration
 
 wait "$molecule_pid" || failed+=(molecule)
