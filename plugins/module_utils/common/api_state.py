@@ -6,6 +6,9 @@ bookkeeping around them. Each API splits key names into words its own way (``wor
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import Changes, mask_secrets
 
 CHECK_MODE_MSG = "check mode: not sent"
@@ -54,12 +57,28 @@ class ApiCallModule:
     ``send(method, payload)`` returning (reply, more result keys).
     """
 
-    key_words = None
+    key_words: Callable[[str], Iterable[str]] | None = None
+    # from the API's module base (ApiModule), which follows this class in the bases: declared, not defined here
+    module: Any
+    params: dict[str, Any]
+    check_mode: bool
+    diff_mode: bool
+    fail: Callable[..., None]
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.path = None
-        self.method = None
+        # The call: set by validate(), which runs before run().
+        self.path = ""
+        self.method = ""
+
+    def secret_values(self, data: Any, secret_keys: list[str]) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def parse_call(self, params: dict[str, Any]) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def send(self, method: str, payload: Any) -> tuple[Any, dict[str, Any]]:
+        raise NotImplementedError
 
     def validate(self):
         params = self.params
