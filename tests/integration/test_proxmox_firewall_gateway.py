@@ -125,4 +125,5 @@ def test_a_node_that_does_not_answer_and_a_deleted_guest_are_listed_not_failed(r
     assert result["unchecked"] == [{"vmid": 102, "reason": "its node pve2 does not answer"},
                                    {"vmid": 103, "reason": "its node pve2 does not answer"}]
     assert "proxgate-gateway" in left["ipset"]
-    assert {path.split("/firewall")[0] for _method, path in writes()} == {WEB.split("/firewall")[0]}
+    assert {path.split("/firewall", maxsplit=1)[0] for _method, path in writes()} == {
+        WEB.split("/firewall", maxsplit=1)[0]}

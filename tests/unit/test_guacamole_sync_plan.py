@@ -61,4 +61,3 @@ def test_incomplete_excluded_and_address_less_guests():
     assert [connection["guest"] for connection in result["connections"]] == ["lab/4"]
     assert result["portless"] == ["custom"] and result["firewall"] == []
     assert plan(hosts[2:3], dict(SETTINGS, keep_without_address=False))["keep"] == []
-

@@ -62,5 +62,5 @@ def plan_gateway_rules(current: list[dict[str, Any]], wanted: list[dict[str, Any
 
 def port_label(rule: dict[str, Any]) -> str:
     """How a gateway rule is shown in the result: ``ssh 22``."""
-    protocol = str(rule.get("comment", ""))[len(MARK):].split(" ")[0]
+    protocol = str(rule.get("comment", ""))[len(MARK):].split(" ", maxsplit=1)[0]
     return f"{protocol} {rule.get('dport')}"

@@ -240,8 +240,8 @@ def test_guacamole_error_body_is_carried_into_the_message():
                           "Permission denied.")
     assert error.permission_denied and not error.missing
     # A 403 is not retried while the token lives: it can read its own account (an expired one could not).
-    assert [(call.method, call.url.path) for call in server.calls] == [("POST", f"{DS}/connections"),
-                                                                        ("GET", f"{DS}/self")]
+    calls = [(call.method, call.url.path) for call in server.calls]
+    assert calls == [("POST", f"{DS}/connections"), ("GET", f"{DS}/self")]
 
 
 def test_not_found_is_missing():
