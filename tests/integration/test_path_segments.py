@@ -14,6 +14,8 @@ The formats, as PVE checks them:
 
 import pytest
 
+from tests.integration.batch_fixtures import failed_message, run_tasks, served_pve
+
 pytestmark = pytest.mark.integration
 
 
@@ -56,23 +58,50 @@ def test_a_node_that_is_a_path_is_refused_and_vm_101_keeps_running(run_playbook,
     assert vm(pve, 101).status == "running"
 
 
-@pytest.mark.parametrize("module, extra", [
+NODE_CASES = [
     ("proxmox_lxc", "vmid: 250\n    hostname: ct250\n    ostemplate: local:vztmpl/debian-13.tar.zst"),
     ("proxmox_backup", "guests: [101]\n    storage: local"),
     ("proxmox_backup_info", "storage: local"),
     ("proxmox_vm_info", "vmid: 101"),
-])
-def test_every_module_with_a_node_option_refuses_one_that_is_no_node_name(run_playbook, pve, pve_env, module,
-                                                                          extra):
-    run = run_playbook(f"""
-- name: Node with a query
-  proxgate.core.{module}:
-    node: "pve1?x=#"
-    {extra}
-""", env=pve_env)
-    msg = refused(run, "Node with a query")
+]
+STORAGE_CASES = [
+    ("proxmox_backup", "guests: [101]\n    storage: \"local/../../../access\""),
+    ("proxmox_backup_info", "storage: \"local/../../../access\""),
+    ("proxmox_disk", "vmid: 101\n    disk: scsi1\n    size: 1G\n    storage: \"local/../../../access\""),
+    ("proxmox_vm", "vmid: 150\n    name: web150\n    clone: '101'\n    storage: \"local/../../../access\""),
+]
+SNAPSHOT_CASES = [
+    ("proxmox_snapshot", "vmid: 101\n    snapname: \"x/../../status/stop\"\n    state: absent"),
+    ("proxmox_vm", "vmid: 150\n    name: web150\n    clone: '101'\n    snapname: \"x/../../status/stop\""),
+    ("proxmox_lxc", "vmid: 250\n    hostname: ct250\n    clone: '200'\n    snapname: \"x/../../status/stop\""),
+]
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """The cases of the three parametrized tests below as the tasks of one playbook run against one server
+    (batch_fixtures.py). (the run, the requests the server saw, VM 101's status after it)."""
+    workdir = tmp_path_factory.mktemp("refusals")
+    served, env = served_pve(workdir / "pki")
+    try:
+        tasks = [f"- name: Node with a query {index}\n  proxgate.core.{module}:\n    node: \"pve1?x=#\"\n    {extra}"
+                 for index, (module, extra) in enumerate(NODE_CASES)]
+        tasks += [f"- name: Storage that is a path {index}\n  proxgate.core.{module}:\n    {task}"
+                  for index, (module, task) in enumerate(STORAGE_CASES)]
+        tasks += [f"- name: Snapshot name that is a path {index}\n  proxgate.core.{module}:\n    {task}"
+                  for index, (module, task) in enumerate(SNAPSHOT_CASES)]
+        run = run_tasks(workdir, tasks, env)
+        return run, list(served.pve.requests), vm(served, 101).status
+    finally:
+        served.stop()
+
+
+@pytest.mark.parametrize("module, extra", NODE_CASES)
+def test_every_module_with_a_node_option_refuses_one_that_is_no_node_name(refusals, module, extra):
+    run, requests, _status = refusals
+    msg = failed_message(run, f"Node with a query {NODE_CASES.index((module, extra))}")
     assert msg.startswith("node must be a Proxmox VE node name (a DNS label: letters, digits and '-'); got 'pve1?x=#'")
-    assert pve.pve.requests == []
+    assert requests == []
 
 
 POOL_TASK = """
@@ -112,38 +141,21 @@ def test_a_nested_pool_is_joined_with_poolid_as_a_parameter(run_playbook, pve, p
     assert writes() == [("PUT", "/api2/json/pools")]
 
 
-@pytest.mark.parametrize("module, task", [
-    ("proxmox_backup", "guests: [101]\n    storage: \"local/../../../access\""),
-    ("proxmox_backup_info", "storage: \"local/../../../access\""),
-    ("proxmox_disk", "vmid: 101\n    disk: scsi1\n    size: 1G\n    storage: \"local/../../../access\""),
-    ("proxmox_vm", "vmid: 150\n    name: web150\n    clone: '101'\n    storage: \"local/../../../access\""),
-])
-def test_a_storage_that_is_a_path_is_refused(run_playbook, pve, pve_env, module, task):
+@pytest.mark.parametrize("module, task", STORAGE_CASES)
+def test_a_storage_that_is_a_path_is_refused(refusals, module, task):
     """parse_storage_id -> parse_id (pve-common JSONSchema.pm): letters, digits, '-', '_', '.'."""
-    run = run_playbook(f"""
-- name: Storage that is a path
-  proxgate.core.{module}:
-    {task}
-""", env=pve_env)
-    msg = refused(run, "Storage that is a path")
+    run, requests, _status = refusals
+    msg = failed_message(run, f"Storage that is a path {STORAGE_CASES.index((module, task))}")
     assert msg.startswith("storage must be a storage id"), msg
     assert "'local/../../../access'" in msg
-    assert pve.pve.requests == []
+    assert requests == []
 
 
-@pytest.mark.parametrize("module, task", [
-    ("proxmox_snapshot", "vmid: 101\n    snapname: \"x/../../status/stop\"\n    state: absent"),
-    ("proxmox_vm", "vmid: 150\n    name: web150\n    clone: '101'\n    snapname: \"x/../../status/stop\""),
-    ("proxmox_lxc", "vmid: 250\n    hostname: ct250\n    clone: '200'\n    snapname: \"x/../../status/stop\""),
-])
-def test_a_snapshot_name_that_is_a_path_is_refused(run_playbook, pve, pve_env, module, task):
+@pytest.mark.parametrize("module, task", SNAPSHOT_CASES)
+def test_a_snapshot_name_that_is_a_path_is_refused(refusals, module, task):
     """pve-snapshot-name: format pve-configid, pve_verify_configid (pve-common JSONSchema.pm)."""
-    run = run_playbook(f"""
-- name: Snapshot name that is a path
-  proxgate.core.{module}:
-    {task}
-""", env=pve_env)
-    msg = refused(run, "Snapshot name that is a path")
+    run, requests, status = refusals
+    msg = failed_message(run, f"Snapshot name that is a path {SNAPSHOT_CASES.index((module, task))}")
     assert "snapname" in msg and "'x/../../status/stop'" in msg, msg
-    assert pve.pve.requests == []
-    assert vm(pve, 101).status == "running"
+    assert requests == []
+    assert status == "running"

@@ -1,0 +1,44 @@
+"""Many refusal cases in one ansible-playbook run: each case a task of one playbook (with ignore_errors, so that
+the next runs after it fails), run once for a test module against servers of its own. Every task still runs its
+module in a process of its own; what is saved is an ansible-playbook start, and a server, per case. A case's
+test then looks up its own task: failed_message(run, name).
+
+For the tests whose cases are refused before any request: the servers then saw nothing from any of them."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+from tests.emulators.pve import ServedPve, demo_guests, load_guests
+from tests.integration.conftest import BIN, PASSWORD, TOKEN_ID, TOKEN_SECRET, run_ansible_playbook
+
+
+def run_tasks(workdir, tasks, env):
+    """One play on localhost of the tasks (YAML texts, each a list of one task), each with ignore_errors."""
+    body = "".join(textwrap.dedent(task).strip() + "\n  ignore_errors: true\n" for task in tasks)
+    playbook = workdir / "play.yml"
+    playbook.write_text("- name: Test play\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                        + textwrap.indent(body, "    "))
+    return run_ansible_playbook([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e",
+                                 f"ansible_python_interpreter={sys.executable}", str(playbook)], workdir, env)
+
+
+def failed_message(run, task):
+    """The message of the task, which must have run once and failed, in a run with no traceback."""
+    assert "Traceback" not in run.stdout + run.stderr
+    entries = [entry for entry in run.results if entry["task"] == task]
+    assert [entry["status"] for entry in entries] == ["failed"], f"{task}: {entries}\n{run.stdout}"
+    return entries[0]["result"]["msg"]
+
+
+def served_pve(pki_dir):
+    """A Proxmox test server as tests/integration/conftest.py's pve fixture makes it, and the token's env."""
+    served = ServedPve(pki_dir, password=PASSWORD)
+    served.pve.add_node("pve2")
+    served.pve.apitokens[TOKEN_ID] = TOKEN_SECRET
+    served.pve.token_privsep[TOKEN_ID] = False
+    load_guests(served.pve, demo_guests())
+    env = {"PROXMOX_URL": served.url, "PROXMOX_CA_PATH": served.certfile,
+           "PROXMOX_TOKEN_ID": TOKEN_ID, "PROXMOX_TOKEN_SECRET": TOKEN_SECRET}
+    return served, env
