@@ -16,7 +16,6 @@ error message. ``close()`` (or leaving the ``with`` block) deletes it on the ser
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.http_client i
     JsonHttpClient,
     parsed_body,
 )
+from ansible_collections.proxgate.core.plugins.module_utils.common.parallel import each_at_once
 
 TOKEN_HEADER = "Guacamole-Token"
 TOKENS_PATH = "/tokens"
@@ -265,26 +265,12 @@ class GuacamoleClient(JsonHttpClient):
 
     def each(self, function, items, workers=1):
         """[function(item) for item in items], with up to `workers` calls in flight at once on this client's
-        connection pool. After the first error no call that has not started is made, and that error is raised
-        once the calls in flight have ended."""
+        connection pool (common.parallel.each_at_once): after the first error no call that has not started is
+        made, and that error is raised once the calls in flight have ended."""
         items = list(items)
-        if workers <= 1 or len(items) <= 1:
-            return [function(item) for item in items]
-        if self._token is None:
+        if workers > 1 and len(items) > 1 and self._token is None:
             self.login()  # once, not once per thread
-        failure = None
-        with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-            futures = [pool.submit(function, item) for item in items]
-            for future in as_completed(futures):
-                if future.cancelled():
-                    continue
-                if failure is None and future.exception() is not None:
-                    failure = future.exception()
-                    for pending in futures:
-                        pending.cancel()
-        if failure is not None:
-            raise failure
-        return [future.result() for future in futures]
+        return each_at_once(function, items, workers)
 
     def request(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None) -> Any:
         """The parsed JSON reply (None for 204); raises GuacamoleApiError, GuacamoleConnectionError."""
