@@ -24,9 +24,10 @@ description:
     (the IPSet before the rules that name it when opening, the rules before the IPSet when closing). A second run
     writes nothing.
   - The rules only act where the firewall is on. The result lists in RV(unenforced) the guests whose firewall
-    would not enforce them (the guest's firewall off, C(policy_in) C(ACCEPT), or the cluster's firewall off), and
-    the task warns once about them. Each network device the gateway reaches the guest through also needs
-    C(firewall=1), which this module does not check.
+    would not enforce them (the cluster's or the guest's firewall off, C(policy_in) C(ACCEPT), or a network device
+    without C(firewall=1), whose traffic pve-firewall does not filter), and the task warns once about them. It does
+    not change them; see M(proxgate.core.proxmox_firewall_options) and the C(firewall) flag of C(proxmox_vm)'s
+    networks.
 author:
   - proxgate.core developers (@proxgate)
 extends_documentation_fragment:
@@ -95,9 +96,9 @@ options:
     type: int
     default: 8
 notes:
-  - "Privileges: C(VM.Config.Network) on each guest changed (C(VM.Audit) to read it); finding the guests reads
-    C(/cluster/resources). Reading the cluster's firewall options (for RV(unenforced)) needs C(Sys.Audit) on C(/);
-    without it, that check is left out."
+  - "Privileges: C(VM.Config.Network) on each guest changed (C(VM.Audit) to read its firewall and config); finding
+    the guests reads C(/cluster/resources). Reading the cluster's firewall options (for RV(unenforced)) needs
+    C(Sys.Audit) on C(/); without it, that check is left out."
   - The proxgate.core.guacamole_sync role calls this module with C(guacamole_sync_firewall=true).
 seealso:
   - module: proxgate.core.proxmox_firewall_rule
@@ -180,8 +181,10 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.gateway impo
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import cluster_guests, guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import parse_props
 
 PROTOCOL = re.compile(r"[a-z][a-z0-9-]{0,31}")
+NIC = re.compile(r"net\d+")
 SHOWN_IN_WARNING = 10
 
 
@@ -314,7 +317,7 @@ class ProxmoxFirewallGateway(ProxmoxModule):
         wanted = gateway_rules(level, ipset, self.ports[plan.vmid])
         self.plan_rules(plan, rules, wanted)
         plan.after = {"ipset": sorted(self.sources), "ports": sorted(port_label(rule) for rule in wanted)}
-        plan.unenforced = self.guest_unenforced(level)
+        plan.unenforced = self.guest_unenforced(guest, level)
         return plan
 
     def close_plan(self, guest):
@@ -353,12 +356,21 @@ class ProxmoxFirewallGateway(ProxmoxModule):
         ports = sorted(port_label(rule) for rule in rules if owned_rule(rule, self.params["ipset"]))
         return {"ipset": ipset, "ports": ports}
 
-    def guest_unenforced(self, level):
+    def guest_unenforced(self, guest, level):
+        """Why the guest's firewall would not enforce the rules, or None: its firewall off, an input policy that
+        accepts everything (Firewall.pm: DROP when not set), or a network device without firewall=1, which
+        pve-firewall leaves unfiltered."""
         options = self.client.get(level.at("options")) or {}
         if not int(options.get("enable") or 0):
             return "the guest's firewall is off (options: enable 0)"
         if str(options.get("policy_in") or "DROP").upper() == "ACCEPT":
             return "the guest's input policy accepts everything (options: policy_in ACCEPT)"
+        config = self.client.get(guest_path(guest) + "/config") or {}
+        unfiltered = sorted((key for key, value in config.items()
+                             if NIC.fullmatch(key) and parse_props(value).get("firewall") != "1"),
+                            key=lambda key: int(key[3:]))
+        if unfiltered:
+            return f"{', '.join(unfiltered)} without firewall=1: traffic through it is not filtered"
         return None
 
     def cluster_unenforced(self, published, unenforced):

@@ -283,6 +283,7 @@ def test_gateway_only_firewall_opens_each_published_port_and_closes_it_on_unpubl
     server.firewall_config("cluster")["options"] = {"enable": 1}
     web = server.firewall_config("vm", "pve1", 101)
     web["options"] = {"enable": 1}
+    server.vm(101).config["net0"] += ",firewall=1"
     web["rules"].append({"type": "in", "action": "DROP", "enable": 1, "comment": "admin: nothing else"})
 
     plan = publish(emu, extra_vars=FIREWALL, check=True, diff=True)

@@ -35,6 +35,8 @@ def test_published_guests_open_to_the_gateway_only_then_nothing_to_do(run_playbo
                      {"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "9100", "enable": 1,
                       "source": "+proxgate-gateway", "comment": "admin: metrics from the gateway"}]
     web["options"] = {"enable": 1}
+    server.vm(101).config["net0"] += ",firewall=1"
+    server.firewall_config("vm", "pve2", 102)["options"] = {"enable": 1}  # but its net0 has no firewall=1
     server.firewall_config("cluster")["options"] = {"enable": 1}
     # Left by an earlier run: 103 was published then, it is not now; 200 is kept as it is.
     for node, kind, vmid in (("pve2", "vm", 103), ("pve1", "ct", 200)):
@@ -57,8 +59,9 @@ def test_published_guests_open_to_the_gateway_only_then_nothing_to_do(run_playbo
     assert plan["diff"]["after"]["101"] == {"ipset": ["192.0.2.10", "192.0.2.11"], "ports": ["ssh 22"]}
     assert plan["diff"]["before"]["103"] == {"ipset": ["192.0.2.10"], "ports": ["ssh 22"]}
     assert (plan["opened"], plan["closed"], plan["missing"]) == ([101, 102], [103], [])
-    # 102's firewall is off (the default); 101's is on.
-    assert plan["unenforced"] == [{"vmid": 102, "reason": "the guest's firewall is off (options: enable 0)"}]
+    # 101's firewall is on and filters its one network device; 102's does not filter its net0.
+    assert plan["unenforced"] == [{"vmid": 102, "reason": "net0 without firewall=1: traffic through it is not "
+                                                          "filtered"}]
     assert "not enforced on 1 guest(s): 102" in plan["warnings"][0]
     assert run.result("Apply")["changes"] == plan["changes"]
     assert run.result("Again")["changes"] == [] and run.result("Again")["closed"] == []
