@@ -402,6 +402,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config impor
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle import (
+    GUEST_OPTIONS,
     GuestModule,
     clone_only_problems,
     config_option_problems,
@@ -533,18 +534,9 @@ def projected_clone_config(source_config, storage):
 
 class ProxmoxLxc(GuestModule):
     argument_spec = dict(
-        vmid=dict(type="int"),
+        GUEST_OPTIONS,
         hostname=dict(type="str", aliases=["name"]),
-        rename=dict(type="bool", default=False),
-        node=dict(type="str"),
-        migrate=dict(type="bool", default=False),
-        state=dict(type="str", default="present",
-                   choices=["present", "absent", "started", "stopped", "restarted", "template"]),
         ostemplate=dict(type="str"),
-        clone=dict(type="str"),
-        full=dict(type="bool"),
-        storage=dict(type="str"),
-        snapname=dict(type="str"),
         cores=dict(type="int"),
         memory=dict(type="int"),
         swap=dict(type="int"),
@@ -564,11 +556,6 @@ class ProxmoxLxc(GuestModule):
         password=dict(type="str", no_log=True),
         ssh_public_keys=dict(type="str", no_log=False),
         config=dict(type="dict"),
-        update=dict(type="bool", default=True),
-        force=dict(type="bool", default=False),
-        shutdown_timeout=dict(type="int", default=180),
-        purge=dict(type="bool", default=True),
-        timeout=dict(type="int", default=600),
     )
     module_kwargs = dict(required_one_of=[("vmid", "hostname")], mutually_exclusive=[("clone", "ostemplate")])
 

@@ -469,6 +469,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config impor
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle import (
+    GUEST_OPTIONS,
     GuestModule,
     clone_only_problems,
     config_option_problems,
@@ -678,18 +679,9 @@ def owning_option(key):
 
 class ProxmoxVm(GuestModule):
     argument_spec = dict(
-        vmid=dict(type="int"),
+        GUEST_OPTIONS,
         name=dict(type="str"),
-        rename=dict(type="bool", default=False),
-        node=dict(type="str"),
-        migrate=dict(type="bool", default=False),
-        state=dict(type="str", default="present",
-                   choices=["present", "absent", "started", "stopped", "restarted", "template"]),
-        clone=dict(type="str"),
-        full=dict(type="bool"),
-        storage=dict(type="str"),
         format=dict(type="str", choices=["raw", "qcow2", "vmdk"]),
-        snapname=dict(type="str"),
         cores=dict(type="int"),
         sockets=dict(type="int"),
         memory=dict(type="int"),
@@ -721,11 +713,6 @@ class ProxmoxVm(GuestModule):
         ciupgrade=dict(type="bool"),
         cloudinit_storage=dict(type="str"),
         cloudinit_drive=dict(type="str", default="ide2"),
-        update=dict(type="bool", default=True),
-        force=dict(type="bool", default=False),
-        shutdown_timeout=dict(type="int", default=180),
-        purge=dict(type="bool", default=True),
-        timeout=dict(type="int", default=600),
         unlock_stale_after=dict(type="int"),
     )
     module_kwargs = dict(required_one_of=[("vmid", "name")])

@@ -132,6 +132,28 @@ def empty_as_unset(wanted):
 
 # ---------------------------------------------------------------- module
 
+# The options GuestModule reads itself, the same for a VM and a container: which guest, where, its state, the
+# clone's parameters both kinds take, and how it is written, stopped and removed. A module's argument_spec is
+# dict(GUEST_OPTIONS, <its name option>=..., <its own options>...).
+GUEST_OPTIONS: dict[str, dict] = dict(
+    vmid=dict(type="int"),
+    rename=dict(type="bool", default=False),
+    node=dict(type="str"),
+    migrate=dict(type="bool", default=False),
+    state=dict(type="str", default="present",
+               choices=["present", "absent", "started", "stopped", "restarted", "template"]),
+    clone=dict(type="str"),
+    full=dict(type="bool"),
+    storage=dict(type="str"),
+    snapname=dict(type="str"),
+    update=dict(type="bool", default=True),
+    force=dict(type="bool", default=False),
+    shutdown_timeout=dict(type="int", default=180),
+    purge=dict(type="bool", default=True),
+    timeout=dict(type="int", default=600),
+)
+
+
 def put_pool(client, pool, **data):
     """PUT a pool's members: /pools/<pool>, the one call PVE 7 and 8.0 have; a nested pool (parent/child, PVE
     8.1 and later), whose id cannot be one path segment, as PUT /pools with poolid."""
