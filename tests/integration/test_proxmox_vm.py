@@ -1,6 +1,11 @@
 """proxmox_vm against the test server: create, update, clone, power, template, remove; in both auth modes."""
 
+import json
+
 import pytest
+
+from tests.emulators.pve import write_requests
+from tests.integration.batch_fixtures import failed_message, run_tasks, served_pve
 
 pytestmark = pytest.mark.integration
 
@@ -185,7 +190,7 @@ def test_failed_start_task_reports_exit_status_and_log(run_playbook, pve, pve_en
     assert any("TASK ERROR" in line for line in result["task_log"])
 
 
-@pytest.mark.parametrize("options, expected", [
+BAD_INPUT = [
     ({"name": "bad name!", "node": "pve1"}, "name must be a DNS name"),
     ({"vmid": 5, "node": "pve1"}, "vmid must be between 100"),
     ({"name": "x1", "node": "pve1", "memory": 0}, "memory must be a positive number"),
@@ -202,9 +207,39 @@ def test_failed_start_task_reports_exit_status_and_log(run_playbook, pve, pve_en
     ({"node": "pve1"}, "one of the following is required: vmid, name"),
     ({"name": "x1", "node": "pve1", "config": {"frobnicate": 1}}, "frobnicate: property is not defined in schema"),
     ({"name": "x1", "node": "pve1", "api_user": "root"}, "api_user must be user@realm"),
-])
-def test_bad_input_gets_a_clear_message_and_writes_nothing(run_playbook, pve, pve_env, writes, options, expected):
-    import json
+]
+
+
+def refused_before_any_write(options_expected):
+    """The node refuses the schema case (it alone knows its schema), with a POST; the module every other case."""
+    return "schema" not in options_expected[1]
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    """The cases refused before any write, as the tasks of one playbook run against one server
+    (batch_fixtures.py). (the run, the server's write requests after it, whether it has a VM x1)."""
+    workdir = tmp_path_factory.mktemp("bad-inputs")
+    served, env = served_pve(workdir / "pki")
+    try:
+        run = run_tasks(workdir, [f"- name: Bad input {index}\n  proxgate.core.proxmox_vm: {json.dumps(options)}"
+                                  for index, (options, expected) in enumerate(BAD_INPUT)
+                                  if refused_before_any_write((options, expected))], env)
+        return run, write_requests(served.pve), vm_named(served, "x1") is not None
+    finally:
+        served.stop()
+
+
+@pytest.mark.parametrize("options, expected", BAD_INPUT)
+def test_bad_input_gets_a_clear_message_and_writes_nothing(request, options, expected):
+    if refused_before_any_write((options, expected)):
+        run, writes, made_x1 = request.getfixturevalue("bad_inputs")
+        msg = failed_message(run, f"Bad input {BAD_INPUT.index((options, expected))}")
+        assert expected in msg, msg
+        assert not made_x1
+        assert writes == []
+        return
+    run_playbook, pve, pve_env = (request.getfixturevalue(name) for name in ("run_playbook", "pve", "pve_env"))
     run = run_playbook(f"""
     - name: Bad input
       proxgate.core.proxmox_vm: {json.dumps(options)}
@@ -214,11 +249,8 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing(run_playbook, pve, pv
     assert expected in msg, msg
     assert "Traceback" not in run.stdout + run.stderr
     assert vm_named(pve, "x1") is None
-    if "schema" in expected:
-        # Only the node knows its schema: it refuses the create call before any task starts.
-        assert [method for method, _path in writes()] == ["POST"]
-    else:
-        assert writes() == []
+    # Only the node knows its schema: it refuses the create call before any task starts.
+    assert [method for method, _path in write_requests(pve.pve)] == ["POST"]
 
 
 def test_moving_a_disk_is_refused_before_any_write(run_playbook, pve, pve_env, writes):
