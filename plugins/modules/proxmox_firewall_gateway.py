@@ -164,6 +164,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client impor
     api_path,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall import (
+    GUEST_IFACE,
     Level,
     clean_cidr,
     entry_data,
@@ -184,7 +185,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module impor
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import parse_props
 
 PROTOCOL = re.compile(r"[a-z][a-z0-9-]{0,31}")
-NIC = re.compile(r"net\d+")
 SHOWN_IN_WARNING = 10
 
 
@@ -367,7 +367,7 @@ class ProxmoxFirewallGateway(ProxmoxModule):
             return "the guest's input policy accepts everything (options: policy_in ACCEPT)"
         config = self.client.get(guest_path(guest) + "/config") or {}
         unfiltered = sorted((key for key, value in config.items()
-                             if NIC.fullmatch(key) and parse_props(value).get("firewall") != "1"),
+                             if GUEST_IFACE.fullmatch(key) and parse_props(value).get("firewall") != "1"),
                             key=lambda key: int(key[3:]))
         if unfiltered:
             return f"{', '.join(unfiltered)} without firewall=1: traffic through it is not filtered"
