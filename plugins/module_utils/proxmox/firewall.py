@@ -120,20 +120,18 @@ def group_level(name):
 def group_name_problem(option, value):
     """The message for a security group name a node refuses (the pve-security-group-name standard option), or
     None."""
-    if NAME.fullmatch(value or "") and len(value) <= GROUP_LONGEST:
-        return None
-    return (f"{option} must be a security group name: 2 to {GROUP_LONGEST} letters, digits, '-' and '_', starting "
-            f"with a letter; got {value!r}")
+    return name_problem(option, value, "security group", GROUP_LONGEST)
 
 
 # ---------------------------------------------------------------- checks
 
-def name_problem(option, value, what="IPSet"):
-    """The message for an IPSet or alias name a node refuses, or None."""
-    if NAME.fullmatch(value or "") and len(value) <= NAME_LONGEST:
+def name_problem(option, value, what="IPSet", longest=NAME_LONGEST):
+    """The message for an IPSet, alias or security group name a node refuses, or None."""
+    if NAME.fullmatch(value or "") and len(value) <= longest:
         return None
-    return (f"{option} must be a firewall {what} name: 2 to {NAME_LONGEST} letters, digits, '-' and '_', "
-            f"starting with a letter; got {value!r}")
+    kind = what if what == "security group" else f"firewall {what}"
+    return (f"{option} must be a {kind} name: 2 to {longest} letters, digits, '-' and '_', starting with a letter; "
+            f"got {value!r}")
 
 
 def comment_problem(option, value):
