@@ -560,10 +560,6 @@ class ProxmoxLxc(GuestModule):
     module_kwargs = dict(required_one_of=[("vmid", "hostname")], mutually_exclusive=[("clone", "ostemplate")])
 
     kind = "lxc"
-    noun = "container"
-    template_noun = "container template"
-    other_kinds = {"qemu": ("a QEMU VM", "proxgate.core.proxmox_vm")}
-    name_option = "hostname"
     clone_options = CLONE_OPTIONS
     secret_keys = SECRET_KEYS
     value_equal = staticmethod(lxc_value_equal)

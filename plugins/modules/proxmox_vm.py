@@ -718,10 +718,6 @@ class ProxmoxVm(GuestModule):
     module_kwargs = dict(required_one_of=[("vmid", "name")])
 
     kind = "qemu"
-    noun = "VM"
-    template_noun = "template"
-    other_kinds = {"lxc": ("an LXC container", "proxgate.core.proxmox_lxc")}
-    name_option = "name"
     clone_options = CLONE_OPTIONS
     secret_keys = SECRET_KEYS
     value_equal = staticmethod(vm_value_equal)

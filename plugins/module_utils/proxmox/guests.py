@@ -5,8 +5,27 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import ProxmoxError, api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import split_tags
+
+
+class GuestKind(NamedTuple):
+    """What a kind of guest is called, and what manages it."""
+
+    noun: str  # one guest, in messages: VM, container
+    template_noun: str  # what a clone source of the kind may also be
+    called: str  # a guest of this kind, in a message about another kind's vmid
+    name_key: str  # the configuration key of its name, and the option of its module that sets it
+    module: str  # the module that manages it
+
+
+# The kinds /cluster/resources (type) and the API paths (/nodes/<node>/<kind>) name.
+GUEST_KINDS = {
+    "qemu": GuestKind("VM", "template", "a QEMU VM", "name", "proxgate.core.proxmox_vm"),
+    "lxc": GuestKind("container", "container template", "an LXC container", "hostname", "proxgate.core.proxmox_lxc"),
+}
 
 
 def cluster_guests(client, kind="qemu"):

@@ -25,7 +25,11 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config impor
     effective_config,
     pending_keys,
 )
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import (
+    GUEST_KINDS,
+    find_guest,
+    guest_path,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.locks import (
     STATE_LOCKS,
     UnlockRefused,
@@ -169,12 +173,7 @@ class GuestModule(ProxmoxModule):
     ``wanted_config(current)`` and ``write_config(...)``; the other hooks have defaults.
     """
 
-    kind: str | None = None  # qemu or lxc, as /cluster/resources and the API paths name it
-    noun: str | None = None  # what messages call one guest: VM, container
-    template_noun: str | None = None  # what the clone source may also be: template, container template
-    # the other kinds of guest a vmid may be: {kind: (what it is called, module managing it)}
-    other_kinds: dict[str, tuple[str, str]] = {}
-    name_option = None  # the option (and config key, and result key) of the guest's name
+    kind = ""  # qemu or lxc (guests.GUEST_KINDS): what messages call the guest, and its name option
     clone_options = ()  # options that only a clone takes
     secret_keys = ()  # configuration keys masked in the diff
     value_equal = staticmethod(config_value_equal)  # value_equal(key, desired, current)
@@ -189,6 +188,21 @@ class GuestModule(ProxmoxModule):
         self.result = dict(changed=False, created=False, changed_keys=[], pending=[], reboot_required=False,
                            tasks=self.tasks)
         self.diff = {"before": {}, "after": {}}
+
+    @property
+    def noun(self) -> str:
+        """What messages call one guest: VM, container."""
+        return GUEST_KINDS[self.kind].noun
+
+    @property
+    def template_noun(self) -> str:
+        """What the clone source may also be: template, container template."""
+        return GUEST_KINDS[self.kind].template_noun
+
+    @property
+    def name_option(self) -> str:
+        """The option (and config key, and result key) of the guest's name."""
+        return GUEST_KINDS[self.kind].name_key
 
     # ---------------------------------------------------------- hooks
 
@@ -268,7 +282,8 @@ class GuestModule(ProxmoxModule):
         if guest is None:
             return None
         if guest.get("type") != self.kind:
-            what, module = self.other_kinds.get(guest.get("type"), (f"a {guest.get('type')} guest", None))
+            other = GUEST_KINDS.get(guest.get("type"))
+            what, module = (other.called, other.module) if other else (f"a {guest.get('type')} guest", None)
             self.fail(f"vmid {p['vmid']} is {what} ({guest.get('name')}), not a {self.noun}"
                       + (f"; manage it with {module}" if module else ""))
         have = guest.get("name")
