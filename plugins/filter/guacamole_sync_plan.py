@@ -51,9 +51,10 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - C(guests) (how many of the hosts are guests), C(connections) (for proxgate.core.guacamole_sync_connections), C(keep), C(keep_guests) and C(keep_vmids)
-      (the guests left as they are), C(skipped), C(excluded), C(incomplete), C(summary) (a line per published
-      guest), C(firewall) (C({vmid, protocol, port}) of each published guest) and C(portless).
+    - C(guests) (how many of the hosts are guests), C(connections) (for proxgate.core.guacamole_sync_connections),
+      C(keep), C(keep_guests) and C(keep_vmids) (the guests left as they are), C(skipped), C(excluded),
+      C(incomplete), C(summary) (a line per published guest), C(firewall) (C({vmid, protocol, port}) of each
+      published guest) and C(portless).
   type: dict
 """
 
