@@ -7,6 +7,9 @@ import time
 import httpx
 import pytest
 
+from tests.emulators.pve import write_requests
+from tests.integration.batch_fixtures import failed_message, served_pve
+from tests.integration.batch_fixtures import run_tasks as run_task_list
 from tests.integration.conftest import TOKEN_ID, TOKEN_SECRET
 
 pytestmark = pytest.mark.integration
@@ -81,7 +84,7 @@ def test_an_offline_node_is_reported_not_a_failure(run_playbook, pve, pve_env, w
     assert writes() == [("POST", "/api2/json/nodes/pve1/qemu/101/status/stop")]
 
 
-@pytest.mark.parametrize("options, message", [
+BAD_INPUT = [
     ("upid: not-a-upid", "upid is not a Proxmox VE task id"),
     ("upid: 'UPID:pve1:zz:00001B58:6B1654D9:qmstart:101:root@pam:'", "upid is not a Proxmox VE task id"),
     ("upid: 'UPID:pve1:000003E8:00001B58:6B1654D9:qmstart:101:root@pam:'\n            node: pve2",
@@ -90,18 +93,29 @@ def test_an_offline_node_is_reported_not_a_failure(run_playbook, pve, pve_env, w
     ("vmid: 101\n            node: 'bad node'", "node must be a Proxmox VE node name"),
     ("vmid: 101\n            upid: 'UPID:pve1:000003E8:00001B58:6B1654D9:qmstart:101:root@pam:'",
      "mutually exclusive"),
-])
-def test_bad_input_gets_a_clear_message(run_playbook, pve_env, writes, options, message):
-    run = run_playbook(f"""
-        - name: Bad
-          proxgate.core.proxmox_task_info:
-            {options}
-          ignore_errors: true
-    """, env=pve_env)
-    result = run.result("Bad")
-    assert [r["task"] for r in run.failed] == ["Bad"], result
-    assert message in result["msg"]
-    assert writes() == []
+]
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    """BAD_INPUT as the tasks of one playbook run against one server (batch_fixtures.py). (the run, the server's
+    write requests after it)."""
+    workdir = tmp_path_factory.mktemp("bad-inputs")
+    served, env = served_pve(workdir / "pki")
+    try:
+        run = run_task_list(workdir, [f"- name: Bad {index}\n  proxgate.core.proxmox_task_info:\n"
+                                      f"    {options.replace(chr(10) + 12 * ' ', chr(10) + 4 * ' ')}"
+                                      for index, (options, _message) in enumerate(BAD_INPUT)], env)
+        return run, write_requests(served.pve)
+    finally:
+        served.stop()
+
+
+@pytest.mark.parametrize("options, message", BAD_INPUT)
+def test_bad_input_gets_a_clear_message(bad_inputs, options, message):
+    run, writes = bad_inputs
+    assert message in failed_message(run, f"Bad {BAD_INPUT.index((options, message))}")
+    assert writes == []
 
 
 def test_a_upid_the_node_does_not_know(run_playbook, pve_env):
