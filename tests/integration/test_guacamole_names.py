@@ -10,14 +10,12 @@ connection_name, connection_group_name, sharing_profile_name and guacamole_entit
 from __future__ import annotations
 
 import json
-import sys
-import textwrap
 
 import pytest
 
 from tests.emulators.guacamole import GuacamoleEmulator
 from tests.integration import guacamole_fixtures
-from tests.integration.conftest import BIN, run_ansible_playbook
+from tests.integration.batch_fixtures import failed_message, run_tasks
 from tests.integration.guacamole_fixtures import ADMIN_PASSWORD, guac_env
 
 pytestmark = pytest.mark.integration
@@ -74,36 +72,24 @@ GRANT_TASK = """
 
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory):
-    """Every refusal below as a task of one playbook, run once against one emulator: one ansible-playbook start
-    for all of them instead of one per case (each task still runs its module on its own, and ignore_errors lets
-    the next run after it fails). (the PlaybookRun, the requests the emulator saw)."""
+    """Every refusal below as a task of one playbook run against one emulator (batch_fixtures.py). (the run, the
+    requests the emulator saw)."""
     tasks = [f"- name: Bad name {index}\n  proxgate.core.{module}:\n    {option}: {json.dumps(value)}\n    {extra}\n"
              for index, (module, option, value, extra, _why) in enumerate(CASES)]
     tasks += [f"- name: Bad sync {index}\n  proxgate.core.guacamole_sync_connections:\n    root: Proxmox\n"
               f"    connections: [{json.dumps(connection)}]\n"
               for index, (_where, connection, _why) in enumerate(SYNC_CASES)]
-    tasks.append(GRANT_TASK.lstrip())
-    workdir = tmp_path_factory.mktemp("refusals")
-    playbook = workdir / "play.yml"
-    playbook.write_text("- name: Test play\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
-                        + textwrap.indent("".join(task + "  ignore_errors: true\n" for task in tasks), "    "))
+    tasks.append(GRANT_TASK)
     emu = GuacamoleEmulator(host="127.0.0.1", port=0, version="1.6.0", admin_password=ADMIN_PASSWORD).start()
     try:
-        run = run_ansible_playbook([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e",
-                                    f"ansible_python_interpreter={sys.executable}", str(playbook)],
-                                   workdir, guac_env(emu))
+        run = run_tasks(tmp_path_factory.mktemp("refusals"), tasks, guac_env(emu))
         return run, list(emu.requests)
     finally:
         emu.stop()
 
 
 def refused(refusals, task):
-    """The message of the task, which must have failed, and of nothing else than itself."""
-    run, _requests = refusals
-    assert "Traceback" not in run.stdout + run.stderr
-    entries = [entry for entry in run.results if entry["task"] == task]
-    assert [entry["status"] for entry in entries] == ["failed"], run.stdout
-    return entries[0]["result"]["msg"]
+    return failed_message(refusals[0], task)
 
 
 @pytest.mark.parametrize("index, module, option, value, extra, why",
