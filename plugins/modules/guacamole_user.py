@@ -278,10 +278,7 @@ import re
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import SECRET_MASK
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
-    members_after,
-    membership_changes,
-)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import membership_options
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_errors, names_errors
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
     DISABLED_ATTRIBUTE,
@@ -311,7 +308,6 @@ RESTRICTED_ATTRIBUTES = {"disabled", "expired", "valid-from", "valid-until", "ac
                          "access-window-end", "timezone"}
 MANAGED_ATTRIBUTES = set(ATTRIBUTE_OPTIONS.values()) | {DISABLED_ATTRIBUTE}
 TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-MODES = ("replace", "add", "remove")
 
 
 # ----------------------------------------------------------------------------- option checks
@@ -485,8 +481,7 @@ class GuacamoleUser(GuacamoleObjectModule):
         access_window_end=dict(type="str"),
         timezone=dict(type="str"),
         attributes=dict(type="dict"),
-        groups=dict(type="list", elements="str"),
-        groups_mode=dict(type="str", choices=list(MODES), default="replace"),
+        **membership_options("groups"),
     )
     directory = "users"
     object_key = "user"
@@ -529,10 +524,10 @@ class GuacamoleUser(GuacamoleObjectModule):
     def create(self, desired):
         params = self.params
         body = {"username": params["username"], "password": params["password"], "attributes": desired}
-        add, _unused = membership_changes([], params["groups"], params["groups_mode"])
+        groups = self.plan_members(params["username"], "userGroups", "groups", exists=False)
         self.write(self.client.post, self.directory, self.client.set_disabled(body, bool(params["disabled"])))
-        self.patch_list(params["username"], "userGroups", add, [])
-        user = user_view(params["username"], desired, bool(params["disabled"]), add)
+        self.patch_list(params["username"], "userGroups", groups.add, [])
+        user = user_view(params["username"], desired, bool(params["disabled"]), groups.add)
         after = dict(user)
         if params["password"] is not None:
             after["password"] = SECRET_MASK
@@ -560,10 +555,7 @@ class GuacamoleUser(GuacamoleObjectModule):
                       "(api_username), and Guacamole does not let a user change its own account through the API; "
                       "run this task as another administrator")
 
-        groups_before = groups_add = groups_remove = None
-        if params["groups"] is not None:
-            groups_before = self.read_list(params["username"], "userGroups")
-            groups_add, groups_remove = membership_changes(groups_before, params["groups"], params["groups_mode"])
+        groups = self.plan_members(params["username"], "userGroups", "groups")
 
         if changes or disabled_after != disabled_before or password_mode == "put":
             body = {"username": existing.get("username", params["username"]),
@@ -572,15 +564,14 @@ class GuacamoleUser(GuacamoleObjectModule):
         if password_mode == "self":
             self.write(self.client.put, self.object_path(params["username"], "password"),
                        {"oldPassword": self.params["api_password"], "newPassword": params["password"]})
-        self.patch_list(params["username"], "userGroups", groups_add, groups_remove)
+        self.patch_list(params["username"], "userGroups", groups.add, groups.remove)
 
         after_attributes = dict(attributes)
         after_attributes.update({name: after for name, (_before, after) in changes.items()})
-        groups_after = None if groups_before is None else members_after(groups_before, groups_add, groups_remove)
         before, after = update_diff(changes, (disabled_before, disabled_after), bool(password_mode),
-                                    (groups_before, groups_after))
+                                    (groups.before, groups.after))
         self.extra["password_changed"] = bool(password_mode)
-        user = user_view(params["username"], after_attributes, disabled_after, groups_after)
+        user = user_view(params["username"], after_attributes, disabled_after, groups.after)
         return user, {"before": before, "after": after}
 
     def password_mode(self):

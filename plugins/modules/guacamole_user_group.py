@@ -165,10 +165,7 @@ api_version:
 """
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
-    members_after,
-    membership_changes,
-)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import membership_options
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_errors, names_errors
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
     DISABLED_ATTRIBUTE,
@@ -177,7 +174,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects im
     encode_attribute,
 )
 
-MODES = ("replace", "add", "remove")
 # Option -> (the sub-resource of the group, the directory its names live in, what a name is called).
 MEMBERS = {
     "member_users": ("memberUsers", "users", "user"),
@@ -216,10 +212,8 @@ class GuacamoleUserGroup(GuacamoleObjectModule):
         state=dict(type="str", choices=["present", "absent"], default="present"),
         disabled=dict(type="bool"),
         attributes=dict(type="dict"),
-        member_users=dict(type="list", elements="str"),
-        member_users_mode=dict(type="str", choices=list(MODES), default="replace"),
-        member_groups=dict(type="list", elements="str"),
-        member_groups_mode=dict(type="str", choices=list(MODES), default="replace"),
+        **membership_options("member_users"),
+        **membership_options("member_groups"),
     )
     directory = "userGroups"
     object_key = "user_group"
@@ -255,7 +249,8 @@ class GuacamoleUserGroup(GuacamoleObjectModule):
         params = self.params
         disabled = bool(params["disabled"])
         body = self.client.set_disabled({"identifier": params["name"], "attributes": desired}, disabled)
-        added = {option: membership_changes([], params[option], params[f"{option}_mode"])[0] for option in MEMBERS}
+        added = {option: self.plan_members(params["name"], resource, option, exists=False).add
+                 for option, (resource, _directory, _noun) in MEMBERS.items()}
         self.write(self.client.post, self.directory, body)
         for option, add in added.items():
             self.patch_list(params["name"], MEMBERS[option][0], add, [])
@@ -275,22 +270,18 @@ class GuacamoleUserGroup(GuacamoleObjectModule):
             before["disabled"], after["disabled"] = disabled_before, disabled_after
 
         members, patches = {}, {}
-        for option in MEMBERS:
-            if params[option] is None:
-                members[option] = None
-                continue
-            current_members = self.read_list(params["name"], MEMBERS[option][0])
-            add, remove = membership_changes(current_members, params[option], params[f"{option}_mode"])
-            members[option] = members_after(current_members, add, remove)
-            if add or remove:
-                patches[option] = (add, remove)
-                before[option], after[option] = sorted(current_members), members[option]
+        for option, (resource, _directory, _noun) in MEMBERS.items():
+            plan = self.plan_members(params["name"], resource, option)
+            members[option] = plan.after
+            if plan.add or plan.remove:
+                patches[resource] = plan
+                before[option], after[option] = plan.before, plan.after
 
         if changes or disabled_after != disabled_before:
             self.put_account(params["name"], {"identifier": existing.get("identifier", params["name"])}, attributes,
                              desired, disabled_after)
-        for option, (add, remove) in patches.items():
-            self.patch_list(params["name"], MEMBERS[option][0], add, remove)
+        for resource, plan in patches.items():
+            self.patch_list(params["name"], resource, plan.add, plan.remove)
 
         attributes.update({name: new for name, (_old, new) in changes.items()})
         return group_view(params["name"], attributes, disabled_after, members), {"before": before, "after": after}

@@ -5,7 +5,27 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ansible_collections.proxgate.core.plugins.module_utils.common.compare import set_changes
+
+MODES = ("replace", "add", "remove")
+
+
+class MembershipPlan(NamedTuple):
+    """How a membership list changes: before and after (sorted; None when the list is not managed), and the
+    names to add and to remove (sorted; empty when there is nothing to do)."""
+
+    before: list[str] | None
+    add: list[str]
+    remove: list[str]
+    after: list[str] | None
+
+
+def membership_options(option):
+    """The argument spec of a membership list option (a user's groups, a group's members) and its <option>_mode."""
+    return {option: dict(type="list", elements="str"),
+            f"{option}_mode": dict(type="str", choices=list(MODES), default="replace")}
 
 
 def membership_changes(current, names, mode):

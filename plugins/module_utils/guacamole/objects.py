@@ -16,7 +16,12 @@ from __future__ import annotations
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
 from ansible_collections.proxgate.core.plugins.module_utils.common.object_module import ObjectModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import GuacamoleApiError, path_of
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import membership_patch
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
+    MembershipPlan,
+    members_after,
+    membership_changes,
+    membership_patch,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import GuacamoleModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import (
     form_fields,
@@ -172,6 +177,17 @@ class GuacamoleObjectModule(ObjectModule, GuacamoleModule):
     def read_list(self, key, resource):
         """A membership list of the object (GET <directory>/<key>/<resource>)."""
         return self.client.get(self.object_path(key, resource)) or []
+
+    def plan_members(self, key, resource, option, exists=True):
+        """The MembershipPlan of the membership list <resource> of the object (GET <directory>/<key>/<resource>)
+        for the option and its <option>_mode; the list is read, unless exists is false (an object still to create
+        has none). When the option is not given the list is left alone: before and after are None."""
+        names = self.params[option]
+        if names is None:
+            return MembershipPlan(None, [], [], None)
+        before = sorted(self.read_list(key, resource)) if exists else []
+        add, remove = membership_changes(before, names, self.params[f"{option}_mode"])
+        return MembershipPlan(before, add, remove, members_after(before, add, remove))
 
     def disabled_change(self, current):
         """(before, after) of a user's or user group's disabled flag: the disabled option wins when given."""

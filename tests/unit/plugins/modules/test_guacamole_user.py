@@ -9,7 +9,10 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.proxgate.core.plugins.doc_fragments.guacamole import ModuleDocFragment
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import membership_patch
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
+    membership_changes,
+    membership_patch,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import guacamole_auth_argument_spec
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import unknown_attributes
 from ansible_collections.proxgate.core.plugins.modules import guacamole_user
@@ -20,7 +23,6 @@ from ansible_collections.proxgate.core.plugins.modules.guacamole_user import (
     current_attribute,
     encode_attribute,
     hidden_restrictions,
-    membership_changes,
     normalize_date,
     normalize_time,
     option_errors,

@@ -9,7 +9,10 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.proxgate.core.plugins.doc_fragments.guacamole import ModuleDocFragment
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import membership_patch
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.memberships import (
+    membership_changes,
+    membership_patch,
+)
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.module import guacamole_auth_argument_spec
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import unknown_attributes
 from ansible_collections.proxgate.core.plugins.modules import guacamole_user_group
@@ -18,7 +21,6 @@ from ansible_collections.proxgate.core.plugins.modules.guacamole_user_group impo
     attribute_changes,
     encode_attribute,
     group_view,
-    membership_changes,
     option_errors,
 )
 
