@@ -215,10 +215,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     find_parent,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_errors
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
-    GuacamoleObjectModule,
-    shown_parameters,
-)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import GuacamoleObjectModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import PROTOCOLS, ParameterError
 
 
@@ -269,10 +266,12 @@ class GuacamoleConnection(GuacamoleObjectModule):
         except ParameterError as exc:
             self.fail(f"{exc} (protocol {protocol})" if str(exc).startswith("parameters") else str(exc))
 
-    def describe(self, identifier, parent, parameters, attributes, secrets):
-        return dict(identifier=identifier, name=self.params["name"], parentIdentifier=parent,
-                    parent=self.groups.path_of(parent), protocol=self.params["protocol"],
-                    parameters=shown_parameters(parameters, secrets), attributes=attributes)
+    def place(self, parent):
+        return dict(parentIdentifier=parent, protocol=self.params["protocol"])
+
+    def shown_place(self, place):
+        parent = place["parentIdentifier"]
+        return dict(parentIdentifier=parent, parent=self.groups.path_of(parent), protocol=place["protocol"])
 
     def delete(self, existing):
         self.delete_object(existing["identifier"])
@@ -281,28 +280,19 @@ class GuacamoleConnection(GuacamoleObjectModule):
                     protocol=existing.get("protocol"))
 
     def create(self, desired):
-        parameters, attributes, secrets = self.new_configuration(desired)
-        identifier = self.post_object(dict(name=self.params["name"], parentIdentifier=self.parent,
-                                           protocol=self.params["protocol"], parameters=parameters,
-                                           attributes=attributes))
-        connection = self.describe(identifier, self.parent, parameters, attributes, secrets)
-        self.extra["changed_parameters"] = sorted(parameters)
+        connection = self.post_configured(self.place(self.parent), desired)
+        self.extra["changed_parameters"] = sorted(connection["parameters"])
         return connection, {key: connection[key] for key in ("name", "parent", "protocol", "parameters", "attributes")}
 
     def update(self, existing, desired):
-        identifier = existing["identifier"]
         changes = Changes()
         if existing.get("protocol") != self.params["protocol"]:
             changes.add("protocol", existing.get("protocol"), self.params["protocol"])
-        final_parameters, final_attributes, secrets, parameter_changes = self.changed_configuration(
-            existing, desired, changes, update_password=self.params["update_password"])
-        parent = str(existing.get("parentIdentifier") or "ROOT")
-        if changes:
-            self.put_object(identifier, dict(name=existing["name"], identifier=identifier, parentIdentifier=parent,
-                                             protocol=self.params["protocol"], parameters=final_parameters,
-                                             attributes=final_attributes))
+        place = self.place(str(existing.get("parentIdentifier") or "ROOT"))
+        connection, parameter_changes = self.put_configured(existing, place, desired, changes,
+                                                            update_password=self.params["update_password"])
         self.extra["changed_parameters"] = sorted(parameter_changes)
-        return self.describe(identifier, parent, final_parameters, final_attributes, secrets), changes
+        return connection, changes
 
 
 def main():

@@ -147,10 +147,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.guacamole.groups imp
     find_parent,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.names import name_problem
-from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import (
-    GuacamoleObjectModule,
-    shown_parameters,
-)
+from ansible_collections.proxgate.core.plugins.module_utils.guacamole.objects import GuacamoleObjectModule
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.parameters import ParameterError
 
 
@@ -216,29 +213,16 @@ class GuacamoleSharingProfile(GuacamoleObjectModule):
         except ParameterError as exc:
             self.fail(f"{exc} (sharing profiles of protocol {protocol})")
 
-    def describe(self, identifier, primary_id, parameters, attributes, secrets):
-        return dict(identifier=identifier, name=self.params["name"], primaryConnectionIdentifier=primary_id,
-                    parameters=shown_parameters(parameters, secrets), attributes=attributes)
-
     def create(self, desired):
-        parameters, attributes, secrets = self.new_configuration(desired)
-        primary_id = str(self.primary["identifier"])
-        identifier = self.post_object(dict(name=self.params["name"], primaryConnectionIdentifier=primary_id,
-                                           parameters=parameters, attributes=attributes))
-        profile = self.describe(identifier, primary_id, parameters, attributes, secrets)
+        profile = self.post_configured(dict(primaryConnectionIdentifier=str(self.primary["identifier"])), desired)
         shown = ("name", "primaryConnectionIdentifier", "parameters", "attributes")
         return profile, {key: profile[key] for key in shown}
 
     def update(self, existing, desired):
-        identifier = existing["identifier"]
-        primary_id = str(existing["primaryConnectionIdentifier"])
         changes = Changes()
-        final_parameters, final_attributes, secrets, _unused = self.changed_configuration(existing, desired, changes)
-        if changes:
-            self.put_object(identifier, dict(name=existing["name"], identifier=identifier,
-                                             primaryConnectionIdentifier=primary_id, parameters=final_parameters,
-                                             attributes=final_attributes))
-        return self.describe(identifier, primary_id, final_parameters, final_attributes, secrets), changes
+        place = dict(primaryConnectionIdentifier=str(existing["primaryConnectionIdentifier"]))
+        profile, _unused = self.put_configured(existing, place, desired, changes)
+        return profile, changes
 
     def delete(self, existing):
         self.delete_object(existing["identifier"])

@@ -133,26 +133,48 @@ class GuacamoleObjectModule(ObjectModule, GuacamoleModule):
                                         what="attribute")
         return parameters, attributes, fields
 
-    def new_configuration(self, desired):
-        """(parameters, attributes, the secret parameters' names) of a new connection or sharing profile, as
-        they are sent; desired is protocol_values()'."""
+    def shown_place(self, place):
+        """place (see post_configured) as the module's result shows it; a module may add to it."""
+        return place
+
+    def configured_view(self, identifier, place, parameters, attributes, secrets):
+        """A connection or sharing profile as the module returns it: its identifier and name (the name option),
+        shown_place(place), its parameters (sorted, the secret ones masked) and attributes."""
+        return dict(identifier=identifier, name=self.params["name"], **self.shown_place(place),
+                    parameters=shown_parameters(parameters, secrets), attributes=attributes)
+
+    def post_configured(self, place, desired):
+        """POST a new connection or sharing profile named by the name option, with place (the fields that say
+        where it is: its group or its primary connection, and a connection's protocol) and the parameters and
+        attributes of desired (protocol_values()'). Returns it as configured_view() shows it (identifier None in
+        check mode)."""
         parameters, attributes, fields = desired
         final_parameters, _unused = plan_parameters({}, parameters, exists=False)
-        return final_parameters, new_attributes(attributes), secret_names(parameters, fields)
+        final_attributes = new_attributes(attributes)
+        identifier = self.post_object(dict(name=self.params["name"], **place, parameters=final_parameters,
+                                           attributes=final_attributes))
+        return self.configured_view(identifier, place, final_parameters, final_attributes,
+                                    secret_names(parameters, fields))
 
-    def changed_configuration(self, existing, desired, changes, **options):
-        """(parameters, attributes, the secret parameters' names, {parameter: (before, after)}) of an update of
-        a connection or sharing profile (existing, as its directory lists it), the stored parameters read; what
-        differs is added to changes, whose diff masks the secrets. options go to plan_parameters."""
+    def put_configured(self, existing, place, desired, changes, **options):
+        """Update a connection or sharing profile (existing, as its directory lists it) to desired
+        (protocol_values()'): the stored parameters are read, what differs is added to changes (whose diff masks
+        the secrets), and when changes holds anything the object is PUT whole, with place (see post_configured).
+        Returns (it as configured_view() shows it, {parameter: (before, after)}); options go to plan_parameters."""
         parameters, attributes, fields = desired
-        stored = self.client.get(self.object_path(existing["identifier"], "parameters")) or {}
+        identifier = existing["identifier"]
+        stored = self.client.get(self.object_path(identifier, "parameters")) or {}
         secrets = secret_names(set(parameters) | set(stored), fields)
         final_parameters, parameter_changes = plan_parameters(stored, parameters, exists=True, secrets=secrets,
                                                               purge=self.params["purge_parameters"], **options)
         final_attributes, attribute_changes = plan_attributes(existing.get("attributes"), attributes)
         changes.secret_keys |= secrets
         planned_changes(changes, parameters=parameter_changes, attributes=attribute_changes)
-        return final_parameters, final_attributes, secrets, parameter_changes
+        if changes:
+            self.put_object(identifier, dict(name=existing["name"], identifier=identifier, **place,
+                                             parameters=final_parameters, attributes=final_attributes))
+        view = self.configured_view(identifier, place, final_parameters, final_attributes, secrets)
+        return view, parameter_changes
 
     def check_attribute_names(self, schema, noun):
         """Fail for an attribute the server does not declare: it would drop it silently."""
