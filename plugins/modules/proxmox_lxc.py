@@ -399,6 +399,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config impor
     lxc_mount_conflicts,
     lxc_value_equal,
     lxc_value_to_write,
+    options_config,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle import (
@@ -411,7 +412,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle im
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     canonical_scalar,
-    join_tags,
     parse_props,
     storage_id_problem,
 )
@@ -435,16 +435,9 @@ MIN_PASSWORD = 5
 
 def desired_config(params):
     """The configuration keys the options ask for: {key: value}, None meaning 'remove the key'."""
-    wanted = {}
-    for key in PLAIN_KEYS:
-        if params.get(key) is not None:
-            wanted[key] = params[key]
-    if params.get("tags") is not None:
-        wanted["tags"] = join_tags(params["tags"])
+    wanted = options_config(params, (*PLAIN_KEYS, "tags"), ("nets", "mounts", "config"))
     if params.get("features") is not None:
         wanted["features"] = lxc_features_value(params["features"])
-    for group in ("nets", "mounts", "config"):
-        wanted.update(params.get(group) or {})
     return wanted
 
 
@@ -545,17 +538,12 @@ class ProxmoxLxc(GuestModule):
         nets=dict(type="dict"),
         features=dict(type="dict"),
         unprivileged=dict(type="bool"),
-        onboot=dict(type="bool"),
-        tags=dict(type="list", elements="str"),
-        pool=dict(type="str"),
-        description=dict(type="str"),
         nameserver=dict(type="str"),
         searchdomain=dict(type="str"),
         ostype=dict(type="str", choices=["debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux",
                                          "alpine", "gentoo", "nixos", "unmanaged"]),
         password=dict(type="str", no_log=True),
         ssh_public_keys=dict(type="str", no_log=False),
-        config=dict(type="dict"),
     )
     module_kwargs = dict(required_one_of=[("vmid", "hostname")], mutually_exclusive=[("clone", "ostemplate")])
 

@@ -465,6 +465,7 @@ import re
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
     keep_volume,
+    options_config,
     volume_conflicts,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import guest_path
@@ -490,7 +491,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     format_props,
     is_cdrom_drive,
     is_cloudinit_volume,
-    join_tags,
     parse_drive,
     parse_net,
     storage_id_problem,
@@ -522,21 +522,10 @@ CLOUDINIT_DRIVE_KEY = disk_key_pattern(*CLOUDINIT_BUSES)
 
 def desired_config(params):
     """The configuration keys the options ask for: {key: value}, None meaning 'remove the key'."""
-    wanted = {}
-    for key in PLAIN_KEYS:
-        if params.get(key) is not None:
-            wanted[key] = params[key]
-    if params.get("name") is not None:
-        wanted["name"] = params["name"]
-    if params.get("tags") is not None:
-        wanted["tags"] = join_tags(params["tags"])
-    for key in CLOUDINIT_KEYS:
-        if params.get(key) is not None:
-            wanted[key] = params[key]
+    wanted = options_config(params, (*PLAIN_KEYS, "name", "tags", *CLOUDINIT_KEYS),
+                            ("nets", "disks", "ipconfig", "config"))
     if params.get("sshkeys") is not None:
         wanted["sshkeys"] = encode_sshkeys(params["sshkeys"])
-    for group in ("nets", "disks", "ipconfig", "config"):
-        wanted.update(params.get(group) or {})
     if params.get("cdrom") is not None:
         wanted["ide2"] = cdrom_value(params["cdrom"])
     return wanted
@@ -695,12 +684,7 @@ class ProxmoxVm(GuestModule):
         nets=dict(type="dict"),
         disks=dict(type="dict"),
         cdrom=dict(type="str"),
-        tags=dict(type="list", elements="str"),
-        pool=dict(type="str"),
-        description=dict(type="str"),
-        onboot=dict(type="bool"),
         agent=dict(type="raw"),
-        config=dict(type="dict"),
         ciuser=dict(type="str"),
         cipassword=dict(type="str", no_log=True),
         update_password=dict(type="str", default="on_create", choices=["always", "on_create"], no_log=False),

@@ -25,6 +25,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     drive_size_request,
     format_props,
     is_cdrom_drive,
+    join_tags,
     parse_drive,
     parse_props,
     size_bytes,
@@ -60,6 +61,17 @@ def effective_config(pending_items):
 def pending_keys(pending_items):
     """Keys with a change that waits for the guest's next start."""
     return sorted(item["key"] for item in pending_items or [] if "pending" in item or item.get("delete"))
+
+
+def options_config(params, keys, groups=()):
+    """The configuration keys that options set as given: each of keys from the option of the same name (tags
+    joined as PVE stores them), then the keys of each dict option of groups. {key: value}, None meaning 'remove
+    the key'; an option not given sets nothing."""
+    wanted = {key: join_tags(params[key]) if key == "tags" else params[key]
+              for key in keys if params.get(key) is not None}
+    for group in groups:
+        wanted.update(params.get(group) or {})
+    return wanted
 
 
 def config_changes(wanted, current, equal=config_value_equal, secret_keys=()):

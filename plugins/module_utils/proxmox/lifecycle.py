@@ -136,9 +136,10 @@ def empty_as_unset(wanted):
 
 # ---------------------------------------------------------------- module
 
-# The options GuestModule reads itself, the same for a VM and a container: which guest, where, its state, the
-# clone's parameters both kinds take, and how it is written, stopped and removed. A module's argument_spec is
-# dict(GUEST_OPTIONS, <its name option>=..., <its own options>...).
+# The options of every guest module: those GuestModule reads itself (which guest, where, its state and pool, the
+# clone parameters both kinds take, how it is written, stopped and removed) and the configuration a VM and a
+# container have under the same name and meaning (tags, description, onboot, and config for any other key).
+# A module's argument_spec is dict(GUEST_OPTIONS, <its name option>=..., <its own options>...).
 GUEST_OPTIONS: dict[str, dict] = dict(
     vmid=dict(type="int"),
     rename=dict(type="bool", default=False),
@@ -150,6 +151,11 @@ GUEST_OPTIONS: dict[str, dict] = dict(
     full=dict(type="bool"),
     storage=dict(type="str"),
     snapname=dict(type="str"),
+    pool=dict(type="str"),
+    tags=dict(type="list", elements="str"),
+    description=dict(type="str"),
+    onboot=dict(type="bool"),
+    config=dict(type="dict"),
     update=dict(type="bool", default=True),
     force=dict(type="bool", default=False),
     shutdown_timeout=dict(type="int", default=180),
