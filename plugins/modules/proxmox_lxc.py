@@ -403,12 +403,12 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config impor
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle import (
+    GUEST_CLONE_OPTIONS,
     GUEST_OPTIONS,
     GuestModule,
     clone_only_problems,
     config_option_problems,
-    identity_problems,
-    positive_problems,
+    guest_option_problems,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     canonical_scalar,
@@ -423,12 +423,13 @@ PLAIN_KEYS = ("cores", "memory", "swap", "hostname", "ostype", "nameserver", "se
               "onboot", "rootfs")
 # Parameters of the create call that are not configuration keys.
 CREATE_KEYS = ("ostemplate", "password", "ssh-public-keys", "unprivileged", "pool", "storage", "vmid", "node")
-# Keys the config option refuses: an option sets them (named the same, but with _ for -).
+# Keys the config option refuses: an option sets them (named the same, but with _ for -), or a dict option
+# (pattern, option) does.
 OWN_OPTIONS = (*PLAIN_KEYS, "tags", "features", *CREATE_KEYS)
+OPTION_GROUPS = ((LXC_NET_KEY, "nets"), (MP_KEY, "mounts"))
 # Keys a node changes or sets by itself; they are never compared.
 NODE_KEYS = ("digest", "lock", "parent", "template", "snaptime", "arch")
 SECRET_KEYS = ("password",)
-CLONE_OPTIONS = ("full", "storage", "snapname")
 MIN_MEMORY = 16
 MIN_PASSWORD = 5
 
@@ -443,9 +444,7 @@ def desired_config(params):
 
 def option_problems(p):
     """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
-    problems = identity_problems(p, "hostname")
-    problems.extend(positive_problems(p, ("cores",)))
-    problems.extend(GuestModule.timeout_problems(p, "shutdown_timeout", "timeout"))
+    problems = guest_option_problems(p, "hostname", ("cores",))
     if p.get("memory") is not None and p["memory"] < MIN_MEMORY:
         problems.append(f"memory must be at least {MIN_MEMORY} (MiB), got {p['memory']}")
     if p.get("swap") is not None and p["swap"] < 0:
@@ -466,8 +465,8 @@ def option_problems(p):
     storage_problem = storage_id_problem("storage", p.get("storage"))
     if storage_problem:
         problems.append(storage_problem)
-    problems.extend(config_option_problems(p.get("config") or {}, owning_option, NODE_KEYS))
-    problems.extend(clone_only_problems(p, CLONE_OPTIONS))
+    problems.extend(config_option_problems(p.get("config") or {}, OWN_OPTIONS, OPTION_GROUPS, NODE_KEYS))
+    problems.extend(clone_only_problems(p, GUEST_CLONE_OPTIONS))
     create_only = [option for option in ("password", "ssh_public_keys") if p.get(option) is not None]
     if create_only and p.get("clone"):
         problems.append(f"{', '.join(create_only)} only apply when creating from ostemplate; a clone keeps "
@@ -488,17 +487,6 @@ def group_problems(option, values, key_pattern, keys, required, what):
         elif required not in parse_props(value):
             problems.append(f"{option}.{key} must set {required}=, {what}")
     return problems
-
-
-def owning_option(key):
-    """The option that sets a configuration key, or None when only the config option does."""
-    if key in OWN_OPTIONS:
-        return key.replace("-", "_")
-    if LXC_NET_KEY.match(key):
-        return "nets"
-    if MP_KEY.match(key):
-        return "mounts"
-    return None
 
 
 def is_unprivileged(config):
@@ -548,7 +536,6 @@ class ProxmoxLxc(GuestModule):
     module_kwargs = dict(required_one_of=[("vmid", "hostname")], mutually_exclusive=[("clone", "ostemplate")])
 
     kind = "lxc"
-    clone_options = CLONE_OPTIONS
     secret_keys = SECRET_KEYS
     value_equal = staticmethod(lxc_value_equal)
     value_to_write = staticmethod(lxc_value_to_write)

@@ -474,8 +474,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle im
     GuestModule,
     clone_only_problems,
     config_option_problems,
-    identity_problems,
-    positive_problems,
+    guest_option_problems,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     DRIVE_KEY,
@@ -499,8 +498,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
 # Options that are config keys under the same name.
 PLAIN_KEYS = ("cores", "sockets", "memory", "cpu", "machine", "bios", "ostype", "scsihw", "description",
               "onboot", "agent")
-# Keys the config option refuses: an option of the same name sets them.
-OWN_OPTIONS = (*PLAIN_KEYS, "name", "tags", "pool", "vmid", "node")
 # Keys a node changes or sets by itself; they are never compared.
 NODE_KEYS = ("digest", "lock", "meta", "vmgenid", "smbios1", "parent", "template", "snaptime", "vmstate")
 SECRET_KEYS = ("cipassword",)
@@ -513,6 +510,9 @@ CLONE_OPTIONS = ("full", "storage", "format", "snapname")
 # Cloud-init options that are config keys under the same name.
 CLOUDINIT_KEYS = ("ciuser", "citype", "cicustom", "ciupgrade", "nameserver", "searchdomain")
 IPCONFIG_KEY = re.compile(r"^ipconfig\d+$")
+# Keys the config option refuses: an option of the same name sets them, or a dict option (pattern, option) does.
+OWN_OPTIONS = (*PLAIN_KEYS, "name", "tags", "pool", "vmid", "node", *CLOUDINIT_KEYS, "sshkeys", "cipassword")
+OPTION_GROUPS = ((IPCONFIG_KEY, "ipconfig"), (NET_KEY, "nets"), (DRIVE_LIKE_KEY, "disks"))
 # What the cdrom option takes: an ISO volume id, none (an empty drive) or cdrom (the host's drive).
 ISO_VOLUME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*:iso/[^,=\s]+$")
 # The cloud-init drive is an IDE, SATA or SCSI CD-ROM.
@@ -601,9 +601,7 @@ def cdrom_label(key, cdrom):
 
 def option_problems(p):
     """Messages for options PVE would refuse or this module cannot act on, each naming the option."""
-    problems = identity_problems(p, "name")
-    problems.extend(positive_problems(p, ("cores", "sockets", "memory")))
-    problems.extend(GuestModule.timeout_problems(p, "shutdown_timeout", "timeout"))
+    problems = guest_option_problems(p, "name", ("cores", "sockets", "memory"))
     if p.get("unlock_stale_after") is not None and p["unlock_stale_after"] < 0:
         problems.append(f"unlock_stale_after must be 0 or more seconds, got {p['unlock_stale_after']}")
     if agent_problem("agent", p.get("agent")):
@@ -634,7 +632,7 @@ def option_problems(p):
     storage_problem = storage_id_problem("cloudinit_storage", p["cloudinit_storage"])
     if storage_problem:
         problems.append(storage_problem)
-    problems.extend(config_option_problems(p["config"] or {}, owning_option, NODE_KEYS))
+    problems.extend(config_option_problems(p["config"] or {}, OWN_OPTIONS, OPTION_GROUPS, NODE_KEYS))
     problems.extend(clone_only_problems(p, CLONE_OPTIONS))
     return problems
 
@@ -651,19 +649,6 @@ def cdrom_problems(p):
     if "ide2" in (p["disks"] or {}):
         problems.append("cdrom and disks.ide2 both set ide2 (cdrom is PVE's alias of ide2); give one of them")
     return problems
-
-
-def owning_option(key):
-    """The option that sets a configuration key, or None when only the config option does."""
-    if key in OWN_OPTIONS:
-        return key
-    if is_cloudinit_key(key):
-        return "ipconfig" if IPCONFIG_KEY.match(key) else key
-    if NET_KEY.match(key):
-        return "nets"
-    if DRIVE_LIKE_KEY.match(key):
-        return "disks"
-    return None
 
 
 class ProxmoxVm(GuestModule):

@@ -82,6 +82,13 @@ def positive_problems(params, options):
             for option in options if params.get(option) is not None and params[option] <= 0]
 
 
+def guest_option_problems(params, name_option, positive_options):
+    """Messages for what every guest module checks first, and alike: vmid and the name (identity_problems), the
+    options that must be a positive number, and shutdown_timeout and timeout (seconds to wait)."""
+    return (identity_problems(params, name_option) + positive_problems(params, positive_options)
+            + ProxmoxModule.timeout_problems(params, "shutdown_timeout", "timeout"))
+
+
 def clone_only_problems(params, options):
     """The message for options given that only a clone takes, without clone."""
     given = [option for option in options if params.get(option) is not None]
@@ -102,15 +109,24 @@ def migrate_problems(params):
     return problems
 
 
-def config_option_problems(config, option_of, node_keys):
-    """Messages for keys of the `config` option that are not plain configuration keys: option_of(key) names the
-    option that sets the key (None when none does), node_keys are the keys a node sets by itself."""
+def owning_option(key, own_options, option_groups):
+    """The option that sets a configuration key, or None when only the config option does: for a key of
+    own_options the option named like it (with _ for -), else the dict option of the first (pattern, option) of
+    option_groups whose pattern matches the key (net0: nets)."""
+    if key in own_options:
+        return key.replace("-", "_")
+    return next((option for pattern, option in option_groups if pattern.match(key)), None)
+
+
+def config_option_problems(config, own_options, option_groups, node_keys):
+    """Messages for keys of the `config` option that are not plain configuration keys: keys an option sets
+    (owning_option), keys a node sets by itself (node_keys), and values that are no single value."""
     problems = []
     for key, value in config.items():
         if not CONFIG_KEY.match(str(key)):
             problems.append(f"config key {key!r} is not a PVE configuration key name")
-        elif option_of(key):
-            problems.append(f"config.{key}: use the {option_of(key)} option instead")
+        elif owning_option(key, own_options, option_groups):
+            problems.append(f"config.{key}: use the {owning_option(key, own_options, option_groups)} option instead")
         elif isinstance(value, (dict, list)):
             problems.append(f"config.{key} must be a single value (a string, number or boolean), "
                             f"got a {type(value).__name__}")
@@ -162,6 +178,8 @@ GUEST_OPTIONS: dict[str, dict] = dict(
     purge=dict(type="bool", default=True),
     timeout=dict(type="int", default=600),
 )
+# The options of GUEST_OPTIONS that only a clone takes; a kind whose clone takes more sets its own clone_options.
+GUEST_CLONE_OPTIONS = ("full", "storage", "snapname")
 
 
 def put_pool(client, pool, **data):
@@ -180,7 +198,7 @@ class GuestModule(ProxmoxModule):
     """
 
     kind = ""  # qemu or lxc (guests.GUEST_KINDS): what messages call the guest, and its name option
-    clone_options = ()  # options that only a clone takes
+    clone_options = GUEST_CLONE_OPTIONS  # options that only a clone takes
     secret_keys = ()  # configuration keys masked in the diff
     value_equal = staticmethod(config_value_equal)  # value_equal(key, desired, current)
     value_to_write = None  # value_to_write(key, wanted, current): what to send for a changed key
