@@ -393,6 +393,7 @@ import re
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
     LXC_MOUNT_KEY,
+    LXC_MP_KEY,
     LXC_NET_KEY,
     lxc_feature_problems,
     lxc_features_value,
@@ -417,7 +418,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
 )
 
 OSTEMPLATE = re.compile(r"^([^:\s/]+:vztmpl/\S+|/\S+)$")
-MP_KEY = re.compile(r"^mp\d+$")
 # Options that are config keys under the same name.
 PLAIN_KEYS = ("cores", "memory", "swap", "hostname", "ostype", "nameserver", "searchdomain", "description",
               "onboot", "rootfs")
@@ -426,7 +426,7 @@ CREATE_KEYS = ("ostemplate", "password", "ssh-public-keys", "unprivileged", "poo
 # Keys the config option refuses: an option sets them (named the same, but with _ for -), or a dict option
 # (pattern, option) does.
 OWN_OPTIONS = (*PLAIN_KEYS, "tags", "features", *CREATE_KEYS)
-OPTION_GROUPS = ((LXC_NET_KEY, "nets"), (MP_KEY, "mounts"))
+OPTION_GROUPS = ((LXC_NET_KEY, "nets"), (LXC_MP_KEY, "mounts"))
 # Keys a node changes or sets by itself; they are never compared.
 NODE_KEYS = ("digest", "lock", "parent", "template", "snaptime", "arch")
 SECRET_KEYS = ("password",)
@@ -458,7 +458,7 @@ def option_problems(p):
         problems.append(f"password must be at least {MIN_PASSWORD} characters long")
     problems.extend(group_problems("nets", p.get("nets"), LXC_NET_KEY, "net0, net1, ...", "name",
                                    "the interface name inside the container, such as name=eth0"))
-    problems.extend(group_problems("mounts", p.get("mounts"), MP_KEY, "mp0, mp1, ...", "mp",
+    problems.extend(group_problems("mounts", p.get("mounts"), LXC_MP_KEY, "mp0, mp1, ...", "mp",
                                    "the path inside the container, such as mp=/srv/data"))
     problems.extend(lxc_feature_problems(p.get("features")))
     # A full clone's volumes are projected onto it as STORAGE:volume (projected_clone_config) before the clone.

@@ -34,6 +34,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
 
 LXC_NET_KEY = re.compile(r"^net\d+$")
 LXC_MOUNT_KEY = re.compile(r"^(rootfs|mp\d+)$")
+LXC_MP_KEY = re.compile(r"^mp\d+$")  # the mount points besides the root file system
 # The flags of a container's `features` option (pve-container's $features_desc); `mount` is a list of
 # file system types, the others are booleans.
 LXC_FEATURE_FLAGS = ("force_rw_sys", "fuse", "keyctl", "mknod", "nesting")
