@@ -58,6 +58,8 @@ class GuacamoleApiError(GuacamoleError):
         self.message = (message or "").strip()
         self.expected = expected
         self.patches = patches
+        # the token the refused request carried (read_error sets it; request() renews it after a PERMISSION_DENIED)
+        self.token: str | None = None
         kind = f" {self.type}" if self.type else ""
         text = f"{method} {path} failed: HTTP {status}{kind}"
         if self.message:
@@ -280,7 +282,7 @@ class GuacamoleClient(JsonHttpClient):
         try:
             return self.send(method.upper(), self.full_path(path), **content)
         except GuacamoleApiError as exc:
-            if not exc.permission_denied or not self._renewed(getattr(exc, "token", None)):
+            if not exc.permission_denied or not self._renewed(exc.token):
                 raise
         # The token had expired (api-session-timeout) or died with a restart of the web app: the call was refused,
         # so it goes again, once, with the new token.
@@ -332,7 +334,7 @@ class GuacamoleClient(JsonHttpClient):
             error = GuacamoleApiError(method, path, reply.status_code, body.get("type"),
                                       body.get("message") or reply.reason_phrase, body.get("expected"),
                                       body.get("patches"))
-            error.token = headers.get(TOKEN_HEADER)  # the token a PERMISSION_DENIED refused (request() renews it)
+            error.token = headers.get(TOKEN_HEADER)
             return error
         text = reply.reason_phrase
         if reply.text and "json" not in reply.headers.get("Content-Type", ""):
