@@ -84,8 +84,8 @@ LEVEL_MUTUALLY_EXCLUSIVE = [("node", "vmid")]
 class Level:
     """Where a task's firewall is: ``kind`` (cluster, node or guest), its API path, and how to name it."""
 
-    def __init__(self, kind, path, label, guest_type=None):
-        self.kind, self.path, self.label, self.guest_type = kind, path, label, guest_type
+    def __init__(self, kind, path, label, guest_type=None, node=None):
+        self.kind, self.path, self.label, self.guest_type, self.node = kind, path, label, guest_type, node
 
     def at(self, *segments):
         """The API path of something below this level's firewall, each segment quoted."""
@@ -103,12 +103,12 @@ def find_level(client, node=None, vmid=None):
         kind = guest.get("type")
         if kind not in ("qemu", "lxc"):
             return None, f"vmid: guest {vmid} is of type {kind!r}, not a VM or container"
-        return Level("guest", guest_path(guest) + "/firewall", f"guest {vmid}", kind), None
+        return Level("guest", guest_path(guest) + "/firewall", f"guest {vmid}", kind, guest.get("node")), None
     if node is not None:
         nodes = [entry.get("node") for entry in client.get("/nodes") or []]
         if node not in nodes:
             return None, f"node: there is no node {node!r} in the cluster (nodes: {', '.join(sorted(nodes))})"
-        return Level("node", api_path("nodes", node, "firewall"), f"node {node}"), None
+        return Level("node", api_path("nodes", node, "firewall"), f"node {node}", node=node), None
     return Level("cluster", api_path("cluster", "firewall"), "the cluster"), None
 
 
