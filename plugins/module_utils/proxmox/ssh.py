@@ -279,6 +279,11 @@ class NodeSsh:
                        "ECDSA or RSA key)")
 
     def connect(self):
+        self.client = self._open()
+        return self
+
+    def _open(self):
+        """A new paramiko client, connected and logged in; SshError (SshHostKeyError) when it cannot be."""
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(self._policy(client))
         pkey = self._pkey()
@@ -308,14 +313,13 @@ class NodeSsh:
             client.close()
             raise SshError(f"cannot connect to {self.host}:{self.port} over SSH: {type(exc).__name__}: {exc}") \
                 from exc
-        self.client = client
-        return self
+        return client
 
     def run(self, argv, timeout=600):
         """Run the command (arguments quoted); returns (rc, stdout, stderr). SshCommandError when it outlives
         timeout seconds."""
         if self.client is None:
-            self.connect()
+            self.client = self._open()
         command = command_line(argv, self.become)
         try:
             channel = self.client.get_transport().open_session(timeout=self.connect_timeout)
