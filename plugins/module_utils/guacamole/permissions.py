@@ -25,6 +25,8 @@ permission is on (names -> identifiers, and labels for a diff).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ansible_collections.proxgate.core.plugins.module_utils.common.compare import ADD, REMOVE, REPLACE, set_changes
 from ansible_collections.proxgate.core.plugins.module_utils.guacamole.client import (
     OBJECT_PERMISSIONS,
@@ -134,7 +136,7 @@ def split_path(path):
 
 def flatten(document, kinds=None):
     """The (path, value) pairs of a permission document, one per permission, for the kinds asked (default all)."""
-    pairs = set()
+    pairs: set[tuple[str, str]] = set()
     for kind, value in (document or {}).items():
         if kinds is not None and kind not in kinds:
             continue
@@ -148,7 +150,7 @@ def flatten(document, kinds=None):
 
 def unflatten(pairs):
     """A permission document (every kind present) from (path, value) pairs."""
-    document = {kind: {} for kind in OBJECT_KINDS}
+    document: dict[str, Any] = {kind: {} for kind in OBJECT_KINDS}
     document[SYSTEM_KIND] = []
     for path, value in sorted(pairs):
         kind, identifier = split_path(path)

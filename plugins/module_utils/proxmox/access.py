@@ -186,12 +186,12 @@ def acl_requests(entries):
     """PUT /access/acl's data for entries ({(type, ugid, roleid)...}): one request per set of members that the
     same roles are to get (a node applies each request's roles to each of its members), fewest requests first
     by role."""
-    by_role = {}
+    by_role: dict[str, set[tuple[str, str]]] = {}
     for kind, ugid, role in sorted(entries):
         by_role.setdefault(role, set()).add((kind, ugid))
-    grouped = {}
-    for role, members in sorted(by_role.items()):
-        grouped.setdefault(frozenset(members), []).append(role)
+    grouped: dict[frozenset[tuple[str, str]], list[str]] = {}
+    for role, role_members in sorted(by_role.items()):
+        grouped.setdefault(frozenset(role_members), []).append(role)
     requests = []
     for members, roles in grouped.items():
         data = {"roles": ",".join(roles)}

@@ -56,7 +56,8 @@ def task_log_tail(client, upid, lines=LOG_TAIL_LINES):
     """The last lines of the task's log, oldest first (all of them when lines is None)."""
     node = parse_upid(upid)["node"]
     path = api_path("nodes", node, "tasks", upid, "log")
-    tail, start = [], 0
+    tail: list[str] = []
+    start = 0
     # The log API pages from the start (and the client keeps only `data`, not the `total` beside it):
     # read on while pages come back full, so the error at the end of a long log is not cut off.
     while True:

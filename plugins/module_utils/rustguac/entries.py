@@ -171,7 +171,8 @@ def plan_entry(current, params, update_password, extra=None):
         sent.append(label)
         before_holder[name] = SECRET_MASK if exists else None
 
-    before_secrets, after_secrets = {}, {}
+    before_secrets: dict[str, str | None] = {}
+    after_secrets: dict[str, str] = {}
     for name in SECRETS:
         value = params.get(name)
         if value and (not exists or update_password == "always" or secret_is_new(current, name)):
@@ -268,9 +269,9 @@ def resolve_names(entries, stored_by_name):
     other_names' first free name and the collision is reported; one without a ``guest`` is a problem (the run
     fails before any write). An entry stored without a guest, for the same hostname, is adopted.
     """
-    final = [None] * len(entries)
+    final: list[str | None] = [None] * len(entries)
     claimed = {}
-    by_identity = {}
+    by_identity: dict[str, list[str]] = {}
     for name in sorted(stored_by_name):
         identity = identity_of(stored_by_name[name])
         if identity:
