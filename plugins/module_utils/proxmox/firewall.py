@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
@@ -57,7 +58,8 @@ PORT_PROTOCOLS = ("tcp", "udp", "udplite", "dccp", "sctp", "6", "17", "136", "33
 # The firewall options each level takes (Firewall.pm $cluster_option_properties, $host_option_properties,
 # $vm_option_properties), with how a value is written: bool (0/1), int, or one of a list of words.
 _POLICY = ("ACCEPT", "REJECT", "DROP")
-OPTIONS = {
+# An option's kind: bool, int or str, or the tuple of the words it takes.
+OPTIONS: dict[str, dict[str, type | tuple[str, ...]]] = {
     "cluster": {"enable": bool, "ebtables": bool, "policy_in": _POLICY, "policy_out": _POLICY,
                 "policy_forward": ("ACCEPT", "DROP"), "log_ratelimit": str},
     "node": {"enable": bool, "log_level_in": LOG_LEVELS, "log_level_out": LOG_LEVELS,
@@ -416,7 +418,9 @@ def move_plan(current, target):
 
 def longest_increasing(values):
     """The values of one longest strictly increasing subsequence of values (patience sorting)."""
-    tails, tail_index, parents = [], [], [None] * len(values)
+    tails: list[int] = []
+    tail_index: list[int] = []
+    parents: list[int | None] = [None] * len(values)
     for index, value in enumerate(values):
         low, high = 0, len(tails)
         while low < high:
@@ -431,10 +435,11 @@ def longest_increasing(values):
             tail_index.append(index)
         else:
             tails[low], tail_index[low] = value, index
-    result, index = [], tail_index[-1] if tail_index else None
-    while index is not None:
-        result.append(values[index])
-        index = parents[index]
+    result = []
+    at = tail_index[-1] if tail_index else None
+    while at is not None:
+        result.append(values[at])
+        at = parents[at]
     return result[::-1]
 
 
@@ -446,7 +451,7 @@ def plan_rules(current, wanted, matched, final):
     the ids in their final order (current indexes for the rules that stay, wanted ids for the task's). Returns
     [(kind, pos, data)]: ('delete', pos, {}), ('update', pos, data), ('create', 0, data), ('move', pos,
     {'moveto': n})."""
-    writes = []
+    writes: list[tuple[str, int, dict[str, Any]]] = []
     staying = set(final)
     order = list(range(len(current)))
     for index in sorted(set(order) - staying, reverse=True):
@@ -505,6 +510,13 @@ def option_value(level_kind, key, value):
     if kind is None:
         known = ", ".join(sorted(OPTIONS[level_kind]))
         return None, f"options: {key!r} is no firewall option of {level_kind} level (known: {known})"
+    if isinstance(kind, tuple):
+        text = str(value)
+        if text.upper() in kind and key.startswith("policy"):
+            return text.upper(), None
+        if text in kind:
+            return text, None
+        return None, f"options.{key} must be one of {', '.join(kind)}; got {value!r}"
     if kind is bool:
         text = str(value).lower()
         if text in ("1", "true", "yes", "on"):
@@ -517,14 +529,7 @@ def option_value(level_kind, key, value):
             return int(value), None
         except (TypeError, ValueError):
             return None, f"options.{key} must be a whole number; got {value!r}"
-    if kind is str:
-        return str(value), None
-    text = str(value)
-    if text.upper() in kind and key.startswith("policy"):
-        return text.upper(), None
-    if text in kind:
-        return text, None
-    return None, f"options.{key} must be one of {', '.join(kind)}; got {value!r}"
+    return str(value), None  # kind is str
 
 
 def option_equal(key, wanted, have):
