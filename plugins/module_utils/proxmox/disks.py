@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.basic import missing_required_lib
@@ -165,7 +166,7 @@ def gib_text(size):
 
 def wanted_options(params):
     """The drive options the parameters ask for, as PVE spells them; None means 'remove it'."""
-    options = {}
+    options: dict[str, str | None] = {}
     if params.get("discard") is not None:
         options["discard"] = "on" if params["discard"] else "ignore"
     for name in ("ssd", "iothread", "backup"):
@@ -395,12 +396,14 @@ class DiskModule(ProxmoxModule):
     """The steps on the slot (the disk option) of a QEMU VM that the module's run found (set_vm). Each write is
     recorded with act() in the result's actions and the diff, and skipped in check mode."""
 
+    # The VM (its /cluster/resources entry) and its API path: set_vm sets them before any step reads them.
+    vm: dict[str, Any]
+    path: str
+
     def __init__(self):
         super().__init__()
         self.result = dict(changed=False, disk=self.params["disk"], actions=[], tasks=self.tasks)
-        self.diff = {"before": {}, "after": {}}
-        self.vm = None
-        self.path = None
+        self.diff: dict[str, dict[str, Any]] = {"before": {}, "after": {}}
         self.version = None  # the node's (major, minor) once read; () when it could not be read
 
     def set_vm(self, vm, path):
