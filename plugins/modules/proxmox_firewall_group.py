@@ -11,7 +11,8 @@ short_description: Create, comment, rename or delete a Proxmox VE firewall secur
 version_added: 0.1.0
 description:
   - Makes sure a cluster security group exists with the comment given (O(state=present)), or does not exist
-    (O(state=absent)). Its rules are M(proxgate.core.proxmox_firewall_rule)'s, with O(proxgate.core.proxmox_firewall_rule#module:security_group).
+    (O(state=absent)). Its rules are M(proxgate.core.proxmox_firewall_rule)'s, with
+    O(proxgate.core.proxmox_firewall_rule#module:security_group).
   - With O(rename_from), an existing group is renamed to O(name); the node renames it in every rule that applies it
     (Groups.pm C(create_security_group) with C(rename)). When O(name) exists already and O(rename_from) does not,
     nothing is renamed.
@@ -150,7 +151,8 @@ class ProxmoxFirewallGroup(ObjectModule, ProxmoxModule):
         if found is None and source is not None and self.params["state"] == "present":
             found = self.find(source)
             if found is None:
-                self.fail(f"rename_from: there is no security group {source!r} to rename, and no {self.params['name']!r}")
+                self.fail(f"rename_from: there is no security group {source!r} to rename, and no "
+                          f"{self.params['name']!r}")
             self.renaming = True
         return found
 
