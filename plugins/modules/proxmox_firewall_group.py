@@ -62,12 +62,7 @@ EXAMPLES = r"""
     name: webservers
     comment: HTTP and HTTPS from anywhere
 
-- name: Its rules
-  proxgate.core.proxmox_firewall_rule:
-    security_group: webservers
-    rules:
-      - {action: ACCEPT, macro: HTTPS, comment: https}
-      - {action: ACCEPT, macro: HTTP, comment: http}
+# Its rules: proxgate.core.proxmox_firewall_rule with security_group: webservers.
 
 - name: Renamed, with the rules that apply it
   proxgate.core.proxmox_firewall_group:
