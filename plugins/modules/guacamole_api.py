@@ -334,11 +334,11 @@ class GuacamoleApi(ApiCallModule, GuacamoleModule):
             return self.ensure_absent()
         return self.call()
 
-    def send(self, method, body=None):
+    def send(self, method, payload=None):
         """The reply to the call, and no more result keys (a Guacamole call starts no task)."""
         query = self.params["query"] or None
         if method in BODY_METHODS:
-            reply = self.client.request(method, self.path, params=query, json=body)
+            reply = self.client.request(method, self.path, params=query, json=payload)
         else:
             reply = self.client.request(method, self.path, params=query)
         return reply, {}

@@ -52,8 +52,8 @@ def test_create_rename_and_delete_a_security_group(run_playbook, pve, pve_env, w
     assert run.result("Rename")["group"] == {"name": "web", "comment": "renamed", "rules": 2}
     assert run.result("Plan delete")["diff"]["before"]["rules"] == 2
     assert run.result("Bad name")["msg"].startswith("name must be a security group name: 2 to 18 letters")
-    assert run.result("Nothing to rename")["msg"] == ("rename_from: there is no security group 'nosuch' to rename, "
-                                                       "and no 'other'")
+    assert run.result("Nothing to rename")["msg"] == (
+        "rename_from: there is no security group 'nosuch' to rename, and no 'other'")
     cluster = pve.pve.firewall_config("cluster")
     assert cluster["groups"] == {}
     # The node renamed the group in the rule that applies it; deleting the group left that rule.
