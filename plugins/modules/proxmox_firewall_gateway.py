@@ -164,7 +164,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client impor
     api_path,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall import (
-    GUEST_IFACE,
     Level,
     clean_cidr,
     entry_data,
@@ -182,7 +181,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.gateway impo
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import cluster_guests, guest_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import parse_props
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import NET_KEY, parse_props
 
 PROTOCOL = re.compile(r"[a-z][a-z0-9-]{0,31}")
 SHOWN_IN_WARNING = 10
@@ -367,7 +366,7 @@ class ProxmoxFirewallGateway(ProxmoxModule):
             return "the guest's input policy accepts everything (options: policy_in ACCEPT)"
         config = self.client.get(guest_path(guest) + "/config") or {}
         unfiltered = sorted((key for key, value in config.items()
-                             if GUEST_IFACE.fullmatch(key) and parse_props(value).get("firewall") != "1"),
+                             if NET_KEY.fullmatch(key) and parse_props(value).get("firewall") != "1"),
                             key=lambda key: int(key[3:]))
         if unfiltered:
             return f"{', '.join(unfiltered)} without firewall=1: traffic through it is not filtered"

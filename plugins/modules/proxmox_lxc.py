@@ -394,7 +394,6 @@ import re
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.config import (
     LXC_MOUNT_KEY,
     LXC_MP_KEY,
-    LXC_NET_KEY,
     lxc_feature_problems,
     lxc_features_value,
     lxc_mount_conflicts,
@@ -412,6 +411,7 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.lifecycle im
     guest_option_problems,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
+    NET_KEY,
     canonical_scalar,
     parse_props,
     storage_id_problem,
@@ -426,7 +426,7 @@ CREATE_KEYS = ("ostemplate", "password", "ssh-public-keys", "unprivileged", "poo
 # Keys the config option refuses: an option sets them (named the same, but with _ for -), or a dict option
 # (pattern, option) does.
 OWN_OPTIONS = (*PLAIN_KEYS, "tags", "features", *CREATE_KEYS)
-OPTION_GROUPS = ((LXC_NET_KEY, "nets"), (LXC_MP_KEY, "mounts"))
+OPTION_GROUPS = ((NET_KEY, "nets"), (LXC_MP_KEY, "mounts"))
 # Keys a node changes or sets by itself; they are never compared.
 NODE_KEYS = ("digest", "lock", "parent", "template", "snaptime", "arch")
 SECRET_KEYS = ("password",)
@@ -456,7 +456,7 @@ def option_problems(p):
                         f"local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst, got {p['ostemplate']!r}")
     if p.get("password") is not None and len(p["password"]) < MIN_PASSWORD:
         problems.append(f"password must be at least {MIN_PASSWORD} characters long")
-    problems.extend(group_problems("nets", p.get("nets"), LXC_NET_KEY, "net0, net1, ...", "name",
+    problems.extend(group_problems("nets", p.get("nets"), NET_KEY, "net0, net1, ...", "name",
                                    "the interface name inside the container, such as name=eth0"))
     problems.extend(group_problems("mounts", p.get("mounts"), LXC_MP_KEY, "mp0, mp1, ...", "mp",
                                    "the path inside the container, such as mp=/srv/data"))

@@ -17,6 +17,7 @@ import re
 from ansible_collections.proxgate.core.plugins.module_utils.common.compare import dict_changes
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import (
     FALSE_WORDS,
+    NET_KEY,
     NEW_DISK,
     TRUE_WORDS,
     canonical_scalar,
@@ -32,7 +33,6 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import
     volume_storage,
 )
 
-LXC_NET_KEY = re.compile(r"^net\d+$")
 LXC_MOUNT_KEY = re.compile(r"^(rootfs|mp\d+)$")
 LXC_MP_KEY = re.compile(r"^mp\d+$")  # the mount points besides the root file system
 # The flags of a container's `features` option (pve-container's $features_desc); `mount` is a list of
@@ -215,7 +215,7 @@ def lxc_value_equal(key, desired, current):
         return _features_on(desired) == _features_on(current)
     if current is None or desired is None:
         return current is None and desired is None
-    if LXC_NET_KEY.match(key):
+    if NET_KEY.match(key):
         return lxc_net_equal(desired, current)
     if LXC_MOUNT_KEY.match(key):
         return drive_equal(desired, current)
@@ -227,7 +227,7 @@ def lxc_value_to_write(key, wanted, current):
     for; an existing mount point keeps its volume and size and takes the new options."""
     if current is None or wanted is None:
         return wanted
-    if LXC_NET_KEY.match(key):
+    if NET_KEY.match(key):
         want = parse_props(wanted)
         hwaddr = parse_props(current).get("hwaddr")
         if "hwaddr" not in want and hwaddr:

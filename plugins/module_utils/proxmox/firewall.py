@@ -36,6 +36,7 @@ from typing import Any
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.guests import find_guest, guest_path
+from ansible_collections.proxgate.core.plugins.module_utils.proxmox.specs import NET_KEY
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-_]+")
 NAME_LONGEST = 64
@@ -43,7 +44,6 @@ GROUP_LONGEST = 18  # $max_group_name_length
 ADDRESS_REF = re.compile(r"(?:\+(?:dc/|guest/|sdn/)?|(?:dc/|guest/)?)[A-Za-z][A-Za-z0-9\-_]+")
 ALIAS_REF = re.compile(r"(?:dc/|guest/)?[A-Za-z][A-Za-z0-9\-_]+")
 SERVICE = re.compile(r"[A-Za-z][A-Za-z0-9\-_.+]*")
-GUEST_IFACE = re.compile(r"net\d+")
 IFACE = re.compile(r"[a-zA-Z][a-zA-Z0-9_.\-]{1,19}")
 PROTO = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
 LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "nolog")
@@ -334,7 +334,7 @@ def desired_rule(spec, level, option="rules"):
         problems.append(f"{where}.iface: a security group's rules take no interface (the rule applying the group "
                         f"does)")
     elif "iface" in rule:
-        pattern = GUEST_IFACE if level.kind == "guest" else IFACE
+        pattern = NET_KEY if level.kind == "guest" else IFACE
         if not pattern.fullmatch(rule["iface"]):
             what = "one of the guest's network devices, net0 to net31" if level.kind == "guest" else \
                 "an interface name"
