@@ -3,15 +3,41 @@ the next runs after it fails), run once for a test module against servers of its
 module in a process of its own; what is saved is an ansible-playbook start, and a server, per case. A case's
 test then looks up its own task: failed_message(run, name).
 
-For the tests whose cases are refused before any request: the servers then saw nothing from any of them."""
+For the tests whose cases are refused before any request: the servers then saw nothing from any of them.
+
+Under pytest-xdist, each worker that runs one of the cases would make its module fixture, and run the whole batch:
+once_for_all_workers has the first worker to need it run it, and the others wait for what it found instead of
+running it again. (--dist loadgroup would send a batch's tests to one worker, but xdist 3.8 groups them by
+rewriting nodeids, which pytest 9 no longer reads.)"""
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
+import json
+import os
 import sys
 import textwrap
 
 from tests.emulators.pve import ServedPve, demo_guests, load_guests
-from tests.integration.conftest import BIN, PASSWORD, TOKEN_ID, TOKEN_SECRET, run_ansible_playbook
+from tests.integration.conftest import BIN, PASSWORD, TOKEN_ID, TOKEN_SECRET, PlaybookRun, run_ansible_playbook
+
+
+def once_for_all_workers(tmp_path_factory, name, make):
+    """(PlaybookRun, *found) of make(workdir) -> (PlaybookRun, *JSON-able values), made once in the session: by
+    this process without xdist; with it, by the first worker to get here, in the folder all the session's workers
+    share, under a file lock (pytest-xdist's recipe), and read back by the others."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent  # this session's, one per run of pytest
+    made = shared / f"{name}.json"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not made.exists():
+            run, *found = make(tmp_path_factory.mktemp(name))
+            made.write_text(json.dumps([dataclasses.asdict(run), *found], default=repr))
+    run, *found = json.loads(made.read_text())
+    return (PlaybookRun(**run), *found)
 
 
 def run_tasks(workdir, tasks, env):

@@ -15,7 +15,7 @@ import pytest
 
 from tests.emulators.guacamole import GuacamoleEmulator
 from tests.integration import guacamole_fixtures
-from tests.integration.batch_fixtures import failed_message, run_tasks
+from tests.integration.batch_fixtures import failed_message, once_for_all_workers, run_tasks
 from tests.integration.guacamole_fixtures import ADMIN_PASSWORD, guac_env
 
 pytestmark = pytest.mark.integration
@@ -80,12 +80,14 @@ def refusals(tmp_path_factory):
               f"    connections: [{json.dumps(connection)}]\n"
               for index, (_where, connection, _why) in enumerate(SYNC_CASES)]
     tasks.append(GRANT_TASK)
-    emu = GuacamoleEmulator(host="127.0.0.1", port=0, version="1.6.0", admin_password=ADMIN_PASSWORD).start()
-    try:
-        run = run_tasks(tmp_path_factory.mktemp("refusals"), tasks, guac_env(emu))
-        return run, list(emu.requests)
-    finally:
-        emu.stop()
+
+    def make(workdir):
+        emu = GuacamoleEmulator(host="127.0.0.1", port=0, version="1.6.0", admin_password=ADMIN_PASSWORD).start()
+        try:
+            return run_tasks(workdir, tasks, guac_env(emu)), list(emu.requests)
+        finally:
+            emu.stop()
+    return once_for_all_workers(tmp_path_factory, "guacamole-name-refusals", make)
 
 
 def refused(refusals, task):

@@ -14,7 +14,7 @@ The formats, as PVE checks them:
 
 import pytest
 
-from tests.integration.batch_fixtures import failed_message, run_tasks, served_pve
+from tests.integration.batch_fixtures import failed_message, once_for_all_workers, run_tasks, served_pve
 
 pytestmark = pytest.mark.integration
 
@@ -81,19 +81,20 @@ SNAPSHOT_CASES = [
 def refusals(tmp_path_factory):
     """The cases of the three parametrized tests below as the tasks of one playbook run against one server
     (batch_fixtures.py). (the run, the requests the server saw, VM 101's status after it)."""
-    workdir = tmp_path_factory.mktemp("refusals")
-    served, env = served_pve(workdir / "pki")
-    try:
-        tasks = [f"- name: Node with a query {index}\n  proxgate.core.{module}:\n    node: \"pve1?x=#\"\n    {extra}"
-                 for index, (module, extra) in enumerate(NODE_CASES)]
-        tasks += [f"- name: Storage that is a path {index}\n  proxgate.core.{module}:\n    {task}"
-                  for index, (module, task) in enumerate(STORAGE_CASES)]
-        tasks += [f"- name: Snapshot name that is a path {index}\n  proxgate.core.{module}:\n    {task}"
-                  for index, (module, task) in enumerate(SNAPSHOT_CASES)]
-        run = run_tasks(workdir, tasks, env)
-        return run, list(served.pve.requests), vm(served, 101).status
-    finally:
-        served.stop()
+    def make(workdir):
+        served, env = served_pve(workdir / "pki")
+        try:
+            return run_tasks(workdir, tasks, env), list(served.pve.requests), vm(served, 101).status
+        finally:
+            served.stop()
+
+    tasks = [f"- name: Node with a query {index}\n  proxgate.core.{module}:\n    node: \"pve1?x=#\"\n    {extra}"
+             for index, (module, extra) in enumerate(NODE_CASES)]
+    tasks += [f"- name: Storage that is a path {index}\n  proxgate.core.{module}:\n    {task}"
+              for index, (module, task) in enumerate(STORAGE_CASES)]
+    tasks += [f"- name: Snapshot name that is a path {index}\n  proxgate.core.{module}:\n    {task}"
+              for index, (module, task) in enumerate(SNAPSHOT_CASES)]
+    return once_for_all_workers(tmp_path_factory, "path-segment-refusals", make)
 
 
 @pytest.mark.parametrize("module, extra", NODE_CASES)

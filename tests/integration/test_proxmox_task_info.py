@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.emulators.pve import write_requests
-from tests.integration.batch_fixtures import failed_message, served_pve
+from tests.integration.batch_fixtures import failed_message, once_for_all_workers, served_pve
 from tests.integration.batch_fixtures import run_tasks as run_task_list
 from tests.integration.conftest import TOKEN_ID, TOKEN_SECRET
 
@@ -100,15 +100,16 @@ BAD_INPUT = [
 def bad_inputs(tmp_path_factory):
     """BAD_INPUT as the tasks of one playbook run against one server (batch_fixtures.py). (the run, the server's
     write requests after it)."""
-    workdir = tmp_path_factory.mktemp("bad-inputs")
-    served, env = served_pve(workdir / "pki")
-    try:
-        run = run_task_list(workdir, [f"- name: Bad {index}\n  proxgate.core.proxmox_task_info:\n"
-                                      f"    {options.replace(chr(10) + 12 * ' ', chr(10) + 4 * ' ')}"
-                                      for index, (options, _message) in enumerate(BAD_INPUT)], env)
-        return run, write_requests(served.pve)
-    finally:
-        served.stop()
+    def make(workdir):
+        served, env = served_pve(workdir / "pki")
+        try:
+            run = run_task_list(workdir, [f"- name: Bad {index}\n  proxgate.core.proxmox_task_info:\n"
+                                          f"    {options.replace(chr(10) + 12 * ' ', chr(10) + 4 * ' ')}"
+                                          for index, (options, _message) in enumerate(BAD_INPUT)], env)
+            return run, write_requests(served.pve)
+        finally:
+            served.stop()
+    return once_for_all_workers(tmp_path_factory, "proxmox-task-info-bad-inputs", make)
 
 
 @pytest.mark.parametrize("options, message", BAD_INPUT)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.emulators.pve import write_requests
-from tests.integration.batch_fixtures import failed_message, run_tasks, served_pve
+from tests.integration.batch_fixtures import failed_message, once_for_all_workers, run_tasks, served_pve
 
 pytestmark = pytest.mark.integration
 
@@ -219,15 +219,16 @@ def refused_before_any_write(options_expected):
 def bad_inputs(tmp_path_factory):
     """The cases refused before any write, as the tasks of one playbook run against one server
     (batch_fixtures.py). (the run, the server's write requests after it, whether it has a VM x1)."""
-    workdir = tmp_path_factory.mktemp("bad-inputs")
-    served, env = served_pve(workdir / "pki")
-    try:
-        run = run_tasks(workdir, [f"- name: Bad input {index}\n  proxgate.core.proxmox_vm: {json.dumps(options)}"
-                                  for index, (options, expected) in enumerate(BAD_INPUT)
-                                  if refused_before_any_write((options, expected))], env)
-        return run, write_requests(served.pve), vm_named(served, "x1") is not None
-    finally:
-        served.stop()
+    def make(workdir):
+        served, env = served_pve(workdir / "pki")
+        try:
+            run = run_tasks(workdir, [f"- name: Bad input {index}\n  proxgate.core.proxmox_vm: {json.dumps(options)}"
+                                      for index, (options, expected) in enumerate(BAD_INPUT)
+                                      if refused_before_any_write((options, expected))], env)
+            return run, write_requests(served.pve), vm_named(served, "x1") is not None
+        finally:
+            served.stop()
+    return once_for_all_workers(tmp_path_factory, "proxmox-vm-bad-inputs", make)
 
 
 @pytest.mark.parametrize("options, expected", BAD_INPUT)
