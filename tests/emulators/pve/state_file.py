@@ -21,7 +21,7 @@ from pathlib import Path
 NOT_STATE = frozenset({
     "runner", "site", "app", "request_log", "random_faults", "state_file", "requests", "drops", "lost_answers",
     "nextid_hold", "failures", "host", "port", "user", "password", "time_scale", "latency", "network", "ticket_ttl",
-    "agent_boot_secs", "agent_hang_secs", "privilege_log",
+    "agent_boot_secs", "agent_hang_secs", "privilege_log", "interleavings",
 })
 
 
