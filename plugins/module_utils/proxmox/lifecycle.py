@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from typing import Any
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.diff import mask_secrets
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
@@ -201,7 +203,8 @@ class GuestModule(ProxmoxModule):
     clone_options = GUEST_CLONE_OPTIONS  # options that only a clone takes
     secret_keys = ()  # configuration keys masked in the diff
     value_equal = staticmethod(config_value_equal)  # value_equal(key, desired, current)
-    value_to_write = None  # value_to_write(key, wanted, current): what to send for a changed key
+    # staticmethod(f), f(key, wanted, current): what to send for a changed key (every module sets it)
+    value_to_write: Callable[[str, Any, Any], Any]
     # node and pool go into paths (POST /nodes/<node>/<kind>, PUT /pools/<pool>); storage and snapname are
     # the clone's target storage and source snapshot, names PVE checks by the same formats.
     name_formats = {"node": "pve-node", "pool": "pve-poolid", "storage": "pve-storage-id",
@@ -209,9 +212,9 @@ class GuestModule(ProxmoxModule):
 
     def __init__(self):
         super().__init__()
-        self.result = dict(changed=False, created=False, changed_keys=[], pending=[], reboot_required=False,
-                           tasks=self.tasks)
-        self.diff = {"before": {}, "after": {}}
+        self.result: dict[str, Any] = dict(changed=False, created=False, changed_keys=[], pending=[],
+                                           reboot_required=False, tasks=self.tasks)
+        self.diff: dict[str, dict[str, Any]] = {"before": {}, "after": {}}
 
     @property
     def noun(self) -> str:
@@ -413,13 +416,14 @@ class GuestModule(ProxmoxModule):
         p = self.params
         wanted = empty_as_unset(self.wanted_config({}))
         source = None
+        node = p["node"]
         if p["clone"]:
             source = self.clone_source()
-        elif not p["node"]:
+            node = node or source["node"]
+        elif not node:
             self.fail(f"node is required to create a {self.noun} (or give clone to copy one)")
         self.check_create(source, wanted)
         vmid = p["vmid"] if p["vmid"] is not None else self.next_vmid()
-        node = p["node"] or source["node"]
         create_params = {} if source else self.create_params()
         self.changed()
         self.result["created"] = True
