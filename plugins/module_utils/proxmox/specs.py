@@ -75,7 +75,7 @@ SIZE_UNITS = {"": 1 << 30, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 4
 def parse_props(text, default_key=None):
     """A property string as an ordered dict. A first item without '=' goes under default_key
     (or becomes a key with value None when there is none)."""
-    result = {}
+    result: dict[str, str | None] = {}
     if text is None:
         return result
     for index, item in enumerate(str(text).split(",")):
