@@ -161,16 +161,16 @@ from ansible_collections.proxgate.core.plugins.module_utils.common.parallel impo
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import (
     ProxmoxApiError,
     ProxmoxError,
-    api_path,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall import (
-    Level,
     clean_cidr,
     entry_data,
-    entry_view,
+    guest_level,
+    ipset_entries,
     name_problem,
     plan_entries,
-    rule_view,
+    rule_views,
+    rule_write,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.gateway import (
     IPSET_COMMENT,
@@ -284,21 +284,15 @@ class ProxmoxFirewallGateway(ProxmoxModule):
 
     # ------------------------------------------------------------------ reads
 
-    def level_of(self, guest):
-        return Level("guest", guest_path(guest) + "/firewall", f"guest {guest['vmid']}", guest.get("type"))
-
     def owned_state(self, level):
         """(the IPSet's entries or None when it is not there, the rules in order as rule views)."""
         ipset = self.params["ipset"]
         names = {str(entry.get("name", "")).lower() for entry in self.client.get(level.at("ipset")) or []}
-        entries = [entry_view(entry) for entry in self.client.get(level.at("ipset", ipset)) or []] \
-            if ipset in names else None
-        listing = self.client.get(level.at("rules")) or []
-        rules = [rule_view(rule) for rule in sorted(listing, key=lambda rule: int(rule.get("pos", 0)))]
-        return entries, rules
+        entries = ipset_entries(self.client, level, ipset) if ipset in names else None
+        return entries, rule_views(self.client.get(level.at("rules")))
 
     def open_plan(self, guest):
-        ipset, level = self.params["ipset"], self.level_of(guest)
+        ipset, level = self.params["ipset"], guest_level(guest)
         plan = GuestPlan(guest, level)
         entries, rules = self.owned_state(level)
         plan.before = self.shown(entries, rules)
@@ -306,7 +300,7 @@ class ProxmoxFirewallGateway(ProxmoxModule):
             plan.add("POST", level.at("ipset"), {"name": ipset, "comment": IPSET_COMMENT}, f"create IPSet {ipset}")
             entries = []
         adds, updates, removes = plan_entries(entries, self.sources, exclusive=True)
-        for entry in sorted(removes, key=lambda entry: entry["cidr"]):
+        for entry in removes:
             plan.add("DELETE", level.at("ipset", ipset, entry["cidr"]), {}, f"remove {entry['cidr']}")
         for entry in updates:
             plan.add("PUT", level.at("ipset", ipset, entry["cidr"]), entry_data(entry), f"update {entry['cidr']}")
@@ -325,7 +319,7 @@ class ProxmoxFirewallGateway(ProxmoxModule):
         if guest.get("status") == "unknown":
             self.unchecked.append({"vmid": vmid, "reason": f"its node {node} does not answer"})
             return None
-        level = self.level_of(guest)
+        level = guest_level(guest)
         try:
             entries, rules = self.owned_state(level)
         except ProxmoxError as exc:
@@ -345,9 +339,7 @@ class ProxmoxFirewallGateway(ProxmoxModule):
         shown = {"delete": "close", "update": "update", "create": "open", "move": "move"}
         for kind, pos, data in writes:
             rule = data if kind == "create" else rules[pos] if kind == "delete" else dict(rules[pos], **data)
-            method = {"delete": "DELETE", "create": "POST"}.get(kind, "PUT")
-            path = plan.level.at("rules") if kind == "create" else plan.level.at("rules") + api_path(pos)
-            plan.add(method, path, data, f"{shown[kind]} {port_label(rule)}")
+            plan.add(*rule_write(plan.level, kind, pos), data, f"{shown[kind]} {port_label(rule)}")
 
     def shown(self, entries, rules):
         """A guest's IPSet addresses (None: no IPSet) and the ports of the module's rules, for the diff."""

@@ -106,11 +106,11 @@ groups:
 
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall import (
     clean_comment,
-    entry_view,
     find_level,
     group_level,
     group_name_problem,
-    rule_view,
+    ipset_entries,
+    rule_views,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
 
@@ -161,9 +161,7 @@ class ProxmoxFirewallInfo(ProxmoxModule):
             result["options"] = {key: value for key, value in (client.get(level.at("options")) or {}).items()
                                  if key != "digest"}
         if "rules" in wanted:
-            listing = client.get(level.at() if level.kind == "group" else level.at("rules")) or []
-            ordered = sorted(listing, key=lambda rule: int(rule.get("pos", 0)))
-            result["rules"] = [dict(rule_view(rule), pos=pos) for pos, rule in enumerate(ordered)]
+            result["rules"] = [dict(rule, pos=pos) for pos, rule in enumerate(rule_views(client.get(level.rules_path)))]
         if "ipsets" in wanted:
             result["ipsets"] = [self.ipset(level, entry) for entry in sorted(
                 client.get(level.at("ipset")) or [], key=lambda entry: entry["name"])]
@@ -179,9 +177,8 @@ class ProxmoxFirewallInfo(ProxmoxModule):
         return result
 
     def ipset(self, level, listed):
-        entries = [entry_view(entry) for entry in self.client.get(level.at("ipset", listed["name"])) or []]
         return {"name": listed["name"], "comment": clean_comment(listed.get("comment")),
-                "entries": sorted(entries, key=lambda entry: entry["cidr"])}
+                "entries": ipset_entries(self.client, level, listed["name"])}
 
 
 def main():

@@ -151,8 +151,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall imp
     entry_cidr_problem,
     entry_data,
     entry_key,
-    entry_view,
     find_level,
+    ipset_entries,
     level_argument_spec,
     missing_references,
     name_problem,
@@ -214,9 +214,8 @@ class ProxmoxFirewallIpset(ObjectModule, ProxmoxModule):
         found = find_entry(self.client.get(self.level.at("ipset")), "name", self.params["name"])
         if found is None:
             return None
-        entries = [entry_view(entry) for entry in self.client.get(self.level.at("ipset", self.params["name"])) or []]
         return {"name": found["name"], "comment": clean_comment(found.get("comment")),
-                "entries": sorted_entries(entries)}
+                "entries": ipset_entries(self.client, self.level, self.params["name"])}
 
     def desired(self, existing):
         """Check that the aliases among the entries exist (IPSet.pm create_ip refuses one that does not), so that

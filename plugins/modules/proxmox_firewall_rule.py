@@ -206,7 +206,6 @@ requests:
 
 from ansible_collections.proxgate.core.plugins.module_utils.common.object_module import ObjectModule
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.access import unknown_names
-from ansible_collections.proxgate.core.plugins.module_utils.proxmox.client import api_path
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall import (
     RULE_FIELDS,
     desired_rule,
@@ -217,7 +216,8 @@ from ansible_collections.proxgate.core.plugins.module_utils.proxmox.firewall imp
     missing_references,
     plan_rules,
     reference,
-    rule_view,
+    rule_views,
+    rule_write,
     rules_by_comment,
 )
 from ansible_collections.proxgate.core.plugins.module_utils.proxmox.module import ProxmoxModule
@@ -230,7 +230,6 @@ RULE_OPTIONS = dict(
     log=dict(type="str", choices=["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "nolog"]),
     **{key: dict(type="str") for key in RULE_FIELDS if key not in ("type", "action", "enable", "comment", "log")},
 )
-METHODS = {"delete": "DELETE", "update": "PUT", "create": "POST", "move": "PUT"}
 
 
 class ProxmoxFirewallRule(ObjectModule, ProxmoxModule):
@@ -284,21 +283,16 @@ class ProxmoxFirewallRule(ObjectModule, ProxmoxModule):
             level = group_level(group)
             known = {entry.get("group") for entry in self.client.get("/cluster/firewall/groups") or []}
             listing = self.client.get(level.at()) if group in known else []
-        current = [rule_view(rule) for rule in sorted(listing or [], key=lambda rule: int(rule.get("pos", 0)))]
+        current = rule_views(listing)
         wanted, matched, final = self.plan(level, current)
         writes = plan_rules(current, wanted, matched, final)
         if group is not None and group not in known and params["state"] == "present":
             requests.append({"method": "POST", "pos": None, "data": {"group": group}})
             self.write(self.client.post, "/cluster/firewall/groups", group=group)
         for kind, pos, data in writes:  # all planned: now written, in order
-            requests.append({"method": METHODS[kind], "pos": None if kind == "create" else pos, "data": data})
-            rules = level.at() if level.kind == "group" else level.at("rules")  # Groups.pm: rules at {group}
-            if kind == "delete":
-                self.write(self.client.delete, rules + api_path(pos))
-            elif kind == "create":
-                self.write(self.client.post, rules, **data)
-            else:
-                self.write(self.client.put, rules + api_path(pos), **data)
+            method, path = rule_write(level, kind, pos)
+            requests.append({"method": method, "pos": None if kind == "create" else pos, "data": data})
+            self.write(self.client.request, method, path, data=data or None)
         after = [dict(wanted.get(ident) or current[ident], pos=pos) for pos, ident in enumerate(final)]
         before = [dict(rule, pos=pos) for pos, rule in enumerate(current)]
         self.extra = {"requests": requests}

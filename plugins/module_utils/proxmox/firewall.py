@@ -49,6 +49,8 @@ PROTO = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
 LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "nolog")
 ACTIONS = ("ACCEPT", "DROP", "REJECT")
 RULE_TYPES = ("in", "out", "forward", "group")
+# The method of each kind of write plan_rules plans (a move is an update with moveto).
+RULE_METHODS = {"delete": "DELETE", "update": "PUT", "create": "POST", "move": "PUT"}
 # Option name -> API name of a rule's fields, in the order a node writes them (Firewall.pm $format_rules).
 RULE_FIELDS = {"type": "type", "action": "action", "macro": "macro", "iface": "iface", "source": "source",
                "dest": "dest", "proto": "proto", "dport": "dport", "sport": "sport", "log": "log",
@@ -93,6 +95,17 @@ class Level:
         """The API path of something below this level's firewall, each segment quoted."""
         return self.path + api_path(*segments) if segments else self.path
 
+    @property
+    def rules_path(self):
+        """Where the level's rules are: .../rules, or a security group's own path (Groups.pm)."""
+        return self.at() if self.kind == "group" else self.at("rules")
+
+
+def guest_level(guest):
+    """The Level of a guest's firewall, from its /cluster/resources entry (node and type)."""
+    return Level("guest", guest_path(guest) + "/firewall", f"guest {guest['vmid']}", guest.get("type"),
+                 guest.get("node"))
+
 
 def find_level(client, node=None, vmid=None):
     """The Level of the node or guest named, or the cluster's; (None, message) when the guest or node is not
@@ -105,7 +118,7 @@ def find_level(client, node=None, vmid=None):
         kind = guest.get("type")
         if kind not in ("qemu", "lxc"):
             return None, f"vmid: guest {vmid} is of type {kind!r}, not a VM or container"
-        return Level("guest", guest_path(guest) + "/firewall", f"guest {vmid}", kind, guest.get("node")), None
+        return guest_level(guest), None
     if node is not None:
         nodes = [entry.get("node") for entry in client.get("/nodes") or []]
         if node not in nodes:
@@ -364,6 +377,18 @@ def rule_view(rule):
     return view
 
 
+def rule_views(listing):
+    """The rules of GET .../rules (or a security group's) in their order, as rule_view shows them."""
+    return [rule_view(rule) for rule in sorted(listing or [], key=lambda rule: int(rule.get("pos", 0)))]
+
+
+def rule_write(level, kind, pos):
+    """(HTTP method, path) of one write plan_rules planned: a create is POSTed to the level's rules, a delete,
+    update or move goes to the rule at pos."""
+    method = RULE_METHODS[kind]
+    return method, level.rules_path if kind == "create" else level.rules_path + api_path(pos)
+
+
 def rule_update(current, wanted):
     """PUT .../rules/{pos}'s data that makes current (a rule_view) the wanted rule: the fields that differ, and
     ``delete`` for those current has and wanted has not; {} when they agree (a macro compared without case)."""
@@ -475,6 +500,12 @@ def entry_view(entry):
     """An IPSet entry of GET .../ipset/{name} as it is compared: cidr, nomatch (bool), comment (or None)."""
     return {"cidr": entry["cidr"], "nomatch": bool(int(entry.get("nomatch") or 0)),
             "comment": clean_comment(entry.get("comment"))}
+
+
+def ipset_entries(client, level, name):
+    """The entries of an IPSet of the level, as entry_view shows them, sorted by address."""
+    entries = [entry_view(entry) for entry in client.get(level.at("ipset", name)) or []]
+    return sorted(entries, key=lambda entry: entry["cidr"])
 
 
 def plan_entries(current, wanted, exclusive):
