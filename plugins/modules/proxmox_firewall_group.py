@@ -133,23 +133,22 @@ class ProxmoxFirewallGroup(ObjectModule, ProxmoxModule):
         if params["rename_from"] is not None:
             params["rename_from"] = params["rename_from"].lower()
 
-    def find(self, name):
-        for entry in self.client.get(GROUPS) or []:
-            if entry.get("group") == name:
-                rules = self.client.get(group_level(name).at()) or []
-                return {"name": name, "comment": clean_comment(entry.get("comment")), "rules": len(rules)}
-        return None
+    def described(self, listed):
+        """The group of a GET /cluster/firewall/groups entry, with how many rules it holds."""
+        rules = self.client.get(group_level(listed["group"]).at()) or []
+        return {"name": listed["group"], "comment": clean_comment(listed.get("comment")), "rules": len(rules)}
 
     def locate(self):
-        found = self.find(self.params["name"])
-        source = self.params["rename_from"]
-        if found is None and source is not None and self.params["state"] == "present":
-            found = self.find(source)
-            if found is None:
-                self.fail(f"rename_from: there is no security group {source!r} to rename, and no "
-                          f"{self.params['name']!r}")
-            self.renaming = True
-        return found
+        groups = {entry.get("group"): entry for entry in self.client.get(GROUPS) or []}
+        name, source = self.params["name"], self.params["rename_from"]
+        if name in groups:
+            return self.described(groups[name])
+        if source is None or self.params["state"] != "present":
+            return None
+        if source not in groups:
+            self.fail(f"rename_from: there is no security group {source!r} to rename, and no {name!r}")
+        self.renaming = True
+        return self.described(groups[source])
 
     def create(self, desired):
         name, comment = self.params["name"], clean_comment(self.params["comment"])
