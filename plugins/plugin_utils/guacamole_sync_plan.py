@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# What each rule of the protocol choice is called in the summary (first match wins).
+# The ostype values of a Linux VM (qemu-server: l24, l26), which get SSH.
 LINUX_OSTYPES = ("l24", "l26")
 
 
